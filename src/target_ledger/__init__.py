@@ -1,0 +1,1 @@
+"""Target Ledger: event-sourced sales target management."""

@@ -1,0 +1,62 @@
+"""Settings from the environment, in one Struct."""
+
+import os
+from pathlib import Path
+
+import msgspec
+import platformdirs
+
+
+def default_data_dir() -> Path:
+    # Embedded PostgreSQL opens read/execute on every parent of its data directory when
+    # run as root; /var/lib keeps that away from /root.
+    if os.geteuid() == 0:
+        return Path("/var/lib/target-ledger")
+    return Path(platformdirs.user_data_dir("target-ledger"))
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    database_url: str | None = None
+    data_dir: Path = msgspec.field(default_factory=default_data_dir)
+    db_role: str = "target_ledger_app"
+    jwt_secret: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    pool_size: int = 10
+    run_projections: bool = True
+    min_position_timeout: float = 5.0
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> "Settings":
+        env = os.environ
+        values: dict[str, object] = {
+            "database_url": env.get("DATABASE_URL") or None,
+            "jwt_secret": env.get("TL_JWT_SECRET") or None,
+            "run_projections": env.get("TL_RUN_PROJECTIONS", "1") not in ("0", "false", "no"),
+        }
+        for name, var in [
+            ("data_dir", "TL_DATA_DIR"),
+            ("db_role", "TL_DB_ROLE"),
+            ("host", "TL_HOST"),
+            ("port", "TL_PORT"),
+            ("workers", "TL_WORKERS"),
+            ("pool_size", "TL_POOL_SIZE"),
+            ("min_position_timeout", "TL_MIN_POSITION_TIMEOUT"),
+        ]:
+            if var in env:
+                values[name] = env[var]
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return msgspec.convert(values, cls, strict=False)
+
+    def secret(self) -> str:
+        """The JWT secret: from TL_JWT_SECRET, else made once and kept in the data directory."""
+        if self.jwt_secret:
+            return self.jwt_secret
+        path = self.data_dir / "jwt-secret"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(os.urandom(32).hex())
+        return path.read_text().strip()

@@ -1,0 +1,1 @@
+"""The domain model: aggregates, their events and the rules they guard. Pure, no I/O."""

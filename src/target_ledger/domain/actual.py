@@ -1,0 +1,76 @@
+"""The Actual aggregate: a dated result for (person, metric) from a source."""
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+
+from eventsourcing.domain import Aggregate
+
+from target_ledger.domain.errors import InvalidValueError
+
+ACTUALS = uuid.UUID("0b7f3f64-3c5e-4a8e-b2a4-5d0f4f1f9c02")
+
+
+def actual_id(source: str, external_ref: str | None) -> uuid.UUID:
+    """Same source and external reference, same actual: re-sending changes nothing."""
+    if external_ref is None:
+        return uuid.uuid4()
+    return uuid.uuid5(ACTUALS, f"{source}|{external_ref}")
+
+
+class Actual(Aggregate, created_event_name="ActualRecorded"):
+    TOPIC = "Actual"
+
+    class Created(Aggregate.Created):
+        TOPIC = "Actual.Created"  # the library's base; never stored itself
+
+    class ActualRecorded(Created):
+        TOPIC = "ActualRecorded"
+        person: str
+        metric: str
+        occurred_on: date
+        value: Decimal
+        source: str
+        external_ref: str | None
+
+    def __init__(
+        self,
+        person: str,
+        metric: str,
+        occurred_on: date,
+        value: Decimal,
+        source: str,
+        external_ref: str | None,
+    ):
+        self.person = person
+        self.metric = metric
+        self.occurred_on = occurred_on
+        self.value = value
+        self.source = source
+        self.external_ref = external_ref
+
+    @classmethod
+    def record(
+        cls,
+        *,
+        person: str,
+        metric: str,
+        occurred_on: date,
+        value: Decimal,
+        source: str,
+        external_ref: str | None,
+        at: datetime,
+    ) -> "Actual":
+        if not value.is_finite():
+            raise InvalidValueError("value must be a finite decimal", field="value")
+        return cls._create(
+            cls.ActualRecorded,
+            id=actual_id(source, external_ref),
+            person=person,
+            metric=metric,
+            occurred_on=occurred_on,
+            value=value,
+            source=source,
+            external_ref=external_ref,
+            timestamp=at,
+        )

@@ -1,0 +1,17 @@
+"""Named domain errors; the API maps each to one HTTP status."""
+
+
+class DomainError(Exception):
+    """A rule of the domain was broken; `field` names the input at fault, if any."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class InvalidPeriodError(DomainError):
+    pass
+
+
+class InvalidValueError(DomainError):
+    pass

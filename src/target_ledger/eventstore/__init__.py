@@ -1,0 +1,12 @@
+"""The asyncpg event store: append, read, follow, verify."""
+
+from target_ledger.eventstore.mapper import LedgerMapper
+from target_ledger.eventstore.store import (
+    Cursor,
+    EventStore,
+    Metadata,
+    Recorded,
+    StreamConflictError,
+)
+
+__all__ = ["Cursor", "EventStore", "LedgerMapper", "Metadata", "Recorded", "StreamConflictError"]

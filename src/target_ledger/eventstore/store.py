@@ -1,0 +1,195 @@
+"""Append and read events through asyncpg: optimistic per stream, no table lock."""
+
+import re
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple
+
+import asyncpg
+import msgspec
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import StoredEvent
+
+from target_ledger.eventstore.mapper import LedgerMapper
+
+DomainEvent = DomainEventProtocol[Any]
+
+
+class Metadata(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Who and what caused an append; stored with every event."""
+
+    actor: str
+    correlation_id: str | None = None
+    causation_id: str | None = None
+    request_id: str | None = None
+
+
+class Cursor(NamedTuple):
+    """A reader's place in the log: events are ordered by (xid, position)."""
+
+    xid: int
+    position: int
+
+
+START = Cursor(0, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """A stored event as a subscriber sees it."""
+
+    position: int
+    xid: int
+    event_id: uuid.UUID
+    stream_id: uuid.UUID
+    version: int
+    type: str
+    event: DomainEvent
+    metadata: dict[str, Any]
+    recorded_at: datetime
+
+    @property
+    def cursor(self) -> Cursor:
+        return Cursor(self.xid, self.position)
+
+
+class StreamConflictError(Exception):
+    """The stream moved on since it was read: reload and decide again."""
+
+    def __init__(self, stream_id: str, version: int | None = None) -> None:
+        at = f" (version {version} is taken)" if version else ""
+        super().__init__(f"stream {stream_id} was changed by someone else{at}")
+        self.stream_id = stream_id
+
+
+_TAKEN = re.compile(r"\(([0-9a-f-]{36}), (\d+)\)")
+
+INSERT = """
+INSERT INTO events (event_id, stream_id, version, type, payload, metadata)
+SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::jsonb[], $6::jsonb[])
+ON CONFLICT (event_id) DO NOTHING
+RETURNING event_id, position
+"""
+
+READ_AFTER = """
+SELECT position, xid::text::bigint AS xid, event_id, stream_id, version, type,
+       payload::text AS payload, metadata::text AS metadata, recorded_at
+  FROM events
+ WHERE (xid, position) > ($1::text::xid8, $2::bigint)
+   AND xid < pg_snapshot_xmin(pg_current_snapshot())
+ ORDER BY xid, position
+ LIMIT $3
+"""
+
+
+class EventStore:
+    def __init__(self, pool: asyncpg.Pool, mapper: LedgerMapper | None = None) -> None:
+        self.pool = pool
+        self.mapper = mapper or LedgerMapper()
+        self.on_append: list[Callable[[], None]] = []
+
+    async def append(
+        self,
+        events: Sequence[DomainEvent],
+        metadata: Metadata,
+        *,
+        event_ids: Sequence[uuid.UUID] | None = None,
+        conn: asyncpg.Connection | None = None,
+    ) -> list[int]:
+        """Store events atomically; return each one's position (the original one for an
+        event id stored before). Raise StreamConflictError if a stream moved on."""
+        if not events:
+            return []
+        ids = list(event_ids) if event_ids is not None else [uuid.uuid4() for _ in events]
+        stored = [self.mapper.to_stored_event(e) for e in events]
+        meta = msgspec.json.encode(metadata).decode()
+        args = (
+            ids,
+            [s.originator_id for s in stored],
+            [s.originator_version for s in stored],
+            [s.topic for s in stored],
+            [s.state.decode() for s in stored],
+            [meta] * len(stored),
+        )
+        try:
+            if conn is None:
+                async with self.pool.acquire() as c:
+                    rows = await c.fetch(INSERT, *args)
+            else:
+                rows = await conn.fetch(INSERT, *args)
+        except asyncpg.UniqueViolationError as e:
+            taken = _TAKEN.search(e.detail or "")
+            raise StreamConflictError(*(taken.groups() if taken else ("?",))) from None
+        except asyncpg.PostgresError as e:
+            if e.sqlstate == "TL409":
+                raise StreamConflictError(str(e.detail)) from None
+            raise
+        positions = {r["event_id"]: r["position"] for r in rows}
+        if len(positions) < len(ids):  # some were stored before: report where
+            positions |= await self._positions_of([i for i in ids if i not in positions], conn)
+        for callback in self.on_append:
+            callback()
+        return [positions[i] for i in ids]
+
+    async def _positions_of(
+        self, ids: list[uuid.UUID], conn: asyncpg.Connection | None
+    ) -> dict[uuid.UUID, int]:
+        sql = "SELECT event_id, position FROM events WHERE event_id = ANY($1::uuid[])"
+        rows = await (conn or self.pool).fetch(sql, ids)
+        return {r["event_id"]: r["position"] for r in rows}
+
+    async def load(self, stream_id: uuid.UUID, conn: asyncpg.Connection | None = None) -> list[DomainEvent]:
+        sql = """SELECT version, type, payload::text AS payload FROM events
+                  WHERE stream_id = $1 ORDER BY version"""
+        rows = await (conn or self.pool).fetch(sql, stream_id)
+        return [self._decode(stream_id, r) for r in rows]
+
+    async def get(self, stream_id: uuid.UUID, conn: asyncpg.Connection | None = None) -> Any:
+        """The aggregate rebuilt from its stream, or None if it has no events."""
+        aggregate = None
+        for event in await self.load(stream_id, conn):
+            aggregate = event.mutate(aggregate)
+        return aggregate
+
+    async def read_after(
+        self, cursor: Cursor, limit: int = 500, conn: asyncpg.Connection | None = None
+    ) -> list[Recorded]:
+        """Events after cursor that no running transaction can still precede."""
+        rows = await (conn or self.pool).fetch(READ_AFTER, str(cursor.xid), cursor.position, limit)
+        return [
+            Recorded(
+                position=r["position"],
+                xid=r["xid"],
+                event_id=r["event_id"],
+                stream_id=r["stream_id"],
+                version=r["version"],
+                type=r["type"],
+                event=self._decode(r["stream_id"], r),
+                metadata=msgspec.json.decode(r["metadata"]),
+                recorded_at=r["recorded_at"],
+            )
+            for r in rows
+        ]
+
+    async def has_pending(self, cursor: Cursor, conn: asyncpg.Connection | None = None) -> bool:
+        """Committed events after cursor that are not yet below the watermark."""
+        sql = "SELECT EXISTS (SELECT 1 FROM events WHERE (xid, position) > ($1::text::xid8, $2))"
+        return bool(await (conn or self.pool).fetchval(sql, str(cursor.xid), cursor.position))
+
+    async def cursor_at(self, position: int, conn: asyncpg.Connection | None = None) -> Cursor | None:
+        xid = await (conn or self.pool).fetchval(
+            "SELECT xid::text::bigint FROM events WHERE position = $1", position
+        )
+        return None if xid is None else Cursor(xid, position)
+
+    def _decode(self, stream_id: uuid.UUID, row: asyncpg.Record) -> DomainEvent:
+        return self.mapper.to_domain_event(
+            StoredEvent(
+                originator_id=stream_id,
+                originator_version=row["version"],
+                topic=row["type"],
+                state=row["payload"].encode(),
+            )
+        )
