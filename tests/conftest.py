@@ -58,7 +58,12 @@ async def db_url(server_url: str, template_db: str) -> AsyncIterator[str]:
 
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
-    return Settings(database_url=db_url, data_dir=tmp_path, jwt_secret="test-secret")
+    return Settings(
+        database_url=db_url,
+        data_dir=str(tmp_path),
+        jwt_secret="test-secret-for-the-ledger-0123456789",
+        min_position_timeout=0.5,
+    )
 
 
 @pytest.fixture

@@ -7,17 +7,17 @@ import msgspec
 import platformdirs
 
 
-def default_data_dir() -> Path:
+def default_data_dir() -> str:
     # Embedded PostgreSQL opens read/execute on every parent of its data directory when
     # run as root; /var/lib keeps that away from /root.
     if os.geteuid() == 0:
-        return Path("/var/lib/target-ledger")
-    return Path(platformdirs.user_data_dir("target-ledger"))
+        return "/var/lib/target-ledger"
+    return platformdirs.user_data_dir("target-ledger")
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database_url: str | None = None
-    data_dir: Path = msgspec.field(default_factory=default_data_dir)
+    data_dir: str = msgspec.field(default_factory=default_data_dir)
     db_role: str = "target_ledger_app"
     jwt_secret: str | None = None
     host: str = "127.0.0.1"
@@ -49,13 +49,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         values.update({k: v for k, v in overrides.items() if v is not None})
         return msgspec.convert(values, cls, strict=False)
 
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir)
+
     def secret(self) -> str:
         """The JWT secret: from TL_JWT_SECRET, else made once and kept in the data directory."""
         if self.jwt_secret:
             return self.jwt_secret
-        path = self.data_dir / "jwt-secret"
+        path = self.data_path / "jwt-secret"
         if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self.data_path.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as f:
                 f.write(os.urandom(32).hex())

@@ -30,7 +30,7 @@ def start_embedded(data_dir: Path) -> str:
 
 
 def resolve_url(settings: Settings) -> str:
-    return settings.database_url or start_embedded(settings.data_dir)
+    return settings.database_url or start_embedded(settings.data_path)
 
 
 def _libpq(url: str) -> str:

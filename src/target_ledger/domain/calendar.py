@@ -32,9 +32,7 @@ def period_bounds(key: str) -> tuple[date, date]:
             try:
                 monday = date.fromisocalendar(year, n, 1)
             except ValueError:
-                raise InvalidPeriodError(
-                    f"{key!r}: {year} has no ISO week {n}", field="period"
-                ) from None
+                raise InvalidPeriodError(f"{key!r}: {year} has no ISO week {n}", field="period") from None
             return monday, monday + timedelta(days=6)
         months = {"half": 6, "quarter": 3, "month": 1}[kind]
         first = (n - 1) * months + 1

@@ -15,3 +15,15 @@ class InvalidPeriodError(DomainError):
 
 class InvalidValueError(DomainError):
     pass
+
+
+class ForbiddenError(DomainError):
+    """The actor lacks the role this needs; the message says which."""
+
+
+class NotFoundError(DomainError):
+    pass
+
+
+class AlreadyExistsError(DomainError):
+    """A natural key is taken: the message names what holds it."""

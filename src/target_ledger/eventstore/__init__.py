@@ -2,6 +2,8 @@
 
 from target_ledger.eventstore.mapper import LedgerMapper
 from target_ledger.eventstore.store import (
+    START,
+    Appended,
     Cursor,
     EventStore,
     Metadata,
@@ -9,4 +11,13 @@ from target_ledger.eventstore.store import (
     StreamConflictError,
 )
 
-__all__ = ["Cursor", "EventStore", "LedgerMapper", "Metadata", "Recorded", "StreamConflictError"]
+__all__ = [
+    "START",
+    "Appended",
+    "Cursor",
+    "EventStore",
+    "LedgerMapper",
+    "Metadata",
+    "Recorded",
+    "StreamConflictError",
+]

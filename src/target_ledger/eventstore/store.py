@@ -55,6 +55,17 @@ class Recorded:
         return Cursor(self.xid, self.position)
 
 
+class Appended(NamedTuple):
+    """Where each event of an append is, and how many were new (the rest were stored before)."""
+
+    positions: list[int]
+    stored: int
+
+    @property
+    def last(self) -> int:
+        return self.positions[-1]
+
+
 class StreamConflictError(Exception):
     """The stream moved on since it was read: reload and decide again."""
 
@@ -97,11 +108,11 @@ class EventStore:
         *,
         event_ids: Sequence[uuid.UUID] | None = None,
         conn: asyncpg.Connection | None = None,
-    ) -> list[int]:
+    ) -> Appended:
         """Store events atomically; return each one's position (the original one for an
         event id stored before). Raise StreamConflictError if a stream moved on."""
         if not events:
-            return []
+            return Appended([], 0)
         ids = list(event_ids) if event_ids is not None else [uuid.uuid4() for _ in events]
         stored = [self.mapper.to_stored_event(e) for e in events]
         meta = msgspec.json.encode(metadata).decode()
@@ -127,11 +138,13 @@ class EventStore:
                 raise StreamConflictError(str(e.detail)) from None
             raise
         positions = {r["event_id"]: r["position"] for r in rows}
-        if len(positions) < len(ids):  # some were stored before: report where
+        stored = len(positions)
+        if stored < len(ids):  # some were stored before: report where
             positions |= await self._positions_of([i for i in ids if i not in positions], conn)
-        for callback in self.on_append:
-            callback()
-        return [positions[i] for i in ids]
+        if stored:
+            for callback in self.on_append:
+                callback()
+        return Appended([positions[i] for i in ids], stored)
 
     async def _positions_of(
         self, ids: list[uuid.UUID], conn: asyncpg.Connection | None

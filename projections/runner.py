@@ -1,0 +1,131 @@
+"""Runs projections: catch up, then follow live; rows and position commit together."""
+
+import asyncio
+import contextlib
+import logging
+import zlib
+from collections.abc import Awaitable, Callable
+from types import ModuleType
+from typing import Any
+
+import asyncpg
+
+from projections import attainment
+from target_ledger.eventstore import Cursor, EventStore, Recorded
+from target_ledger.eventstore.subscription import Notifier, follow
+
+log = logging.getLogger(__name__)
+
+PROJECTIONS: list[ModuleType] = [attainment]
+Handler = Callable[[asyncpg.Connection, Recorded], Awaitable[None]]
+
+
+class FencedError(Exception):
+    """Another worker moved this projection on: stop rather than apply twice."""
+
+
+class Progress:
+    """In-process news of projections moving on, for readers waiting on min_position."""
+
+    def __init__(self) -> None:
+        self._moved = asyncio.Event()
+
+    def waiter(self) -> asyncio.Event:
+        return self._moved
+
+    def moved(self) -> None:
+        self._moved.set()
+        self._moved = asyncio.Event()
+
+
+async def tracked(conn: asyncpg.Connection | asyncpg.Pool, name: str) -> Cursor:
+    row = await conn.fetchrow(
+        "SELECT xid::text::bigint AS xid, position FROM projection_tracking WHERE name = $1", name
+    )
+    return Cursor(row["xid"], row["position"]) if row else Cursor(0, 0)
+
+
+async def apply_batch(
+    pool: asyncpg.Pool,
+    name: str,
+    handlers: dict[type, Handler],
+    batch: list[Recorded],
+    since: Cursor,
+) -> Cursor:
+    """Apply a batch and move the tracked position, in one transaction."""
+    async with pool.acquire() as conn, conn.transaction():
+        for recorded in batch:
+            handler = handlers.get(type(recorded.event))
+            if handler is not None:
+                await handler(conn, recorded)
+        until = batch[-1].cursor
+        moved = await conn.execute(
+            """UPDATE projection_tracking SET xid = $2::text::xid8, position = $3
+                WHERE name = $1 AND xid = $4::text::xid8 AND position = $5""",
+            name,
+            str(until.xid),
+            until.position,
+            str(since.xid),
+            since.position,
+        )
+        if moved != "UPDATE 1":
+            raise FencedError(f"projection {name} was moved on by another worker")
+    return until
+
+
+async def run_projection(
+    pool: asyncpg.Pool,
+    store: EventStore,
+    notifier: Notifier,
+    projection: Any,
+    progress: Progress | None = None,
+    *,
+    batch_size: int = 500,
+) -> None:
+    """Run one projection forever; only the worker holding its advisory lock applies events."""
+    name: str = projection.NAME
+    async with pool.acquire() as lock_conn:
+        key = zlib.crc32(f"projection:{name}".encode())
+        # A standby polls the lock: PostgreSQL sends no event when its holder dies.
+        while not await lock_conn.fetchval("SELECT pg_try_advisory_lock($1)", key):  # noqa: ASYNC110
+            await asyncio.sleep(1.0)
+        try:
+            await pool.execute(
+                "INSERT INTO projection_tracking (name) VALUES ($1) ON CONFLICT DO NOTHING", name
+            )
+            cursor = await tracked(pool, name)
+            async for batch in follow(store, notifier, cursor, batch_size=batch_size):
+                cursor = await apply_batch(pool, name, projection.HANDLERS, batch, cursor)
+                if progress is not None:
+                    progress.moved()
+        finally:
+            with contextlib.suppress(Exception):
+                await lock_conn.execute("SELECT pg_advisory_unlock($1)", key)
+
+
+async def caught_up(
+    pool: asyncpg.Pool,
+    store: EventStore,
+    name: str,
+    position: int,
+    timeout: float,
+    progress: Progress | None = None,
+) -> bool:
+    """Wait (bounded) until projection `name` has applied the event at `position`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    target = None
+    while True:
+        waiter = progress.waiter() if progress else None
+        target = target or await store.cursor_at(position)
+        if target is not None and await tracked(pool, name) >= target:
+            return True
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            return False
+        pause = min(remaining, 0.05)  # poll too: the worker may be another process
+        if waiter is None:
+            await asyncio.sleep(pause)
+        else:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(waiter.wait(), pause)

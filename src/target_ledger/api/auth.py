@@ -1,0 +1,52 @@
+"""Bearer JWT (HS256): the token's `sub` is the actor of everything the request does."""
+
+from datetime import UTC, datetime, timedelta
+
+import jwt
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException
+from litestar.middleware.authentication import (
+    AbstractAuthenticationMiddleware,
+    AuthenticationResult,
+)
+from litestar.types import ASGIApp
+
+from target_ledger.domain.access import ROLES, Principal
+
+PUBLIC = ["^/health", "^/schema", "^/metrics"]
+
+
+def issue_token(
+    secret: str, subject: str, role: str | None = None, ttl: timedelta = timedelta(hours=12)
+) -> str:
+    now = datetime.now(UTC)
+    claims: dict[str, object] = {"sub": subject, "iat": now, "exp": now + ttl}
+    if role:
+        claims["role"] = role
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+class JWTAuthentication(AbstractAuthenticationMiddleware):
+    def __init__(self, app: ASGIApp, secret: str) -> None:
+        super().__init__(app, exclude=PUBLIC)
+        self.secret = secret
+
+    async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
+        scheme, _, token = connection.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise NotAuthorizedException(
+                "a bearer token is required (Authorization: Bearer <jwt>); "
+                "`target-ledger token <subject>` prints one",
+                headers={"WWW-Authenticate": 'Bearer realm="target-ledger"'},
+            )
+        try:
+            claims = jwt.decode(token, self.secret, algorithms=["HS256"], options={"require": ["sub", "exp"]})
+        except jwt.PyJWTError as e:
+            raise NotAuthorizedException(
+                f"the bearer token was refused: {e}",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            ) from None
+        role = claims.get("role")
+        if role is not None and role not in ROLES:
+            raise NotAuthorizedException(f"unknown role {role!r} in token; known: {', '.join(ROLES)}")
+        return AuthenticationResult(user=Principal(str(claims["sub"]), role), auth=claims)

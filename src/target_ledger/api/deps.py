@@ -1,0 +1,37 @@
+"""Dependencies the controllers ask for, built from app state and the request."""
+
+import uuid
+
+from litestar import Request
+from litestar.datastructures import State
+from litestar.di import Provide
+
+from target_ledger.application import Command
+from target_ledger.domain.access import Principal
+from target_ledger.eventstore import EventStore
+
+
+def provide_command(request: Request[Principal, dict, State], state: State) -> Command:
+    return Command(
+        store=state.store,
+        clock=state.clock,
+        actor=request.user,
+        request_id=request.headers.get("x-request-id") or uuid.uuid4().hex,
+        correlation_id=request.headers.get("x-correlation-id"),
+        idempotency_key=request.headers.get("idempotency-key"),
+    )
+
+
+def provide_actor(request: Request[Principal, dict, State]) -> Principal:
+    return request.user
+
+
+def provide_store(state: State) -> EventStore:
+    return state.store
+
+
+DEPENDENCIES = {
+    "command": Provide(provide_command, sync_to_thread=False),
+    "actor": Provide(provide_actor, sync_to_thread=False),
+    "store": Provide(provide_store, sync_to_thread=False),
+}

@@ -1,0 +1,78 @@
+"""Every error becomes RFC 9457 problem+json here, and only here."""
+
+import logging
+import re
+from http import HTTPStatus
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from target_ledger.domain import errors
+from target_ledger.eventstore import StreamConflictError
+
+log = logging.getLogger(__name__)
+
+PROBLEM = "application/problem+json"
+_STATUS = {
+    errors.ForbiddenError: 403,
+    errors.NotFoundError: 404,
+    errors.AlreadyExistsError: 409,
+    errors.DomainError: 422,
+}
+_FIELD_IN_MESSAGE = re.compile(r"field `([^`]+)`")
+
+
+def problem(
+    status: int, title: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
+) -> Response[dict[str, Any]]:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    return Response(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _field(error: dict[str, Any]) -> str:
+    # msgspec names a missing or unknown field in the message, not in the key.
+    named = _FIELD_IN_MESSAGE.search(error.get("message", ""))
+    key = error.get("key")
+    return named.group(1) if key in (None, "data") and named else str(key)
+
+
+def validation_problem(request: Request, exc: ValidationException) -> Response[dict[str, Any]]:
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    fields = [{"field": _field(e), "message": e.get("message", "")} for e in extra]
+    if not fields:
+        return problem(400, "Bad Request", str(exc.detail))
+    detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
+    return problem(422, "Invalid input", detail, errors=fields)
+
+
+def http_problem(request: Request, exc: HTTPException) -> Response[dict[str, Any]]:
+    return problem(exc.status_code, _title(exc.status_code), str(exc.detail), exc.headers)
+
+
+def domain_problem(request: Request, exc: errors.DomainError) -> Response[dict[str, Any]]:
+    status = next(s for cls, s in _STATUS.items() if isinstance(exc, cls))
+    extra = {"errors": [{"field": exc.field, "message": str(exc)}]} if exc.field else {}
+    return problem(status, _title(status), str(exc), **extra)
+
+
+def conflict_problem(request: Request, exc: StreamConflictError) -> Response[dict[str, Any]]:
+    return problem(409, "Conflict", f"{exc}; reload and try again", stream=exc.stream_id)
+
+
+def internal_problem(request: Request, exc: Exception) -> Response[dict[str, Any]]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(500, "Internal Server Error", "an unexpected error occurred; it was logged")
+
+
+def _title(status: int) -> str:
+    return HTTPStatus(status).phrase
+
+
+HANDLERS = {
+    ValidationException: validation_problem,
+    HTTPException: http_problem,
+    errors.DomainError: domain_problem,
+    StreamConflictError: conflict_problem,
+    Exception: internal_problem,
+}

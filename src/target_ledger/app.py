@@ -1,0 +1,81 @@
+"""create_app(settings): the only place where the pieces are wired together."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+
+import asyncpg
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from projections.runner import PROJECTIONS, Progress, run_projection
+from target_ledger.api import errors
+from target_ledger.api.actuals import ActualController
+from target_ledger.api.attainment import AttainmentController
+from target_ledger.api.auth import JWTAuthentication
+from target_ledger.api.deps import DEPENDENCIES
+from target_ledger.api.health import live, ready
+from target_ledger.api.targets import TargetController
+from target_ledger.config import Settings
+from target_ledger.database import create_pool, migrate, resolve_url
+from target_ledger.eventstore import EventStore
+from target_ledger.eventstore.subscription import Notifier
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> Litestar:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        url = await asyncio.to_thread(resolve_url, settings)
+        await asyncio.to_thread(migrate, url)
+        pool = await create_pool(url, settings)
+        store = EventStore(pool)
+        notifier = Notifier(pool)
+        store.on_append.append(notifier.appended)
+        await notifier.listen(await asyncpg.connect(url))
+        progress = Progress()
+        app.state.update(pool=pool, store=store, progress=progress, settings=settings, clock=clock)
+        workers = [
+            asyncio.create_task(run_projection(pool, store, notifier, p, progress))
+            for p in (PROJECTIONS if settings.run_projections else [])
+        ]
+        try:
+            yield
+        finally:
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            await notifier.close()
+            await pool.close()
+
+    return Litestar(
+        route_handlers=[TargetController, ActualController, AttainmentController, live, ready],
+        dependencies=DEPENDENCIES,
+        exception_handlers=errors.HANDLERS,  # type: ignore[arg-type]
+        middleware=[DefineMiddleware(JWTAuthentication, secret=settings.secret())],
+        lifespan=[lifespan],
+        state=State({"settings": settings}),
+        openapi_config=OpenAPIConfig(
+            title="Target Ledger",
+            version="0.1.0",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin()],
+            components=Components(
+                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
+            ),
+            security=[{"bearer": []}],
+        ),
+    )
+
+
+def app_from_env() -> Litestar:
+    """Factory for uvicorn workers: settings from the environment."""
+    return create_app(Settings.from_env())

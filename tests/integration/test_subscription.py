@@ -1,0 +1,83 @@
+"""A follower sees every event exactly once, in order, even when commits race."""
+
+import asyncio
+
+import asyncpg
+
+from target_ledger.eventstore import START, EventStore
+from target_ledger.eventstore.subscription import Notifier, follow
+from tests.support import META, Counter
+
+
+async def _collect(store: EventStore, notifier: Notifier, seen: list, until: int) -> None:
+    async for batch in follow(store, notifier, START):
+        seen.extend(batch)
+        if len(seen) >= until:
+            return
+
+
+async def test_sixteen_writers_and_a_follower(store: EventStore, pool) -> None:
+    notifier = Notifier(pool)
+    store.on_append.append(notifier.appended)
+    writers, appends = 16, 500
+    seen: list = []
+    follower = asyncio.create_task(_collect(store, notifier, seen, writers * appends))
+
+    async def writer() -> None:
+        # Each writer grows its own stream one event per transaction.
+        counter = Counter.start("w")
+        await store.append(counter.collect_events(), META)
+        for _ in range(appends - 1):
+            counter.increment()
+            await store.append(counter.collect_events(), META)
+
+    await asyncio.gather(*(writer() for _ in range(writers)))
+    await asyncio.wait_for(follower, 60)
+    await notifier.close()
+    # Every stored event seen exactly once, in (xid, position) order.
+    stored = await pool.fetchval("SELECT count(*) FROM events")
+    assert stored == writers * appends == len(seen)
+    assert len({r.position for r in seen}) == len(seen)
+    assert [r.cursor for r in seen] == sorted(r.cursor for r in seen)
+
+
+async def test_a_later_commit_of_an_earlier_transaction_is_not_skipped(
+    store: EventStore, pool, db_url: str
+) -> None:
+    early = await asyncpg.connect(db_url, server_settings={"role": "target_ledger_app"})
+    try:
+        # Writer A takes its transaction id first, then stalls.
+        tx = early.transaction()
+        await tx.start()
+        await early.fetchval("SELECT pg_current_xact_id()")
+        # Writer B appends and commits.
+        b = Counter.start("b")
+        b_position = (await store.append(b.collect_events(), META)).last
+        # A reader now sees nothing yet: A's transaction could still add an earlier event.
+        assert await store.read_after(START) == []
+        assert await store.has_pending(START)
+        # A appends (a later position, an earlier transaction id) and commits last.
+        a = Counter.start("a")
+        a_position = (await store.append(a.collect_events(), META, conn=early)).last
+        await tx.commit()
+        assert a_position > b_position
+        # The reader gets both, A first: it resumes by (xid, position) and misses nothing.
+        first = await store.read_after(START, limit=1)
+        rest = await store.read_after(first[-1].cursor)
+        assert [r.position for r in first + rest] == [a_position, b_position]
+    finally:
+        await early.close()
+
+
+async def test_a_follower_wakes_on_append_without_polling(store: EventStore, pool) -> None:
+    notifier = Notifier(pool)
+    store.on_append.append(notifier.appended)
+    seen: list = []
+    follower = asyncio.create_task(_collect(store, notifier, seen, 1))
+    await asyncio.sleep(0.1)  # the follower is now idle, waiting
+    counter = Counter.start("late")
+    await store.append(counter.collect_events(), META)
+    # Woken by the append, well before the idle poll interval.
+    await asyncio.wait_for(follower, 0.5)
+    await notifier.close()
+    assert [r.stream_id for r in seen] == [counter.id]
