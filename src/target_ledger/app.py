@@ -5,7 +5,6 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
-import asyncpg
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
@@ -22,7 +21,7 @@ from target_ledger.api.deps import DEPENDENCIES
 from target_ledger.api.health import live, ready
 from target_ledger.api.targets import TargetController
 from target_ledger.config import Settings
-from target_ledger.database import create_pool, migrate, resolve_url
+from target_ledger.database import connect, create_pool, migrate, resolve_url
 from target_ledger.eventstore import EventStore
 from target_ledger.eventstore.subscription import Notifier
 
@@ -40,21 +39,22 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> 
         store = EventStore(pool)
         notifier = Notifier(pool)
         store.on_append.append(notifier.appended)
-        await notifier.listen(await asyncpg.connect(url))
         progress = Progress()
         app.state.update(pool=pool, store=store, progress=progress, settings=settings, clock=clock)
-        workers = [
-            asyncio.create_task(run_projection(pool, store, notifier, p, progress))
-            for p in (PROJECTIONS if settings.run_projections else [])
-        ]
-        try:
-            yield
-        finally:
-            for task in workers:
-                task.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
-            await notifier.close()
-            await pool.close()
+        async with connect(url, settings) as listener:
+            await notifier.listen(listener)
+            workers = [
+                asyncio.create_task(run_projection(pool, store, notifier, p, progress))
+                for p in (PROJECTIONS if settings.run_projections else [])
+            ]
+            try:
+                yield
+            finally:
+                for task in workers:
+                    task.cancel()
+                await asyncio.gather(*workers, return_exceptions=True)
+                await notifier.close()
+                await pool.close()
 
     return Litestar(
         route_handlers=[TargetController, ActualController, AttainmentController, live, ready],

@@ -33,6 +33,9 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     click.echo(f"database ready ({len(applied)} migrations applied)", err=True)
     os.environ["DATABASE_URL"] = url  # workers (and their projections) use the same server
     settings.secret()  # made once here, not raced by several workers
+    # uvicorn re-raises SIGTERM after its graceful shutdown; as SystemExit it lets the
+    # embedded PostgreSQL's exit hook stop the server instead of orphaning it.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(
         "target_ledger.app:app_from_env",
         factory=True,
@@ -61,25 +64,25 @@ def project() -> None:
         settings = Settings.from_env()
         url = resolve_url(settings)
         migrate(url)
-        pool = await create_pool(url, settings)
+        pool = await create_pool(url, settings, "target-ledger-project")
         store = EventStore(pool)
         notifier = Notifier(pool)
-        async with connect(url, settings) as listener:
+        async with connect(url, settings, "target-ledger-project") as listener:
             await notifier.listen(listener)
             tasks = [asyncio.create_task(run_projection(pool, store, notifier, p)) for p in PROJECTIONS]
             stop = asyncio.Event()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 asyncio.get_running_loop().add_signal_handler(sig, stop.set)
             click.echo(f"projecting: {', '.join(p.NAME for p in PROJECTIONS)}", err=True)
-            done, _ = await asyncio.wait(
-                [*tasks, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
-            )
+            stopped = asyncio.create_task(stop.wait())
+            done, _ = await asyncio.wait([*tasks, stopped], return_when=asyncio.FIRST_COMPLETED)
+            stopped.cancel()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
         await pool.close()
-        for task in done & set(tasks):
-            task.result()  # a projection that failed makes the worker fail
+        for finished in done - {stopped}:
+            finished.result()  # a projection that failed makes the worker fail
 
     asyncio.run(run())
 

@@ -59,8 +59,16 @@ def _yoyo_url(url: str) -> str:
     return "postgresql+psycopg://" + url.split("://", 1)[1]
 
 
-async def create_pool(url: str, settings: Settings, **kwargs: Any) -> asyncpg.Pool:
-    server_settings = {"role": settings.db_role} if settings.db_role else {}
+def _session(settings: Settings, application_name: str) -> dict[str, str]:
+    """Every session runs as the service role, named so pg_stat_activity tells who is who."""
+    role = {"role": settings.db_role} if settings.db_role else {}
+    return {**role, "application_name": application_name}
+
+
+async def create_pool(
+    url: str, settings: Settings, application_name: str = "target-ledger", **kwargs: Any
+) -> asyncpg.Pool:
+    server_settings = _session(settings, application_name)
     pool = await asyncpg.create_pool(
         _libpq(url),
         min_size=1,
@@ -80,9 +88,8 @@ async def _no_reset(conn: asyncpg.Connection) -> None:
 
 
 @contextlib.asynccontextmanager
-async def connect(url: str, settings: Settings):
-    server_settings = {"role": settings.db_role} if settings.db_role else {}
-    conn = await asyncpg.connect(_libpq(url), server_settings=server_settings)
+async def connect(url: str, settings: Settings, application_name: str = "target-ledger"):
+    conn = await asyncpg.connect(_libpq(url), server_settings=_session(settings, application_name))
     try:
         yield conn
     finally:

@@ -52,8 +52,8 @@ def http_problem(request: Request, exc: HTTPException) -> Response[dict[str, Any
 
 def domain_problem(request: Request, exc: errors.DomainError) -> Response[dict[str, Any]]:
     status = next(s for cls, s in _STATUS.items() if isinstance(exc, cls))
-    extra = {"errors": [{"field": exc.field, "message": str(exc)}]} if exc.field else {}
-    return problem(status, _title(status), str(exc), **extra)
+    fields = [{"field": exc.field, "message": str(exc)}] if exc.field else []
+    return problem(status, _title(status), str(exc), errors=fields)
 
 
 def conflict_problem(request: Request, exc: StreamConflictError) -> Response[dict[str, Any]]:

@@ -1,5 +1,8 @@
 """Request and response bodies: one frozen, strict Struct base."""
 
+# mypy reads msgspec's inherited frozen=True as a dataclass mismatch; msgspec applies it.
+# mypy: disable-error-code="misc"
+
 from datetime import date
 from decimal import Decimal
 from typing import Annotated

@@ -9,12 +9,11 @@ from typing import Any, NamedTuple
 
 import asyncpg
 import msgspec
-from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import StoredEvent
 
 from target_ledger.eventstore.mapper import LedgerMapper
 
-DomainEvent = DomainEventProtocol[Any]
+DomainEvent = Any  # an eventsourcing aggregate event; each class declares its own fields
 
 
 class Metadata(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -114,15 +113,15 @@ class EventStore:
         if not events:
             return Appended([], 0)
         ids = list(event_ids) if event_ids is not None else [uuid.uuid4() for _ in events]
-        stored = [self.mapper.to_stored_event(e) for e in events]
+        records = [self.mapper.to_stored_event(e) for e in events]
         meta = msgspec.json.encode(metadata).decode()
         args = (
             ids,
-            [s.originator_id for s in stored],
-            [s.originator_version for s in stored],
-            [s.topic for s in stored],
-            [s.state.decode() for s in stored],
-            [meta] * len(stored),
+            [r.originator_id for r in records],
+            [r.originator_version for r in records],
+            [r.topic for r in records],
+            [r.state.decode() for r in records],
+            [meta] * len(records),
         )
         try:
             if conn is None:
@@ -132,7 +131,9 @@ class EventStore:
                 rows = await conn.fetch(INSERT, *args)
         except asyncpg.UniqueViolationError as e:
             taken = _TAKEN.search(e.detail or "")
-            raise StreamConflictError(*(taken.groups() if taken else ("?",))) from None
+            if taken is None:
+                raise StreamConflictError("(unknown)") from None
+            raise StreamConflictError(taken.group(1), int(taken.group(2))) from None
         except asyncpg.PostgresError as e:
             if e.sqlstate == "TL409":
                 raise StreamConflictError(str(e.detail)) from None

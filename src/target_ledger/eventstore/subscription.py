@@ -25,7 +25,6 @@ class Notifier:
         self._wakeup = asyncio.Event()
         self._sending: asyncio.Task[None] | None = None
         self._again = False
-        self._listener: asyncpg.Connection | None = None
 
     def waiter(self) -> asyncio.Event:
         """Take before reading, await after: a wake-up in between is not lost."""
@@ -51,14 +50,12 @@ class Notifier:
                 return
 
     async def listen(self, conn: asyncpg.Connection) -> None:
-        self._listener = conn
+        """Wake on other processes' appends; conn stays the caller's to close."""
         await conn.add_listener(CHANNEL, lambda *_: self.wake())
 
     async def close(self) -> None:
         if self._sending is not None:
             await asyncio.gather(self._sending, return_exceptions=True)
-        if self._listener is not None:
-            await self._listener.close()
 
 
 async def follow(
