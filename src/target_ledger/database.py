@@ -2,6 +2,7 @@
 
 import contextlib
 import warnings
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,7 @@ async def create_pool(
         # Handlers leave no session state behind, so the per-release reset is one
         # round trip saved per request (measured in BENCHMARKS.md).
         reset=_no_reset,
+        init=_init,
         **kwargs,
     )
     assert pool is not None
@@ -87,9 +89,16 @@ async def _no_reset(conn: asyncpg.Connection) -> None:
     return None
 
 
+async def _init(conn: asyncpg.Connection) -> None:
+    # asyncpg's binary numeric codec turns 120000 into Decimal('1.2E+5'); the text codec
+    # keeps the value as PostgreSQL writes it, which is what the API must show.
+    await conn.set_type_codec("numeric", encoder=str, decoder=Decimal, schema="pg_catalog", format="text")
+
+
 @contextlib.asynccontextmanager
 async def connect(url: str, settings: Settings, application_name: str = "target-ledger"):
     conn = await asyncpg.connect(_libpq(url), server_settings=_session(settings, application_name))
+    await _init(conn)
     try:
         yield conn
     finally:

@@ -195,3 +195,23 @@ async def test_health_and_openapi_need_no_token(client) -> None:
     assert (await client.get("/health/ready")).json() == {"status": "ok"}
     schema = (await client.get("/schema/openapi.json")).json()
     assert schema["openapi"].startswith("3.1") and "/v1/attainment" in schema["paths"]
+
+
+async def test_round_values_keep_their_plain_decimal_form(client, auth) -> None:
+    await client.post(
+        "/v1/targets",
+        json={"node": "jo", "metric": "revenue", "period": "2026", "value": "120000"},
+        headers=auth(*ADMIN),
+    )
+    r = await client.post(
+        "/v1/actuals",
+        json={"person": "jo", "metric": "revenue", "date": "2026-03-01", "value": "20000"},
+        headers=auth("jo"),
+    )
+    body = (
+        await client.get(
+            "/v1/attainment", params={"node": "jo", "min_position": r.json()["position"]}, headers=auth("jo")
+        )
+    ).json()
+    [row] = body["rows"]
+    assert (row["target"], row["actual"], row["gap"]) == ("120000", "20000", "100000")
