@@ -9,6 +9,7 @@ from types import ModuleType
 from typing import Any
 
 import asyncpg
+from tenacity import AsyncRetrying, before_sleep_log, wait_exponential
 
 from projections import attainment
 from target_ledger.eventstore import Cursor, EventStore, Recorded
@@ -101,6 +102,24 @@ async def run_projection(
         finally:
             with contextlib.suppress(Exception):
                 await lock_conn.execute("SELECT pg_advisory_unlock($1)", key)
+
+
+async def supervise(
+    pool: asyncpg.Pool,
+    store: EventStore,
+    notifier: Notifier,
+    projection: Any,
+    progress: Progress | None = None,
+) -> None:
+    """Keep a projection running: a failure (database gone, a bug) is logged and retried
+    with backoff from the tracked position, which the failed batch never moved."""
+    retrying = AsyncRetrying(
+        wait=wait_exponential(multiplier=0.5, max=30),
+        before_sleep=before_sleep_log(log, logging.WARNING, exc_info=True),
+    )
+    async for attempt in retrying:
+        with attempt:
+            await run_projection(pool, store, notifier, projection, progress)
 
 
 async def caught_up(

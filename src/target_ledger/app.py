@@ -12,7 +12,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from projections.runner import PROJECTIONS, Progress, run_projection
+from projections.runner import PROJECTIONS, Progress, supervise
 from target_ledger.api import errors
 from target_ledger.api.actuals import ActualController
 from target_ledger.api.attainment import AttainmentController
@@ -44,7 +44,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> 
         async with connect(url, settings) as listener:
             await notifier.listen(listener)
             workers = [
-                asyncio.create_task(run_projection(pool, store, notifier, p, progress))
+                asyncio.create_task(supervise(pool, store, notifier, p, progress))
                 for p in (PROJECTIONS if settings.run_projections else [])
             ]
             try:

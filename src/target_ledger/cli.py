@@ -56,7 +56,7 @@ def migrate_command() -> None:
 @main.command()
 def project() -> None:
     """Run the projections as a standalone worker until SIGTERM or SIGINT."""
-    from projections.runner import PROJECTIONS, run_projection
+    from projections.runner import PROJECTIONS, supervise
     from target_ledger.eventstore import EventStore
     from target_ledger.eventstore.subscription import Notifier
 
@@ -69,20 +69,18 @@ def project() -> None:
         notifier = Notifier(pool)
         async with connect(url, settings, "target-ledger-project") as listener:
             await notifier.listen(listener)
-            tasks = [asyncio.create_task(run_projection(pool, store, notifier, p)) for p in PROJECTIONS]
+            tasks = [asyncio.create_task(supervise(pool, store, notifier, p)) for p in PROJECTIONS]
             stop = asyncio.Event()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 asyncio.get_running_loop().add_signal_handler(sig, stop.set)
             click.echo(f"projecting: {', '.join(p.NAME for p in PROJECTIONS)}", err=True)
             stopped = asyncio.create_task(stop.wait())
-            done, _ = await asyncio.wait([*tasks, stopped], return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait([*tasks, stopped], return_when=asyncio.FIRST_COMPLETED)
             stopped.cancel()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
         await pool.close()
-        for finished in done - {stopped}:
-            finished.result()  # a projection that failed makes the worker fail
 
     asyncio.run(run())
 

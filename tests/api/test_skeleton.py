@@ -147,6 +147,8 @@ async def test_a_token_signed_with_another_secret_is_refused(client) -> None:
         ({"node": "a", "metric": "Revenue!", "period": "2026", "value": "1"}, "metric"),
         ({"node": "a", "metric": "revenue", "period": "2026", "value": "-1"}, "value"),
         ({"node": "a", "metric": "revenue", "period": "2026", "value": "NaN"}, "value"),
+        ({"node": "a", "metric": "revenue", "period": "2026", "value": "1e999999999"}, "value"),
+        ({"node": "a", "metric": "revenue", "period": "2026", "value": "0.0000001"}, "value"),
         ({"node": "a", "metric": "revenue", "period": "2026", "value": "1", "owner": "x"}, "owner"),
         ({"node": "", "metric": "revenue", "period": "2026", "value": "1"}, "node"),
     ],

@@ -81,3 +81,28 @@ async def test_a_follower_wakes_on_append_without_polling(store: EventStore, poo
     await asyncio.wait_for(follower, 0.5)
     await notifier.close()
     assert [r.stream_id for r in seen] == [counter.id]
+
+
+async def test_another_process_append_wakes_a_listening_follower(store: EventStore, db_url: str) -> None:
+    from target_ledger.config import Settings
+    from target_ledger.database import connect, create_pool
+
+    settings = Settings(database_url=db_url)
+    # This "process" follows, listening for NOTIFY; the other has its own pool and notifier.
+    notifier = Notifier(store.pool)
+    other_pool = await create_pool(db_url, settings)
+    other_store = EventStore(other_pool)
+    other_notifier = Notifier(other_pool)
+    other_store.on_append.append(other_notifier.appended)
+    async with connect(db_url, settings) as listener:
+        await notifier.listen(listener)
+        seen: list = []
+        follower = asyncio.create_task(_collect(store, notifier, seen, 1))
+        await asyncio.sleep(0.1)
+        counter = Counter.start("elsewhere")
+        await other_store.append(counter.collect_events(), META)
+        # Woken by NOTIFY, well before the one-second idle poll.
+        await asyncio.wait_for(follower, 0.5)
+    await other_notifier.close()
+    await other_pool.close()
+    assert [r.stream_id for r in seen] == [counter.id]

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from eventsourcing.domain import Aggregate
 
-from target_ledger.domain.errors import InvalidValueError
+from target_ledger.domain.values import check_amount
 
 ACTUALS = uuid.UUID("0b7f3f64-3c5e-4a8e-b2a4-5d0f4f1f9c02")
 
@@ -61,8 +61,7 @@ class Actual(Aggregate, created_event_name="ActualRecorded"):
         external_ref: str | None,
         at: datetime,
     ) -> "Actual":
-        if not value.is_finite():
-            raise InvalidValueError("value must be a finite decimal", field="value")
+        check_amount(value, negative_allowed=True)  # a negative actual is a credit note
         return cls._create(
             cls.ActualRecorded,
             id=actual_id(source, external_ref),

@@ -7,7 +7,7 @@ from decimal import Decimal
 from eventsourcing.domain import Aggregate
 
 from target_ledger.domain.calendar import period_bounds
-from target_ledger.domain.errors import InvalidValueError
+from target_ledger.domain.values import check_amount
 
 TARGETS = uuid.UUID("6f1d2a3c-8e0b-4c55-9a57-0c1e7c1f7a01")
 
@@ -15,11 +15,6 @@ TARGETS = uuid.UUID("6f1d2a3c-8e0b-4c55-9a57-0c1e7c1f7a01")
 def target_id(node: str, metric: str, period: str) -> uuid.UUID:
     """The natural key makes the id: a second target for the same key is a conflict."""
     return uuid.uuid5(TARGETS, f"{node}|{metric}|{period}")
-
-
-def check_value(value: Decimal, field: str = "value") -> None:
-    if not value.is_finite() or value < 0:
-        raise InvalidValueError(f"{field} must be a finite, non-negative decimal", field=field)
 
 
 class Target(Aggregate, created_event_name="TargetSet"):
@@ -48,7 +43,7 @@ class Target(Aggregate, created_event_name="TargetSet"):
         cls, *, node: str, metric: str, period: str, value: Decimal, rationale: str, at: datetime
     ) -> "Target":
         period_bounds(period)
-        check_value(value)
+        check_amount(value, negative_allowed=False)
         return cls._create(
             cls.TargetSet,
             id=target_id(node, metric, period),

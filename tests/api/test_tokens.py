@@ -1,0 +1,31 @@
+"""`target-ledger token` prints a token the server with the same settings accepts."""
+
+import asyncio
+
+from click.testing import CliRunner
+from litestar.testing import AsyncTestClient
+
+from target_ledger.app import create_app
+from target_ledger.cli import main
+from target_ledger.config import Settings
+
+
+async def test_a_printed_token_is_accepted_and_its_secret_is_kept(db_url: str, tmp_path) -> None:
+    # No TL_JWT_SECRET: the secret is made once in the data directory.
+    env = {"DATABASE_URL": db_url, "TL_DATA_DIR": str(tmp_path), "TL_JWT_SECRET": ""}
+    printed = await asyncio.to_thread(CliRunner().invoke, main, ["token", "ceo", "--role", "admin"], env=env)
+    assert printed.exit_code == 0, printed.output
+    assert (tmp_path / "jwt-secret").stat().st_mode & 0o077 == 0  # readable by its owner only
+    settings = Settings(database_url=db_url, data_dir=str(tmp_path))
+    async with AsyncTestClient(create_app(settings)) as client:
+        r = await client.post(
+            "/v1/targets",
+            json={"node": "kim", "metric": "revenue", "period": "2026", "value": "5"},
+            headers={"Authorization": f"Bearer {printed.output.strip()}"},
+        )
+    assert r.status_code == 201, r.text
+
+
+async def test_an_unknown_role_is_refused_by_the_command() -> None:
+    result = await asyncio.to_thread(CliRunner().invoke, main, ["token", "x", "--role", "root"])
+    assert result.exit_code == 2 and "root" in result.output
