@@ -1,12 +1,13 @@
 """Current attainment: each target's actual to date, attainment % and gap."""
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import asyncpg
+import msgspec
 
 from target_ledger.domain.actual import Actual
-from target_ledger.domain.calendar import period_bounds
 from target_ledger.domain.target import Target
 from target_ledger.eventstore import Recorded
 
@@ -15,21 +16,22 @@ NAME = "attainment"
 
 async def target_set(conn: asyncpg.Connection, recorded: Recorded) -> None:
     e = recorded.event
-    starts_on, ends_on = period_bounds(e.period)
     await conn.execute(
         """
-        INSERT INTO attainment_targets
-               (target_id, node, metric, period, starts_on, ends_on, value, actual, version, updated_at)
-        SELECT $1, $2, $3, $4, $5, $6, $7, coalesce(sum(a.value), 0), $8, $9
+        INSERT INTO attainment_targets (target_id, node, metric, period, scope, starts_on, ends_on,
+                                        value, actual, version, updated_at)
+        SELECT $1, $2, $3, $4, $5::jsonb, $6, $7, $8, coalesce(sum(a.value), 0), $9, $10
           FROM attainment_actuals a
-         WHERE a.person = $2 AND a.metric = $3 AND a.occurred_on BETWEEN $5 AND $6
+         WHERE a.person = $2 AND a.metric = $3 AND a.occurred_on BETWEEN $6 AND $7
+           AND a.scope @> $5::jsonb
         """,
         e.originator_id,
         e.node,
         e.metric,
         e.period,
-        starts_on,
-        ends_on,
+        _json(e.scope),
+        e.starts_on,
+        e.ends_on,
         e.value,
         e.originator_version,
         recorded.recorded_at,
@@ -39,23 +41,30 @@ async def target_set(conn: asyncpg.Connection, recorded: Recorded) -> None:
 async def actual_recorded(conn: asyncpg.Connection, recorded: Recorded) -> None:
     e = recorded.event
     await conn.execute(
-        """INSERT INTO attainment_actuals (actual_id, person, metric, occurred_on, value)
-           VALUES ($1, $2, $3, $4, $5)""",
+        """INSERT INTO attainment_actuals (actual_id, person, metric, occurred_on, value, scope)
+           VALUES ($1, $2, $3, $4, $5, $6::jsonb)""",
         e.originator_id,
         e.person,
         e.metric,
         e.occurred_on,
         e.value,
+        _json(e.scope),
     )
     await conn.execute(
         """UPDATE attainment_targets SET actual = actual + $4, updated_at = $5
-            WHERE node = $1 AND metric = $2 AND $3 BETWEEN starts_on AND ends_on""",
+            WHERE node = $1 AND metric = $2 AND $3 BETWEEN starts_on AND ends_on
+              AND $6::jsonb @> scope""",
         e.person,
         e.metric,
         e.occurred_on,
         e.value,
         recorded.recorded_at,
+        _json(e.scope),
     )
+
+
+def _json(value: object) -> str:
+    return msgspec.json.encode(value).decode()
 
 
 HANDLERS = {
@@ -91,3 +100,26 @@ async def fetch_attainment(
         period,
     )
     return [_row(r) for r in rows]
+
+
+async def fetch_actual_total(
+    conn: asyncpg.Connection,
+    *,
+    people: list[str],
+    metric: str,
+    starts_on: date,
+    ends_on: date,
+    scope: dict[str, str],
+) -> Decimal:
+    """What these people achieved on a metric between two days, within a scope."""
+    total = await conn.fetchval(
+        """SELECT coalesce(sum(value), 0) FROM attainment_actuals
+            WHERE person = ANY($1::text[]) AND metric = $2 AND occurred_on BETWEEN $3 AND $4
+              AND scope @> $5::jsonb""",
+        people,
+        metric,
+        starts_on,
+        ends_on,
+        _json(scope),
+    )
+    return Decimal(total)

@@ -11,13 +11,13 @@ from typing import Any
 import asyncpg
 from tenacity import AsyncRetrying, before_sleep_log, wait_exponential
 
-from projections import attainment
+from projections import attainment, targets
 from target_ledger.eventstore import Cursor, EventStore, Recorded
-from target_ledger.eventstore.subscription import Notifier, follow
+from target_ledger.eventstore.subscription import Notifier, follow, wake_or_timeout
 
 log = logging.getLogger(__name__)
 
-PROJECTIONS: list[ModuleType] = [attainment]
+PROJECTIONS: list[ModuleType] = [attainment, targets]
 Handler = Callable[[asyncpg.Connection, Recorded], Awaitable[None]]
 
 
@@ -91,9 +91,7 @@ async def run_projection(
         while not await lock_conn.fetchval("SELECT pg_try_advisory_lock($1)", key):  # noqa: ASYNC110
             await asyncio.sleep(1.0)
         try:
-            await pool.execute(
-                "INSERT INTO projection_tracking (name) VALUES ($1) ON CONFLICT DO NOTHING", name
-            )
+            await pool.execute("INSERT INTO projection_tracking (name) VALUES ($1) ON CONFLICT DO NOTHING", name)
             cursor = await tracked(pool, name)
             async for batch in follow(store, notifier, cursor, batch_size=batch_size):
                 cursor = await apply_batch(pool, name, projection.HANDLERS, batch, cursor)
@@ -143,8 +141,4 @@ async def caught_up(
         if remaining <= 0:
             return False
         pause = min(remaining, 0.05)  # poll too: the worker may be another process
-        if waiter is None:
-            await asyncio.sleep(pause)
-        else:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(waiter.wait(), pause)
+        await wake_or_timeout(waiter or asyncio.Event(), pause)

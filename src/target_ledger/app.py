@@ -17,11 +17,15 @@ from target_ledger.api import errors
 from target_ledger.api.actuals import ActualController
 from target_ledger.api.attainment import AttainmentController
 from target_ledger.api.auth import JWTAuthentication
+from target_ledger.api.catalog import CatalogController
 from target_ledger.api.deps import DEPENDENCIES
 from target_ledger.api.health import live, ready
+from target_ledger.api.org import OrgController
 from target_ledger.api.targets import TargetController
+from target_ledger.application import Caches
 from target_ledger.config import Settings
 from target_ledger.database import connect, create_pool, migrate, resolve_url
+from target_ledger.domain.calendar import Calendar
 from target_ledger.eventstore import EventStore
 from target_ledger.eventstore.subscription import Notifier
 
@@ -40,7 +44,15 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> 
         notifier = Notifier(pool)
         store.on_append.append(notifier.appended)
         progress = Progress()
-        app.state.update(pool=pool, store=store, progress=progress, settings=settings, clock=clock)
+        app.state.update(
+            pool=pool,
+            store=store,
+            progress=progress,
+            settings=settings,
+            clock=clock,
+            calendar=Calendar(settings.fiscal_year_start),
+            caches=Caches(),
+        )
         async with connect(url, settings) as listener:
             await notifier.listen(listener)
             workers = [
@@ -57,7 +69,15 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> 
                 await pool.close()
 
     return Litestar(
-        route_handlers=[TargetController, ActualController, AttainmentController, live, ready],
+        route_handlers=[
+            TargetController,
+            ActualController,
+            AttainmentController,
+            CatalogController,
+            OrgController,
+            live,
+            ready,
+        ],
         dependencies=DEPENDENCIES,
         exception_handlers=errors.HANDLERS,  # type: ignore[arg-type]
         middleware=[DefineMiddleware(JWTAuthentication, secret=settings.secret())],

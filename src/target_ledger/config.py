@@ -26,6 +26,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     pool_size: int = 10
     run_projections: bool = True
     min_position_timeout: float = 5.0
+    fiscal_year_start: int = 1  # month; set it once: period keys of stored targets follow it
 
     @classmethod
     def from_env(cls, **overrides: object) -> "Settings":
@@ -43,6 +44,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("workers", "TL_WORKERS"),
             ("pool_size", "TL_POOL_SIZE"),
             ("min_position_timeout", "TL_MIN_POSITION_TIMEOUT"),
+            ("fiscal_year_start", "TL_FISCAL_YEAR_START"),
         ]:
             if var in env:
                 values[name] = env[var]

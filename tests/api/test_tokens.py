@@ -19,8 +19,8 @@ async def test_a_printed_token_is_accepted_and_its_secret_is_kept(db_url: str, t
     settings = Settings(database_url=db_url, data_dir=str(tmp_path))
     async with AsyncTestClient(create_app(settings)) as client:
         r = await client.post(
-            "/v1/targets",
-            json={"node": "kim", "metric": "revenue", "period": "2026", "value": "5"},
+            "/v1/org/units",
+            json={"node": "acme", "kind": "company", "name": "Acme"},
             headers={"Authorization": f"Bearer {printed.output.strip()}"},
         )
     assert r.status_code == 201, r.text

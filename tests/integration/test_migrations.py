@@ -5,7 +5,7 @@ import os
 
 import asyncpg
 
-from target_ledger.database import migrate
+from target_ledger.database import MIGRATIONS, migrate
 from tests.conftest import with_database
 
 
@@ -18,12 +18,12 @@ async def test_two_processes_migrating_at_once_apply_each_migration_once(server_
     try:
         # Two migrators race on an empty database.
         first, second = await asyncio.gather(asyncio.to_thread(migrate, url), asyncio.to_thread(migrate, url))
-        assert sorted(first + second) == ["0001.events", "0002.service-role", "0003.projections"]
+        assert sorted(first + second) == sorted(p.stem for p in MIGRATIONS.glob("*.sql"))
         # A third run finds nothing to do.
         assert await asyncio.to_thread(migrate, url) == []
         db = await asyncpg.connect(url)
         try:
-            assert await db.fetchval("SELECT count(*) FROM _yoyo_migration") == 3
+            assert await db.fetchval("SELECT count(*) FROM _yoyo_migration") == len(first + second)
         finally:
             await db.close()
     finally:

@@ -29,7 +29,13 @@ async def _ledger(store: EventStore, actuals: int) -> dict[str, Decimal]:
     events = []
     for person in PEOPLE:
         target = Target.set(
-            node=person, metric="revenue", period="2026-Q3", value=Decimal(1000), rationale="", at=NOW
+            node=person,
+            metric="revenue",
+            period="2026-Q3",
+            starts_on=date(2026, 7, 1),
+            ends_on=date(2026, 9, 30),
+            value=Decimal(1000),
+            at=NOW,
         )
         events += target.collect_events()
     totals: dict[str, Decimal] = defaultdict(Decimal)

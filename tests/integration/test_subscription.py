@@ -41,9 +41,7 @@ async def test_sixteen_writers_and_a_follower(store: EventStore, pool) -> None:
     assert [r.cursor for r in seen] == sorted(r.cursor for r in seen)
 
 
-async def test_a_later_commit_of_an_earlier_transaction_is_not_skipped(
-    store: EventStore, pool, db_url: str
-) -> None:
+async def test_a_later_commit_of_an_earlier_transaction_is_not_skipped(store: EventStore, pool, db_url: str) -> None:
     early = await asyncpg.connect(db_url, server_settings={"role": "target_ledger_app"})
     try:
         # Writer A takes its transaction id first, then stalls.

@@ -28,6 +28,7 @@ class ActualController(Controller):
             value=data.value,
             source=data.source,
             external_ref=data.external_ref,
+            scope=dict(data.scope),
         )
         body = ActualRecorded(id=actual_id, position=position, duplicate=duplicate)
         return Response(body, status_code=200 if duplicate else 201)

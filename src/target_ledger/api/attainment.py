@@ -2,6 +2,7 @@
 
 from typing import Annotated
 
+import asyncpg
 from litestar import Controller, Response, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency
@@ -11,7 +12,18 @@ from litestar.params import FromQuery, QueryParameter
 from projections import attainment
 from projections.runner import caught_up, tracked
 from target_ledger.api.schemas import Attainment, AttainmentRow, MetricName, NodeId, PeriodKey
-from target_ledger.domain.access import Principal, check_can_read
+from target_ledger.application import Command
+from target_ledger.application.reads import authorize_read
+
+MinPosition = Annotated[
+    int | None,
+    QueryParameter(ge=0, description="wait (bounded) until the read model has applied this position"),
+]
+
+
+async def read_position(conn: asyncpg.Connection, projection: str) -> int:
+    """The position of the last event the read model has applied."""
+    return (await tracked(conn, projection)).position
 
 
 async def wait_for(state: State, projection: str, min_position: int | None) -> None:
@@ -41,18 +53,16 @@ class AttainmentController(Controller):
     async def read(
         self,
         state: State,
-        actor: NamedDependency[Principal],
+        command: NamedDependency[Command],
         node: FromQuery[NodeId],
         metric: FromQuery[MetricName | None] = None,
         period: FromQuery[PeriodKey | None] = None,
-        min_position: Annotated[
-            int | None, QueryParameter(ge=0, description="wait until the read model has this position")
-        ] = None,
+        min_position: MinPosition = None,
     ) -> Response[Attainment]:
-        check_can_read(actor, node)
+        await authorize_read(command, node)
         await wait_for(state, attainment.NAME, min_position)
         async with state.pool.acquire() as conn:
-            position = (await tracked(conn, attainment.NAME)).position
+            position = await read_position(conn, attainment.NAME)
             rows = await attainment.fetch_attainment(conn, node=node, metric=metric, period=period)
         body = Attainment(position=position, rows=[AttainmentRow(**r) for r in rows])
         return Response(body, headers={"X-Read-Position": str(position)})

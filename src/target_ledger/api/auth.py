@@ -16,9 +16,7 @@ from target_ledger.domain.access import ROLES, Principal
 PUBLIC = ["^/health", "^/schema", "^/metrics"]
 
 
-def issue_token(
-    secret: str, subject: str, role: str | None = None, ttl: timedelta = timedelta(hours=12)
-) -> str:
+def issue_token(secret: str, subject: str, role: str | None = None, ttl: timedelta = timedelta(hours=12)) -> str:
     now = datetime.now(UTC)
     claims: dict[str, object] = {"sub": subject, "iat": now, "exp": now + ttl}
     if role:
@@ -35,8 +33,7 @@ class JWTAuthentication(AbstractAuthenticationMiddleware):
         scheme, _, token = connection.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise NotAuthorizedException(
-                "a bearer token is required (Authorization: Bearer <jwt>); "
-                "`target-ledger token <subject>` prints one",
+                "a bearer token is required (Authorization: Bearer <jwt>); `target-ledger token <subject>` prints one",
                 headers={"WWW-Authenticate": 'Bearer realm="target-ledger"'},
             )
         try:

@@ -19,6 +19,8 @@ def provide_command(request: Request[Principal, dict, State], state: State) -> C
         request_id=request.headers.get("x-request-id") or uuid.uuid4().hex,
         correlation_id=request.headers.get("x-correlation-id"),
         idempotency_key=request.headers.get("idempotency-key"),
+        calendar=state.calendar,
+        caches=state.caches,
     )
 
 

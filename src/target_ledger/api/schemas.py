@@ -28,6 +28,13 @@ PeriodKey = Annotated[
     msgspec.Meta(min_length=4, max_length=8, examples=["2026", "2026-Q3", "2026-07", "2026-W27"]),
 ]
 Text = Annotated[str, msgspec.Meta(max_length=4000)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
+DimensionValue = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+ScopeMap = Annotated[
+    dict[Name, DimensionValue],
+    msgspec.Meta(max_length=8, description='declared dimension values, e.g. {"segment": "new"}'),
+]
+Amount = Annotated[Decimal, msgspec.Meta(description='a decimal, e.g. "1200000.00"')]
 
 
 class Struct(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -38,8 +45,18 @@ class SetTarget(Struct):
     node: NodeId
     metric: MetricName
     period: PeriodKey
-    value: Annotated[Decimal, msgspec.Meta(description='a non-negative decimal, e.g. "1200000.00"')]
+    value: Amount
+    scope: ScopeMap = {}
+    stretch: Amount | None = None
     rationale: Text = ""
+
+
+class PartView(Struct):
+    target_id: UUID
+    node: str
+    period: str
+    scope: dict[str, str]
+    value: Decimal
 
 
 class TargetView(Struct):
@@ -47,10 +64,87 @@ class TargetView(Struct):
     node: str
     metric: str
     period: str
+    starts_on: date
+    ends_on: date
+    scope: dict[str, str]
     value: Decimal
+    stretch: Decimal | None
     rationale: str
     version: int
+    parent_id: UUID | None
+    acknowledgement: str
+    comment: str
+    decomposed_along: str | None
+    decomposed_by: str | None
+    children: list[PartView]
     position: int | None = None
+
+
+class Comment(Struct):
+    comment: Text = ""
+
+
+class Decompose(Struct):
+    axis: Annotated[str, msgspec.Meta(pattern="^(org|period|dimension)$")]
+    method: Annotated[str, msgspec.Meta(pattern="^(even|weights|explicit|last_period_mix)$")]
+    into: Annotated[str, msgspec.Meta(pattern="^(half|quarter|month|week)$")] | None = None
+    dimension: Name | None = None
+    parts: Annotated[list[Annotated[str, msgspec.Meta(max_length=64)]], msgspec.Meta(max_length=1000)] | None = None
+    weights: dict[str, Amount] | None = None
+    allocations: dict[str, Amount] | None = None
+
+
+class MatrixRow(Struct):
+    target_id: UUID
+    parent_id: UUID | None
+    depth: int
+    node: str
+    metric: str
+    period: str
+    scope: dict[str, str]
+    value: Decimal
+    share_of_parent: Decimal | None
+    share_of_root: Decimal | None
+    axis: str | None
+    method: str | None
+    acknowledgement: str
+
+
+class Matrix(Struct):
+    position: int
+    rows: list[MatrixRow]
+
+
+class DefineMetric(Struct):
+    name: Name
+    unit: Annotated[str, msgspec.Meta(pattern="^(money|count|ratio)$")]
+    rollup: Annotated[str, msgspec.Meta(pattern="^(sum|ratio)$")] = "sum"
+    numerator: Name | None = None
+    denominator: Name | None = None
+    direction: Annotated[str, msgspec.Meta(pattern="^(higher|lower)$")] = "higher"
+
+
+class MetricView(Struct):
+    name: str
+    unit: str
+    rollup: str
+    numerator: str | None
+    denominator: str | None
+    direction: str
+
+
+class DefineDimension(Struct):
+    name: Name
+    values: Annotated[list[DimensionValue], msgspec.Meta(min_length=1, max_length=1000)]
+
+
+class DimensionView(Struct):
+    name: str
+    values: list[str]
+
+
+class Position(Struct):
+    position: int | None
 
 
 class RecordActual(Struct):
@@ -60,6 +154,7 @@ class RecordActual(Struct):
     value: Decimal
     source: Annotated[str, msgspec.Meta(pattern=r"^(manual|crm|import)$")] = "manual"
     external_ref: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
+    scope: ScopeMap = {}
 
 
 class ActualRecorded(Struct):

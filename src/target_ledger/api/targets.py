@@ -1,56 +1,160 @@
-"""/v1/targets: set a target, read it."""
+"""/v1/targets: set, read, acknowledge or dispute, decompose, and the decomposition matrix."""
 
+import csv
+import io
+from typing import Annotated, Literal
 from uuid import UUID
 
-from litestar import Controller, Response, get, post
+import msgspec
+from litestar import Controller, MediaType, Response, get, post
+from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 
-from target_ledger.api.schemas import SetTarget, TargetView
+from projections import targets as target_tree
+from target_ledger.api.attainment import MinPosition, read_position, wait_for
+from target_ledger.api.schemas import Comment, Decompose, Matrix, MatrixRow, PartView, SetTarget, TargetView
 from target_ledger.application import Command, targets
-from target_ledger.domain.access import Principal, check_can_read
+from target_ledger.application.reads import authorize_read
 from target_ledger.domain.target import Target
-from target_ledger.eventstore import EventStore
 
 
-def _view(target: Target, position: int | None = None) -> Response[TargetView]:
+def _view(target: Target, position: int | None = None, status_code: int = 200) -> Response[TargetView]:
     body = TargetView(
         id=target.id,
         node=target.node,
         metric=target.metric,
         period=target.period,
+        starts_on=target.starts_on,
+        ends_on=target.ends_on,
+        scope=target.scope,
         value=target.value,
+        stretch=target.stretch,
         rationale=target.rationale,
         version=target.version,
+        parent_id=target.parent_id,
+        acknowledgement=target.acknowledgement,
+        comment=target.comment,
+        decomposed_along=target.axis,
+        decomposed_by=target.method,
+        children=[PartView(**msgspec.structs.asdict(p)) for p in target.parts],
         position=position,
     )
-    return Response(body, headers={"ETag": f'"{target.version}"'})
+    return Response(body, status_code=status_code, headers={"ETag": f'"{target.version}"'})
 
 
 class TargetController(Controller):
     path = "/v1/targets"
     tags = ["targets"]
 
-    @post("/", status_code=201, summary="Set a target for (node, metric, period)")
-    async def set_target(
-        self, data: JSONBody[SetTarget], command: NamedDependency[Command]
-    ) -> Response[TargetView]:
+    @post("/", status_code=201, summary="Set a target for (node, metric, period, scope)")
+    async def set_target(self, data: JSONBody[SetTarget], command: NamedDependency[Command]) -> Response[TargetView]:
         target, position = await targets.set_target(
             command,
             node=data.node,
             metric=data.metric,
             period=data.period,
             value=data.value,
+            scope=dict(data.scope),
+            stretch=data.stretch,
             rationale=data.rationale,
         )
-        response = _view(target, position)
+        response = _view(target, position, 201)
         response.headers["Location"] = f"/v1/targets/{target.id}"
         return response
 
     @get("/{target_id:uuid}", summary="A target as it stands now")
     async def get_target(
-        self, target_id: FromPath[UUID], store: NamedDependency[EventStore], actor: NamedDependency[Principal]
+        self,
+        target_id: FromPath[UUID],
+        command: NamedDependency[Command],
     ) -> Response[TargetView]:
-        target = await targets.get_target(store, target_id)
-        check_can_read(actor, target.node)
+        target = await targets.get_target(command.store, target_id)
+        await authorize_read(command, target.node)
         return _view(target)
+
+    @post("/{target_id:uuid}/acknowledgement", status_code=200, summary="The assignee accepts the target")
+    async def acknowledge(
+        self, target_id: FromPath[UUID], data: JSONBody[Comment], command: NamedDependency[Command]
+    ) -> Response[TargetView]:
+        position = await targets.respond(command, target_id, agree=True, comment=data.comment)
+        return _view(await targets.get_target(command.store, target_id), position)
+
+    @post("/{target_id:uuid}/dispute", status_code=200, summary="The assignee disputes the target, saying why")
+    async def dispute(
+        self, target_id: FromPath[UUID], data: JSONBody[Comment], command: NamedDependency[Command]
+    ) -> Response[TargetView]:
+        position = await targets.respond(command, target_id, agree=False, comment=data.comment)
+        return _view(await targets.get_target(command.store, target_id), position)
+
+    @post(
+        "/{target_id:uuid}/decomposition",
+        status_code=201,
+        summary="Split a target into child targets along the org, time or a dimension",
+    )
+    async def decompose(
+        self, target_id: FromPath[UUID], data: JSONBody[Decompose], command: NamedDependency[Command]
+    ) -> Response[TargetView]:
+        split = targets.Split(**msgspec.structs.asdict(data))
+        parent, position = await targets.decompose(command, target_id, split)
+        # 200: this very decomposition was made before, and nothing new was stored.
+        return _view(parent, position, 201 if position is not None else 200)
+
+    @get(
+        "/{target_id:uuid}/decomposition",
+        summary="The decomposition matrix: the target and every target split from it, with shares",
+        media_type=MediaType.JSON,
+    )
+    async def matrix(
+        self,
+        target_id: FromPath[UUID],
+        state: State,
+        command: NamedDependency[Command],
+        min_position: MinPosition = None,
+        format: Annotated[
+            Literal["json", "csv"], QueryParameter(description="csv: a spreadsheet-ready export")
+        ] = "json",
+    ) -> Response:
+        await wait_for(state, target_tree.NAME, min_position)
+        async with state.pool.acquire() as conn:
+            position = await read_position(conn, target_tree.NAME)
+            rows = await target_tree.fetch_tree(conn, target_id)
+        # An unknown id is a 404; a known one the read model has not reached yet has no rows.
+        node = rows[0]["node"] if rows else (await targets.get_target(state.store, target_id)).node
+        await authorize_read(command, node)
+        matrix = Matrix(position=position, rows=[MatrixRow(**r) for r in rows])
+        if format == "csv":
+            return Response(_csv(matrix), media_type="text/csv; charset=utf-8", headers=_attachment(target_id))
+        return Response(matrix, headers={"X-Read-Position": str(position)})
+
+
+CSV_COLUMNS = [
+    "depth",
+    "node",
+    "metric",
+    "period",
+    "scope",
+    "value",
+    "share_of_parent",
+    "share_of_root",
+    "axis",
+    "method",
+    "acknowledgement",
+    "target_id",
+    "parent_id",
+]
+
+
+def _csv(matrix: Matrix) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for row in matrix.rows:
+        cells = msgspec.to_builtins(row)
+        cells["scope"] = ";".join(f"{k}={v}" for k, v in row.scope.items())
+        writer.writerow(["" if cells[c] is None else cells[c] for c in CSV_COLUMNS])
+    return out.getvalue()
+
+
+def _attachment(target_id: UUID) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="decomposition-{target_id}.csv"'}

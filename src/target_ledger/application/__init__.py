@@ -2,13 +2,29 @@
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 
+from target_ledger.application.cache import StreamCache
 from target_ledger.domain.access import Principal
+from target_ledger.domain.calendar import Calendar
+from target_ledger.domain.catalog import CATALOG_ID, Catalog
+from target_ledger.domain.org import ORG_ID, Organisation
 from target_ledger.eventstore import EventStore, Metadata
 
 IDEMPOTENCY = uuid.UUID("4c0a6a55-3f4e-4a43-8f43-9a0f5b7f2c03")
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Caches:
+    """Shared by every request of a process."""
+
+    catalog: StreamCache = field(default_factory=lambda: StreamCache(CATALOG_ID, lambda: Catalog.start(EPOCH)))
+    # Before the company exists: an empty organisation, never stored.
+    org: StreamCache = field(default_factory=lambda: StreamCache(ORG_ID, lambda: Organisation.start(at=EPOCH)))
 
 
 @dataclass(frozen=True)
@@ -21,6 +37,20 @@ class Command:
     request_id: str
     correlation_id: str | None = None
     idempotency_key: str | None = None
+    calendar: Calendar = field(default_factory=Calendar)
+    caches: Caches = field(default_factory=Caches)
+
+    def today(self) -> date:
+        return self.clock().date()
+
+    async def catalog(self) -> Catalog:
+        catalog: Catalog = await self.caches.catalog.current(self.store)
+        return catalog
+
+    async def org(self) -> Organisation:
+        """The organisation as of the last committed change: read it, never change it."""
+        org: Organisation = await self.caches.org.current(self.store)
+        return org
 
     @property
     def metadata(self) -> Metadata:

@@ -1,30 +1,67 @@
-"""Setting and reading targets."""
+"""Setting, acknowledging, decomposing and reading targets."""
 
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 
+from projections.attainment import fetch_actual_total
 from target_ledger.application import Command
-from target_ledger.domain.access import check_can_set_targets
-from target_ledger.domain.errors import AlreadyExistsError, NotFoundError
-from target_ledger.domain.target import Target
+from target_ledger.domain import decomposition
+from target_ledger.domain.access import check_can_decompose, check_can_set_target
+from target_ledger.domain.calendar import Period
+from target_ledger.domain.errors import AlreadyExistsError, DomainError, NotFoundError
+from target_ledger.domain.target import Part, Scope, Target
 from target_ledger.eventstore import EventStore, StreamConflictError
 
 
 async def set_target(
-    cmd: Command, *, node: str, metric: str, period: str, value: Decimal, rationale: str
+    cmd: Command,
+    *,
+    node: str,
+    metric: str,
+    period: str,
+    value: Decimal,
+    scope: Scope | None = None,
+    stretch: Decimal | None = None,
+    rationale: str = "",
 ) -> tuple[Target, int]:
-    check_can_set_targets(cmd.actor, node)
+    catalog, org = await cmd.catalog(), await cmd.org()
+    definition = catalog.metric(metric)
+    catalog.check_scope(scope or {})
+    span = cmd.calendar.parse(period)
+    if not org.exists(node):
+        raise DomainError(f"unknown org node {node!r}: add it under /v1/org first", field="node")
+    check_can_set_target(cmd.actor, org, node, cmd.today())
     target = Target.set(
-        node=node, metric=metric, period=period, value=value, rationale=rationale, at=cmd.clock()
+        node=node,
+        metric=metric,
+        period=span.key,
+        starts_on=span.start,
+        ends_on=span.end,
+        scope=scope,
+        value=value,
+        stretch=stretch,
+        rationale=rationale,
+        at=cmd.clock(),
+        lower_is_better=definition.direction == "lower",
     )
-    events = target.collect_events()
+    return target, await _append_new(cmd, [target])
+
+
+async def _append_new(cmd: Command, targets: list[Target], *before: Target) -> int:
+    """Append new targets (after any changed ones); a taken natural key is a 409 naming it."""
+    events = [e for t in [*before, *targets] for e in t.collect_events()]
     try:
-        appended = await cmd.store.append(events, cmd.metadata, event_ids=cmd.event_ids(1))
-    except StreamConflictError:
+        return (await cmd.store.append(events, cmd.metadata, event_ids=cmd.event_ids(len(events)))).last
+    except StreamConflictError as conflict:
+        taken = next((t for t in targets if str(t.id) == conflict.stream_id), None)
+        if taken is None:
+            raise
         raise AlreadyExistsError(
-            f"a target for {node}/{metric}/{period} already exists: {target.id}", field="period"
+            f"a target for {taken.node}/{taken.metric}/{taken.period}"
+            f"{' ' + str(taken.scope) if taken.scope else ''} already exists: {taken.id}",
+            field="period",
         ) from None
-    return target, appended.last
 
 
 async def get_target(store: EventStore, target_id: uuid.UUID) -> Target:
@@ -32,3 +69,149 @@ async def get_target(store: EventStore, target_id: uuid.UUID) -> Target:
     if not isinstance(target, Target):
         raise NotFoundError(f"no target {target_id}")
     return target
+
+
+async def respond(cmd: Command, target_id: uuid.UUID, *, agree: bool, comment: str) -> int:
+    """The assignee acknowledges (agree) or disputes the target."""
+    target, org = await get_target(cmd.store, target_id), await cmd.org()
+    assignee = target.node if org.is_person(target.node) else org.manager_of(target.node, cmd.today())
+    respond_by = target.acknowledge if agree else target.dispute
+    respond_by(cmd.actor.subject, assignee, comment, at=cmd.clock())
+    events = target.collect_events()
+    return (await cmd.store.append(events, cmd.metadata, event_ids=cmd.event_ids(1))).last
+
+
+@dataclass(frozen=True)
+class Split:
+    """How to decompose: along which axis, by which method, into which parts."""
+
+    axis: str  # org | period | dimension
+    method: str  # even | weights | explicit | last_period_mix
+    into: str | None = None  # period axis: quarter, month, week...
+    dimension: str | None = None  # dimension axis
+    parts: list[str] | None = None  # a subset of the candidates (default: all)
+    weights: dict[str, Decimal] | None = None
+    allocations: dict[str, Decimal] | None = None
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    node: str
+    period: Period
+    scope: Scope
+    coverage: Decimal  # share of the part inside the parent's period
+
+
+async def decompose(cmd: Command, parent_id: uuid.UUID, split: Split) -> tuple[Target, int | None]:
+    """Split a target into child targets in one append; repeating the same split is harmless."""
+    parent, catalog, org = await get_target(cmd.store, parent_id), await cmd.catalog(), await cmd.org()
+    check_can_decompose(cmd.actor, org, parent.node, split.axis, cmd.today())
+    metric = catalog.metric(parent.metric)
+    candidates = await _candidates(cmd, parent, split)
+    keys = _chosen(split, list(candidates), await _default_parts(cmd, split, candidates))
+    given = split.allocations if split.method == "explicit" else split.weights
+    if split.method == "last_period_mix":
+        given = {key: await _last_period_actual(cmd, parent, split, candidates[key]) for key in keys}
+    values = decomposition.split(
+        parent.value,
+        unit=metric.unit,
+        additive=metric.additive,
+        keys=keys,
+        method=split.method,
+        given=given,
+        coverage={key: candidates[key].coverage for key in keys},
+    )
+    children = [
+        Target.set(
+            node=c.node,
+            metric=parent.metric,
+            period=c.period.key,
+            starts_on=c.period.start,
+            ends_on=c.period.end,
+            scope=c.scope,
+            value=values[key],
+            at=cmd.clock(),
+            rationale=f"{split.method} split of {parent.period} along {split.axis}",
+            parent_id=parent.id,
+            lower_is_better=metric.direction == "lower",
+        )
+        for key, c in ((key, candidates[key]) for key in keys)
+    ]
+    parts = [Part(target_id=t.id, node=t.node, period=t.period, scope=t.scope, value=t.value) for t in children]
+    if parent.parts and (parent.axis, parent.method, parent.parts) == (split.axis, split.method, parts):
+        return parent, None  # the same decomposition again: nothing to store
+    parent.decompose(split.axis, split.method, parts, at=cmd.clock())
+    return parent, await _append_new(cmd, children, parent)
+
+
+async def _candidates(cmd: Command, parent: Target, split: Split) -> dict[str, _Candidate]:
+    span = cmd.calendar.parse(parent.period)
+    whole = Decimal(1)
+    if split.axis == "org":
+        org = await cmd.org()
+        if not org.is_unit(parent.node):
+            raise DomainError(f"{parent.node!r} is a person: nothing below it to split into", field="axis")
+        children = org.children(parent.node, cmd.today())
+        return {node: _Candidate(node, span, parent.scope, whole) for node in children}
+    if split.axis == "period":
+        return {
+            p.key: _Candidate(parent.node, p, parent.scope, Decimal(span.overlap_days(p)) / p.days)
+            for p in cmd.calendar.children(span, split.into)  # type: ignore[arg-type]
+        }
+    if split.axis == "dimension":
+        if not split.dimension:
+            raise DomainError("a split along a dimension names the dimension", field="dimension")
+        if split.dimension in parent.scope:
+            raise DomainError(f"the target is already scoped by {split.dimension!r}", field="dimension")
+        values = (await cmd.catalog()).dimension(split.dimension)
+        return {v: _Candidate(parent.node, span, {**parent.scope, split.dimension: v}, whole) for v in values}
+    raise DomainError(f"unknown axis {split.axis!r}; use org, period or dimension", field="axis")
+
+
+async def _default_parts(cmd: Command, split: Split, candidates: dict[str, _Candidate]) -> list[str]:
+    """Along the org, a unit with sub-units splits into those (its manager and other direct
+    members carry no share unless named in `parts`); a team splits into its people."""
+    if split.axis != "org":
+        return list(candidates)
+    org = await cmd.org()
+    units = [node for node in candidates if org.is_unit(node)]
+    return units or list(candidates)
+
+
+def _chosen(split: Split, candidates: list[str], default: list[str]) -> list[str]:
+    """The parts: those named in `parts`, else the keys of the allocations or weights, else the default."""
+    field = {"explicit": "allocations", "weights": "weights"}.get(split.method, "parts")
+    given = split.allocations if field == "allocations" else split.weights if field == "weights" else None
+    if split.parts is not None:
+        named, field = list(split.parts), "parts"
+    elif given:
+        named = list(given)
+    else:
+        return default
+    for key in named:
+        if key not in candidates:
+            raise DomainError(
+                f"{key!r} is not a part of this split; the parts are: {', '.join(candidates) or 'none'}",
+                field=f"{field}.{key}",
+            )
+    return named
+
+
+async def _last_period_actual(cmd: Command, parent: Target, split: Split, part: _Candidate) -> Decimal:
+    """What this part achieved in the period before: the weight of a last-period mix."""
+    org = await cmd.org()
+    previous = (
+        cmd.calendar.same_period_last_year(part.period)
+        if split.axis == "period"
+        else cmd.calendar.previous(part.period)
+    )
+    people = [n for n in org.subtree(part.node, previous.end) if org.is_person(n)]
+    async with cmd.store.pool.acquire() as conn:
+        return await fetch_actual_total(
+            conn,
+            people=people,
+            metric=parent.metric,
+            starts_on=previous.start,
+            ends_on=previous.end,
+            scope=part.scope,
+        )

@@ -1,8 +1,13 @@
 """Who is acting, and the role checks the rules need."""
 
 from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING
 
 from target_ledger.domain.errors import ForbiddenError
+
+if TYPE_CHECKING:
+    from target_ledger.domain.org import Organisation
 
 ROLES = ("admin", "auditor", "integration")
 
@@ -19,10 +24,23 @@ class Principal:
         return self.role == "admin"
 
 
-def check_can_set_targets(actor: Principal, node: str) -> None:
-    # Until the org tree exists (issue 3), only admins set targets.
-    if not actor.is_admin:
-        raise ForbiddenError(f"setting a target for {node!r} needs the admin role")
+def check_can_set_target(actor: Principal, org: "Organisation", node: str, on: date) -> None:
+    """Only a manager of a unit above the node (or an admin) sets its targets."""
+    if not actor.is_admin and not org.manages(actor.subject, node, on):
+        raise ForbiddenError(f"setting a target for {node!r} needs to manage a unit above it, or the admin role")
+
+
+def check_can_decompose(actor: Principal, org: "Organisation", node: str, axis: str, on: date) -> None:
+    """Decomposing sets the children's targets: along the org, the children sit below the
+    node, so its own manager may; along time or a dimension they sit on the node itself."""
+    if actor.is_admin or org.manages(actor.subject, node, on):
+        return
+    if axis == "org" and org.is_unit(node) and org.manager_of(node, on) == actor.subject:
+        return
+    raise ForbiddenError(
+        f"decomposing a target of {node!r} along {axis} needs to manage "
+        f"{'it or ' if axis == 'org' else ''}a unit above it, or the admin role"
+    )
 
 
 def check_can_record_actual(actor: Principal, person: str) -> None:
@@ -32,6 +50,17 @@ def check_can_record_actual(actor: Principal, person: str) -> None:
         )
 
 
-def check_can_read(actor: Principal, node: str) -> None:
-    if actor.subject != node and actor.role not in ("admin", "auditor"):
-        raise ForbiddenError(f"reading {node!r} needs to be {node!r}, or the admin or auditor role")
+def check_can_read(actor: Principal, org: "Organisation", node: str, on: date) -> None:
+    """Auditors and admins read everything; a manager their subtree; a person their own rows
+    and their unit's totals."""
+    if actor.role in ("admin", "auditor") or actor.subject == node:
+        return
+    if org.manages(actor.subject, node, on):
+        return
+    if org.is_unit(node) and org.manager_of(node, on) == actor.subject:
+        return
+    if org.is_person(actor.subject) and org.parent(actor.subject, on) == node:
+        return
+    raise ForbiddenError(
+        f"reading {node!r} needs to be {node!r}, a member of it, a manager above it, or the admin or auditor role"
+    )

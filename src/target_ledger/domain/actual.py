@@ -26,12 +26,18 @@ class Actual(Aggregate, created_event_name="ActualRecorded"):
 
     class ActualRecorded(Created):
         TOPIC = "ActualRecorded"
+        class_version = 2
         person: str
         metric: str
         occurred_on: date
         value: Decimal
         source: str
         external_ref: str | None
+        scope: dict[str, str]
+
+        @staticmethod
+        def upcast_v1_v2(state: dict) -> None:
+            state["scope"] = {}  # version 1 actuals had no scope
 
     def __init__(
         self,
@@ -41,7 +47,9 @@ class Actual(Aggregate, created_event_name="ActualRecorded"):
         value: Decimal,
         source: str,
         external_ref: str | None,
+        scope: dict[str, str],
     ):
+        self.scope = scope
         self.person = person
         self.metric = metric
         self.occurred_on = occurred_on
@@ -60,6 +68,7 @@ class Actual(Aggregate, created_event_name="ActualRecorded"):
         source: str,
         external_ref: str | None,
         at: datetime,
+        scope: dict[str, str] | None = None,
     ) -> "Actual":
         check_amount(value, negative_allowed=True)  # a negative actual is a credit note
         return cls._create(
@@ -71,5 +80,6 @@ class Actual(Aggregate, created_event_name="ActualRecorded"):
             value=value,
             source=source,
             external_ref=external_ref,
+            scope=dict(sorted((scope or {}).items())),
             timestamp=at,
         )

@@ -1,43 +1,170 @@
-"""Period keys (2026, 2026-H1, 2026-Q3, 2026-07, 2026-W27) and the days they span."""
+"""Fiscal calendars: period keys (2026, 2026-H1, 2026-Q3, 2026-07, 2026-W27) and the days they span."""
 
 import re
+from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Literal
 
 from target_ledger.domain.errors import InvalidPeriodError
 
-_PATTERNS = [
-    (re.compile(r"^(\d{4})$"), "year"),
-    (re.compile(r"^(\d{4})-H([12])$"), "half"),
-    (re.compile(r"^(\d{4})-Q([1-4])$"), "quarter"),
-    (re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$"), "month"),
-    (re.compile(r"^(\d{4})-W(\d{2})$"), "week"),
-]
+PeriodKind = Literal["year", "half", "quarter", "month", "week"]
+
+_FIRST_YEAR, _LAST_YEAR = 1900, 2999
+# [0-9], not \d: \d also matches non-ASCII digits, which int() would quietly accept.
+_KEY = re.compile(
+    r"(?P<year>[0-9]{4})"
+    r"(?:-(?:H(?P<half>[12])|Q(?P<quarter>[1-4])|(?P<month>0[1-9]|1[0-2])|W(?P<week>[0-9]{2})))?"
+)
+_FORMS = "2026 (fiscal year), 2026-H1 (fiscal half), 2026-Q3 (fiscal quarter), 2026-07 (month) or 2026-W27 (ISO week)"
+_FISCAL_MONTHS = {"year": 12, "half": 6, "quarter": 3}
+_DEFAULT_INTO: dict[PeriodKind, PeriodKind] = {
+    "year": "quarter",
+    "half": "quarter",
+    "quarter": "month",
+    "month": "week",
+}
+_ALLOWED_INTO: dict[PeriodKind, tuple[PeriodKind, ...]] = {
+    "year": ("half", "quarter", "month", "week"),
+    "half": ("quarter", "month", "week"),
+    "quarter": ("month", "week"),
+    "month": ("week",),
+    "week": (),
+}
+_DAY = timedelta(days=1)
 
 
-def _month_end(year: int, month: int) -> date:
-    first_of_next = date(year + month // 12, month % 12 + 1, 1)
-    return first_of_next - timedelta(days=1)
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A span of whole days named by its key; start and end are both inclusive."""
+
+    key: str
+    kind: PeriodKind
+    start: date
+    end: date
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def contains(self, day: date) -> bool:
+        return self.start <= day <= self.end
+
+    def overlap_days(self, other: "Period") -> int:
+        common = (min(self.end, other.end) - max(self.start, other.start)).days + 1
+        return max(common, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Calendar:
+    """Years, halves and quarters follow the fiscal year; months and ISO weeks never move."""
+
+    fiscal_start_month: int = 1
+
+    def __post_init__(self) -> None:
+        # type() rather than isinstance(): True is an int, but not a month.
+        if type(self.fiscal_start_month) is not int or not 1 <= self.fiscal_start_month <= 12:
+            raise ValueError(f"fiscal_start_month must be 1..12, not {self.fiscal_start_month!r}")
+
+    def parse(self, key: str) -> Period:
+        # fullmatch: with match() and $, "2026\n" would pass.
+        match = _KEY.fullmatch(key)
+        if match is None:
+            raise InvalidPeriodError(f"{key!r} is not a period key: use {_FORMS}", field="period")
+        year = int(match["year"])
+        if not _FIRST_YEAR <= year <= _LAST_YEAR:
+            raise InvalidPeriodError(
+                f"{key!r} is out of range: years run {_FIRST_YEAR} to {_LAST_YEAR}", field="period"
+            )
+        if match["week"]:
+            return _iso_week(key, year, int(match["week"]))
+        if match["month"]:
+            start = date(year, int(match["month"]), 1)
+            return Period(key, "month", start, _months_later(start, 1) - _DAY)
+        kind: PeriodKind = "half" if match["half"] else "quarter" if match["quarter"] else "year"
+        number = int(match["half"] or match["quarter"] or 1)
+        length = _FISCAL_MONTHS[kind]
+        start = _months_later(date(year, self.fiscal_start_month, 1), (number - 1) * length)
+        return Period(key, kind, start, _months_later(start, length) - _DAY)
+
+    def children(self, period: Period, into: PeriodKind | None = None) -> list[Period]:
+        period = self._own(period)
+        allowed = _ALLOWED_INTO[period.kind]
+        if not allowed:
+            raise InvalidPeriodError(f"{period.key!r} is a week, the finest period: it has no parts", field="into")
+        into = into or _DEFAULT_INTO[period.kind]
+        if into not in allowed:
+            raise InvalidPeriodError(
+                f"{period.key!r} is a {period.kind}: it splits into {', '.join(allowed)}, not {into!r}",
+                field="into",
+            )
+        # Walk part by part from the first day; a week may start before it or end after the last.
+        parts = [self._containing(period.start, into)]
+        while parts[-1].end < period.end:
+            parts.append(self._containing(parts[-1].end + _DAY, into))
+        return parts
+
+    def previous(self, period: Period) -> Period:
+        period = self._own(period)
+        return self._containing(period.start - _DAY, period.kind)
+
+    def same_period_last_year(self, period: Period) -> Period:
+        period = self._own(period)
+        year = int(period.key[:4]) - 1
+        if period.kind == "week":
+            # Week 53 comes only in some years; the year before may end at week 52.
+            week = min(int(period.key[-2:]), _weeks_in(year))
+            return self.parse(f"{year}-W{week:02d}")
+        return self.parse(f"{year}{period.key[4:]}")
+
+    def _containing(self, day: date, kind: PeriodKind) -> Period:
+        # Built as a key and parsed, so every period handed out parses back to itself.
+        if kind == "week":
+            iso = day.isocalendar()
+            return self.parse(f"{iso.year}-W{iso.week:02d}")
+        if kind == "month":
+            return self.parse(f"{day.year}-{day.month:02d}")
+        months_in = (day.month - self.fiscal_start_month) % 12
+        fiscal_year = day.year if day.month >= self.fiscal_start_month else day.year - 1
+        suffix = {"year": "", "half": f"-H{months_in // 6 + 1}", "quarter": f"-Q{months_in // 3 + 1}"}[kind]
+        return self.parse(f"{fiscal_year}{suffix}")
+
+    def _own(self, period: Period) -> Period:
+        # A quarter made by a calendar with another fiscal start has the same key but other days.
+        own = self.parse(period.key)
+        if own != period:
+            raise InvalidPeriodError(
+                f"{period.key!r} runs {own.start}..{own.end} in this calendar, "
+                f"not {period.start}..{period.end}: it comes from another calendar",
+                field="period",
+            )
+        return own
+
+
+def prorate_days(period: Period, parts: list[Period]) -> list[int]:
+    """How many of each part's days fall inside `period`: the weights to split its target by."""
+    return [period.overlap_days(part) for part in parts]
 
 
 def period_bounds(key: str) -> tuple[date, date]:
-    """First and last day (inclusive) of a period key, calendar fiscal year."""
-    for pattern, kind in _PATTERNS:
-        match = pattern.match(key)
-        if not match:
-            continue
-        year, n = int(match.group(1)), int(match.group(2)) if kind != "year" else 0
-        if kind == "year":
-            return date(year, 1, 1), date(year, 12, 31)
-        if kind == "week":
-            try:
-                monday = date.fromisocalendar(year, n, 1)
-            except ValueError:
-                raise InvalidPeriodError(f"{key!r}: {year} has no ISO week {n}", field="period") from None
-            return monday, monday + timedelta(days=6)
-        months = {"half": 6, "quarter": 3, "month": 1}[kind]
-        first = (n - 1) * months + 1
-        return date(year, first, 1), _month_end(year, first + months - 1)
-    raise InvalidPeriodError(
-        f"{key!r} is not a period key: use 2026, 2026-H1, 2026-Q3, 2026-07 or 2026-W27",
-        field="period",
-    )
+    """First and last day (inclusive) of a period key, fiscal year = calendar year."""
+    period = Calendar().parse(key)
+    return period.start, period.end
+
+
+def _months_later(first_of_month: date, months: int) -> date:
+    index = first_of_month.year * 12 + first_of_month.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _weeks_in(year: int) -> int:
+    # 28 December always falls in the last ISO week of its year.
+    return date(year, 12, 28).isocalendar().week
+
+
+def _iso_week(key: str, year: int, week: int) -> Period:
+    if not 1 <= week <= _weeks_in(year):
+        raise InvalidPeriodError(
+            f"{key!r} is not a week: ISO year {year} has weeks W01 to W{_weeks_in(year)}", field="period"
+        )
+    monday = date.fromisocalendar(year, week, 1)
+    return Period(key, "week", monday, monday + timedelta(days=6))

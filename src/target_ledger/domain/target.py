@@ -1,23 +1,44 @@
-"""The Target aggregate: a value to reach for (node, metric, period)."""
+"""The Target aggregate: a value to reach for (node, metric, period, scope)."""
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
+from typing import Literal
 
+import msgspec
 from eventsourcing.domain import Aggregate
 
-from target_ledger.domain.calendar import period_bounds
+from target_ledger.domain.errors import AlreadyExistsError, DomainError, ForbiddenError
 from target_ledger.domain.values import check_amount
 
 TARGETS = uuid.UUID("6f1d2a3c-8e0b-4c55-9a57-0c1e7c1f7a01")
+Scope = dict[str, str]
+Acknowledgement = Literal["pending", "acknowledged", "disputed"]
 
 
-def target_id(node: str, metric: str, period: str) -> uuid.UUID:
+def target_id(node: str, metric: str, period: str, scope: Scope | None = None) -> uuid.UUID:
     """The natural key makes the id: a second target for the same key is a conflict."""
-    return uuid.uuid5(TARGETS, f"{node}|{metric}|{period}")
+    key = f"{node}|{metric}|{period}"
+    if scope:
+        key += "|" + msgspec.json.encode(scope, order="sorted").decode()
+    return uuid.uuid5(TARGETS, key)
 
 
-class Target(Aggregate, created_event_name="TargetSet"):
+class Part(msgspec.Struct, frozen=True, kw_only=True):
+    """One child of a decomposition: what it is along the axis, and its value."""
+
+    target_id: uuid.UUID
+    node: str
+    period: str
+    scope: Scope
+    value: Decimal
+
+
+class AlreadyDecomposedError(AlreadyExistsError):
+    pass
+
+
+class Target(Aggregate):
     TOPIC = "Target"
 
     class Created(Aggregate.Created):
@@ -28,29 +49,120 @@ class Target(Aggregate, created_event_name="TargetSet"):
         node: str
         metric: str
         period: str
+        starts_on: date
+        ends_on: date
+        scope: Scope
         value: Decimal
+        stretch: Decimal | None
         rationale: str
+        parent_id: uuid.UUID | None
 
-    def __init__(self, node: str, metric: str, period: str, value: Decimal, rationale: str):
-        self.node = node
-        self.metric = metric
-        self.period = period
-        self.value = value
-        self.rationale = rationale
+    class TargetAcknowledged(Aggregate.Event):
+        TOPIC = "TargetAcknowledged"
+        comment: str
+
+        def apply(self, target: "Target") -> None:
+            target.acknowledgement, target.comment = "acknowledged", self.comment
+
+    class TargetDisputed(Aggregate.Event):
+        TOPIC = "TargetDisputed"
+        comment: str
+
+        def apply(self, target: "Target") -> None:
+            target.acknowledgement, target.comment = "disputed", self.comment
+
+    class TargetDecomposed(Aggregate.Event):
+        TOPIC = "TargetDecomposed"
+        axis: str
+        method: str
+        parts: list[Part]
+
+        def apply(self, target: "Target") -> None:
+            target.axis, target.method, target.parts = self.axis, self.method, list(self.parts)
+
+    def __init__(
+        self,
+        node: str,
+        metric: str,
+        period: str,
+        starts_on: date,
+        ends_on: date,
+        scope: Scope,
+        value: Decimal,
+        stretch: Decimal | None,
+        rationale: str,
+        parent_id: uuid.UUID | None,
+    ):
+        self.node, self.metric, self.period, self.scope = node, metric, period, scope
+        self.starts_on, self.ends_on = starts_on, ends_on
+        self.value, self.stretch, self.rationale = value, stretch, rationale
+        self.parent_id = parent_id
+        self.acknowledgement: Acknowledgement = "pending"
+        self.comment = ""
+        self.axis: str | None = None
+        self.method: str | None = None
+        self.parts: list[Part] = []
 
     @classmethod
     def set(
-        cls, *, node: str, metric: str, period: str, value: Decimal, rationale: str, at: datetime
+        cls,
+        *,
+        node: str,
+        metric: str,
+        period: str,
+        starts_on: date,
+        ends_on: date,
+        value: Decimal,
+        at: datetime,
+        scope: Scope | None = None,
+        stretch: Decimal | None = None,
+        rationale: str = "",
+        parent_id: uuid.UUID | None = None,
+        lower_is_better: bool = False,
     ) -> "Target":
-        period_bounds(period)
         check_amount(value, negative_allowed=False)
+        if stretch is not None:
+            check_amount(stretch, negative_allowed=False, field="stretch")
+            if (stretch < value) != lower_is_better and stretch != value:
+                beyond = "below" if lower_is_better else "above"
+                raise DomainError(f"a stretch value lies {beyond} the target value", field="stretch")
+        scope = dict(sorted((scope or {}).items()))
         return cls._create(
             cls.TargetSet,
-            id=target_id(node, metric, period),
+            id=target_id(node, metric, period, scope),
             node=node,
             metric=metric,
             period=period,
+            starts_on=starts_on,
+            ends_on=ends_on,
+            scope=scope,
             value=value,
+            stretch=stretch,
             rationale=rationale,
+            parent_id=parent_id,
             timestamp=at,
         )
+
+    def check_assignee(self, person: str, assignee: str | None) -> None:
+        """The assignee is the person whose target it is, or the manager of its unit."""
+        if person != assignee:
+            raise ForbiddenError(
+                f"only the assignee of this target ({assignee or 'nobody yet'}) acknowledges or disputes it"
+            )
+
+    def acknowledge(self, person: str, assignee: str | None, comment: str, at: datetime) -> None:
+        self.check_assignee(person, assignee)
+        self.trigger_event(self.TargetAcknowledged, comment=comment, timestamp=at)
+
+    def dispute(self, person: str, assignee: str | None, comment: str, at: datetime) -> None:
+        self.check_assignee(person, assignee)
+        if not comment.strip():
+            raise DomainError("a dispute needs a comment saying why", field="comment")
+        self.trigger_event(self.TargetDisputed, comment=comment, timestamp=at)
+
+    def decompose(self, axis: str, method: str, parts: list[Part], at: datetime) -> None:
+        if self.parts:
+            raise AlreadyDecomposedError(
+                f"target {self.id} is already decomposed by {self.axis}; changing it is an adjustment request",
+            )
+        self.trigger_event(self.TargetDecomposed, axis=axis, method=method, parts=parts, timestamp=at)

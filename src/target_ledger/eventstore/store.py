@@ -147,9 +147,7 @@ class EventStore:
                 callback()
         return Appended([positions[i] for i in ids], stored)
 
-    async def _positions_of(
-        self, ids: list[uuid.UUID], conn: asyncpg.Connection | None
-    ) -> dict[uuid.UUID, int]:
+    async def _positions_of(self, ids: list[uuid.UUID], conn: asyncpg.Connection | None) -> dict[uuid.UUID, int]:
         sql = "SELECT event_id, position FROM events WHERE event_id = ANY($1::uuid[])"
         rows = await (conn or self.pool).fetch(sql, ids)
         return {r["event_id"]: r["position"] for r in rows}
@@ -158,6 +156,15 @@ class EventStore:
         sql = """SELECT version, type, payload::text AS payload FROM events
                   WHERE stream_id = $1 ORDER BY version"""
         rows = await (conn or self.pool).fetch(sql, stream_id)
+        return [self._decode(stream_id, r) for r in rows]
+
+    async def load_after(
+        self, stream_id: uuid.UUID, version: int, conn: asyncpg.Connection | None = None
+    ) -> list[DomainEvent]:
+        """The stream's events after version, in order: lets a cached aggregate catch up."""
+        sql = """SELECT version, type, payload::text AS payload FROM events
+                  WHERE stream_id = $1 AND version > $2 ORDER BY version"""
+        rows = await (conn or self.pool).fetch(sql, stream_id, version)
         return [self._decode(stream_id, r) for r in rows]
 
     async def get(self, stream_id: uuid.UUID, conn: asyncpg.Connection | None = None) -> Any:
@@ -193,9 +200,7 @@ class EventStore:
         return bool(await (conn or self.pool).fetchval(sql, str(cursor.xid), cursor.position))
 
     async def cursor_at(self, position: int, conn: asyncpg.Connection | None = None) -> Cursor | None:
-        xid = await (conn or self.pool).fetchval(
-            "SELECT xid::text::bigint FROM events WHERE position = $1", position
-        )
+        xid = await (conn or self.pool).fetchval("SELECT xid::text::bigint FROM events WHERE position = $1", position)
         return None if xid is None else Cursor(xid, position)
 
     def _decode(self, stream_id: uuid.UUID, row: asyncpg.Record) -> DomainEvent:

@@ -58,6 +58,14 @@ class Notifier:
             await asyncio.gather(self._sending, return_exceptions=True)
 
 
+async def wake_or_timeout(waiter: asyncio.Event, seconds: float) -> None:
+    """Wait for a wake-up, at most `seconds`. (asyncio.timeout, not wait_for: on Python 3.11
+    wait_for can swallow a cancellation that races the wake-up, and then shutdown hangs.)"""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await waiter.wait()
+
+
 async def follow(
     store: EventStore,
     notifier: Notifier,
@@ -76,5 +84,4 @@ async def follow(
             if len(batch) == batch_size:
                 continue
         pause = PENDING_POLL if await store.has_pending(cursor) else IDLE_POLL
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(waiter.wait(), pause)
+        await wake_or_timeout(waiter, pause)
