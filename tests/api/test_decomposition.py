@@ -287,3 +287,32 @@ async def test_user_defined_metrics_and_dimension_values(client, auth, org) -> N
     assert (
         await client.post("/v1/dimensions", json={"name": "x", "values": ["y"]}, headers=auth("ceo"))
     ).status_code == 403
+
+
+async def test_last_periods_actual_mix_weights_the_split(client, auth, org) -> None:
+    # Last year east-1 sold 300 and east-2 sold 100 (one sale outside 2025 does not count).
+    crm = auth("crm", "integration")
+    for person, day, value in [
+        ("east-1-rep1", "2025-03-01", "200"),
+        ("east-1-rep2", "2025-11-30", "100"),
+        ("east-2-rep1", "2025-06-15", "100"),
+        ("east-2-rep1", "2026-01-02", "900"),
+    ]:
+        r = await client.post(
+            "/v1/actuals", json={"person": person, "metric": "revenue", "date": day, "value": value}, headers=crm
+        )
+        assert r.status_code == 201, r.text
+    # The east target for 2026 is split by that mix, without waiting for the read model by hand.
+    east = await _set(client, auth, ("ceo",), node="east", metric="revenue", period="2026", value="1000")
+    done = await _decompose(client, auth, ("east-boss",), east["id"], axis="org", method="last_period_mix")
+    assert {c["node"]: c["value"] for c in done["children"]} == {"east-1": "750.00", "east-2": "250.00"}
+
+
+async def test_a_mix_without_last_period_actuals_is_refused(client, auth, org) -> None:
+    east = await _set(client, auth, ("ceo",), node="east", metric="calls", period="2026", value="10")
+    r = await client.post(
+        f"/v1/targets/{east['id']}/decomposition",
+        json={"axis": "org", "method": "last_period_mix"},
+        headers=auth("east-boss"),
+    )
+    assert r.status_code == 422 and "no actuals last period" in r.json()["detail"]

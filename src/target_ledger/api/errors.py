@@ -8,6 +8,7 @@ from typing import Any
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
+from target_ledger.application import ReadModelBehindError
 from target_ledger.domain import errors
 from target_ledger.eventstore import StreamConflictError
 
@@ -60,6 +61,10 @@ def conflict_problem(request: Request, exc: StreamConflictError) -> Response[dic
     return problem(409, "Conflict", f"{exc}; reload and try again", stream=exc.stream_id)
 
 
+def behind_problem(request: Request, exc: ReadModelBehindError) -> Response[dict[str, Any]]:
+    return problem(503, "Service Unavailable", str(exc), {"Retry-After": "1"})
+
+
 def internal_problem(request: Request, exc: Exception) -> Response[dict[str, Any]]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(500, "Internal Server Error", "an unexpected error occurred; it was logged")
@@ -74,5 +79,6 @@ HANDLERS = {
     HTTPException: http_problem,
     errors.DomainError: domain_problem,
     StreamConflictError: conflict_problem,
+    ReadModelBehindError: behind_problem,
     Exception: internal_problem,
 }

@@ -18,6 +18,10 @@ IDEMPOTENCY = uuid.UUID("4c0a6a55-3f4e-4a43-8f43-9a0f5b7f2c03")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+class ReadModelBehindError(Exception):
+    """A read model has not yet applied what a decision must see; retry shortly."""
+
+
 @dataclass(frozen=True)
 class Caches:
     """Shared by every request of a process."""

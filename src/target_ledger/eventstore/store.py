@@ -199,6 +199,10 @@ class EventStore:
         sql = "SELECT EXISTS (SELECT 1 FROM events WHERE (xid, position) > ($1::text::xid8, $2))"
         return bool(await (conn or self.pool).fetchval(sql, str(cursor.xid), cursor.position))
 
+    async def head(self) -> int:
+        """The position of the newest committed event (0 for an empty log)."""
+        return int(await self.pool.fetchval("SELECT coalesce(max(position), 0) FROM events"))
+
     async def cursor_at(self, position: int, conn: asyncpg.Connection | None = None) -> Cursor | None:
         xid = await (conn or self.pool).fetchval("SELECT xid::text::bigint FROM events WHERE position = $1", position)
         return None if xid is None else Cursor(xid, position)
