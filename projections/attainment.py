@@ -1,30 +1,117 @@
-"""Current attainment: each target's actual to date, attainment % and gap."""
+"""Current attainment: daily actuals per node, rolled up the org as of their date, and targets.
 
+A person's actual counts for the person and for every unit above the unit they were in
+on that day. When a membership changes (even back-dated), the person's days are taken
+out of the old chain and put into the new one, from their own daily rows.
+"""
+
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from uuid import UUID
 
 import asyncpg
 import msgspec
 
 from target_ledger.domain.actual import Actual
+from target_ledger.domain.org import Organisation
 from target_ledger.domain.target import Target
 from target_ledger.eventstore import Recorded
 
 NAME = "attainment"
+TABLES = [
+    "attainment_units",
+    "attainment_memberships",
+    "attainment_targets",
+    "attainment_actuals",
+    "attainment_daily",
+]
+
+ADD_TO_DAILY = """
+INSERT INTO attainment_daily AS d (node, metric, day, scope, value)
+SELECT n, $2, $3, $4::jsonb, $5
+  FROM unnest(ARRAY[$1::text] || coalesce(
+         (SELECT u.path FROM attainment_memberships m JOIN attainment_units u ON u.node = m.unit
+           WHERE m.person = $1 AND m.valid_from <= $3 AND (m.valid_to IS NULL OR $3 < m.valid_to)),
+         '{}')) AS n
+ON CONFLICT (node, metric, day, scope) DO UPDATE SET value = d.value + EXCLUDED.value
+"""
+
+# A person's days, added (sign 1) or taken out (sign -1) of the units they were in on them.
+SHIFT_PERSON = """
+INSERT INTO attainment_daily AS d (node, metric, day, scope, value)
+SELECT n, p.metric, p.day, p.scope, $2 * sum(p.value)
+  FROM attainment_daily p
+  JOIN attainment_memberships m
+    ON m.person = p.node AND m.valid_from <= p.day AND (m.valid_to IS NULL OR p.day < m.valid_to)
+  JOIN attainment_units u ON u.node = m.unit
+ CROSS JOIN unnest(u.path) AS n
+ WHERE p.node = $1
+ GROUP BY n, p.metric, p.day, p.scope
+ON CONFLICT (node, metric, day, scope) DO UPDATE SET value = d.value + EXCLUDED.value
+"""
+
+
+def _json(value: object) -> str:
+    return msgspec.json.encode(value).decode()
+
+
+async def unit_created(conn: asyncpg.Connection, recorded: Recorded) -> None:
+    e = recorded.event
+    await conn.execute(
+        """INSERT INTO attainment_units (node, path)
+           SELECT $1, ARRAY[$1::text] || coalesce((SELECT path FROM attainment_units WHERE node = $2), '{}')""",
+        e.node,
+        e.parent,
+    )
+
+
+async def _rejoin(conn: asyncpg.Connection, person: str, change: str, *args: object) -> None:
+    await conn.execute(SHIFT_PERSON, person, -1)
+    await conn.execute(change, person, *args)
+    await conn.execute(SHIFT_PERSON, person, 1)
+
+
+async def person_joined(conn: asyncpg.Connection, recorded: Recorded) -> None:
+    e = recorded.event
+    await _rejoin(
+        conn,
+        e.person,
+        "INSERT INTO attainment_memberships (person, unit, valid_from) VALUES ($1, $2, $3)",
+        e.unit,
+        e.effective,
+    )
+
+
+async def person_moved(conn: asyncpg.Connection, recorded: Recorded) -> None:
+    e = recorded.event
+    await _rejoin(
+        conn,
+        e.person,
+        """WITH closed AS (UPDATE attainment_memberships SET valid_to = $3
+                            WHERE person = $1 AND valid_to IS NULL)
+           INSERT INTO attainment_memberships (person, unit, valid_from) VALUES ($1, $2, $3)""",
+        e.to_unit,
+        e.effective,
+    )
+
+
+async def person_left(conn: asyncpg.Connection, recorded: Recorded) -> None:
+    e = recorded.event
+    await _rejoin(
+        conn,
+        e.person,
+        "UPDATE attainment_memberships SET valid_to = $2 WHERE person = $1 AND valid_to IS NULL",
+        e.effective,
+    )
 
 
 async def target_set(conn: asyncpg.Connection, recorded: Recorded) -> None:
     e = recorded.event
     await conn.execute(
-        """
-        INSERT INTO attainment_targets (target_id, node, metric, period, scope, starts_on, ends_on,
-                                        value, actual, version, updated_at)
-        SELECT $1, $2, $3, $4, $5::jsonb, $6, $7, $8, coalesce(sum(a.value), 0), $9, $10
-          FROM attainment_actuals a
-         WHERE a.person = $2 AND a.metric = $3 AND a.occurred_on BETWEEN $6 AND $7
-           AND a.scope @> $5::jsonb
-        """,
+        """INSERT INTO attainment_targets (target_id, node, metric, period, scope, starts_on, ends_on,
+                                           value, parent_id)
+           VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9)""",
         e.originator_id,
         e.node,
         e.metric,
@@ -33,13 +120,18 @@ async def target_set(conn: asyncpg.Connection, recorded: Recorded) -> None:
         e.starts_on,
         e.ends_on,
         e.value,
-        e.originator_version,
-        recorded.recorded_at,
+        e.parent_id,
     )
+
+
+async def target_decomposed(conn: asyncpg.Connection, recorded: Recorded) -> None:
+    e = recorded.event
+    await conn.execute("UPDATE attainment_targets SET axis = $2 WHERE target_id = $1", e.originator_id, e.axis)
 
 
 async def actual_recorded(conn: asyncpg.Connection, recorded: Recorded) -> None:
     e = recorded.event
+    scope = _json(e.scope)
     await conn.execute(
         """INSERT INTO attainment_actuals (actual_id, person, metric, occurred_on, value, scope)
            VALUES ($1, $2, $3, $4, $5, $6::jsonb)""",
@@ -48,78 +140,83 @@ async def actual_recorded(conn: asyncpg.Connection, recorded: Recorded) -> None:
         e.metric,
         e.occurred_on,
         e.value,
-        _json(e.scope),
+        scope,
     )
-    await conn.execute(
-        """UPDATE attainment_targets SET actual = actual + $4, updated_at = $5
-            WHERE node = $1 AND metric = $2 AND $3 BETWEEN starts_on AND ends_on
-              AND $6::jsonb @> scope""",
-        e.person,
-        e.metric,
-        e.occurred_on,
-        e.value,
-        recorded.recorded_at,
-        _json(e.scope),
-    )
+    await conn.execute(ADD_TO_DAILY, e.person, e.metric, e.occurred_on, scope, e.value)
 
 
-def _json(value: object) -> str:
-    return msgspec.json.encode(value).decode()
+async def actual_reversed(conn: asyncpg.Connection, recorded: Recorded) -> None:
+    fact = await conn.fetchrow(
+        """UPDATE attainment_actuals SET reversed = true WHERE actual_id = $1
+           RETURNING person, metric, occurred_on, scope::text AS scope, value""",
+        recorded.event.originator_id,
+    )
+    await conn.execute(ADD_TO_DAILY, fact["person"], fact["metric"], fact["occurred_on"], fact["scope"], -fact["value"])
 
 
 HANDLERS = {
+    Organisation.OrgUnitCreated: unit_created,
+    Organisation.PersonJoined: person_joined,
+    Organisation.PersonMoved: person_moved,
+    Organisation.PersonLeft: person_left,
     Target.TargetSet: target_set,
+    Target.TargetDecomposed: target_decomposed,
     Actual.ActualRecorded: actual_recorded,
+    Actual.ActualReversed: actual_reversed,
 }
 
 
-def _row(r: asyncpg.Record) -> dict[str, Any]:
-    value, actual = r["value"], r["actual"]
-    return {
-        "target_id": r["target_id"],
-        "node": r["node"],
-        "metric": r["metric"],
-        "period": r["period"],
-        "target": value,
-        "actual": actual,
-        "attainment_pct": (actual / value * 100).quantize(Decimal("0.01")) if value else None,
-        "gap": value - actual,
-    }
+@dataclass(frozen=True)
+class Plan:
+    """A target as the read model holds it, with its time split if it has one."""
+
+    target_id: UUID
+    value: Decimal
+    seasonal: list[tuple[date, date, Decimal]]  # the children's days and values, when split by time
 
 
-async def fetch_attainment(
-    conn: asyncpg.Connection, *, node: str, metric: str | None, period: str | None
-) -> list[dict[str, Any]]:
-    rows = await conn.fetch(
-        """SELECT target_id, node, metric, period, value, actual FROM attainment_targets
-            WHERE node = $1 AND ($2::text IS NULL OR metric = $2)
-              AND ($3::text IS NULL OR period = $3)
-            ORDER BY metric, starts_on, ends_on DESC""",
+async def fetch_plan(
+    conn: asyncpg.Connection, *, node: str, metric: str, period: str, scope: dict[str, str]
+) -> Plan | None:
+    row = await conn.fetchrow(
+        """SELECT target_id, value, axis FROM attainment_targets
+            WHERE node = $1 AND metric = $2 AND period = $3 AND scope = $4::jsonb""",
         node,
         metric,
         period,
+        _json(scope),
     )
-    return [_row(r) for r in rows]
+    if row is None:
+        return None
+    seasonal = []
+    if row["axis"] == "period":
+        children = await conn.fetch(
+            "SELECT starts_on, ends_on, value FROM attainment_targets WHERE parent_id = $1 ORDER BY starts_on",
+            row["target_id"],
+        )
+        seasonal = [(c["starts_on"], c["ends_on"], c["value"]) for c in children]
+    return Plan(row["target_id"], row["value"], seasonal)
 
 
-async def fetch_actual_total(
+async def fetch_actual_totals(
     conn: asyncpg.Connection,
     *,
-    people: list[str],
-    metric: str,
+    node: str,
+    metrics: list[str],
     starts_on: date,
     ends_on: date,
     scope: dict[str, str],
-) -> Decimal:
-    """What these people achieved on a metric between two days, within a scope."""
-    total = await conn.fetchval(
-        """SELECT coalesce(sum(value), 0) FROM attainment_actuals
-            WHERE person = ANY($1::text[]) AND metric = $2 AND occurred_on BETWEEN $3 AND $4
-              AND scope @> $5::jsonb""",
-        people,
-        metric,
+) -> dict[str, Decimal]:
+    """Each metric's total for a node (rolled up as of each day) between two days, in a scope."""
+    rows = await conn.fetch(
+        """SELECT metric, sum(value) AS total FROM attainment_daily
+            WHERE node = $1 AND metric = ANY($2::text[]) AND day BETWEEN $3 AND $4 AND scope @> $5::jsonb
+            GROUP BY metric""",
+        node,
+        metrics,
         starts_on,
         ends_on,
         _json(scope),
     )
-    return Decimal(total)
+    totals = {r["metric"]: r["total"] for r in rows}
+    return {m: totals.get(m, Decimal(0)) for m in metrics}

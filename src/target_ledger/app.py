@@ -25,6 +25,7 @@ from target_ledger.api.targets import TargetController
 from target_ledger.application import Caches
 from target_ledger.config import Settings
 from target_ledger.database import connect, create_pool, migrate, resolve_url
+from target_ledger.domain.attainment import Thresholds
 from target_ledger.domain.calendar import Calendar
 from target_ledger.eventstore import EventStore
 from target_ledger.eventstore.subscription import Notifier
@@ -51,6 +52,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> 
             settings=settings,
             clock=clock,
             calendar=Calendar(settings.fiscal_year_start),
+            thresholds=Thresholds(settings.pace_on_track, settings.pace_at_risk),
             caches=Caches(),
         )
         async with connect(url, settings) as listener:

@@ -1,6 +1,7 @@
 """Settings from the environment, in one Struct."""
 
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import msgspec
@@ -27,6 +28,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     run_projections: bool = True
     min_position_timeout: float = 5.0
     fiscal_year_start: int = 1  # month; set it once: period keys of stored targets follow it
+    pace_on_track: Decimal = Decimal(100)  # pace % at or above: on track
+    pace_at_risk: Decimal = Decimal(80)  # pace % at or above: at risk; below: behind
 
     @classmethod
     def from_env(cls, **overrides: object) -> "Settings":
@@ -45,6 +48,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("pool_size", "TL_POOL_SIZE"),
             ("min_position_timeout", "TL_MIN_POSITION_TIMEOUT"),
             ("fiscal_year_start", "TL_FISCAL_YEAR_START"),
+            ("pace_on_track", "TL_PACE_ON_TRACK"),
+            ("pace_at_risk", "TL_PACE_AT_RISK"),
         ]:
             if var in env:
                 values[name] = env[var]

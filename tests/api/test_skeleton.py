@@ -57,13 +57,13 @@ async def test_target_actuals_and_attainment_end_to_end(client, auth) -> None:
     # Reading with min_position waits for the read model to catch up.
     r = await client.get(
         "/v1/attainment",
-        params={"node": "alice", "period": "2026-Q3", "min_position": max(positions)},
+        params={"node": "alice", "metric": "revenue", "period": "2026-Q3", "min_position": max(positions)},
         headers=auth("alice"),
     )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["position"] >= max(positions)
-    [row] = body["rows"]
+    row = body["row"]
     assert (row["target"], row["actual"], row["gap"], row["attainment_pct"]) == (
         "1000.00",
         "350.50",
@@ -197,7 +197,7 @@ async def test_people_do_not_set_their_own_targets_and_record_only_their_own_act
 async def test_min_position_beyond_the_log_answers_503_with_retry_after(client, auth, settings) -> None:
     r = await client.get(
         "/v1/attainment",
-        params={"node": "alice", "min_position": 10_000_000},
+        params={"node": "alice", "metric": "revenue", "period": "2026", "min_position": 10_000_000},
         headers=auth("alice"),
     )
     assert r.status_code == 503 and r.headers["retry-after"] == "1"
@@ -224,8 +224,10 @@ async def test_round_values_keep_their_plain_decimal_form(client, auth) -> None:
     )
     body = (
         await client.get(
-            "/v1/attainment", params={"node": "jo", "min_position": r.json()["position"]}, headers=auth("jo")
+            "/v1/attainment",
+            params={"node": "jo", "metric": "revenue", "period": "2026", "min_position": r.json()["position"]},
+            headers=auth("jo"),
         )
     ).json()
-    [row] = body["rows"]
+    row = body["row"]
     assert (row["target"], row["actual"], row["gap"]) == ("120000", "20000", "100000")

@@ -119,6 +119,9 @@ async def test_a_killed_worker_resumes_without_losing_or_repeating(store, pool, 
     finally:
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(10) == 0, log.read_text()
-    rows = await pool.fetch("SELECT node, actual FROM attainment_targets")
+    rows = await pool.fetch(
+        """SELECT node, sum(value) AS actual FROM attainment_daily
+            WHERE metric = 'revenue' AND day BETWEEN '2026-07-01' AND '2026-09-30' GROUP BY node"""
+    )
     assert {r["node"]: r["actual"] for r in rows} == {p: totals[p] for p in PEOPLE}
     assert await pool.fetchval("SELECT count(*) FROM attainment_actuals") == 20_000

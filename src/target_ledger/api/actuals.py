@@ -1,34 +1,73 @@
-"""/v1/actuals: record an actual result."""
+"""/v1/actuals: record one or a batch, reverse a wrong one."""
 
+from typing import Any
+from uuid import UUID
+
+import msgspec
 from litestar import Controller, Response, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody
+from litestar.params import FromPath, JSONBody
 
-from target_ledger.api.schemas import ActualRecorded, RecordActual
+from target_ledger.api.errors import field_and_message
+from target_ledger.api.schemas import ActualRecorded, ActualsRecorded, Position, RecordActual, RecordActuals, Reversal
 from target_ledger.application import Command, actuals
+
+
+def _input(item: RecordActual) -> actuals.ActualInput:
+    return actuals.ActualInput(
+        person=item.person,
+        metric=item.metric,
+        occurred_on=item.date,
+        value=item.value,
+        source=item.source,
+        external_ref=item.external_ref,
+        scope=dict(item.scope),
+    )
+
+
+def _recorded(outcome: actuals.Outcome) -> ActualRecorded:
+    return ActualRecorded(id=outcome.actual_id, position=outcome.position, duplicate=outcome.duplicate)
+
+
+def _decode_items(raw: list[dict[str, Any]]) -> list[actuals.ActualInput]:
+    """Decode every item, collecting every malformed one, so none is reported alone."""
+    items, errors = [], []
+    for index, item in enumerate(raw):
+        try:
+            items.append(_input(msgspec.convert(item, RecordActual)))
+        except msgspec.ValidationError as e:
+            field, message = field_and_message(str(e))
+            errors.append(actuals.ItemError(index, field, message))
+    if errors:
+        raise actuals.BatchInvalidError(errors)
+    return items
 
 
 class ActualController(Controller):
     path = "/v1/actuals"
     tags = ["actuals"]
 
-    @post(
-        "/",
-        status_code=201,
-        summary="Record an actual; re-sending the same source and external_ref changes nothing",
-    )
+    @post("/", status_code=201, summary="Record an actual; re-sending the same source and external_ref changes nothing")
     async def record_actual(
         self, data: JSONBody[RecordActual], command: NamedDependency[Command]
     ) -> Response[ActualRecorded]:
-        actual_id, position, duplicate = await actuals.record_actual(
-            command,
-            person=data.person,
-            metric=data.metric,
-            occurred_on=data.date,
-            value=data.value,
-            source=data.source,
-            external_ref=data.external_ref,
-            scope=dict(data.scope),
+        outcome = await actuals.record_actual(command, _input(data))
+        return Response(_recorded(outcome), status_code=200 if outcome.duplicate else 201)
+
+    @post(
+        "/batch",
+        status_code=201,
+        summary="Record up to 10,000 actuals: all or nothing; the 422 lists every bad item by index",
+    )
+    async def record_batch(self, data: JSONBody[RecordActuals], command: NamedDependency[Command]) -> ActualsRecorded:
+        outcomes = await actuals.record_actuals(command, _decode_items(data.items))
+        duplicates = sum(o.duplicate for o in outcomes)
+        return ActualsRecorded(
+            stored=len(outcomes) - duplicates, duplicates=duplicates, items=[_recorded(o) for o in outcomes]
         )
-        body = ActualRecorded(id=actual_id, position=position, duplicate=duplicate)
-        return Response(body, status_code=200 if duplicate else 201)
+
+    @post("/{actual_id:uuid}/reversal", status_code=201, summary="Reverse a wrong actual, saying why")
+    async def reverse(
+        self, actual_id: FromPath[UUID], data: JSONBody[Reversal], command: NamedDependency[Command]
+    ) -> Position:
+        return Position(position=await actuals.reverse_actual(command, actual_id, data.reason))

@@ -1,4 +1,4 @@
-"""/v1/attainment: target, actual, attainment % and gap from the read model."""
+"""/v1/attainment: how a node's targets stand, broken down, and a unit's leaderboard."""
 
 from typing import Annotated
 
@@ -6,18 +6,26 @@ import asyncpg
 from litestar import Controller, Response, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.exceptions import ServiceUnavailableException
+from litestar.exceptions import ServiceUnavailableException, ValidationException
 from litestar.params import FromQuery, QueryParameter
 
-from projections import attainment
+from projections import attainment as model
 from projections.runner import caught_up, tracked
-from target_ledger.api.schemas import Attainment, AttainmentRow, MetricName, NodeId, PeriodKey
+from target_ledger.api.schemas import Attainment, AttainmentRow, Leaderboard, MetricName, NodeId, PeriodKey
 from target_ledger.application import Command
-from target_ledger.application.reads import authorize_read
+from target_ledger.application.attainment import Row, attainment, leaderboard
 
 MinPosition = Annotated[
     int | None,
     QueryParameter(ge=0, description="wait (bounded) until the read model has applied this position"),
+]
+ScopeQuery = Annotated[
+    str | None,
+    QueryParameter(name="scope", max_length=500, description="dimension values, e.g. `segment:new,product:A`"),
+]
+Breakdown = Annotated[
+    str | None,
+    QueryParameter(max_length=64, description="`children`, `time`, or a dimension name"),
 ]
 
 
@@ -30,39 +38,84 @@ async def wait_for(state: State, projection: str, min_position: int | None) -> N
     """Hold the read until the read model has applied min_position, or answer 503."""
     if min_position is None:
         return
-    settings = state.settings
-    if not await caught_up(
-        state.pool,
-        state.store,
-        projection,
-        min_position,
-        settings.min_position_timeout,
-        state.progress,
-    ):
+    timeout = state.settings.min_position_timeout
+    if not await caught_up(state.pool, state.store, projection, min_position, timeout, state.progress):
         raise ServiceUnavailableException(
             f"the {projection} read model has not reached position {min_position} yet",
             headers={"Retry-After": "1"},
         )
 
 
+def parse_scope(text: str | None) -> dict[str, str]:
+    scope: dict[str, str] = {}
+    for pair in filter(None, (text or "").split(",")):
+        name, sep, value = pair.partition(":")
+        if not sep or not name.strip() or not value.strip():
+            raise ValidationException(
+                "scope is a comma-separated list of dimension:value pairs",
+                extra=[{"key": "scope", "message": f"{pair!r} is not dimension:value"}],
+            )
+        scope[name.strip()] = value.strip()
+    return scope
+
+
+def _row(row: Row) -> AttainmentRow:
+    s = row.standing
+    return AttainmentRow(
+        node=row.node,
+        metric=row.metric,
+        period=row.period,
+        scope=row.scope,
+        actual=row.actual,
+        target_id=row.target_id,  # type: ignore[arg-type]
+        target=row.target,
+        attainment_pct=s.attainment_pct if s else None,
+        gap=s.gap if s else None,
+        expected=s.expected if s else None,
+        pace_pct=s.pace_pct if s else None,
+        projected=s.projected if s else None,
+        status=s.status if s else None,
+    )
+
+
 class AttainmentController(Controller):
     path = "/v1/attainment"
     tags = ["attainment"]
 
-    @get("/", summary="Attainment of a node's targets")
+    @get("/", summary="How a node stands against its target, with a breakdown")
     async def read(
         self,
         state: State,
         command: NamedDependency[Command],
         node: FromQuery[NodeId],
-        metric: FromQuery[MetricName | None] = None,
-        period: FromQuery[PeriodKey | None] = None,
+        metric: FromQuery[MetricName],
+        period: FromQuery[PeriodKey],
+        scope_filter: ScopeQuery = None,
+        breakdown: Breakdown = None,
         min_position: MinPosition = None,
     ) -> Response[Attainment]:
-        await authorize_read(command, node)
-        await wait_for(state, attainment.NAME, min_position)
+        await wait_for(state, model.NAME, min_position)
         async with state.pool.acquire() as conn:
-            position = await read_position(conn, attainment.NAME)
-            rows = await attainment.fetch_attainment(conn, node=node, metric=metric, period=period)
-        body = Attainment(position=position, rows=[AttainmentRow(**r) for r in rows])
+            position = await read_position(conn, model.NAME)
+        row, rows = await attainment(
+            command, node=node, metric=metric, period=period, scope=parse_scope(scope_filter), breakdown=breakdown
+        )
+        body = Attainment(position=position, as_of=command.today(), row=_row(row), breakdown=[_row(r) for r in rows])
+        return Response(body, headers={"X-Read-Position": str(position)})
+
+    @get("/leaderboard", summary="The people of a unit ranked by attainment")
+    async def leaderboard(
+        self,
+        state: State,
+        command: NamedDependency[Command],
+        unit: FromQuery[NodeId],
+        metric: FromQuery[MetricName],
+        period: FromQuery[PeriodKey],
+        min_position: MinPosition = None,
+    ) -> Response[Leaderboard]:
+        await wait_for(state, model.NAME, min_position)
+        async with state.pool.acquire() as conn:
+            position = await read_position(conn, model.NAME)
+        rows = await leaderboard(command, unit=unit, metric=metric, period=period)
+        body = Leaderboard(position=position, as_of=command.today(), rows=[_row(r) for r in rows])
         return Response(body, headers={"X-Read-Position": str(position)})

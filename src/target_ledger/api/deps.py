@@ -20,6 +20,7 @@ def provide_command(request: Request[Principal, dict, State], state: State) -> C
         correlation_id=request.headers.get("x-correlation-id"),
         idempotency_key=request.headers.get("idempotency-key"),
         calendar=state.calendar,
+        thresholds=state.thresholds,
         caches=state.caches,
     )
 

@@ -9,6 +9,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from target_ledger.application import ReadModelBehindError
+from target_ledger.application.actuals import BatchInvalidError
 from target_ledger.domain import errors
 from target_ledger.eventstore import StreamConflictError
 
@@ -22,6 +23,7 @@ _STATUS = {
     errors.DomainError: 422,
 }
 _FIELD_IN_MESSAGE = re.compile(r"field `([^`]+)`")
+_PARAMETER = re.compile(r"parameter '([^']+)'")
 
 
 def problem(
@@ -29,6 +31,17 @@ def problem(
 ) -> Response[dict[str, Any]]:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
     return Response(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+_AT = re.compile(r"^(?P<message>.*?)(?: - at `\$\.?(?P<path>[^`]*)`)?$")
+
+
+def field_and_message(error: str) -> tuple[str | None, str]:
+    """msgspec's "Expected `str`, got `int` - at `$.person`" as ("person", "Expected ...")."""
+    match = _AT.match(error)
+    message, path = (match["message"], match["path"]) if match else (error, None)
+    named = _FIELD_IN_MESSAGE.search(message)
+    return path or (named.group(1) if named else None), message
 
 
 def _field(error: dict[str, Any]) -> str:
@@ -42,7 +55,9 @@ def validation_problem(request: Request, exc: ValidationException) -> Response[d
     extra = exc.extra if isinstance(exc.extra, list) else []
     fields = [{"field": _field(e), "message": e.get("message", "")} for e in extra]
     if not fields:
-        return problem(400, "Bad Request", str(exc.detail))
+        named = _PARAMETER.search(str(exc.detail))
+        errors = [{"field": named.group(1), "message": str(exc.detail)}] if named else []
+        return problem(400, "Bad Request", str(exc.detail), errors=errors)
     detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
     return problem(422, "Invalid input", detail, errors=fields)
 
@@ -59,6 +74,12 @@ def domain_problem(request: Request, exc: errors.DomainError) -> Response[dict[s
 
 def conflict_problem(request: Request, exc: StreamConflictError) -> Response[dict[str, Any]]:
     return problem(409, "Conflict", f"{exc}; reload and try again", stream=exc.stream_id)
+
+
+def batch_problem(request: Request, exc: BatchInvalidError) -> Response[dict[str, Any]]:
+    items = [{"index": e.index, "field": e.field, "message": e.message} for e in exc.errors]
+    detail = f"{exc}: " + "; ".join(f"item {e.index} {e.field or ''}: {e.message}" for e in exc.errors[:5])
+    return problem(422, "Invalid input", detail, errors=items)
 
 
 def behind_problem(request: Request, exc: ReadModelBehindError) -> Response[dict[str, Any]]:
@@ -80,5 +101,6 @@ HANDLERS = {
     errors.DomainError: domain_problem,
     StreamConflictError: conflict_problem,
     ReadModelBehindError: behind_problem,
+    BatchInvalidError: batch_problem,
     Exception: internal_problem,
 }

@@ -5,7 +5,7 @@
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
@@ -163,17 +163,48 @@ class ActualRecorded(Struct):
     duplicate: bool
 
 
+class RecordActuals(Struct):
+    # Items are checked one by one (see api/actuals.py), so the 422 can list every bad one.
+    items: Annotated[
+        list[dict[str, Any]],
+        msgspec.Meta(min_length=1, max_length=10_000, description="up to 10,000 RecordActual objects"),
+    ]
+
+
+class ActualsRecorded(Struct):
+    stored: int
+    duplicates: int
+    items: list[ActualRecorded]
+
+
+class Reversal(Struct):
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
+
+
 class AttainmentRow(Struct):
-    target_id: UUID
     node: str
     metric: str
     period: str
-    target: Decimal
+    scope: dict[str, str]
     actual: Decimal
+    target_id: UUID | None
+    target: Decimal | None
     attainment_pct: Decimal | None
-    gap: Decimal
+    gap: Decimal | None
+    expected: Decimal | None
+    pace_pct: Decimal | None
+    projected: Decimal | None
+    status: str | None
 
 
 class Attainment(Struct):
     position: int
+    as_of: date
+    row: AttainmentRow
+    breakdown: list[AttainmentRow]
+
+
+class Leaderboard(Struct):
+    position: int
+    as_of: date
     rows: list[AttainmentRow]

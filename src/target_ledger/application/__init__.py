@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 
 from target_ledger.application.cache import StreamCache
 from target_ledger.domain.access import Principal
+from target_ledger.domain.attainment import Thresholds
 from target_ledger.domain.calendar import Calendar
 from target_ledger.domain.catalog import CATALOG_ID, Catalog
 from target_ledger.domain.org import ORG_ID, Organisation
@@ -42,6 +43,7 @@ class Command:
     correlation_id: str | None = None
     idempotency_key: str | None = None
     calendar: Calendar = field(default_factory=Calendar)
+    thresholds: Thresholds = field(default_factory=Thresholds)
     caches: Caches = field(default_factory=Caches)
 
     def today(self) -> date:

@@ -1,43 +1,119 @@
-"""Recording actual results."""
+"""Recording actual results, one or a batch at a time, and reversing a wrong one."""
 
 import uuid
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
 from target_ledger.application import Command
 from target_ledger.domain.access import check_can_record_actual
 from target_ledger.domain.actual import Actual
-from target_ledger.domain.errors import DomainError
+from target_ledger.domain.catalog import Catalog
+from target_ledger.domain.errors import DomainError, ForbiddenError, NotFoundError
+from target_ledger.domain.org import Organisation
+
+MAX_BATCH = 10_000
 
 
-async def record_actual(
-    cmd: Command,
-    *,
-    person: str,
-    metric: str,
-    occurred_on: date,
-    value: Decimal,
-    source: str,
-    external_ref: str | None,
-    scope: dict[str, str] | None = None,
-) -> tuple[uuid.UUID, int, bool]:
-    """Record one actual; return its id, position, and whether it was a duplicate."""
-    check_can_record_actual(cmd.actor, person)
-    catalog = await cmd.catalog()
-    if not catalog.metric(metric).additive:
-        raise DomainError(f"{metric} is computed from its parts: record those instead", field="metric")
-    catalog.check_scope(scope or {})
-    actual = Actual.record(
-        person=person,
-        metric=metric,
-        occurred_on=occurred_on,
-        value=value,
-        source=source,
-        external_ref=external_ref,
-        scope=scope,
+@dataclass(frozen=True)
+class ActualInput:
+    person: str
+    metric: str
+    occurred_on: date
+    value: Decimal
+    source: str = "manual"
+    external_ref: str | None = None
+    scope: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ItemError:
+    index: int
+    field: str | None
+    message: str
+
+
+class BatchInvalidError(Exception):
+    """Some items break a rule: nothing of the batch was stored."""
+
+    def __init__(self, errors: list[ItemError]) -> None:
+        super().__init__(f"{len(errors)} item(s) are invalid; nothing was stored")
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class Outcome:
+    actual_id: uuid.UUID
+    position: int
+    duplicate: bool
+
+
+def _decide(cmd: Command, catalog: Catalog, org: Organisation, item: ActualInput) -> Actual:
+    check_can_record_actual(cmd.actor, org, item.person, cmd.today())
+    if not catalog.metric(item.metric).additive:
+        raise DomainError(f"{item.metric} is computed from its parts: record those instead", field="metric")
+    catalog.check_scope(item.scope)
+    return Actual.record(
+        person=item.person,
+        metric=item.metric,
+        occurred_on=item.occurred_on,
+        value=item.value,
+        source=item.source,
+        external_ref=item.external_ref,
+        scope=item.scope,
         at=cmd.clock(),
     )
+
+
+def check_actuals(cmd: Command, catalog: Catalog, org: Organisation, items: list[ActualInput]) -> list[Actual]:
+    """Decide every item; raise BatchInvalidError listing each bad one by index and field."""
+    actuals, errors = [], []
+    for index, item in enumerate(items):
+        try:
+            actuals.append(_decide(cmd, catalog, org, item))
+        except ForbiddenError:
+            raise  # a 403 for the whole request, not one bad item among others
+        except DomainError as e:
+            errors.append(ItemError(index, e.field, str(e)))
+    if errors:
+        raise BatchInvalidError(errors)
+    return actuals
+
+
+async def record_actuals(cmd: Command, items: list[ActualInput]) -> list[Outcome]:
+    """Store a batch whole or not at all; re-sent items (same source and external reference)
+    change nothing and come back as duplicates."""
+    actuals = check_actuals(cmd, await cmd.catalog(), await cmd.org(), items)
+    events = [e for a in actuals for e in a.collect_events()]
     # The event id follows the actual's id, so a re-send is the same event.
-    event_ids = [uuid.uuid5(actual.id, "recorded")] if external_ref else cmd.event_ids(1)
-    appended = await cmd.store.append(actual.collect_events(), cmd.metadata, event_ids=event_ids)
-    return actual.id, appended.last, appended.stored == 0
+    generated = cmd.event_ids(len(events))
+    event_ids = [
+        uuid.uuid5(a.id, "recorded") if a.external_ref or generated is None else generated[i]
+        for i, a in enumerate(actuals)
+    ]
+    appended = await cmd.store.append(events, cmd.metadata, event_ids=event_ids)
+    seen: set[uuid.UUID] = set()
+    outcomes = []
+    for actual, position, new in zip(actuals, appended.positions, appended.new, strict=True):
+        outcomes.append(Outcome(actual.id, position, not new or actual.id in seen))
+        seen.add(actual.id)
+    return outcomes
+
+
+async def record_actual(cmd: Command, item: ActualInput) -> Outcome:
+    try:
+        [outcome] = await record_actuals(cmd, [item])
+    except BatchInvalidError as invalid:
+        [error] = invalid.errors
+        raise DomainError(error.message, field=error.field) from None
+    return outcome
+
+
+async def reverse_actual(cmd: Command, actual_id: uuid.UUID, reason: str) -> int:
+    actual = await cmd.store.get(actual_id)
+    if not isinstance(actual, Actual):
+        raise NotFoundError(f"no actual {actual_id}")
+    check_can_record_actual(cmd.actor, await cmd.org(), actual.person, cmd.today())
+    actual.reverse(reason, at=cmd.clock())
+    events = actual.collect_events()
+    return (await cmd.store.append(events, cmd.metadata, event_ids=cmd.event_ids(1))).last

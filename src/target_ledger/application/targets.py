@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from projections import attainment
-from projections.attainment import fetch_actual_total
+from projections.attainment import fetch_actual_totals
 from projections.runner import caught_up
 from target_ledger.application import Command, ReadModelBehindError
 from target_ledger.domain import decomposition
@@ -210,19 +210,18 @@ async def _actuals_current(cmd: Command, timeout: float = 5.0) -> None:
 
 async def _last_period_actual(cmd: Command, parent: Target, split: Split, part: _Candidate) -> Decimal:
     """What this part achieved in the period before: the weight of a last-period mix."""
-    org = await cmd.org()
     previous = (
         cmd.calendar.same_period_last_year(part.period)
         if split.axis == "period"
         else cmd.calendar.previous(part.period)
     )
-    people = [n for n in org.subtree(part.node, previous.end) if org.is_person(n)]
     async with cmd.store.pool.acquire() as conn:
-        return await fetch_actual_total(
+        totals = await fetch_actual_totals(
             conn,
-            people=people,
-            metric=parent.metric,
+            node=part.node,
+            metrics=[parent.metric],
             starts_on=previous.start,
             ends_on=previous.end,
             scope=part.scope,
         )
+    return totals[parent.metric]

@@ -43,24 +43,33 @@ def check_can_decompose(actor: Principal, org: "Organisation", node: str, axis: 
     )
 
 
-def check_can_record_actual(actor: Principal, person: str) -> None:
-    if actor.subject != person and actor.role not in ("admin", "integration"):
-        raise ForbiddenError(
-            f"recording an actual for {person!r} needs to be {person!r}, or the admin or integration role"
-        )
+def check_can_record_actual(actor: Principal, org: "Organisation", person: str, on: date) -> None:
+    """A person records their own actuals, a manager those of their subtree, and the
+    integration role (or an admin) anyone's."""
+    if actor.subject == person or actor.role in ("admin", "integration"):
+        return
+    if org.manages(actor.subject, person, on):
+        return
+    raise ForbiddenError(
+        f"recording an actual for {person!r} needs to be {person!r}, to manage a unit above them, "
+        "or the integration or admin role"
+    )
+
+
+def can_read(actor: Principal, org: "Organisation", node: str, on: date) -> bool:
+    """Auditors and admins read everything; a manager their subtree; a person their own rows
+    and their unit's totals."""
+    return (
+        actor.role in ("admin", "auditor")
+        or actor.subject == node
+        or org.manages(actor.subject, node, on)
+        or (org.is_unit(node) and org.manager_of(node, on) == actor.subject)
+        or (org.is_person(actor.subject) and org.parent(actor.subject, on) == node)
+    )
 
 
 def check_can_read(actor: Principal, org: "Organisation", node: str, on: date) -> None:
-    """Auditors and admins read everything; a manager their subtree; a person their own rows
-    and their unit's totals."""
-    if actor.role in ("admin", "auditor") or actor.subject == node:
-        return
-    if org.manages(actor.subject, node, on):
-        return
-    if org.is_unit(node) and org.manager_of(node, on) == actor.subject:
-        return
-    if org.is_person(actor.subject) and org.parent(actor.subject, on) == node:
-        return
-    raise ForbiddenError(
-        f"reading {node!r} needs to be {node!r}, a member of it, a manager above it, or the admin or auditor role"
-    )
+    if not can_read(actor, org, node, on):
+        raise ForbiddenError(
+            f"reading {node!r} needs to be {node!r}, a member of it, a manager above it, or the admin or auditor role"
+        )

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from eventsourcing.domain import Aggregate
 
+from target_ledger.domain.errors import AlreadyExistsError, DomainError
 from target_ledger.domain.values import check_amount
 
 ACTUALS = uuid.UUID("0b7f3f64-3c5e-4a8e-b2a4-5d0f4f1f9c02")
@@ -39,6 +40,13 @@ class Actual(Aggregate, created_event_name="ActualRecorded"):
         def upcast_v1_v2(state: dict) -> None:
             state["scope"] = {}  # version 1 actuals had no scope
 
+    class ActualReversed(Aggregate.Event):
+        TOPIC = "ActualReversed"
+        reason: str
+
+        def apply(self, actual: "Actual") -> None:
+            actual.reversed, actual.reversal_reason = True, self.reason
+
     def __init__(
         self,
         person: str,
@@ -50,6 +58,8 @@ class Actual(Aggregate, created_event_name="ActualRecorded"):
         scope: dict[str, str],
     ):
         self.scope = scope
+        self.reversed = False
+        self.reversal_reason = ""
         self.person = person
         self.metric = metric
         self.occurred_on = occurred_on
@@ -83,3 +93,15 @@ class Actual(Aggregate, created_event_name="ActualRecorded"):
             scope=dict(sorted((scope or {}).items())),
             timestamp=at,
         )
+
+    def reverse(self, reason: str, at: datetime) -> None:
+        """Take a wrong actual back; the original stays in the history."""
+        if self.reversed:
+            raise AlreadyReversedError(f"actual {self.id} was already reversed: {self.reversal_reason}")
+        if not reason.strip():
+            raise DomainError("a reversal needs a reason", field="reason")
+        self.trigger_event(self.ActualReversed, reason=reason, timestamp=at)
+
+
+class AlreadyReversedError(AlreadyExistsError):
+    pass

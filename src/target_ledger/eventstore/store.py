@@ -59,6 +59,7 @@ class Appended(NamedTuple):
 
     positions: list[int]
     stored: int
+    new: list[bool]  # per event: stored now (False: an event id stored before)
 
     @property
     def last(self) -> int:
@@ -111,7 +112,7 @@ class EventStore:
         """Store events atomically; return each one's position (the original one for an
         event id stored before). Raise StreamConflictError if a stream moved on."""
         if not events:
-            return Appended([], 0)
+            return Appended([], 0, [])
         ids = list(event_ids) if event_ids is not None else [uuid.uuid4() for _ in events]
         records = [self.mapper.to_stored_event(e) for e in events]
         meta = msgspec.json.encode(metadata).decode()
@@ -139,13 +140,13 @@ class EventStore:
                 raise StreamConflictError(str(e.detail)) from None
             raise
         positions = {r["event_id"]: r["position"] for r in rows}
-        stored = len(positions)
-        if stored < len(ids):  # some were stored before: report where
+        fresh = set(positions)
+        if len(fresh) < len(ids):  # some were stored before: report where
             positions |= await self._positions_of([i for i in ids if i not in positions], conn)
-        if stored:
+        if fresh:
             for callback in self.on_append:
                 callback()
-        return Appended([positions[i] for i in ids], stored)
+        return Appended([positions[i] for i in ids], len(fresh), [i in fresh for i in ids])
 
     async def _positions_of(self, ids: list[uuid.UUID], conn: asyncpg.Connection | None) -> dict[uuid.UUID, int]:
         sql = "SELECT event_id, position FROM events WHERE event_id = ANY($1::uuid[])"

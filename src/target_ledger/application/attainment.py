@@ -1,0 +1,111 @@
+"""How targets stand now: a node's row, its breakdown, and a unit's leaderboard."""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import asyncpg
+
+from projections.attainment import Plan, fetch_actual_totals, fetch_plan
+from target_ledger.application import Command
+from target_ledger.domain.access import can_read, check_can_read
+from target_ledger.domain.attainment import Standing, assess
+from target_ledger.domain.calendar import Period
+from target_ledger.domain.catalog import Metric
+from target_ledger.domain.errors import DomainError
+
+RATE = Decimal("0.0001")
+
+
+@dataclass(frozen=True)
+class Row:
+    node: str
+    metric: str
+    period: str
+    scope: dict[str, str]
+    actual: Decimal
+    target_id: object | None = None
+    target: Decimal | None = None
+    standing: Standing | None = None
+
+
+def _expected(plan: Plan, span: Period, today: date, elapsed: int) -> Decimal:
+    """Planned by today: pro rata by days, or by the seasonal split if the target has one."""
+    if not plan.seasonal:
+        return plan.value * elapsed / span.days
+    expected = Decimal(0)
+    for starts_on, ends_on, value in plan.seasonal:
+        days = (ends_on - starts_on).days + 1
+        done = min(max((today - starts_on).days + 1, 0), days)
+        expected += value * done / days
+    return expected
+
+
+async def _row(
+    cmd: Command, conn: asyncpg.Connection, metric: Metric, node: str, span: Period, scope: dict[str, str]
+) -> Row:
+    parts = [metric.name] if metric.additive else [metric.numerator or "", metric.denominator or ""]
+    totals = await fetch_actual_totals(
+        conn, node=node, metrics=parts, starts_on=span.start, ends_on=span.end, scope=scope
+    )
+    if metric.additive:
+        actual = totals[metric.name]
+    else:
+        numerator, denominator = totals[parts[0]], totals[parts[1]]
+        actual = (numerator / denominator).quantize(RATE) if denominator else Decimal(0)
+    plan = await fetch_plan(conn, node=node, metric=metric.name, period=span.key, scope=scope)
+    row = Row(node, metric.name, span.key, scope, actual)
+    if plan is None:
+        return row
+    today = cmd.today()
+    elapsed = min(max((today - span.start).days + 1, 0), span.days)
+    # A rate is not accumulated: what is expected at any time is the rate itself.
+    expected = _expected(plan, span, today, elapsed) if metric.additive else plan.value
+    standing = assess(
+        target=plan.value,
+        actual=actual,
+        expected=expected if elapsed else Decimal(0),
+        elapsed_days=elapsed,
+        total_days=span.days if metric.additive else elapsed,
+        lower_is_better=metric.direction == "lower",
+        thresholds=cmd.thresholds,
+    )
+    return Row(node, metric.name, span.key, scope, actual, plan.target_id, plan.value, standing)
+
+
+async def attainment(
+    cmd: Command, *, node: str, metric: str, period: str, scope: dict[str, str], breakdown: str | None
+) -> tuple[Row, list[Row]]:
+    """The node's row, and one row per child, sub-period or dimension value."""
+    catalog, org = await cmd.catalog(), await cmd.org()
+    definition = catalog.metric(metric)
+    catalog.check_scope(scope)
+    span = cmd.calendar.parse(period)
+    check_can_read(cmd.actor, org, node, cmd.today())
+    keys: list[tuple[str, Period, dict[str, str]]] = []
+    if breakdown == "children":
+        keys = [(child, span, scope) for child in org.children(node, cmd.today())]
+    elif breakdown == "time":
+        keys = [(node, sub, scope) for sub in cmd.calendar.children(span)]
+    elif breakdown:
+        if breakdown in scope:
+            raise DomainError(f"the scope already fixes {breakdown!r}", field="breakdown")
+        values = catalog.dimension(breakdown, field="breakdown")
+        keys = [(node, span, {**scope, breakdown: value}) for value in values]
+    readable = [k for k in keys if can_read(cmd.actor, org, k[0], cmd.today())]
+    async with cmd.store.pool.acquire() as conn:
+        row = await _row(cmd, conn, definition, node, span, scope)
+        rows = [await _row(cmd, conn, definition, n, p, s) for n, p, s in readable]
+    return row, rows
+
+
+async def leaderboard(cmd: Command, *, unit: str, metric: str, period: str) -> list[Row]:
+    """The people of a unit with a target for the metric and period, best attainment first."""
+    catalog, org = await cmd.catalog(), await cmd.org()
+    definition, span, today = catalog.metric(metric), cmd.calendar.parse(period), cmd.today()
+    check_can_read(cmd.actor, org, unit, today)
+    people = [n for n in org.subtree(unit, today) if org.is_person(n)]
+    async with cmd.store.pool.acquire() as conn:
+        rows = [await _row(cmd, conn, definition, person, span, {}) for person in people]
+    ranked = [r for r in rows if r.standing is not None]
+    return sorted(ranked, key=lambda r: -(r.standing.attainment_pct or Decimal(-1)))  # type: ignore[union-attr]
