@@ -39,6 +39,21 @@ class Progress:
         self._moved = asyncio.Event()
 
 
+async def reset(conn: asyncpg.Connection, projection: Any) -> None:
+    """Empty a projection's tables and move its position back to the start, atomically.
+    A worker mid-batch finds its position fenced off and rolls back; an idle one notices
+    within a second; both then rebuild from the first event."""
+    async with conn.transaction():
+        await conn.execute("SELECT 1 FROM projection_tracking WHERE name = $1 FOR UPDATE", projection.NAME)
+        for table in projection.TABLES:  # names from the module's own constant, not input
+            await conn.execute(f"DELETE FROM {table}")
+        await conn.execute("UPDATE projection_tracking SET xid = '0', position = 0 WHERE name = $1", projection.NAME)
+
+
+def _lock_key(name: str) -> int:
+    return zlib.crc32(f"projection:{name}".encode())
+
+
 async def tracked(conn: asyncpg.Connection | asyncpg.Pool, name: str) -> Cursor:
     row = await conn.fetchrow(
         "SELECT xid::text::bigint AS xid, position FROM projection_tracking WHERE name = $1", name
@@ -86,7 +101,7 @@ async def run_projection(
     """Run one projection forever; only the worker holding its advisory lock applies events."""
     name: str = projection.NAME
     async with pool.acquire() as lock_conn:
-        key = zlib.crc32(f"projection:{name}".encode())
+        key = _lock_key(name)
         # A standby polls the lock: PostgreSQL sends no event when its holder dies.
         while not await lock_conn.fetchval("SELECT pg_try_advisory_lock($1)", key):  # noqa: ASYNC110
             await asyncio.sleep(1.0)
@@ -94,6 +109,10 @@ async def run_projection(
             await pool.execute("INSERT INTO projection_tracking (name) VALUES ($1) ON CONFLICT DO NOTHING", name)
             cursor = await tracked(pool, name)
             async for batch in follow(store, notifier, cursor, batch_size=batch_size):
+                if not batch:  # idle: make sure nobody reset or moved this projection meanwhile
+                    if await tracked(pool, name) != cursor:
+                        raise FencedError(f"projection {name} was reset or moved on; starting again from there")
+                    continue
                 cursor = await apply_batch(pool, name, projection.HANDLERS, batch, cursor)
                 if progress is not None:
                     progress.moved()

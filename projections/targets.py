@@ -11,6 +11,7 @@ from target_ledger.domain.target import Target
 from target_ledger.eventstore import Recorded
 
 NAME = "targets"
+TABLES = ["target_tree"]
 
 
 async def target_set(conn: asyncpg.Connection, recorded: Recorded) -> None:

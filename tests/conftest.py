@@ -62,7 +62,7 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
         database_url=db_url,
         data_dir=str(tmp_path),
         jwt_secret="test-secret-for-the-ledger-0123456789",
-        min_position_timeout=0.5,
+        min_position_timeout=5,
     )
 
 

@@ -1,13 +1,18 @@
 """The `target-ledger` command: serve, migrate, project, verify, token."""
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
-from datetime import timedelta
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import click
 
+from target_ledger.application import Command
 from target_ledger.config import Settings
 from target_ledger.database import connect, create_pool, migrate, resolve_url
 from target_ledger.domain.access import ROLES
@@ -85,6 +90,62 @@ def project() -> None:
     asyncio.run(run())
 
 
+@main.group("import")
+def import_group() -> None:
+    """Import data from files."""
+
+
+@import_group.command("actuals")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--rejects",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write rejected rows [FILE.rejects.csv].",
+)
+@click.option("--source", default="import", show_default=True, help="Source of rows that name none.")
+@click.option("--actor", default="import", show_default=True, help="Who the events are recorded as.")
+@click.option("--batch-size", type=click.IntRange(1, 10_000), default=1000, show_default=True)
+def import_actuals(file: Path, rejects: Path | None, source: str, actor: str, batch_size: int) -> None:
+    """Import actuals from a CSV (header: person,metric,date,value[,source,external_ref,scope.<dim>...])
+    or JSON Lines FILE, streaming; safe to re-run after an interruption."""
+    from target_ledger.importer import Rejects
+    from target_ledger.importer import import_actuals as run_import
+
+    rejects = rejects or file.with_name(file.name + ".rejects.csv")
+
+    async def run() -> None:
+        async with _service(actor) as cmd, cmd_notifier(cmd):
+            with rejects.open("w", newline="", encoding="utf-8") as out:
+                summary = await run_import(cmd, file, Rejects(out), source=source, batch_size=batch_size)
+        click.echo(f"stored {summary.stored}, duplicates {summary.duplicates}, rejected {summary.rejected}")
+        if summary.rejected:
+            click.echo(f"rejected rows and why: {rejects}")
+
+    asyncio.run(run())
+
+
+@main.command()
+@click.argument("projection", required=False)
+def rebuild(projection: str | None) -> None:
+    """Empty a projection's tables (all projections without PROJECTION) so that its running
+    workers rebuild it from the first event (reads answer from the partial model meanwhile)."""
+    from projections.runner import PROJECTIONS, reset
+
+    chosen = [p for p in PROJECTIONS if projection in (None, p.NAME)]
+    if not chosen:
+        raise click.BadParameter(f"known: {', '.join(p.NAME for p in PROJECTIONS)}", param_hint="PROJECTION")
+
+    async def run() -> None:
+        settings = Settings.from_env()
+        async with connect(resolve_url(settings), settings) as conn:
+            for module in chosen:
+                await reset(conn, module)
+                click.echo(f"{module.NAME}: emptied; it is rebuilt from the first event when its worker runs")
+
+    asyncio.run(run())
+
+
 @main.command()
 def verify() -> None:
     """Re-check every stream's hash chain; exit 1 naming the first broken link of each."""
@@ -112,6 +173,44 @@ def token(subject: str, role: str | None, ttl_hours: float) -> None:
     from target_ledger.api.auth import issue_token
 
     click.echo(issue_token(Settings.from_env().secret(), subject, role, timedelta(hours=ttl_hours)))
+
+
+@contextlib.asynccontextmanager
+async def _service(actor: str) -> AsyncIterator[Command]:
+    """A command context for work done from the command line, as `actor` (integration role)."""
+    from target_ledger.application import Caches
+    from target_ledger.domain.access import Principal
+    from target_ledger.domain.calendar import Calendar
+    from target_ledger.eventstore import EventStore
+
+    settings = Settings.from_env()
+    url = resolve_url(settings)
+    migrate(url)
+    pool = await create_pool(url, settings, "target-ledger-cli")
+    try:
+        yield Command(
+            store=EventStore(pool),
+            clock=lambda: datetime.now(UTC),
+            actor=Principal(actor, "integration"),
+            request_id=uuid.uuid4().hex,
+            calendar=Calendar(settings.fiscal_year_start),
+            caches=Caches(),
+        )
+    finally:
+        await pool.close()
+
+
+@contextlib.asynccontextmanager
+async def cmd_notifier(cmd: Command) -> AsyncIterator[None]:
+    """Wake the server's projections after our appends (they also poll, so this only speeds them up)."""
+    from target_ledger.eventstore.subscription import Notifier
+
+    notifier = Notifier(cmd.store.pool)
+    cmd.store.on_append.append(notifier.appended)
+    try:
+        yield
+    finally:
+        await notifier.close()
 
 
 if __name__ == "__main__":

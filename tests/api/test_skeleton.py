@@ -1,6 +1,10 @@
 """The walking skeleton over HTTP: set a target, record actuals, read attainment."""
 
+import msgspec
 import pytest
+from litestar.testing import AsyncTestClient
+
+from target_ledger.app import create_app
 
 ADMIN = ("ceo", "admin")
 LEDGER_EVENTS = "SELECT count(*) FROM events WHERE type IN ('TargetSet', 'ActualRecorded')"
@@ -194,12 +198,14 @@ async def test_people_do_not_set_their_own_targets_and_record_only_their_own_act
     assert (await client.post("/v1/actuals", json=actual, headers=auth("crm", "integration"))).status_code == 201
 
 
-async def test_min_position_beyond_the_log_answers_503_with_retry_after(client, auth, settings) -> None:
-    r = await client.get(
-        "/v1/attainment",
-        params={"node": "alice", "metric": "revenue", "period": "2026", "min_position": 10_000_000},
-        headers=auth("alice"),
-    )
+async def test_min_position_beyond_the_log_answers_503_with_retry_after(auth, settings) -> None:
+    impatient = msgspec.structs.replace(settings, min_position_timeout=0.3)
+    async with AsyncTestClient(create_app(impatient)) as client:
+        r = await client.get(
+            "/v1/attainment",
+            params={"node": "alice", "metric": "revenue", "period": "2026", "min_position": 10_000_000},
+            headers=auth("alice"),
+        )
     assert r.status_code == 503 and r.headers["retry-after"] == "1"
     assert r.headers["content-type"].startswith("application/problem+json")
 

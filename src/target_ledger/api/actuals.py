@@ -29,18 +29,17 @@ def _recorded(outcome: actuals.Outcome) -> ActualRecorded:
     return ActualRecorded(id=outcome.actual_id, position=outcome.position, duplicate=outcome.duplicate)
 
 
-def _decode_items(raw: list[dict[str, Any]]) -> list[actuals.ActualInput]:
-    """Decode every item, collecting every malformed one, so none is reported alone."""
-    items, errors = [], []
+def _decode_items(raw: list[dict[str, Any]]) -> tuple[list[actuals.ActualInput], list[int], list[actuals.ItemError]]:
+    """Decode every item, keeping each one's index and every malformed one's error, so the
+    rules can still be checked on the rest and every bad item reported at once."""
+    items, indexes, errors = [], [], []
     for index, item in enumerate(raw):
         try:
             items.append(_input(msgspec.convert(item, RecordActual)))
+            indexes.append(index)
         except msgspec.ValidationError as e:
-            field, message = field_and_message(str(e))
-            errors.append(actuals.ItemError(index, field, message))
-    if errors:
-        raise actuals.BatchInvalidError(errors)
-    return items
+            errors.append(actuals.ItemError(index, *field_and_message(str(e))))
+    return items, indexes, errors
 
 
 class ActualController(Controller):
@@ -60,7 +59,8 @@ class ActualController(Controller):
         summary="Record up to 10,000 actuals: all or nothing; the 422 lists every bad item by index",
     )
     async def record_batch(self, data: JSONBody[RecordActuals], command: NamedDependency[Command]) -> ActualsRecorded:
-        outcomes = await actuals.record_actuals(command, _decode_items(data.items))
+        items, indexes, errors = _decode_items(data.items)
+        outcomes = await actuals.record_actuals(command, items, indexes=indexes, errors=errors)
         duplicates = sum(o.duplicate for o in outcomes)
         return ActualsRecorded(
             stored=len(outcomes) - duplicates, duplicates=duplicates, items=[_recorded(o) for o in outcomes]

@@ -65,10 +65,20 @@ def _decide(cmd: Command, catalog: Catalog, org: Organisation, item: ActualInput
     )
 
 
-def check_actuals(cmd: Command, catalog: Catalog, org: Organisation, items: list[ActualInput]) -> list[Actual]:
-    """Decide every item; raise BatchInvalidError listing each bad one by index and field."""
-    actuals, errors = [], []
-    for index, item in enumerate(items):
+def check_actuals(
+    cmd: Command,
+    catalog: Catalog,
+    org: Organisation,
+    items: list[ActualInput],
+    *,
+    indexes: list[int] | None = None,
+    errors: list[ItemError] | None = None,
+) -> list[Actual]:
+    """Decide every item; raise BatchInvalidError listing each bad one by index and field,
+    together with `errors` found before (items that could not even be decoded)."""
+    actuals, errors = [], list(errors or [])
+    for position, item in enumerate(items):
+        index = indexes[position] if indexes else position
         try:
             actuals.append(_decide(cmd, catalog, org, item))
         except ForbiddenError:
@@ -76,14 +86,25 @@ def check_actuals(cmd: Command, catalog: Catalog, org: Organisation, items: list
         except DomainError as e:
             errors.append(ItemError(index, e.field, str(e)))
     if errors:
-        raise BatchInvalidError(errors)
+        raise BatchInvalidError(sorted(errors, key=lambda e: e.index))
     return actuals
 
 
-async def record_actuals(cmd: Command, items: list[ActualInput]) -> list[Outcome]:
+async def record_actuals(
+    cmd: Command,
+    items: list[ActualInput],
+    *,
+    indexes: list[int] | None = None,
+    errors: list[ItemError] | None = None,
+) -> list[Outcome]:
     """Store a batch whole or not at all; re-sent items (same source and external reference)
     change nothing and come back as duplicates."""
-    actuals = check_actuals(cmd, await cmd.catalog(), await cmd.org(), items)
+    checked = check_actuals(cmd, await cmd.catalog(), await cmd.org(), items, indexes=indexes, errors=errors)
+    return await append_actuals(cmd, checked)
+
+
+async def append_actuals(cmd: Command, actuals: list[Actual]) -> list[Outcome]:
+    """Append actuals decided by check_actuals, in one transaction."""
     events = [e for a in actuals for e in a.collect_events()]
     # The event id follows the actual's id, so a re-send is the same event.
     generated = cmd.event_ids(len(events))

@@ -45,8 +45,10 @@ async def _row(
     cmd: Command, conn: asyncpg.Connection, metric: Metric, node: str, span: Period, scope: dict[str, str]
 ) -> Row:
     parts = [metric.name] if metric.additive else [metric.numerator or "", metric.denominator or ""]
+    today = cmd.today()
+    # Actual to date: what was achieved from the period's first day up to today.
     totals = await fetch_actual_totals(
-        conn, node=node, metrics=parts, starts_on=span.start, ends_on=span.end, scope=scope
+        conn, node=node, metrics=parts, starts_on=span.start, ends_on=min(span.end, today), scope=scope
     )
     if metric.additive:
         actual = totals[metric.name]
@@ -57,7 +59,6 @@ async def _row(
     row = Row(node, metric.name, span.key, scope, actual)
     if plan is None:
         return row
-    today = cmd.today()
     elapsed = min(max((today - span.start).days + 1, 0), span.days)
     # A rate is not accumulated: what is expected at any time is the rate itself.
     expected = _expected(plan, span, today, elapsed) if metric.additive else plan.value

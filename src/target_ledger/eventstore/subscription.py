@@ -58,12 +58,14 @@ class Notifier:
             await asyncio.gather(self._sending, return_exceptions=True)
 
 
-async def wake_or_timeout(waiter: asyncio.Event, seconds: float) -> None:
-    """Wait for a wake-up, at most `seconds`. (asyncio.timeout, not wait_for: on Python 3.11
-    wait_for can swallow a cancellation that races the wake-up, and then shutdown hangs.)"""
+async def wake_or_timeout(waiter: asyncio.Event, seconds: float) -> bool:
+    """Wait for a wake-up, at most `seconds`; say whether it came. (asyncio.timeout, not
+    wait_for: on Python 3.11 wait_for can swallow a cancellation that races the wake-up.)"""
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(seconds):
             await waiter.wait()
+            return True
+    return False
 
 
 async def follow(
@@ -73,7 +75,8 @@ async def follow(
     *,
     batch_size: int = 500,
 ) -> AsyncIterator[list[Recorded]]:
-    """Yield batches of events after `after`, in order, each exactly once, forever."""
+    """Yield batches of events after `after`, in order, each exactly once, forever; an
+    empty batch now and then while idle lets the consumer look around."""
     cursor = after
     while True:
         waiter = notifier.waiter()
@@ -83,5 +86,7 @@ async def follow(
             yield batch
             if len(batch) == batch_size:
                 continue
-        pause = PENDING_POLL if await store.has_pending(cursor) else IDLE_POLL
-        await wake_or_timeout(waiter, pause)
+        if await store.has_pending(cursor):
+            await wake_or_timeout(waiter, PENDING_POLL)
+        elif not await wake_or_timeout(waiter, IDLE_POLL):
+            yield []
