@@ -14,6 +14,7 @@ from typing import Any, TextIO
 import msgspec
 from tqdm import tqdm
 
+from target_ledger.api.actuals import as_input
 from target_ledger.api.errors import field_and_message
 from target_ledger.api.schemas import RecordActual
 from target_ledger.application import Command
@@ -74,16 +75,7 @@ def _decode(line: Line, source: str) -> ActualInput:
     fields = {"source": source, **line.fields}
     if "external_ref" not in fields:  # a stable identity, so that a re-run is harmless
         fields["external_ref"] = f"line{line.number}-{hashlib.sha256(line.raw.encode()).hexdigest()[:16]}"
-    item = msgspec.convert(fields, RecordActual, strict=False)
-    return ActualInput(
-        person=item.person,
-        metric=item.metric,
-        occurred_on=item.date,
-        value=item.value,
-        source=item.source,
-        external_ref=item.external_ref,
-        scope=dict(item.scope),
-    )
+    return as_input(msgspec.convert(fields, RecordActual, strict=False))
 
 
 async def import_actuals(

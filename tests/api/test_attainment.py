@@ -253,3 +253,49 @@ async def test_rebuilding_the_read_model_from_zero_gives_identical_rows(client, 
         await asyncio.sleep(0.1)
     after = [await _attainment(client, auth, pool, **q) for q in queries]
     assert after == before
+
+
+async def test_an_import_rejects_bad_rows_with_reasons_and_takes_json_lines(
+    client, auth, pool, ledger, tmp_path, db_url, settings
+) -> None:
+    # A JSON Lines file: two good rows, one unknown metric, one broken line, one bad date.
+    path = tmp_path / "crm-export.jsonl"
+    path.write_text(
+        '{"person": "b1", "metric": "revenue", "date": "2026-07-02", "value": "70", "scope": {"segment": "new"}}\n'
+        '{"person": "b1", "metric": "orders", "date": "2026-07-02", "value": "3"}\n'
+        '{"person": "b1", "metric": "happiness", "date": "2026-07-02", "value": "3"}\n'
+        "{not json\n"
+        '{"person": "b1", "metric": "revenue", "date": "2026-02-30", "value": "1"}\n'
+    )
+    output = await _import(path, db_url, settings)
+    assert "stored 2, duplicates 0, rejected 3" in output
+    rejects = (tmp_path / "crm-export.jsonl.rejects.csv").read_text().splitlines()
+    assert rejects[0] == "line,field,reason,row"
+    assert sorted(r.split(",")[:2] for r in rejects[1:]) == [["3", "metric"], ["4", ""], ["5", "date"]]
+    # Run again after an "interruption": nothing new.
+    assert "stored 0, duplicates 2, rejected 3" in await _import(path, db_url, settings)
+
+
+async def test_managers_record_for_their_subtree_only(client, auth, ledger) -> None:
+    actual = {"person": "a1", "metric": "calls", "date": "2026-07-02", "value": "4"}
+    assert (await client.post("/v1/actuals", json=actual, headers=auth("lead"))).status_code == 201
+    assert (await client.post("/v1/actuals", json=actual, headers=auth("a2"))).status_code == 403
+    assert (await client.post("/v1/actuals", json={**actual, "person": "b1"}, headers=auth("lead"))).status_code == 403
+
+
+async def test_a_breakdown_by_dimension_splits_the_actuals_by_scope(client, auth, pool, clock, ledger) -> None:
+    clock.set("2026-07-31")
+    items = [
+        {"person": "b1", "metric": "revenue", "date": "2026-07-02", "value": v, "scope": {"segment": s}}
+        for s, v in [("new", "30"), ("existing", "50"), ("new", "20")]
+    ]
+    r = await client.post("/v1/actuals/batch", json={"items": items}, headers=auth("crm", "integration"))
+    assert r.status_code == 201, r.text
+    body = await _attainment(client, auth, pool, node="team-b", breakdown="segment")
+    assert {r["scope"]["segment"]: r["actual"] for r in body["breakdown"]} == {
+        "new": "50",
+        "existing": "50",
+        "key_account": "0",
+    }
+    narrowed = await _attainment(client, auth, pool, node="team-b", scope="segment:new")
+    assert narrowed["row"]["actual"] == "50"

@@ -13,7 +13,7 @@ from target_ledger.api.schemas import ActualRecorded, ActualsRecorded, Position,
 from target_ledger.application import Command, actuals
 
 
-def _input(item: RecordActual) -> actuals.ActualInput:
+def as_input(item: RecordActual) -> actuals.ActualInput:
     return actuals.ActualInput(
         person=item.person,
         metric=item.metric,
@@ -35,7 +35,7 @@ def _decode_items(raw: list[dict[str, Any]]) -> tuple[list[actuals.ActualInput],
     items, indexes, errors = [], [], []
     for index, item in enumerate(raw):
         try:
-            items.append(_input(msgspec.convert(item, RecordActual)))
+            items.append(as_input(msgspec.convert(item, RecordActual)))
             indexes.append(index)
         except msgspec.ValidationError as e:
             errors.append(actuals.ItemError(index, *field_and_message(str(e))))
@@ -50,7 +50,7 @@ class ActualController(Controller):
     async def record_actual(
         self, data: JSONBody[RecordActual], command: NamedDependency[Command]
     ) -> Response[ActualRecorded]:
-        outcome = await actuals.record_actual(command, _input(data))
+        outcome = await actuals.record_actual(command, as_input(data))
         return Response(_recorded(outcome), status_code=200 if outcome.duplicate else 201)
 
     @post(
