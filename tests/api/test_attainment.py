@@ -299,3 +299,9 @@ async def test_a_breakdown_by_dimension_splits_the_actuals_by_scope(client, auth
     }
     narrowed = await _attainment(client, auth, pool, node="team-b", scope="segment:new")
     assert narrowed["row"]["actual"] == "50"
+
+
+async def test_an_actual_for_someone_outside_the_org_is_refused(client, auth, ledger) -> None:
+    actual = {"person": "ghost", "metric": "revenue", "date": "2026-07-02", "value": "4"}
+    r = await client.post("/v1/actuals", json=actual, headers=auth("crm", "integration"))
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "person"

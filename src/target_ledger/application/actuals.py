@@ -50,6 +50,8 @@ class Outcome:
 
 def _decide(cmd: Command, catalog: Catalog, org: Organisation, item: ActualInput) -> Actual:
     check_can_record_actual(cmd.actor, org, item.person, cmd.today())
+    if not org.is_person(item.person):
+        raise DomainError(f"{item.person!r} is not a person of the organisation", field="person")
     if not catalog.metric(item.metric).additive:
         raise DomainError(f"{item.metric} is computed from its parts: record those instead", field="metric")
     catalog.check_scope(item.scope)
