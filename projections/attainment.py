@@ -27,13 +27,16 @@ TABLES = [
     "attainment_daily",
 ]
 
+# Each actual counts for its person and for every unit above the unit they were in that day.
 ADD_TO_DAILY = """
 INSERT INTO attainment_daily AS d (node, metric, day, scope, value)
-SELECT n, $2, $3, $4::jsonb, $5
-  FROM unnest(ARRAY[$1::text] || coalesce(
-         (SELECT u.path FROM attainment_memberships m JOIN attainment_units u ON u.node = m.unit
-           WHERE m.person = $1 AND m.valid_from <= $3 AND (m.valid_to IS NULL OR $3 < m.valid_to)),
-         '{}')) AS n
+SELECT n, a.metric, a.day, a.scope, sum(a.value)
+  FROM unnest($1::text[], $2::text[], $3::date[], $4::jsonb[], $5::numeric[]) AS a(person, metric, day, scope, value)
+  LEFT JOIN attainment_memberships m
+    ON m.person = a.person AND m.valid_from <= a.day AND (m.valid_to IS NULL OR a.day < m.valid_to)
+  LEFT JOIN attainment_units u ON u.node = m.unit
+ CROSS JOIN LATERAL unnest(ARRAY[a.person] || coalesce(u.path, '{}')) AS n
+ GROUP BY n, a.metric, a.day, a.scope
 ON CONFLICT (node, metric, day, scope) DO UPDATE SET value = d.value + EXCLUDED.value
 """
 
@@ -129,20 +132,26 @@ async def target_decomposed(conn: asyncpg.Connection, recorded: Recorded) -> Non
     await conn.execute("UPDATE attainment_targets SET axis = $2 WHERE target_id = $1", e.originator_id, e.axis)
 
 
-async def actual_recorded(conn: asyncpg.Connection, recorded: Recorded) -> None:
-    e = recorded.event
-    scope = _json(e.scope)
+async def actuals_recorded(conn: asyncpg.Connection, batch: list[Recorded]) -> None:
+    """A run of recorded actuals, in two statements (the runner hands them over together)."""
+    events = [r.event for r in batch]
+    people, metrics, days = [e.person for e in events], [e.metric for e in events], [e.occurred_on for e in events]
+    scopes, values = [_json(e.scope) for e in events], [e.value for e in events]
     await conn.execute(
         """INSERT INTO attainment_actuals (actual_id, person, metric, occurred_on, value, scope)
-           VALUES ($1, $2, $3, $4, $5, $6::jsonb)""",
-        e.originator_id,
-        e.person,
-        e.metric,
-        e.occurred_on,
-        e.value,
-        scope,
+           SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::date[], $5::numeric[], $6::jsonb[])""",
+        [e.originator_id for e in events],
+        people,
+        metrics,
+        days,
+        values,
+        scopes,
     )
-    await conn.execute(ADD_TO_DAILY, e.person, e.metric, e.occurred_on, scope, e.value)
+    await conn.execute(ADD_TO_DAILY, people, metrics, days, scopes, values)
+
+
+async def actual_recorded(conn: asyncpg.Connection, recorded: Recorded) -> None:
+    await actuals_recorded(conn, [recorded])
 
 
 async def actual_reversed(conn: asyncpg.Connection, recorded: Recorded) -> None:
@@ -151,7 +160,9 @@ async def actual_reversed(conn: asyncpg.Connection, recorded: Recorded) -> None:
            RETURNING person, metric, occurred_on, scope::text AS scope, value""",
         recorded.event.originator_id,
     )
-    await conn.execute(ADD_TO_DAILY, fact["person"], fact["metric"], fact["occurred_on"], fact["scope"], -fact["value"])
+    await conn.execute(
+        ADD_TO_DAILY, [fact["person"]], [fact["metric"]], [fact["occurred_on"]], [fact["scope"]], [-fact["value"]]
+    )
 
 
 HANDLERS = {
@@ -164,6 +175,7 @@ HANDLERS = {
     Actual.ActualRecorded: actual_recorded,
     Actual.ActualReversed: actual_reversed,
 }
+BATCH_HANDLERS = {Actual.ActualRecorded: actuals_recorded}
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import zlib
 from collections.abc import Awaitable, Callable
@@ -19,6 +20,7 @@ log = logging.getLogger(__name__)
 
 PROJECTIONS: list[ModuleType] = [attainment, targets]
 Handler = Callable[[asyncpg.Connection, Recorded], Awaitable[None]]
+BatchHandler = Callable[[asyncpg.Connection, list[Recorded]], Awaitable[None]]
 
 
 class FencedError(Exception):
@@ -61,19 +63,19 @@ async def tracked(conn: asyncpg.Connection | asyncpg.Pool, name: str) -> Cursor:
     return Cursor(row["xid"], row["position"]) if row else Cursor(0, 0)
 
 
-async def apply_batch(
-    pool: asyncpg.Pool,
-    name: str,
-    handlers: dict[type, Handler],
-    batch: list[Recorded],
-    since: Cursor,
-) -> Cursor:
-    """Apply a batch and move the tracked position, in one transaction."""
+async def apply_batch(pool: asyncpg.Pool, projection: Any, batch: list[Recorded], since: Cursor) -> Cursor:
+    """Apply a batch and move the tracked position, in one transaction. A run of events of
+    one type goes to the projection's batch handler for that type, if it has one."""
+    name: str = projection.NAME
+    handlers: dict[type, Handler] = projection.HANDLERS
+    batch_handlers: dict[type, BatchHandler] = getattr(projection, "BATCH_HANDLERS", {})
     async with pool.acquire() as conn, conn.transaction():
-        for recorded in batch:
-            handler = handlers.get(type(recorded.event))
-            if handler is not None:
-                await handler(conn, recorded)
+        for kind, group in itertools.groupby(batch, key=lambda r: type(r.event)):
+            if kind in batch_handlers:
+                await batch_handlers[kind](conn, list(group))
+            elif kind in handlers:
+                for recorded in group:
+                    await handlers[kind](conn, recorded)
         until = batch[-1].cursor
         moved = await conn.execute(
             """UPDATE projection_tracking SET xid = $2::text::xid8, position = $3
@@ -113,7 +115,7 @@ async def run_projection(
                     if await tracked(pool, name) != cursor:
                         raise FencedError(f"projection {name} was reset or moved on; starting again from there")
                     continue
-                cursor = await apply_batch(pool, name, projection.HANDLERS, batch, cursor)
+                cursor = await apply_batch(pool, projection, batch, cursor)
                 if progress is not None:
                     progress.moved()
         finally:
