@@ -5,6 +5,7 @@ number and content), so re-running an interrupted import stores nothing twice.
 """
 
 import csv
+import dataclasses
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -102,6 +103,7 @@ async def import_actuals(
 
 async def _store(cmd: Command, batch: list[tuple[Line, ActualInput]], rejects: Rejects, summary: Summary) -> None:
     """Store the rows that pass the rules; the others are rejected, each with its reason."""
+    cmd = dataclasses.replace(cmd)  # each batch sees the org and catalog as they are now
     catalog, org = await cmd.catalog(), await cmd.org()
     try:
         actuals = check_actuals(cmd, catalog, org, [item for _, item in batch])

@@ -4,6 +4,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 
 from target_ledger.application.cache import StreamCache
 from target_ledger.domain.access import Principal
@@ -45,17 +46,24 @@ class Command:
     calendar: Calendar = field(default_factory=Calendar)
     thresholds: Thresholds = field(default_factory=Thresholds)
     caches: Caches = field(default_factory=Caches)
+    # One look at each shared aggregate per command, however often its steps ask.
+    _seen: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def today(self) -> date:
         return self.clock().date()
 
+    async def _current(self, name: str) -> Any:
+        if name not in self._seen:
+            self._seen[name] = await getattr(self.caches, name).current(self.store)
+        return self._seen[name]
+
     async def catalog(self) -> Catalog:
-        catalog: Catalog = await self.caches.catalog.current(self.store)
+        catalog: Catalog = await self._current("catalog")
         return catalog
 
     async def org(self) -> Organisation:
         """The organisation as of the last committed change: read it, never change it."""
-        org: Organisation = await self.caches.org.current(self.store)
+        org: Organisation = await self._current("org")
         return org
 
     @property
