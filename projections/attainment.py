@@ -132,6 +132,11 @@ async def target_decomposed(conn: asyncpg.Connection, recorded: Recorded) -> Non
     await conn.execute("UPDATE attainment_targets SET axis = $2 WHERE target_id = $1", e.originator_id, e.axis)
 
 
+async def target_adjusted(conn: asyncpg.Connection, recorded: Recorded) -> None:
+    e = recorded.event
+    await conn.execute("UPDATE attainment_targets SET value = $2 WHERE target_id = $1", e.originator_id, e.value)
+
+
 async def actuals_recorded(conn: asyncpg.Connection, batch: list[Recorded]) -> None:
     """A run of recorded actuals, in two statements (the runner hands them over together)."""
     events = [r.event for r in batch]
@@ -172,6 +177,7 @@ HANDLERS = {
     Organisation.PersonLeft: person_left,
     Target.TargetSet: target_set,
     Target.TargetDecomposed: target_decomposed,
+    Target.TargetAdjusted: target_adjusted,
     Actual.ActualRecorded: actual_recorded,
     Actual.ActualReversed: actual_reversed,
 }

@@ -46,6 +46,17 @@ async def target_decomposed(conn: asyncpg.Connection, recorded: Recorded) -> Non
     )
 
 
+async def target_adjusted(conn: asyncpg.Connection, recorded: Recorded) -> None:
+    e = recorded.event
+    await conn.execute(
+        "UPDATE target_tree SET value = $2, version = $3, position = $4 WHERE target_id = $1",
+        e.originator_id,
+        e.value,
+        e.originator_version,
+        recorded.position,
+    )
+
+
 async def _responded(conn: asyncpg.Connection, recorded: Recorded, state: str) -> None:
     e = recorded.event
     await conn.execute(
@@ -69,6 +80,7 @@ async def target_disputed(conn: asyncpg.Connection, recorded: Recorded) -> None:
 HANDLERS = {
     Target.TargetSet: target_set,
     Target.TargetDecomposed: target_decomposed,
+    Target.TargetAdjusted: target_adjusted,
     Target.TargetAcknowledged: target_acknowledged,
     Target.TargetDisputed: target_disputed,
 }

@@ -15,6 +15,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from projections.runner import PROJECTIONS, Progress, supervise
 from target_ledger.api import errors
 from target_ledger.api.actuals import ActualController
+from target_ledger.api.adjustments import AdjustmentController
 from target_ledger.api.attainment import AttainmentController
 from target_ledger.api.auth import JWTAuthentication
 from target_ledger.api.catalog import CatalogController
@@ -76,6 +77,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> 
             ActualController,
             AttainmentController,
             CatalogController,
+            AdjustmentController,
             OrgController,
             live,
             ready,

@@ -19,7 +19,7 @@ PROBLEM = "application/problem+json"
 _STATUS = {
     errors.ForbiddenError: 403,
     errors.NotFoundError: 404,
-    errors.AlreadyExistsError: 409,
+    errors.ConflictError: 409,
     errors.DomainError: 422,
 }
 _FIELD_IN_MESSAGE = re.compile(r"field `([^`]+)`")

@@ -25,5 +25,9 @@ class NotFoundError(DomainError):
     pass
 
 
-class AlreadyExistsError(DomainError):
+class ConflictError(DomainError):
+    """The state moved on, or the thing is already done: the message says what to do."""
+
+
+class AlreadyExistsError(ConflictError):
     """A natural key is taken: the message names what holds it."""

@@ -80,6 +80,16 @@ class Target(Aggregate):
         def apply(self, target: "Target") -> None:
             target.axis, target.method, target.parts = self.axis, self.method, list(self.parts)
 
+    class TargetAdjusted(Aggregate.Event):
+        TOPIC = "TargetAdjusted"
+        previous_value: Decimal
+        value: Decimal
+        parts: list[Part]  # the children's new values, for a decomposed target
+        adjustment_id: uuid.UUID
+
+        def apply(self, target: "Target") -> None:
+            target.value, target.parts = self.value, list(self.parts)
+
     def __init__(
         self,
         node: str,
@@ -166,3 +176,15 @@ class Target(Aggregate):
                 f"target {self.id} is already decomposed by {self.axis}; changing it is an adjustment request",
             )
         self.trigger_event(self.TargetDecomposed, axis=axis, method=method, parts=parts, timestamp=at)
+
+    def adjust(self, value: Decimal, parts: list[Part], adjustment_id: uuid.UUID, at: datetime) -> None:
+        """Apply an approved adjustment; the caller checked the version it was asked against."""
+        check_amount(value, negative_allowed=False)
+        self.trigger_event(
+            self.TargetAdjusted,
+            previous_value=self.value,
+            value=value,
+            parts=parts,
+            adjustment_id=adjustment_id,
+            timestamp=at,
+        )

@@ -1,0 +1,114 @@
+"""/v1/targets/{id}/adjustments and /v1/adjustments: request, approve, reject, withdraw."""
+
+# mypy reads msgspec's inherited frozen=True as a dataclass mismatch; msgspec applies it.
+# mypy: disable-error-code="misc"
+
+from decimal import Decimal
+from typing import Annotated
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+
+from target_ledger.api.schemas import Amount, Struct, Text
+from target_ledger.application import Command, adjustments
+from target_ledger.domain.adjustment import REASONS, Adjustment
+
+Reason = Annotated[str, msgspec.Meta(description=f"one of {', '.join(REASONS)}")]
+
+
+class RequestAdjustment(Struct):
+    reason_category: Reason
+    justification: Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
+    evidence: Annotated[list[Annotated[str, msgspec.Meta(max_length=2000)]], msgspec.Meta(max_length=50)] = []
+    new_value: Amount | None = None
+    reallocation: dict[str, Amount] | None = None
+    transfer_to: UUID | None = None
+    amount: Amount | None = None
+
+
+class Decision(Struct):
+    reason: Text = ""
+
+
+class ChangeView(Struct):
+    target_id: UUID
+    node: str
+    period: str
+    old_value: Decimal
+    new_value: Decimal
+    version: int
+
+
+class AdjustmentView(Struct):
+    id: UUID
+    target_id: UUID
+    status: str
+    requester: str
+    reason_category: str
+    justification: str
+    evidence: list[str]
+    approvals_needed: int
+    approvals: list[str]
+    changes: list[ChangeView]
+    position: int | None = None
+
+
+def _view(adjustment: Adjustment, position: int | None, status_code: int = 200) -> Response[AdjustmentView]:
+    body = AdjustmentView(
+        id=adjustment.id,
+        target_id=adjustment.target_id,
+        status=adjustment.status,
+        requester=adjustment.requester,
+        reason_category=adjustment.reason_category,
+        justification=adjustment.justification,
+        evidence=adjustment.evidence,
+        approvals_needed=adjustment.approvals_needed,
+        approvals=adjustment.approvals,
+        changes=[ChangeView(**msgspec.structs.asdict(c)) for c in adjustment.changes],
+        position=position,
+    )
+    return Response(body, status_code=status_code, headers={"ETag": f'"{adjustment.version}"'})
+
+
+class AdjustmentController(Controller):
+    path = "/v1"
+    tags = ["adjustments"]
+
+    @post(
+        "/targets/{target_id:uuid}/adjustments",
+        status_code=201,
+        summary="Request a change of a target (and its children), or a quota transfer to a sibling",
+    )
+    async def request(
+        self, target_id: FromPath[UUID], data: JSONBody[RequestAdjustment], command: NamedDependency[Command]
+    ) -> Response[AdjustmentView]:
+        ask = adjustments.Ask(**msgspec.structs.asdict(data))
+        adjustment, position = await adjustments.request_adjustment(command, target_id, ask)
+        return _view(adjustment, position, 201)
+
+    @get("/adjustments/{adjustment_id:uuid}", summary="A request, its impact and its decisions")
+    async def read(self, adjustment_id: FromPath[UUID], command: NamedDependency[Command]) -> Response[AdjustmentView]:
+        return _view(await adjustments.get_adjustment(command, adjustment_id), None)
+
+    @post(
+        "/adjustments/{adjustment_id:uuid}/approve", status_code=200, summary="Approve (the last approval applies it)"
+    )
+    async def approve(
+        self, adjustment_id: FromPath[UUID], command: NamedDependency[Command]
+    ) -> Response[AdjustmentView]:
+        return _view(*await adjustments.approve(command, adjustment_id))
+
+    @post("/adjustments/{adjustment_id:uuid}/reject", status_code=200, summary="Reject, saying why")
+    async def reject(
+        self, adjustment_id: FromPath[UUID], data: JSONBody[Decision], command: NamedDependency[Command]
+    ) -> Response[AdjustmentView]:
+        return _view(*await adjustments.reject(command, adjustment_id, data.reason))
+
+    @post("/adjustments/{adjustment_id:uuid}/withdraw", status_code=200, summary="The requester withdraws it")
+    async def withdraw(
+        self, adjustment_id: FromPath[UUID], data: JSONBody[Decision], command: NamedDependency[Command]
+    ) -> Response[AdjustmentView]:
+        return _view(*await adjustments.withdraw(command, adjustment_id, data.reason))

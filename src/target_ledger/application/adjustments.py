@@ -1,0 +1,162 @@
+"""Adjustment requests: ask with a justification, decide above, apply atomically."""
+
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+import msgspec
+
+from target_ledger.application import Command
+from target_ledger.application.targets import get_target
+from target_ledger.domain.adjustment import Adjustment, Change
+from target_ledger.domain.decomposition import by_weights, check_explicit, quantum_for
+from target_ledger.domain.errors import ConflictError, DomainError, ForbiddenError, NotFoundError
+from target_ledger.domain.target import Target
+
+SECOND_APPROVAL_ABOVE = Decimal(10)  # % of the target: a larger change needs the next level up too
+
+
+@dataclass(frozen=True)
+class Ask:
+    """What the requester asks: a new value (with an optional re-allocation of the children
+    by child target id), or a quota transfer of `amount` to a sibling target."""
+
+    reason_category: str
+    justification: str
+    evidence: list[str]
+    new_value: Decimal | None = None
+    reallocation: dict[str, Decimal] | None = None
+    transfer_to: uuid.UUID | None = None
+    amount: Decimal | None = None
+
+
+async def _retarget(cmd: Command, target: Target, value: Decimal, explicit: dict[str, Decimal] | None) -> list[Change]:
+    """The target's change and, if it is decomposed, its children's: proportional to their
+    current values unless given, so that they still sum exactly to it."""
+    changes = [
+        Change(
+            target_id=target.id,
+            node=target.node,
+            period=target.period,
+            old_value=target.value,
+            new_value=value,
+            version=target.version,
+        )
+    ]
+    if not target.parts:
+        return changes
+    additive = (await cmd.catalog()).metric(target.metric).additive
+    if explicit is not None:
+        unknown = set(explicit) - {str(p.target_id) for p in target.parts}
+        if unknown or len(explicit) != len(target.parts):
+            raise DomainError("a re-allocation gives a value for every child target, by id", field="reallocation")
+        values = [explicit[str(p.target_id)] for p in target.parts]
+        if additive:
+            check_explicit(value, values)
+    elif not additive:
+        values = [value] * len(target.parts)  # a rate is inherited, not divided
+    else:
+        weights = [p.value for p in target.parts]
+        weights = weights if any(weights) else [Decimal(1)] * len(weights)
+        values = by_weights(value, weights, quantum_for(value, (await cmd.catalog()).metric(target.metric).unit))
+    for part, child_value in zip(target.parts, values, strict=True):
+        changes += await _retarget(cmd, await get_target(cmd.store, part.target_id), child_value, None)
+    return changes
+
+
+async def _changes(cmd: Command, target: Target, ask: Ask) -> tuple[list[Change], Decimal]:
+    """Every change the request makes, and the size of the change that sets the approvals."""
+    if ask.transfer_to is not None:
+        sibling = await get_target(cmd.store, ask.transfer_to)
+        if target.parent_id is None or sibling.parent_id != target.parent_id or sibling.id == target.id:
+            raise DomainError("quota moves only between two children of the same target", field="transfer_to")
+        amount = ask.amount or Decimal(0)
+        if not 0 < amount <= target.value:
+            raise DomainError(f"amount is more than 0 and at most {target.value}", field="amount")
+        changes = await _retarget(cmd, target, target.value - amount, None)
+        return changes + await _retarget(cmd, sibling, sibling.value + amount, None), amount
+    if ask.new_value is None:
+        raise DomainError("give new_value, or transfer_to and amount", field="new_value")
+    if target.parent_id is not None:
+        raise DomainError(
+            f"target {target.id} is part of the decomposition of {target.parent_id}: adjust that one "
+            "with a re-allocation, or transfer quota to a sibling, so the parts still sum to it",
+            field="new_value",
+        )
+    return await _retarget(cmd, target, ask.new_value, ask.reallocation), abs(ask.new_value - target.value)
+
+
+async def request_adjustment(cmd: Command, target_id: uuid.UUID, ask: Ask) -> tuple[Adjustment, int]:
+    target, org = await get_target(cmd.store, target_id), await cmd.org()
+    today, me = cmd.today(), cmd.actor.subject
+    may_ask = cmd.actor.is_admin or me == target.node or org.manages(me, target.node, today)
+    if not (may_ask or (org.is_unit(target.node) and org.manager_of(target.node, today) == me)):
+        raise ForbiddenError(f"requesting a change of {target.node!r}'s target needs to be its assignee or a manager")
+    changes, size = await _changes(cmd, target, ask)
+    large = not target.value or size / target.value * 100 > SECOND_APPROVAL_ABOVE
+    adjustment = Adjustment.request(
+        target_id=target.id,
+        requester=me,
+        reason_category=ask.reason_category,
+        justification=ask.justification,
+        evidence=ask.evidence,
+        changes=changes,
+        approvals_needed=2 if large else 1,
+        at=cmd.clock(),
+    )
+    events = adjustment.collect_events()
+    return adjustment, (await cmd.store.append(events, cmd.metadata, event_ids=cmd.event_ids(1))).last
+
+
+async def get_adjustment(cmd: Command, adjustment_id: uuid.UUID) -> Adjustment:
+    adjustment = await cmd.store.get(adjustment_id)
+    if not isinstance(adjustment, Adjustment):
+        raise NotFoundError(f"no adjustment {adjustment_id}")
+    return adjustment
+
+
+async def approve(cmd: Command, adjustment_id: uuid.UUID) -> tuple[Adjustment, int]:
+    """Approve; the last approval applies every change in the same append, or none (409)."""
+    adjustment, org, me = await get_adjustment(cmd, adjustment_id), await cmd.org(), cmd.actor.subject
+    node = adjustment.changes[0].node
+    # The first approver manages a unit above the target; the second, one above the first.
+    above = node if adjustment.level == 1 else adjustment.approvals[0]
+    if not (cmd.actor.is_admin or org.manages(me, above, cmd.today())):
+        raise ForbiddenError(f"approval {adjustment.level} needs to manage a unit above {above!r}, or the admin role")
+    adjustment.approve(me, at=cmd.clock())
+    targets = await _apply(cmd, adjustment) if adjustment.status == "approved" else []
+    events = [*adjustment.collect_events(), *(e for t in targets for e in t.collect_events())]
+    appended = await cmd.store.append(events, cmd.metadata, event_ids=cmd.event_ids(len(events)))
+    return adjustment, appended.last
+
+
+async def _apply(cmd: Command, adjustment: Adjustment) -> list[Target]:
+    new_values = {c.target_id: c.new_value for c in adjustment.changes}
+    targets = []
+    for change in adjustment.changes:
+        target = await get_target(cmd.store, change.target_id)
+        if target.version != change.version:
+            raise ConflictError(
+                f"target {target.id} changed since the request (version {change.version} → {target.version}): "
+                "the requester must submit a new request"
+            )
+        parts = [msgspec.structs.replace(p, value=new_values.get(p.target_id, p.value)) for p in target.parts]
+        target.adjust(change.new_value, parts, adjustment.id, at=cmd.clock())
+        targets.append(target)
+    return targets
+
+
+async def reject(cmd: Command, adjustment_id: uuid.UUID, reason: str) -> tuple[Adjustment, int]:
+    adjustment, org, me = await get_adjustment(cmd, adjustment_id), await cmd.org(), cmd.actor.subject
+    if not (cmd.actor.is_admin or org.manages(me, adjustment.changes[0].node, cmd.today())):
+        raise ForbiddenError("rejecting needs to manage a unit above the target, or the admin role")
+    adjustment.reject(me, reason, at=cmd.clock())
+    events = adjustment.collect_events()
+    return adjustment, (await cmd.store.append(events, cmd.metadata, event_ids=cmd.event_ids(1))).last
+
+
+async def withdraw(cmd: Command, adjustment_id: uuid.UUID, reason: str) -> tuple[Adjustment, int]:
+    adjustment = await get_adjustment(cmd, adjustment_id)
+    adjustment.withdraw(cmd.actor.subject, reason, at=cmd.clock())
+    events = adjustment.collect_events()
+    return adjustment, (await cmd.store.append(events, cmd.metadata, event_ids=cmd.event_ids(1))).last

@@ -1,0 +1,173 @@
+"""Adjusting a target: asked with a reason, approved from above, applied all at once or not at all."""
+
+import asyncio
+from decimal import Decimal
+
+import pytest
+
+ADMIN = ("root", "admin")
+
+
+@pytest.fixture
+async def org(client, auth):
+    """acme (ceo) → east (east-boss) → east-1 (lead1: rep1, rep2), east-2 (lead2)."""
+    admin = auth(*ADMIN)
+
+    async def post(path: str, body: dict) -> None:
+        r = await client.post(path, json=body, headers=admin)
+        assert r.status_code in (200, 201), r.text
+
+    await post("/v1/org/units", {"node": "acme", "kind": "company", "name": "Acme"})
+    await post("/v1/org/units", {"node": "east", "kind": "region", "name": "East", "parent": "acme"})
+    for team in ("east-1", "east-2"):
+        await post("/v1/org/units", {"node": team, "kind": "team", "name": team, "parent": "east"})
+    for person, unit in [
+        ("ceo", "acme"),
+        ("east-boss", "east"),
+        ("lead1", "east-1"),
+        ("lead2", "east-2"),
+        ("rep1", "east-1"),
+        ("rep2", "east-1"),
+    ]:
+        await post("/v1/org/people", {"person": person, "name": person, "unit": unit, "effective": "2025-01-01"})
+    for unit, manager in [("acme", "ceo"), ("east", "east-boss"), ("east-1", "lead1"), ("east-2", "lead2")]:
+        await post(f"/v1/org/units/{unit}/manager", {"manager": manager, "effective": "2025-01-01"})
+
+
+async def _team_target(client, auth, value="1000", period="2026-Q3") -> dict:
+    """east-1's quarterly target, split between its two reps 60 : 40."""
+    r = await client.post(
+        "/v1/targets",
+        json={"node": "east-1", "metric": "revenue", "period": period, "value": value},
+        headers=auth("east-boss"),
+    )
+    assert r.status_code == 201, r.text
+    target = r.json()
+    r = await client.post(
+        f"/v1/targets/{target['id']}/decomposition",
+        json={"axis": "org", "method": "weights", "weights": {"rep1": "6", "rep2": "4"}},
+        headers=auth("lead1"),
+    )
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+async def _ask(client, auth, target_id, who="lead1", **body) -> dict:
+    body = {
+        "reason_category": "market_change",
+        "justification": "a key customer went bankrupt",
+        "evidence": ["https://crm.example/acct/77"],
+        **body,
+    }
+    r = await client.post(f"/v1/targets/{target_id}/adjustments", json=body, headers=auth(who))
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+async def _values(client, auth, target: dict) -> list[str]:
+    parent = (await client.get(f"/v1/targets/{target['id']}", headers=auth(*ADMIN))).json()
+    children = [
+        (await client.get(f"/v1/targets/{c['target_id']}", headers=auth(*ADMIN))).json() for c in parent["children"]
+    ]
+    return [parent["value"], *[c["value"] for c in children]]
+
+
+async def test_a_cut_is_approved_from_above_and_reallocated_proportionally(client, auth, org) -> None:
+    target = await _team_target(client, auth)
+    # The team manager asks for 5 % less; the children follow proportionally.
+    asked = await _ask(client, auth, target["id"], new_value="950")
+    assert asked["approvals_needed"] == 1 and asked["status"] == "pending"
+    assert [(c["old_value"], c["new_value"]) for c in asked["changes"]] == [
+        ("1000", "950"),
+        ("600.00", "570.00"),
+        ("400.00", "380.00"),
+    ]
+    # The requester cannot approve their own request; a peer manager cannot either.
+    for who in ("lead1", "lead2"):
+        r = await client.post(f"/v1/adjustments/{asked['id']}/approve", headers=auth(who))
+        assert r.status_code == 403, (who, r.text)
+    assert await _values(client, auth, target) == ["1000", "600.00", "400.00"]
+    # The regional manager approves: every value changes at once, and still sums.
+    r = await client.post(f"/v1/adjustments/{asked['id']}/approve", headers=auth("east-boss"))
+    assert r.status_code == 200 and r.json()["status"] == "approved", r.text
+    values = await _values(client, auth, target)
+    assert values == ["950", "570.00", "380.00"] and Decimal(values[1]) + Decimal(values[2]) == Decimal(values[0])
+    # A decided request cannot be decided again.
+    again = await client.post(f"/v1/adjustments/{asked['id']}/approve", headers=auth("ceo"))
+    assert again.status_code == 409
+
+
+async def test_a_large_change_waits_for_the_next_level_up(client, auth, org) -> None:
+    target = await _team_target(client, auth)
+    asked = await _ask(client, auth, target["id"], new_value="850")  # 15 %
+    assert asked["approvals_needed"] == 2
+    first = await client.post(f"/v1/adjustments/{asked['id']}/approve", headers=auth("east-boss"))
+    assert first.json()["status"] == "pending" and first.json()["approvals"] == ["east-boss"]
+    assert await _values(client, auth, target) == ["1000", "600.00", "400.00"]
+    # The same approver again, or someone not above them, is not the next level.
+    assert (await client.post(f"/v1/adjustments/{asked['id']}/approve", headers=auth("east-boss"))).status_code == 403
+    assert (await client.post(f"/v1/adjustments/{asked['id']}/approve", headers=auth("lead2"))).status_code == 403
+    second = await client.post(f"/v1/adjustments/{asked['id']}/approve", headers=auth("ceo"))
+    assert second.json()["status"] == "approved"
+    assert await _values(client, auth, target) == ["850", "510.00", "340.00"]
+
+
+async def test_two_approvals_racing_on_one_target_apply_exactly_one(client, auth, org) -> None:
+    target = await _team_target(client, auth)
+    one = await _ask(client, auth, target["id"], new_value="990")
+    two = await _ask(client, auth, target["id"], new_value="980")
+    results = await asyncio.gather(
+        client.post(f"/v1/adjustments/{one['id']}/approve", headers=auth("east-boss")),
+        client.post(f"/v1/adjustments/{two['id']}/approve", headers=auth("east-boss")),
+    )
+    assert sorted(r.status_code for r in results) == [200, 409]
+    assert (await _values(client, auth, target))[0] in ("990", "980")
+    # The loser stays pending; approving it now finds the target changed since it was asked.
+    loser = one if results[0].status_code == 409 else two
+    late = await client.post(f"/v1/adjustments/{loser['id']}/approve", headers=auth("east-boss"))
+    assert late.status_code == 409 and "submit a new request" in late.json()["detail"]
+
+
+async def test_a_rejected_request_changes_nothing(client, auth, org, pool) -> None:
+    target = await _team_target(client, auth)
+    asked = await _ask(client, auth, target["id"], new_value="500")
+    r = await client.post(f"/v1/adjustments/{asked['id']}/reject", json={}, headers=auth("east-boss"))
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "reason"
+    r = await client.post(
+        f"/v1/adjustments/{asked['id']}/reject", json={"reason": "not justified"}, headers=auth("east-boss")
+    )
+    assert r.status_code == 200 and r.json()["status"] == "rejected"
+    assert await _values(client, auth, target) == ["1000", "600.00", "400.00"]
+    assert await pool.fetchval("SELECT count(*) FROM events WHERE type = 'TargetAdjusted'") == 0
+
+
+async def test_only_the_requester_withdraws(client, auth, org) -> None:
+    target = await _team_target(client, auth)
+    asked = await _ask(client, auth, target["id"], new_value="999")
+    assert (
+        await client.post(f"/v1/adjustments/{asked['id']}/withdraw", json={}, headers=auth("east-boss"))
+    ).status_code == 403
+    r = await client.post(f"/v1/adjustments/{asked['id']}/withdraw", json={}, headers=auth("lead1"))
+    assert r.status_code == 200 and r.json()["status"] == "withdrawn"
+
+
+async def test_quota_moves_between_siblings_keeping_the_parent(client, auth, org) -> None:
+    target = await _team_target(client, auth)
+    rep1, rep2 = target["children"]
+    asked = await _ask(client, auth, rep1["target_id"], transfer_to=rep2["target_id"], amount="50")
+    r = await client.post(f"/v1/adjustments/{asked['id']}/approve", headers=auth("east-boss"))
+    assert r.status_code == 200, r.text
+    assert await _values(client, auth, target) == ["1000", "550.00", "450.00"]
+
+
+async def test_a_part_alone_cannot_change_and_break_the_sum(client, auth, org) -> None:
+    target = await _team_target(client, auth)
+    body = {"reason_category": "other", "justification": "x", "new_value": "1"}
+    r = await client.post(
+        f"/v1/targets/{target['children'][0]['target_id']}/adjustments", json=body, headers=auth("lead1")
+    )
+    assert r.status_code == 422 and "transfer quota" in r.json()["detail"]
+    r = await client.post(
+        f"/v1/targets/{target['id']}/adjustments", json={**body, "reason_category": "whim"}, headers=auth("lead1")
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "reason_category"
