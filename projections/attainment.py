@@ -238,3 +238,13 @@ async def fetch_actual_totals(
     )
     totals = {r["metric"]: r["total"] for r in rows}
     return {m: totals.get(m, Decimal(0)) for m in metrics}
+
+
+async def fetch_target_keys(conn: asyncpg.Connection, target_ids: list[UUID]) -> dict[UUID, asyncpg.Record]:
+    """Metric, scope and days of targets, by id."""
+    rows = await conn.fetch(
+        """SELECT target_id, node, metric, scope::text AS scope, starts_on, ends_on FROM attainment_targets
+            WHERE target_id = ANY($1::uuid[])""",
+        target_ids,
+    )
+    return {r["target_id"]: r for r in rows}

@@ -17,6 +17,7 @@ from target_ledger.api import errors
 from target_ledger.api.actuals import ActualController
 from target_ledger.api.adjustments import AdjustmentController
 from target_ledger.api.attainment import AttainmentController
+from target_ledger.api.audit import AuditController
 from target_ledger.api.auth import JWTAuthentication
 from target_ledger.api.catalog import CatalogController
 from target_ledger.api.deps import DEPENDENCIES
@@ -78,6 +79,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> 
             AttainmentController,
             CatalogController,
             AdjustmentController,
+            AuditController,
             OrgController,
             live,
             ready,

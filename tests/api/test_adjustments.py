@@ -171,3 +171,64 @@ async def test_a_part_alone_cannot_change_and_break_the_sum(client, auth, org) -
         f"/v1/targets/{target['id']}/adjustments", json={**body, "reason_category": "whim"}, headers=auth("lead1")
     )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "reason_category"
+
+
+async def _head(pool) -> int:
+    return await pool.fetchval("SELECT max(position) FROM events")
+
+
+async def test_the_inbox_shows_what_waits_for_me_with_its_impact(client, auth, org, pool) -> None:
+    target = await _team_target(client, auth)
+    # rep1 sold 300 so far this quarter.
+    r = await client.post(
+        "/v1/actuals",
+        json={"person": "rep1", "metric": "revenue", "date": "2026-07-02", "value": "300"},
+        headers=auth("rep1"),
+    )
+    assert r.status_code == 201
+    asked = await _ask(client, auth, target["id"], new_value="950")
+    params = {"status": "pending", "approver": "me", "min_position": await _head(pool)}
+    # The regional manager sees it; the requester and a peer do not.
+    mine = (await client.get("/v1/adjustments", params=params, headers=auth("east-boss"))).json()
+    assert [item["adjustment_id"] for item in mine] == [asked["id"]]
+    for who in ("lead1", "lead2"):
+        assert (await client.get("/v1/adjustments", params=params, headers=auth(who))).json() == []
+    # Every target whose value would change, old → new, with the effect on attainment.
+    impact = {c["node"]: c for c in mine[0]["changes"]}
+    assert (impact["rep1"]["old_value"], impact["rep1"]["new_value"]) == ("600.00", "570.00")
+    assert (impact["rep1"]["attainment_old_pct"], impact["rep1"]["attainment_new_pct"]) == ("50.00", "52.63")
+
+
+async def test_history_answers_why_the_target_changed(client, auth, org, pool) -> None:
+    target = await _team_target(client, auth)
+    asked = await _ask(client, auth, target["id"], new_value="850")
+    await client.post(f"/v1/adjustments/{asked['id']}/approve", headers=auth("east-boss"))
+    await client.post(f"/v1/adjustments/{asked['id']}/approve", headers=auth("ceo"))
+    r = await client.get(
+        f"/v1/targets/{target['id']}/history", params={"min_position": await _head(pool)}, headers=auth("lead1")
+    )
+    assert r.status_code == 200, r.text
+    history = r.json()
+    assert [e["type"] for e in history] == [
+        "TargetSet",
+        "TargetDecomposed",
+        "AdjustmentRequested",
+        "AdjustmentApproved",
+        "AdjustmentApproved",
+        "TargetAdjusted",
+    ]
+    requested = history[2]
+    assert (requested["actor"], requested["reason_category"]) == ("lead1", "market_change")
+    assert requested["detail"]["justification"] == "a key customer went bankrupt"
+    assert requested["detail"]["evidence"] == ["https://crm.example/acct/77"]
+    assert [e["detail"]["approver"] for e in history[3:5]] == ["east-boss", "ceo"]
+    assert (history[5]["old_value"], history[5]["new_value"]) == ("1000", "850")
+    assert [e["position"] for e in history] == sorted(e["position"] for e in history)
+    # The auditor finds the same change across targets by reason; a rep cannot search everything.
+    r = await client.get(
+        "/v1/audit", params={"reason_category": "market_change", "node": "east"}, headers=auth("eve", "auditor")
+    )
+    assert r.status_code == 200, r.text
+    found = r.json()
+    assert {e["node"] for e in found if e["type"] == "TargetAdjusted"} == {"east-1", "rep1", "rep2"}
+    assert (await client.get("/v1/audit", headers=auth("rep1"))).status_code == 403

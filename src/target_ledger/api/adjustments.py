@@ -3,15 +3,19 @@
 # mypy reads msgspec's inherited frozen=True as a dataclass mismatch; msgspec applies it.
 # mypy: disable-error-code="misc"
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
 
 import msgspec
 from litestar import Controller, Response, get, post
+from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 
+from projections import inbox as inbox_model
+from target_ledger.api.attainment import MinPosition, wait_for
 from target_ledger.api.schemas import Amount, Struct, Text
 from target_ledger.application import Command, adjustments
 from target_ledger.domain.adjustment import REASONS, Adjustment
@@ -73,6 +77,32 @@ def _view(adjustment: Adjustment, position: int | None, status_code: int = 200) 
     return Response(body, status_code=status_code, headers={"ETag": f'"{adjustment.version}"'})
 
 
+class ImpactView(Struct):
+    target_id: UUID
+    node: str
+    period: str
+    old_value: Decimal
+    new_value: Decimal
+    version: int
+    actual: Decimal | None
+    attainment_old_pct: Decimal | None
+    attainment_new_pct: Decimal | None
+
+
+class InboxItem(Struct):
+    adjustment_id: UUID
+    target_id: UUID
+    node: str
+    requester: str
+    status: str
+    approvals_needed: int
+    approvals: list[str]
+    reason_category: str
+    justification: str
+    requested_at: datetime
+    changes: list[ImpactView]
+
+
 class AdjustmentController(Controller):
     path = "/v1"
     tags = ["adjustments"]
@@ -88,6 +118,19 @@ class AdjustmentController(Controller):
         ask = adjustments.Ask(**msgspec.structs.asdict(data))
         adjustment, position = await adjustments.request_adjustment(command, target_id, ask)
         return _view(adjustment, position, 201)
+
+    @get("/adjustments", summary="Adjustment requests: `approver=me` lists those waiting for your approval")
+    async def inbox(
+        self,
+        state: State,
+        command: NamedDependency[Command],
+        status: Annotated[str | None, QueryParameter(pattern="^(pending|approved|rejected|withdrawn)$")] = None,
+        approver: Annotated[str | None, QueryParameter(pattern="^me$")] = None,
+        min_position: MinPosition = None,
+    ) -> list[InboxItem]:
+        await wait_for(state, inbox_model.NAME, min_position)
+        items = await adjustments.inbox(command, status=status, mine=approver == "me")
+        return [msgspec.convert(item, InboxItem) for item in items]
 
     @get("/adjustments/{adjustment_id:uuid}", summary="A request, its impact and its decisions")
     async def read(self, adjustment_id: FromPath[UUID], command: NamedDependency[Command]) -> Response[AdjustmentView]:

@@ -8,7 +8,6 @@ from litestar.di import Provide
 
 from target_ledger.application import Command
 from target_ledger.domain.access import Principal
-from target_ledger.eventstore import EventStore
 
 
 def provide_command(request: Request[Principal, dict, State], state: State) -> Command:
@@ -25,16 +24,6 @@ def provide_command(request: Request[Principal, dict, State], state: State) -> C
     )
 
 
-def provide_actor(request: Request[Principal, dict, State]) -> Principal:
-    return request.user
-
-
-def provide_store(state: State) -> EventStore:
-    return state.store
-
-
 DEPENDENCIES = {
     "command": Provide(provide_command, sync_to_thread=False),
-    "actor": Provide(provide_actor, sync_to_thread=False),
-    "store": Provide(provide_store, sync_to_thread=False),
 }

@@ -3,9 +3,13 @@
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
+import asyncpg
 import msgspec
 
+from projections import attainment as attainment_model
+from projections import inbox as inbox_model
 from target_ledger.application import Command
 from target_ledger.application.targets import get_target
 from target_ledger.domain.adjustment import Adjustment, Change
@@ -115,13 +119,20 @@ async def get_adjustment(cmd: Command, adjustment_id: uuid.UUID) -> Adjustment:
     return adjustment
 
 
+def _above(node: str, approvals: list[str]) -> str:
+    """Whom the next approver must stand above: the target's node first, then the first approver."""
+    return approvals[0] if approvals else node
+
+
+async def _may_approve(cmd: Command, node: str, approvals: list[str]) -> bool:
+    return cmd.actor.is_admin or (await cmd.org()).manages(cmd.actor.subject, _above(node, approvals), cmd.today())
+
+
 async def approve(cmd: Command, adjustment_id: uuid.UUID) -> tuple[Adjustment, int]:
     """Approve; the last approval applies every change in the same append, or none (409)."""
-    adjustment, org, me = await get_adjustment(cmd, adjustment_id), await cmd.org(), cmd.actor.subject
-    node = adjustment.changes[0].node
-    # The first approver manages a unit above the target; the second, one above the first.
-    above = node if adjustment.level == 1 else adjustment.approvals[0]
-    if not (cmd.actor.is_admin or org.manages(me, above, cmd.today())):
+    adjustment, me = await get_adjustment(cmd, adjustment_id), cmd.actor.subject
+    if not await _may_approve(cmd, adjustment.changes[0].node, adjustment.approvals):
+        above = _above(adjustment.changes[0].node, adjustment.approvals)
         raise ForbiddenError(f"approval {adjustment.level} needs to manage a unit above {above!r}, or the admin role")
     adjustment.approve(me, at=cmd.clock())
     targets = await _apply(cmd, adjustment) if adjustment.status == "approved" else []
@@ -160,3 +171,44 @@ async def withdraw(cmd: Command, adjustment_id: uuid.UUID, reason: str) -> tuple
     adjustment.withdraw(cmd.actor.subject, reason, at=cmd.clock())
     events = adjustment.collect_events()
     return adjustment, (await cmd.store.append(events, cmd.metadata, event_ids=cmd.event_ids(1))).last
+
+
+async def inbox(cmd: Command, *, status: str | None, mine: bool) -> list[dict[str, Any]]:
+    """Requests (those the actor may approve next, if `mine`), each change with its effect on
+    attainment: actual to date against the old and the new value."""
+    async with cmd.store.pool.acquire() as conn:
+        requests = await inbox_model.fetch_requests(conn, status)
+        if mine:
+            requests = [
+                r
+                for r in requests
+                if r["status"] == "pending"
+                and cmd.actor.subject not in (r["requester"], *r["approvals"])
+                and await _may_approve(cmd, r["node"], r["approvals"])
+            ]
+        ids = [uuid.UUID(c["target_id"]) for r in requests for c in r["changes"]]
+        keys = await attainment_model.fetch_target_keys(conn, ids)
+        for request in requests:
+            for change in request["changes"]:
+                change["actual"] = await _actual_to_date(cmd, conn, keys.get(uuid.UUID(change["target_id"])))
+                for side in ("old", "new"):
+                    value = Decimal(change[f"{side}_value"])
+                    actual = change["actual"]
+                    change[f"attainment_{side}_pct"] = (
+                        (actual / value * 100).quantize(Decimal("0.01")) if value and actual is not None else None
+                    )
+    return requests
+
+
+async def _actual_to_date(cmd: Command, conn: asyncpg.Connection, key: asyncpg.Record | None) -> Decimal | None:
+    if key is None:  # the attainment read model has not seen this target yet
+        return None
+    totals = await attainment_model.fetch_actual_totals(
+        conn,
+        node=key["node"],
+        metrics=[key["metric"]],
+        starts_on=key["starts_on"],
+        ends_on=min(key["ends_on"], cmd.today()),
+        scope=msgspec.json.decode(key["scope"]),
+    )
+    return totals[key["metric"]]
