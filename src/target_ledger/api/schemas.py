@@ -3,7 +3,7 @@
 # mypy reads msgspec's inherited frozen=True as a dataclass mismatch; msgspec applies it.
 # mypy: disable-error-code="misc"
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
@@ -78,6 +78,8 @@ class TargetView(Struct):
     decomposed_by: str | None
     children: list[PartView]
     position: int | None = None
+    as_of: datetime | None = None  # ?as_of=: the instant asked about; the other fields as known then
+    value_now: Decimal | None = None  # ?as_of=: the value today, beside the value then
 
 
 class Comment(Struct):
@@ -208,3 +210,27 @@ class Leaderboard(Struct):
     position: int
     as_of: date
     rows: list[AttainmentRow]
+
+
+class ExplainedEvent(Struct):
+    """A stored event as the raw log holds it, with the hashes that chain it to its stream."""
+
+    position: int
+    event_id: UUID
+    stream_id: UUID
+    version: int
+    type: str
+    recorded_at: datetime
+    actor: str | None
+    payload: dict[str, Any]
+    hash: Annotated[str, msgspec.Meta(description="SHA-256 of the event and its predecessor's hash, hex")]
+    previous_hash: Annotated[
+        str | None, msgspec.Meta(description="the stream's previous event's hash; null at version 1")
+    ]
+
+
+class Explanation(Struct):
+    target_id: UUID
+    value: Decimal
+    version: int
+    events: list[ExplainedEvent]

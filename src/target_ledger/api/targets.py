@@ -1,7 +1,10 @@
-"""/v1/targets: set, read, acknowledge or dispute, decompose, and the decomposition matrix."""
+"""/v1/targets: set, read (now or as known then), acknowledge or dispute, decompose, the
+decomposition matrix, and the events that explain a value."""
 
 import csv
 import io
+from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -9,17 +12,43 @@ import msgspec
 from litestar import Controller, MediaType, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
+from litestar.exceptions import ValidationException
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from projections import targets as target_tree
 from target_ledger.api.attainment import MinPosition, read_position, wait_for
-from target_ledger.api.schemas import Comment, Decompose, Matrix, MatrixRow, PartView, SetTarget, TargetView
+from target_ledger.api.schemas import (
+    Comment,
+    Decompose,
+    ExplainedEvent,
+    Explanation,
+    Matrix,
+    MatrixRow,
+    PartView,
+    SetTarget,
+    TargetView,
+)
 from target_ledger.application import Command, targets
 from target_ledger.application.reads import authorize_read
 from target_ledger.domain.target import Target
 
+AsOf = Annotated[
+    datetime | None,
+    QueryParameter(
+        description="an instant with its timezone (`2026-07-01T09:00:00Z`): the target as the ledger "
+        "knew it then, by the time its events were recorded",
+    ),
+]
 
-def _view(target: Target, position: int | None = None, status_code: int = 200) -> Response[TargetView]:
+
+def _view(
+    target: Target,
+    position: int | None = None,
+    status_code: int = 200,
+    *,
+    as_of: datetime | None = None,
+    value_now: Decimal | None = None,
+) -> Response[TargetView]:
     body = TargetView(
         id=target.id,
         node=target.node,
@@ -39,8 +68,19 @@ def _view(target: Target, position: int | None = None, status_code: int = 200) -
         decomposed_by=target.method,
         children=[PartView(**msgspec.structs.asdict(p)) for p in target.parts],
         position=position,
+        as_of=as_of,
+        value_now=value_now,
     )
-    return Response(body, status_code=status_code, headers={"ETag": f'"{target.version}"'})
+    # A past version is no precondition for a change: the ETag is only ever the current one.
+    headers = {"ETag": f'"{target.version}"'} if as_of is None else {}
+    return Response(body, status_code=status_code, headers=headers)
+
+
+def _check_aware(as_of: datetime | None) -> None:
+    """An instant needs its timezone: a naive time names no instant."""
+    if as_of is not None and as_of.utcoffset() is None:
+        message = "as_of needs a timezone, e.g. 2026-07-01T09:00:00Z"
+        raise ValidationException(detail=message, extra=[{"key": "as_of", "message": message, "source": "query"}])
 
 
 class TargetController(Controller):
@@ -63,15 +103,44 @@ class TargetController(Controller):
         response.headers["Location"] = f"/v1/targets/{target.id}"
         return response
 
-    @get("/{target_id:uuid}", summary="A target as it stands now")
+    @get(
+        "/{target_id:uuid}",
+        summary="A target as it stands now, or as the ledger knew it at an instant",
+        description="With `as_of`, the target is rebuilt from the events recorded up to that instant: "
+        "`value` and `version` are as known then, `value_now` is today's value, and there is no ETag. "
+        "A target that did not exist yet then is a 404.",
+    )
     async def get_target(
         self,
         target_id: FromPath[UUID],
         command: NamedDependency[Command],
+        as_of: AsOf = None,
     ) -> Response[TargetView]:
+        _check_aware(as_of)
         target = await targets.get_target(command.store, target_id)
         await authorize_read(command, target.node)
-        return _view(target)
+        if as_of is None:
+            return _view(target)
+        then = await targets.get_target_as_of(command.store, target_id, as_of)
+        return _view(then, as_of=as_of, value_now=target.value)
+
+    @get(
+        "/{target_id:uuid}/explain",
+        summary="The events that produced a target's current value, oldest first",
+        description="The target's own events and, for each adjustment applied to it, that adjustment's "
+        "events (request with justification and evidence, approvals), as stored: position, ids, type, "
+        "time, actor, payload, and the hash chain (`hash`, `previous_hash` in hex) to check them against "
+        "the raw log.",
+    )
+    async def explain(self, target_id: FromPath[UUID], command: NamedDependency[Command]) -> Explanation:
+        target, records = await targets.explain(command.store, target_id)
+        await authorize_read(command, target.node)
+        return Explanation(
+            target_id=target.id,
+            value=target.value,
+            version=target.version,
+            events=[ExplainedEvent(**r) for r in records],
+        )
 
     @post("/{target_id:uuid}/acknowledgement", status_code=200, summary="The assignee accepts the target")
     async def acknowledge(

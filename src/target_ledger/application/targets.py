@@ -2,7 +2,9 @@
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from projections import attainment
 from projections.attainment import fetch_actual_totals
@@ -71,6 +73,29 @@ async def get_target(store: EventStore, target_id: uuid.UUID) -> Target:
     if not isinstance(target, Target):
         raise NotFoundError(f"no target {target_id}")
     return target
+
+
+async def get_target_as_of(store: EventStore, target_id: uuid.UUID, as_of: datetime) -> Target:
+    """The target as the ledger knew it at as_of: rebuilt from the events recorded by then."""
+    target = await store.get_until(target_id, as_of)
+    if not isinstance(target, Target):
+        raise NotFoundError(f"target {target_id} did not exist yet at {as_of.isoformat()}")
+    return target
+
+
+async def explain(store: EventStore, target_id: uuid.UUID) -> tuple[Target, list[dict[str, Any]]]:
+    """The target now, and the stored events that made its value, oldest first: its own,
+    and those of every adjustment applied to it (the request, its approvals)."""
+    # One snapshot: the value and the events that explain it must not drift apart.
+    async with store.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        target = await store.get(target_id, conn)
+        if not isinstance(target, Target):
+            raise NotFoundError(f"no target {target_id}")
+        records = await store.records([target_id], conn)
+        adjustments = [uuid.UUID(r["payload"]["adjustment_id"]) for r in records if r["type"] == "TargetAdjusted"]
+        if adjustments:
+            records = await store.records([target_id, *adjustments], conn)
+    return target, records
 
 
 async def respond(cmd: Command, target_id: uuid.UUID, *, agree: bool, comment: str) -> int:

@@ -168,6 +168,43 @@ class EventStore:
         rows = await (conn or self.pool).fetch(sql, stream_id, version)
         return [self._decode(stream_id, r) for r in rows]
 
+    async def load_until(
+        self, stream_id: uuid.UUID, until: datetime, conn: asyncpg.Connection | None = None
+    ) -> list[DomainEvent]:
+        """The stream's events recorded at or before until: what the ledger knew then.
+
+        Only the prefix of the stream recorded by then: recorded_at is its transaction's
+        start, so a later version can carry an earlier time than the one it follows."""
+        sql = """SELECT version, type, payload FROM (
+                     SELECT version, type, payload::text AS payload,
+                            bool_or(recorded_at > $2) OVER (ORDER BY version) AS later
+                       FROM events WHERE stream_id = $1) AS stream
+                  WHERE NOT later ORDER BY version"""
+        rows = await (conn or self.pool).fetch(sql, stream_id, until)
+        return [self._decode(stream_id, r) for r in rows]
+
+    async def get_until(self, stream_id: uuid.UUID, until: datetime, conn: asyncpg.Connection | None = None) -> Any:
+        """The aggregate as recorded by until, or None if its stream had no events yet."""
+        aggregate = None
+        for event in await self.load_until(stream_id, until, conn):
+            aggregate = event.mutate(aggregate)
+        return aggregate
+
+    async def records(
+        self, stream_ids: Sequence[uuid.UUID], conn: asyncpg.Connection | None = None
+    ) -> list[dict[str, Any]]:
+        """The streams' events as stored, by position, each with its hash and its
+        predecessor's (hex): what an auditor checks against the raw log."""
+        sql = """SELECT position, event_id, stream_id, version, type, recorded_at,
+                        metadata->>'actor' AS actor, payload::text AS payload,
+                        encode(hash, 'hex') AS hash,
+                        encode(lag(hash) OVER (PARTITION BY stream_id ORDER BY version), 'hex') AS previous_hash
+                   FROM events
+                  WHERE stream_id = ANY($1::uuid[])
+                  ORDER BY position"""
+        rows = await (conn or self.pool).fetch(sql, list(stream_ids))
+        return [{**dict(r), "payload": msgspec.json.decode(r["payload"])} for r in rows]
+
     async def get(self, stream_id: uuid.UUID, conn: asyncpg.Connection | None = None) -> Any:
         """The aggregate rebuilt from its stream, or None if it has no events."""
         aggregate = None
