@@ -232,3 +232,29 @@ async def test_history_answers_why_the_target_changed(client, auth, org, pool) -
     found = r.json()
     assert {e["node"] for e in found if e["type"] == "TargetAdjusted"} == {"east-1", "rep1", "rep2"}
     assert (await client.get("/v1/audit", headers=auth("rep1"))).status_code == 403
+
+
+async def test_attainment_as_known_at_an_instant(client, auth, org, pool, clock) -> None:
+    clock.set("2026-07-31")
+    target = await _team_target(client, auth)
+    sale = {"person": "rep1", "metric": "revenue", "date": "2026-07-02", "value": "300", "external_ref": "s-1"}
+    first = await client.post("/v1/actuals", json=sale, headers=auth("rep1"))
+    await asyncio.sleep(0.05)
+    before = await pool.fetchval("SELECT now()")  # the ledger knows the target at 1000 and one sale
+    await asyncio.sleep(0.05)
+    # Later: a second sale, the first one reversed, and the target cut to 950.
+    second = {**sale, "person": "rep2", "value": "100", "external_ref": "s-2"}
+    assert (await client.post("/v1/actuals", json=second, headers=auth("rep2"))).status_code == 201
+    await client.post(f"/v1/actuals/{first.json()['id']}/reversal", json={"reason": "cancelled"}, headers=auth("rep1"))
+    asked = await _ask(client, auth, target["id"], new_value="950")
+    await client.post(f"/v1/adjustments/{asked['id']}/approve", headers=auth("east-boss"))
+    params = {"node": "east-1", "metric": "revenue", "period": "2026-Q3", "min_position": await _head(pool)}
+    now = (await client.get("/v1/attainment", params=params, headers=auth("lead1"))).json()["row"]
+    assert (now["target"], now["actual"]) == ("950", "100")
+    # As known then: computed from the events recorded by that instant.
+    then = await client.get("/v1/attainment", params={**params, "as_of": before.isoformat()}, headers=auth("lead1"))
+    assert then.status_code == 200, then.text
+    assert (then.json()["row"]["target"], then.json()["row"]["actual"]) == ("1000", "300")
+    assert then.json()["as_of"] == before.date().isoformat()
+    naive = await client.get("/v1/attainment", params={**params, "as_of": "2026-07-01T09:00:00"}, headers=auth("lead1"))
+    assert naive.status_code in (400, 422) and naive.json()["errors"][0]["field"] == "as_of"

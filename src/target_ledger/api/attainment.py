@@ -1,5 +1,6 @@
 """/v1/attainment: how a node's targets stand, broken down, and a unit's leaderboard."""
 
+from datetime import datetime
 from typing import Annotated
 
 import asyncpg
@@ -44,6 +45,22 @@ async def wait_for(state: State, projection: str, min_position: int | None) -> N
             f"the {projection} read model has not reached position {min_position} yet",
             headers={"Retry-After": "1"},
         )
+
+
+AsOf = Annotated[
+    datetime | None,
+    QueryParameter(
+        description="an instant with its timezone (`2026-07-01T09:00:00Z`): the target as the ledger "
+        "knew it then, by the time its events were recorded",
+    ),
+]
+
+
+def check_aware(as_of: datetime | None) -> None:
+    """An instant needs its timezone: a naive time names no instant."""
+    if as_of is not None and as_of.utcoffset() is None:
+        message = "as_of needs a timezone, e.g. 2026-07-01T09:00:00Z"
+        raise ValidationException(detail=message, extra=[{"key": "as_of", "message": message, "source": "query"}])
 
 
 def parse_scope(text: str | None) -> dict[str, str]:
@@ -93,14 +110,23 @@ class AttainmentController(Controller):
         scope_filter: ScopeQuery = None,
         breakdown: Breakdown = None,
         min_position: MinPosition = None,
+        as_of: AsOf = None,
     ) -> Response[Attainment]:
+        check_aware(as_of)
         await wait_for(state, model.NAME, min_position)
         async with state.pool.acquire() as conn:
             position = await read_position(conn, model.NAME)
         row, rows = await attainment(
-            command, node=node, metric=metric, period=period, scope=parse_scope(scope_filter), breakdown=breakdown
+            command,
+            node=node,
+            metric=metric,
+            period=period,
+            scope=parse_scope(scope_filter),
+            breakdown=breakdown,
+            as_of=as_of,
         )
-        body = Attainment(position=position, as_of=command.today(), row=_row(row), breakdown=[_row(r) for r in rows])
+        day = as_of.date() if as_of else command.today()
+        body = Attainment(position=position, as_of=day, row=_row(row), breakdown=[_row(r) for r in rows])
         return Response(body, headers={"X-Read-Position": str(position)})
 
     @get("/leaderboard", summary="The people of a unit ranked by attainment")

@@ -12,11 +12,10 @@ import msgspec
 from litestar import Controller, MediaType, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.exceptions import ValidationException
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from projections import targets as target_tree
-from target_ledger.api.attainment import MinPosition, read_position, wait_for
+from target_ledger.api.attainment import AsOf, MinPosition, check_aware, read_position, wait_for
 from target_ledger.api.schemas import (
     Comment,
     Decompose,
@@ -31,14 +30,6 @@ from target_ledger.api.schemas import (
 from target_ledger.application import Command, targets
 from target_ledger.application.reads import authorize_read
 from target_ledger.domain.target import Target
-
-AsOf = Annotated[
-    datetime | None,
-    QueryParameter(
-        description="an instant with its timezone (`2026-07-01T09:00:00Z`): the target as the ledger "
-        "knew it then, by the time its events were recorded",
-    ),
-]
 
 
 def _view(
@@ -76,13 +67,6 @@ def _view(
     return Response(body, status_code=status_code, headers=headers)
 
 
-def _check_aware(as_of: datetime | None) -> None:
-    """An instant needs its timezone: a naive time names no instant."""
-    if as_of is not None and as_of.utcoffset() is None:
-        message = "as_of needs a timezone, e.g. 2026-07-01T09:00:00Z"
-        raise ValidationException(detail=message, extra=[{"key": "as_of", "message": message, "source": "query"}])
-
-
 class TargetController(Controller):
     path = "/v1/targets"
     tags = ["targets"]
@@ -116,7 +100,7 @@ class TargetController(Controller):
         command: NamedDependency[Command],
         as_of: AsOf = None,
     ) -> Response[TargetView]:
-        _check_aware(as_of)
+        check_aware(as_of)
         target = await targets.get_target(command.store, target_id)
         await authorize_read(command, target.node)
         if as_of is None:

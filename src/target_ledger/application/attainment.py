@@ -1,7 +1,7 @@
 """How targets stand now: a node's row, its breakdown, and a unit's leaderboard."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import asyncpg
@@ -13,6 +13,8 @@ from target_ledger.domain.attainment import Standing, assess
 from target_ledger.domain.calendar import Period
 from target_ledger.domain.catalog import Metric
 from target_ledger.domain.errors import DomainError
+from target_ledger.domain.org import ORG_ID, Organisation
+from target_ledger.domain.target import Target, target_id
 
 RATE = Decimal("0.0001")
 
@@ -41,21 +43,61 @@ def _expected(plan: Plan, span: Period, today: date, elapsed: int) -> Decimal:
     return expected
 
 
-async def _row(
-    cmd: Command, conn: asyncpg.Connection, metric: Metric, node: str, span: Period, scope: dict[str, str]
-) -> Row:
+class LiveFigures:
+    """Targets and actuals from the attainment read model, as they stand now."""
+
+    def __init__(self, conn: asyncpg.Connection, today: date) -> None:
+        self.conn, self.today = conn, today
+
+    async def totals(self, node: str, metrics: list[str], span: Period, scope: dict[str, str]) -> dict[str, Decimal]:
+        return await fetch_actual_totals(
+            self.conn, node=node, metrics=metrics, starts_on=span.start, ends_on=min(span.end, self.today), scope=scope
+        )
+
+    async def plan(self, node: str, metric: str, span: Period, scope: dict[str, str]) -> Plan | None:
+        return await fetch_plan(self.conn, node=node, metric=metric, period=span.key, scope=scope)
+
+
+class KnownFigures:
+    """Targets and actuals as the ledger knew them at an instant: from the events recorded
+    by then, the org as known then, and each actual counted where its person was that day."""
+
+    def __init__(self, cmd: Command, at: datetime, org: Organisation) -> None:
+        self.cmd, self.at, self.org, self.today = cmd, at, org, at.date()
+
+    async def totals(self, node: str, metrics: list[str], span: Period, scope: dict[str, str]) -> dict[str, Decimal]:
+        rows = await self.cmd.store.actuals_known_at(self.at, metrics, span.start, min(span.end, self.today), scope)
+        totals = dict.fromkeys(metrics, Decimal(0))
+        for person, day, metric, value in rows:
+            if person == node or (self.org.is_person(person) and node in self.org.ancestors(person, day)):
+                totals[metric] += value
+        return totals
+
+    async def plan(self, node: str, metric: str, span: Period, scope: dict[str, str]) -> Plan | None:
+        target = await self.cmd.store.get_until(target_id(node, metric, span.key, scope), self.at)
+        if not isinstance(target, Target):
+            return None
+        seasonal = []
+        if target.axis == "period":
+            periods = [self.cmd.calendar.parse(p.period) for p in target.parts]
+            seasonal = [(p.start, p.end, part.value) for p, part in zip(periods, target.parts, strict=True)]
+        return Plan(target.id, target.value, seasonal)
+
+
+Figures = LiveFigures | KnownFigures
+
+
+async def _row(cmd: Command, figures: Figures, metric: Metric, node: str, span: Period, scope: dict[str, str]) -> Row:
     parts = [metric.name] if metric.additive else [metric.numerator or "", metric.denominator or ""]
-    today = cmd.today()
+    today = figures.today
     # Actual to date: what was achieved from the period's first day up to today.
-    totals = await fetch_actual_totals(
-        conn, node=node, metrics=parts, starts_on=span.start, ends_on=min(span.end, today), scope=scope
-    )
+    totals = await figures.totals(node, parts, span, scope)
     if metric.additive:
         actual = totals[metric.name]
     else:
         numerator, denominator = totals[parts[0]], totals[parts[1]]
         actual = (numerator / denominator).quantize(RATE) if denominator else Decimal(0)
-    plan = await fetch_plan(conn, node=node, metric=metric.name, period=span.key, scope=scope)
+    plan = await figures.plan(node, metric.name, span, scope)
     row = Row(node, metric.name, span.key, scope, actual)
     if plan is None:
         return row
@@ -75,17 +117,30 @@ async def _row(
 
 
 async def attainment(
-    cmd: Command, *, node: str, metric: str, period: str, scope: dict[str, str], breakdown: str | None
+    cmd: Command,
+    *,
+    node: str,
+    metric: str,
+    period: str,
+    scope: dict[str, str],
+    breakdown: str | None,
+    as_of: datetime | None = None,
 ) -> tuple[Row, list[Row]]:
-    """The node's row, and one row per child, sub-period or dimension value."""
+    """The node's row, and one row per child, sub-period or dimension value; now, or as the
+    ledger knew them at `as_of`."""
     catalog, org = await cmd.catalog(), await cmd.org()
     definition = catalog.metric(metric)
     catalog.check_scope(scope)
     span = cmd.calendar.parse(period)
     check_can_read(cmd.actor, org, node, cmd.today())
+    then = org
+    if as_of is not None:
+        known = await cmd.store.get_until(ORG_ID, as_of)
+        then = known if isinstance(known, Organisation) else Organisation.start(at=as_of)
+    today = as_of.date() if as_of else cmd.today()
     keys: list[tuple[str, Period, dict[str, str]]] = []
     if breakdown == "children":
-        keys = [(child, span, scope) for child in org.children(node, cmd.today())]
+        keys = [(child, span, scope) for child in (then.children(node, today) if then.exists(node) else [])]
     elif breakdown == "time":
         keys = [(node, sub, scope) for sub in cmd.calendar.children(span)]
     elif breakdown:
@@ -95,8 +150,9 @@ async def attainment(
         keys = [(node, span, {**scope, breakdown: value}) for value in values]
     readable = [k for k in keys if can_read(cmd.actor, org, k[0], cmd.today())]
     async with cmd.store.pool.acquire() as conn:
-        row = await _row(cmd, conn, definition, node, span, scope)
-        rows = [await _row(cmd, conn, definition, n, p, s) for n, p, s in readable]
+        figures: Figures = KnownFigures(cmd, as_of, then) if as_of else LiveFigures(conn, today)
+        row = await _row(cmd, figures, definition, node, span, scope)
+        rows = [await _row(cmd, figures, definition, n, p, s) for n, p, s in readable]
     return row, rows
 
 
@@ -107,6 +163,7 @@ async def leaderboard(cmd: Command, *, unit: str, metric: str, period: str) -> l
     check_can_read(cmd.actor, org, unit, today)
     people = [n for n in org.subtree(unit, today) if org.is_person(n)]
     async with cmd.store.pool.acquire() as conn:
-        rows = [await _row(cmd, conn, definition, person, span, {}) for person in people]
+        figures = LiveFigures(conn, today)
+        rows = [await _row(cmd, figures, definition, person, span, {}) for person in people]
     ranked = [r for r in rows if r.standing is not None]
     return sorted(ranked, key=lambda r: -(r.standing.attainment_pct or Decimal(-1)))  # type: ignore[union-attr]

@@ -4,7 +4,8 @@ import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, NamedTuple
 
 import asyncpg
@@ -189,6 +190,28 @@ class EventStore:
         for event in await self.load_until(stream_id, until, conn):
             aggregate = event.mutate(aggregate)
         return aggregate
+
+    async def actuals_known_at(
+        self, until: datetime, metrics: Sequence[str], starts_on: date, ends_on: date, scope: dict[str, str]
+    ) -> list[tuple[str, date, str, Decimal]]:
+        """Actuals recorded by `until` and not reversed by then: (person, day, metric, value).
+        A scan of the log, not of a read model: what the ledger knew at that instant."""
+        rows = await self.pool.fetch(
+            """SELECT e.payload->>'person' AS person, (e.payload->>'occurred_on')::date AS day,
+                      e.payload->>'metric' AS metric, (e.payload->>'value')::numeric AS value
+                 FROM events e
+                WHERE e.type = 'ActualRecorded' AND e.recorded_at <= $1 AND e.payload->>'metric' = ANY($2::text[])
+                  AND (e.payload->>'occurred_on')::date BETWEEN $3 AND $4
+                  AND coalesce(e.payload->'scope', '{}') @> $5::jsonb
+                  AND NOT EXISTS (SELECT 1 FROM events r WHERE r.stream_id = e.stream_id
+                                     AND r.type = 'ActualReversed' AND r.recorded_at <= $1)""",
+            until,
+            list(metrics),
+            starts_on,
+            ends_on,
+            msgspec.json.encode(scope).decode(),
+        )
+        return [(r["person"], r["day"], r["metric"], Decimal(r["value"])) for r in rows]
 
     async def records(
         self, stream_ids: Sequence[uuid.UUID], conn: asyncpg.Connection | None = None
