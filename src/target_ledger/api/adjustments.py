@@ -14,6 +14,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from projections import attainment as attainment_model
 from projections import inbox as inbox_model
 from target_ledger.api.attainment import MinPosition, wait_for
 from target_ledger.api.schemas import Amount, Struct, Text
@@ -128,7 +129,9 @@ class AdjustmentController(Controller):
         approver: Annotated[str | None, QueryParameter(pattern="^me$")] = None,
         min_position: MinPosition = None,
     ) -> list[InboxItem]:
-        await wait_for(state, inbox_model.NAME, min_position)
+        # The impact reads actuals from the attainment read model: it must be as fresh.
+        for projection in (inbox_model.NAME, attainment_model.NAME):
+            await wait_for(state, projection, min_position)
         items = await adjustments.inbox(command, status=status, mine=approver == "me")
         return [msgspec.convert(item, InboxItem) for item in items]
 
