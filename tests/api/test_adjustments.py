@@ -5,63 +5,12 @@ from decimal import Decimal
 
 import pytest
 
-ADMIN = ("root", "admin")
+from tests.api.support import ADMIN, ask, build_east, team_target
 
 
 @pytest.fixture
-async def org(client, auth):
-    """acme (ceo) → east (east-boss) → east-1 (lead1: rep1, rep2), east-2 (lead2)."""
-    admin = auth(*ADMIN)
-
-    async def post(path: str, body: dict) -> None:
-        r = await client.post(path, json=body, headers=admin)
-        assert r.status_code in (200, 201), r.text
-
-    await post("/v1/org/units", {"node": "acme", "kind": "company", "name": "Acme"})
-    await post("/v1/org/units", {"node": "east", "kind": "region", "name": "East", "parent": "acme"})
-    for team in ("east-1", "east-2"):
-        await post("/v1/org/units", {"node": team, "kind": "team", "name": team, "parent": "east"})
-    for person, unit in [
-        ("ceo", "acme"),
-        ("east-boss", "east"),
-        ("lead1", "east-1"),
-        ("lead2", "east-2"),
-        ("rep1", "east-1"),
-        ("rep2", "east-1"),
-    ]:
-        await post("/v1/org/people", {"person": person, "name": person, "unit": unit, "effective": "2025-01-01"})
-    for unit, manager in [("acme", "ceo"), ("east", "east-boss"), ("east-1", "lead1"), ("east-2", "lead2")]:
-        await post(f"/v1/org/units/{unit}/manager", {"manager": manager, "effective": "2025-01-01"})
-
-
-async def _team_target(client, auth, value="1000", period="2026-Q3") -> dict:
-    """east-1's quarterly target, split between its two reps 60 : 40."""
-    r = await client.post(
-        "/v1/targets",
-        json={"node": "east-1", "metric": "revenue", "period": period, "value": value},
-        headers=auth("east-boss"),
-    )
-    assert r.status_code == 201, r.text
-    target = r.json()
-    r = await client.post(
-        f"/v1/targets/{target['id']}/decomposition",
-        json={"axis": "org", "method": "weights", "weights": {"rep1": "6", "rep2": "4"}},
-        headers=auth("lead1"),
-    )
-    assert r.status_code == 201, r.text
-    return r.json()
-
-
-async def _ask(client, auth, target_id, who="lead1", **body) -> dict:
-    body = {
-        "reason_category": "market_change",
-        "justification": "a key customer went bankrupt",
-        "evidence": ["https://crm.example/acct/77"],
-        **body,
-    }
-    r = await client.post(f"/v1/targets/{target_id}/adjustments", json=body, headers=auth(who))
-    assert r.status_code == 201, r.text
-    return r.json()
+async def org(client, auth) -> None:
+    await build_east(client, auth)
 
 
 async def _values(client, auth, target: dict) -> list[str]:
@@ -73,9 +22,9 @@ async def _values(client, auth, target: dict) -> list[str]:
 
 
 async def test_a_cut_is_approved_from_above_and_reallocated_proportionally(client, auth, org) -> None:
-    target = await _team_target(client, auth)
+    target = await team_target(client, auth)
     # The team manager asks for 5 % less; the children follow proportionally.
-    asked = await _ask(client, auth, target["id"], new_value="950")
+    asked = await ask(client, auth, target["id"], new_value="950")
     assert asked["approvals_needed"] == 1 and asked["status"] == "pending"
     assert [(c["old_value"], c["new_value"]) for c in asked["changes"]] == [
         ("1000", "950"),
@@ -98,8 +47,8 @@ async def test_a_cut_is_approved_from_above_and_reallocated_proportionally(clien
 
 
 async def test_a_large_change_waits_for_the_next_level_up(client, auth, org) -> None:
-    target = await _team_target(client, auth)
-    asked = await _ask(client, auth, target["id"], new_value="850")  # 15 %
+    target = await team_target(client, auth)
+    asked = await ask(client, auth, target["id"], new_value="850")  # 15 %
     assert asked["approvals_needed"] == 2
     first = await client.post(f"/v1/adjustments/{asked['id']}/approve", headers=auth("east-boss"))
     assert first.json()["status"] == "pending" and first.json()["approvals"] == ["east-boss"]
@@ -113,9 +62,9 @@ async def test_a_large_change_waits_for_the_next_level_up(client, auth, org) -> 
 
 
 async def test_two_approvals_racing_on_one_target_apply_exactly_one(client, auth, org) -> None:
-    target = await _team_target(client, auth)
-    one = await _ask(client, auth, target["id"], new_value="990")
-    two = await _ask(client, auth, target["id"], new_value="980")
+    target = await team_target(client, auth)
+    one = await ask(client, auth, target["id"], new_value="990")
+    two = await ask(client, auth, target["id"], new_value="980")
     results = await asyncio.gather(
         client.post(f"/v1/adjustments/{one['id']}/approve", headers=auth("east-boss")),
         client.post(f"/v1/adjustments/{two['id']}/approve", headers=auth("east-boss")),
@@ -129,8 +78,8 @@ async def test_two_approvals_racing_on_one_target_apply_exactly_one(client, auth
 
 
 async def test_a_rejected_request_changes_nothing(client, auth, org, pool) -> None:
-    target = await _team_target(client, auth)
-    asked = await _ask(client, auth, target["id"], new_value="500")
+    target = await team_target(client, auth)
+    asked = await ask(client, auth, target["id"], new_value="500")
     r = await client.post(f"/v1/adjustments/{asked['id']}/reject", json={}, headers=auth("east-boss"))
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "reason"
     r = await client.post(
@@ -142,8 +91,8 @@ async def test_a_rejected_request_changes_nothing(client, auth, org, pool) -> No
 
 
 async def test_only_the_requester_withdraws(client, auth, org) -> None:
-    target = await _team_target(client, auth)
-    asked = await _ask(client, auth, target["id"], new_value="999")
+    target = await team_target(client, auth)
+    asked = await ask(client, auth, target["id"], new_value="999")
     assert (
         await client.post(f"/v1/adjustments/{asked['id']}/withdraw", json={}, headers=auth("east-boss"))
     ).status_code == 403
@@ -152,16 +101,16 @@ async def test_only_the_requester_withdraws(client, auth, org) -> None:
 
 
 async def test_quota_moves_between_siblings_keeping_the_parent(client, auth, org) -> None:
-    target = await _team_target(client, auth)
+    target = await team_target(client, auth)
     rep1, rep2 = target["children"]
-    asked = await _ask(client, auth, rep1["target_id"], transfer_to=rep2["target_id"], amount="50")
+    asked = await ask(client, auth, rep1["target_id"], transfer_to=rep2["target_id"], amount="50")
     r = await client.post(f"/v1/adjustments/{asked['id']}/approve", headers=auth("east-boss"))
     assert r.status_code == 200, r.text
     assert await _values(client, auth, target) == ["1000", "550.00", "450.00"]
 
 
 async def test_a_part_alone_cannot_change_and_break_the_sum(client, auth, org) -> None:
-    target = await _team_target(client, auth)
+    target = await team_target(client, auth)
     body = {"reason_category": "other", "justification": "x", "new_value": "1"}
     r = await client.post(
         f"/v1/targets/{target['children'][0]['target_id']}/adjustments", json=body, headers=auth("lead1")
@@ -178,7 +127,7 @@ async def _head(pool) -> int:
 
 
 async def test_the_inbox_shows_what_waits_for_me_with_its_impact(client, auth, org, pool) -> None:
-    target = await _team_target(client, auth)
+    target = await team_target(client, auth)
     # rep1 sold 300 so far this quarter.
     r = await client.post(
         "/v1/actuals",
@@ -186,7 +135,7 @@ async def test_the_inbox_shows_what_waits_for_me_with_its_impact(client, auth, o
         headers=auth("rep1"),
     )
     assert r.status_code == 201
-    asked = await _ask(client, auth, target["id"], new_value="950")
+    asked = await ask(client, auth, target["id"], new_value="950")
     params = {"status": "pending", "approver": "me", "min_position": await _head(pool)}
     # The regional manager sees it; the requester and a peer do not.
     mine = (await client.get("/v1/adjustments", params=params, headers=auth("east-boss"))).json()
@@ -200,8 +149,8 @@ async def test_the_inbox_shows_what_waits_for_me_with_its_impact(client, auth, o
 
 
 async def test_history_answers_why_the_target_changed(client, auth, org, pool) -> None:
-    target = await _team_target(client, auth)
-    asked = await _ask(client, auth, target["id"], new_value="850")
+    target = await team_target(client, auth)
+    asked = await ask(client, auth, target["id"], new_value="850")
     await client.post(f"/v1/adjustments/{asked['id']}/approve", headers=auth("east-boss"))
     await client.post(f"/v1/adjustments/{asked['id']}/approve", headers=auth("ceo"))
     r = await client.get(
@@ -236,7 +185,7 @@ async def test_history_answers_why_the_target_changed(client, auth, org, pool) -
 
 async def test_attainment_as_known_at_an_instant(client, auth, org, pool, clock) -> None:
     clock.set("2026-07-31")
-    target = await _team_target(client, auth)
+    target = await team_target(client, auth)
     sale = {"person": "rep1", "metric": "revenue", "date": "2026-07-02", "value": "300", "external_ref": "s-1"}
     first = await client.post("/v1/actuals", json=sale, headers=auth("rep1"))
     await asyncio.sleep(0.05)
@@ -246,7 +195,7 @@ async def test_attainment_as_known_at_an_instant(client, auth, org, pool, clock)
     second = {**sale, "person": "rep2", "value": "100", "external_ref": "s-2"}
     assert (await client.post("/v1/actuals", json=second, headers=auth("rep2"))).status_code == 201
     await client.post(f"/v1/actuals/{first.json()['id']}/reversal", json={"reason": "cancelled"}, headers=auth("rep1"))
-    asked = await _ask(client, auth, target["id"], new_value="950")
+    asked = await ask(client, auth, target["id"], new_value="950")
     await client.post(f"/v1/adjustments/{asked['id']}/approve", headers=auth("east-boss"))
     params = {"node": "east-1", "metric": "revenue", "period": "2026-Q3", "min_position": await _head(pool)}
     now = (await client.get("/v1/attainment", params=params, headers=auth("lead1"))).json()["row"]

@@ -6,64 +6,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-ADMIN = ("root", "admin")
+from tests.api.support import ADMIN, ask, build_east, team_target
+
 HEX_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 @pytest.fixture
-async def org(client, auth):
-    """acme (ceo) → east (east-boss) → east-1 (lead1: rep1, rep2), east-2 (lead2)."""
-    admin = auth(*ADMIN)
-
-    async def post(path: str, body: dict) -> None:
-        r = await client.post(path, json=body, headers=admin)
-        assert r.status_code in (200, 201), r.text
-
-    await post("/v1/org/units", {"node": "acme", "kind": "company", "name": "Acme"})
-    await post("/v1/org/units", {"node": "east", "kind": "region", "name": "East", "parent": "acme"})
-    for team in ("east-1", "east-2"):
-        await post("/v1/org/units", {"node": team, "kind": "team", "name": team, "parent": "east"})
-    for person, unit in [
-        ("ceo", "acme"),
-        ("east-boss", "east"),
-        ("lead1", "east-1"),
-        ("lead2", "east-2"),
-        ("rep1", "east-1"),
-        ("rep2", "east-1"),
-    ]:
-        await post("/v1/org/people", {"person": person, "name": person, "unit": unit, "effective": "2025-01-01"})
-    for unit, manager in [("acme", "ceo"), ("east", "east-boss"), ("east-1", "lead1"), ("east-2", "lead2")]:
-        await post(f"/v1/org/units/{unit}/manager", {"manager": manager, "effective": "2025-01-01"})
-
-
-async def _team_target(client, auth, value="1000", period="2026-Q3") -> dict:
-    """east-1's quarterly target, split between its two reps 60 : 40."""
-    r = await client.post(
-        "/v1/targets",
-        json={"node": "east-1", "metric": "revenue", "period": period, "value": value},
-        headers=auth("east-boss"),
-    )
-    assert r.status_code == 201, r.text
-    target = r.json()
-    r = await client.post(
-        f"/v1/targets/{target['id']}/decomposition",
-        json={"axis": "org", "method": "weights", "weights": {"rep1": "6", "rep2": "4"}},
-        headers=auth("lead1"),
-    )
-    assert r.status_code == 201, r.text
-    return r.json()
-
-
-async def _ask(client, auth, target_id, who="lead1", **body) -> dict:
-    body = {
-        "reason_category": "market_change",
-        "justification": "a key customer went bankrupt",
-        "evidence": ["https://crm.example/acct/77"],
-        **body,
-    }
-    r = await client.post(f"/v1/targets/{target_id}/adjustments", json=body, headers=auth(who))
-    assert r.status_code == 201, r.text
-    return r.json()
+async def org(client, auth) -> None:
+    await build_east(client, auth)
 
 
 async def _instant() -> datetime:
@@ -81,10 +31,10 @@ async def history(client, auth, org) -> dict:
     # Before anything of the target was recorded.
     before_set = await _instant()
     # east-boss sets 1000 for the team; lead1 splits it 60 : 40.
-    target = await _team_target(client, auth)
+    target = await team_target(client, auth)
     before_approval = await _instant()
     # lead1 asks for 950, and east-boss approves: the cut applies.
-    asked = await _ask(client, auth, target["id"], new_value="950")
+    asked = await ask(client, auth, target["id"], new_value="950")
     r = await client.post(f"/v1/adjustments/{asked['id']}/approve", headers=auth("east-boss"))
     assert r.status_code == 200 and r.json()["status"] == "approved", r.text
     after_approval = await _instant()
