@@ -5,7 +5,7 @@ from itertools import pairwise
 
 import pytest
 
-from target_ledger.domain.calendar import Calendar, Period, PeriodKind, period_bounds, prorate_days
+from target_ledger.domain.calendar import Calendar, Period, PeriodKind
 from target_ledger.domain.errors import InvalidPeriodError
 
 CALENDAR = Calendar()
@@ -250,20 +250,20 @@ def test_july_2026_splits_into_weeks_27_to_31_straddling_both_ends() -> None:
     assert parts == CALENDAR.children(month, "week")
     assert keys(parts) == weeks(2026, 27, 31)
     assert parts[0].start == date(2026, 6, 29) and parts[-1].end == date(2026, 8, 2)
-    assert prorate_days(month, parts) == [5, 7, 7, 7, 5]
+    assert [month.overlap_days(part) for part in parts] == [5, 7, 7, 7, 5]
 
 
 def test_february_2026_starting_on_a_sunday_gives_its_first_week_one_day() -> None:
     month = CALENDAR.parse("2026-02")
     parts = CALENDAR.children(month)
     assert keys(parts) == weeks(2026, 5, 9)
-    assert prorate_days(month, parts) == [1, 7, 7, 7, 6]
+    assert [month.overlap_days(part) for part in parts] == [1, 7, 7, 7, 6]
 
 
 @pytest.mark.parametrize("key", months((2024, 1, 12), (2026, 1, 12), (2027, 1, 12)))
 def test_a_months_weeks_pro_rated_by_days_add_up_to_the_month(key: str) -> None:
     month = CALENDAR.parse(key)
-    assert sum(prorate_days(month, CALENDAR.children(month))) == month.days
+    assert sum(month.overlap_days(week) for week in CALENDAR.children(month)) == month.days
 
 
 @pytest.mark.parametrize("start_month", range(1, 13))
@@ -391,12 +391,13 @@ def test_week_53_a_year_on_falls_back_to_week_52_when_last_year_had_none() -> No
         ("2026-W53", date(2026, 12, 28), date(2027, 1, 3)),
     ],
 )
-def test_period_bounds_reads_keys_on_the_calendar_year(key: str, first: date, last: date) -> None:
-    assert period_bounds(key) == (first, last)
+def test_the_default_calendar_reads_keys_on_the_calendar_year(key: str, first: date, last: date) -> None:
+    period = CALENDAR.parse(key)
+    assert (period.start, period.end) == (first, last)
 
 
 @pytest.mark.parametrize("key", ["2026-Q0", "2026-13", "2025-W53", "26", "2026-W7", "2026-q3", ""])
-def test_period_bounds_refuses_bad_keys_naming_the_period_field(key: str) -> None:
+def test_the_default_calendar_refuses_bad_keys_naming_the_period_field(key: str) -> None:
     with pytest.raises(InvalidPeriodError) as raised:
-        period_bounds(key)
+        CALENDAR.parse(key)
     assert raised.value.field == "period"

@@ -46,9 +46,9 @@ def field_and_message(error: str) -> tuple[str | None, str]:
 
 def _field(error: dict[str, Any]) -> str:
     # msgspec names a missing or unknown field in the message, not in the key.
-    named = _FIELD_IN_MESSAGE.search(error.get("message", ""))
+    named, _ = field_and_message(error.get("message", ""))
     key = error.get("key")
-    return named.group(1) if key in (None, "data") and named else str(key)
+    return named if key in (None, "data") and named else str(key)
 
 
 def validation_problem(request: Request, exc: ValidationException) -> Response[dict[str, Any]]:

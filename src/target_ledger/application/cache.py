@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from target_ledger.eventstore import EventStore
+from target_ledger.eventstore.store import replay
 
 
 class StreamCache:
@@ -23,6 +24,5 @@ class StreamCache:
     async def current(self, store: EventStore) -> Any:
         async with self._lock:
             version = self._aggregate.version if self._aggregate is not None else 0
-            for event in await store.load_after(self.stream_id, version):
-                self._aggregate = event.mutate(self._aggregate)
+            self._aggregate = replay(await store.load_after(self.stream_id, version), self._aggregate)
             return self._aggregate if self._aggregate is not None else self._empty()

@@ -140,17 +140,6 @@ class Calendar:
         return own
 
 
-def prorate_days(period: Period, parts: list[Period]) -> list[int]:
-    """How many of each part's days fall inside `period`: the weights to split its target by."""
-    return [period.overlap_days(part) for part in parts]
-
-
-def period_bounds(key: str) -> tuple[date, date]:
-    """First and last day (inclusive) of a period key, fiscal year = calendar year."""
-    period = Calendar().parse(key)
-    return period.start, period.end
-
-
 def _months_later(first_of_month: date, months: int) -> date:
     index = first_of_month.year * 12 + first_of_month.month - 1 + months
     return date(index // 12, index % 12 + 1, 1)

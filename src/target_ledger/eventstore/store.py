@@ -26,6 +26,13 @@ class Metadata(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     request_id: str | None = None
 
 
+def replay(events: Sequence[DomainEvent], aggregate: Any = None) -> Any:
+    """The aggregate after applying events in order (None if there were none and no start)."""
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate
+
+
 class Cursor(NamedTuple):
     """A reader's place in the log: events are ordered by (xid, position)."""
 
@@ -155,10 +162,7 @@ class EventStore:
         return {r["event_id"]: r["position"] for r in rows}
 
     async def load(self, stream_id: uuid.UUID, conn: asyncpg.Connection | None = None) -> list[DomainEvent]:
-        sql = """SELECT version, type, payload::text AS payload FROM events
-                  WHERE stream_id = $1 ORDER BY version"""
-        rows = await (conn or self.pool).fetch(sql, stream_id)
-        return [self._decode(stream_id, r) for r in rows]
+        return await self.load_after(stream_id, 0, conn)
 
     async def load_after(
         self, stream_id: uuid.UUID, version: int, conn: asyncpg.Connection | None = None
@@ -186,10 +190,7 @@ class EventStore:
 
     async def get_until(self, stream_id: uuid.UUID, until: datetime, conn: asyncpg.Connection | None = None) -> Any:
         """The aggregate as recorded by until, or None if its stream had no events yet."""
-        aggregate = None
-        for event in await self.load_until(stream_id, until, conn):
-            aggregate = event.mutate(aggregate)
-        return aggregate
+        return replay(await self.load_until(stream_id, until, conn))
 
     async def actuals_known_at(
         self, until: datetime, metrics: Sequence[str], starts_on: date, ends_on: date, scope: dict[str, str]
@@ -230,10 +231,7 @@ class EventStore:
 
     async def get(self, stream_id: uuid.UUID, conn: asyncpg.Connection | None = None) -> Any:
         """The aggregate rebuilt from its stream, or None if it has no events."""
-        aggregate = None
-        for event in await self.load(stream_id, conn):
-            aggregate = event.mutate(aggregate)
-        return aggregate
+        return replay(await self.load(stream_id, conn))
 
     async def read_after(
         self, cursor: Cursor, limit: int = 500, conn: asyncpg.Connection | None = None
