@@ -34,6 +34,12 @@ class Part(msgspec.Struct, frozen=True, kw_only=True):
     value: Decimal
 
 
+class FollowUp(msgspec.Struct, frozen=True, kw_only=True):
+    cadence: str
+    reporter: str
+    supervisor: str
+
+
 class AlreadyDecomposedError(AlreadyExistsError):
     pass
 
@@ -90,6 +96,25 @@ class Target(Aggregate):
         def apply(self, target: "Target") -> None:
             target.value, target.parts = self.value, list(self.parts)
 
+    class FollowUpPlanned(Aggregate.Event):
+        """Who reports on the target how often, and who supervises: a missed report is an alert."""
+
+        TOPIC = "FollowUpPlanned"
+        cadence: str
+        reporter: str
+        supervisor: str
+
+        def apply(self, target: "Target") -> None:
+            target.follow_up = FollowUp(cadence=self.cadence, reporter=self.reporter, supervisor=self.supervisor)
+
+    class FollowUpReported(Aggregate.Event):
+        TOPIC = "FollowUpReported"
+        reporter: str
+        note: str
+
+        def apply(self, target: "Target") -> None:
+            pass
+
     def __init__(
         self,
         node: str,
@@ -112,6 +137,7 @@ class Target(Aggregate):
         self.axis: str | None = None
         self.method: str | None = None
         self.parts: list[Part] = []
+        self.follow_up: FollowUp | None = None
 
     @classmethod
     def set(
@@ -188,3 +214,21 @@ class Target(Aggregate):
             adjustment_id=adjustment_id,
             timestamp=at,
         )
+
+    def plan_follow_up(self, cadence: str, reporter: str, supervisor: str, at: datetime) -> None:
+        if cadence not in ("daily", "weekly", "monthly"):
+            raise DomainError("cadence is one of daily, weekly, monthly", field="cadence")
+        if reporter == supervisor:
+            raise DomainError("the supervisor is someone other than the reporter", field="supervisor")
+        self.trigger_event(
+            self.FollowUpPlanned, cadence=cadence, reporter=reporter, supervisor=supervisor, timestamp=at
+        )
+
+    def report_follow_up(self, person: str, note: str, at: datetime) -> None:
+        if self.follow_up is None:
+            raise DomainError(f"target {self.id} has no follow-up plan", field="note")
+        if person != self.follow_up.reporter:
+            raise ForbiddenError(f"follow-up reports on this target come from {self.follow_up.reporter!r}")
+        if not note.strip():
+            raise DomainError("a follow-up report says where things stand", field="note")
+        self.trigger_event(self.FollowUpReported, reporter=person, note=note, timestamp=at)
