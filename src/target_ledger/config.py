@@ -30,6 +30,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     fiscal_year_start: int = 1  # month; set it once: period keys of stored targets follow it
     pace_on_track: Decimal = Decimal(100)  # pace % at or above: on track
     pace_at_risk: Decimal = Decimal(80)  # pace % at or above: at risk; below: behind
+    timezone: str = "UTC"  # where days and weeks end, for the alert scheduler
+    scheduler_interval: float = 60.0  # seconds between the scheduler's looks at the clock
 
     @classmethod
     def from_env(cls, **overrides: object) -> "Settings":
@@ -50,6 +52,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("fiscal_year_start", "TL_FISCAL_YEAR_START"),
             ("pace_on_track", "TL_PACE_ON_TRACK"),
             ("pace_at_risk", "TL_PACE_AT_RISK"),
+            ("timezone", "TL_TIMEZONE"),
+            ("scheduler_interval", "TL_SCHEDULER_INTERVAL"),
         ]:
             if var in env:
                 values[name] = env[var]
