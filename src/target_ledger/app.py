@@ -20,6 +20,7 @@ from target_ledger.api.attainment import AttainmentController
 from target_ledger.api.audit import AuditController
 from target_ledger.api.auth import JWTAuthentication
 from target_ledger.api.catalog import CatalogController
+from target_ledger.api.corrective_actions import CorrectiveActionController
 from target_ledger.api.deps import DEPENDENCIES
 from target_ledger.api.health import live, ready
 from target_ledger.api.org import OrgController
@@ -80,6 +81,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> 
             CatalogController,
             AdjustmentController,
             AuditController,
+            CorrectiveActionController,
             OrgController,
             live,
             ready,

@@ -6,12 +6,15 @@ from decimal import Decimal
 
 import asyncpg
 
+from projections import attainment as attainment_model
 from projections.attainment import Plan, fetch_actual_totals, fetch_plan
-from target_ledger.application import Command
+from projections.runner import caught_up
+from target_ledger.application import Command, ReadModelBehindError
 from target_ledger.domain.access import can_read, check_can_read
 from target_ledger.domain.attainment import Standing, assess
 from target_ledger.domain.calendar import Period
 from target_ledger.domain.catalog import Metric
+from target_ledger.domain.corrective_action import Measure
 from target_ledger.domain.errors import DomainError
 from target_ledger.domain.org import ORG_ID, Organisation
 from target_ledger.domain.target import Target, target_id
@@ -167,3 +170,23 @@ async def leaderboard(cmd: Command, *, unit: str, metric: str, period: str) -> l
         rows = [await _row(cmd, figures, definition, person, span, {}) for person in people]
     ranked = [r for r in rows if r.standing is not None]
     return sorted(ranked, key=lambda r: -(r.standing.attainment_pct or Decimal(-1)))  # type: ignore[union-attr]
+
+
+async def actuals_current(cmd: Command, timeout: float = 5.0) -> None:
+    """A decision must count every actual recorded before it: wait (bounded) for the
+    attainment read model to reach the head of the log."""
+    head = await cmd.store.head()
+    if head and not await caught_up(cmd.store.pool, cmd.store, attainment_model.NAME, head, timeout):
+        raise ReadModelBehindError(f"the actuals read model has not reached position {head} yet")
+
+
+async def measure(cmd: Command, target: Target) -> Measure:
+    """The target's attainment, pace and actual to date now, once every actual recorded
+    before this command is in the read model."""
+    await actuals_current(cmd)
+    definition, span = (await cmd.catalog()).metric(target.metric), cmd.calendar.parse(target.period)
+    async with cmd.store.pool.acquire() as conn:
+        row = await _row(cmd, LiveFigures(conn, cmd.today()), definition, target.node, span, target.scope)
+    s = row.standing
+    pct, pace = (s.attainment_pct, s.pace_pct) if s else (None, None)
+    return Measure(attainment_pct=pct, pace_pct=pace, actual=row.actual)

@@ -6,10 +6,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from projections import attainment
 from projections.attainment import fetch_actual_totals
-from projections.runner import caught_up
-from target_ledger.application import Command, ReadModelBehindError
+from target_ledger.application import Command
+from target_ledger.application.attainment import actuals_current
 from target_ledger.domain import decomposition
 from target_ledger.domain.access import check_can_decompose, check_can_set_target
 from target_ledger.domain.calendar import Period
@@ -138,7 +137,7 @@ async def decompose(cmd: Command, parent_id: uuid.UUID, split: Split) -> tuple[T
     keys = _chosen(split, list(candidates), await _default_parts(cmd, split, candidates))
     given = split.allocations if split.method == "explicit" else split.weights
     if split.method == "last_period_mix":
-        await _actuals_current(cmd)
+        await actuals_current(cmd)  # the mix counts every actual recorded before this request
         given = {key: await _last_period_actual(cmd, parent, split, candidates[key]) for key in keys}
     values = decomposition.split(
         parent.value,
@@ -223,14 +222,6 @@ def _chosen(split: Split, candidates: list[str], default: list[str]) -> list[str
                 field=f"{field}.{key}",
             )
     return named
-
-
-async def _actuals_current(cmd: Command, timeout: float = 5.0) -> None:
-    """The mix must count every actual recorded before this request: wait (bounded) for the
-    attainment read model to reach the head of the log."""
-    head = await cmd.store.head()
-    if head and not await caught_up(cmd.store.pool, cmd.store, attainment.NAME, head, timeout):
-        raise ReadModelBehindError(f"the actuals read model has not reached position {head} yet")
 
 
 async def _last_period_actual(cmd: Command, parent: Target, split: Split, part: _Candidate) -> Decimal:

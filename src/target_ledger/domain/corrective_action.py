@@ -30,6 +30,35 @@ class Measure(msgspec.Struct, frozen=True, kw_only=True):
     actual: Decimal | None
 
 
+class Note(msgspec.Struct, frozen=True, kw_only=True):
+    """A progress note: who wrote what, when."""
+
+    person: str
+    note: str
+    at: datetime
+
+
+class Effect(msgspec.Struct, frozen=True, kw_only=True):
+    """How far the target moved between opening and completion: percentage points and actual."""
+
+    attainment_pts: Decimal | None
+    pace_pts: Decimal | None
+    actual: Decimal | None
+
+
+def effect(before: Measure, after: Measure) -> Effect:
+    """The measured effect of an action; unknown where either side was unknown."""
+
+    def change(then: Decimal | None, now: Decimal | None) -> Decimal | None:
+        return None if then is None or now is None else now - then
+
+    return Effect(
+        attainment_pts=change(before.attainment_pct, after.attainment_pct),
+        pace_pts=change(before.pace_pct, after.pace_pct),
+        actual=change(before.actual, after.actual),
+    )
+
+
 class CorrectiveAction(Aggregate):
     TOPIC = "CorrectiveAction"
 
@@ -56,7 +85,7 @@ class CorrectiveAction(Aggregate):
         note: str
 
         def apply(self, action: "CorrectiveAction") -> None:
-            action.notes.append(self.note)
+            action.notes.append(Note(person=self.person, note=self.note, at=self.timestamp))
 
     class CorrectiveActionCompleted(Aggregate.Event):
         TOPIC = "CorrectiveActionCompleted"
@@ -98,7 +127,7 @@ class CorrectiveAction(Aggregate):
             before,
         )
         self.status: Status = "open"
-        self.notes: list[str] = []
+        self.notes: list[Note] = []
         self.outcome = ""
         self.after: Measure | None = None
 
