@@ -1,4 +1,4 @@
-"""The `target-ledger` command: serve, migrate, project, verify, token."""
+"""The `target-ledger` command: serve, migrate, project, verify, token, bench."""
 
 import asyncio
 import contextlib
@@ -173,6 +173,34 @@ def token(subject: str, role: str | None, ttl_hours: float) -> None:
     from target_ledger.api.auth import issue_token
 
     click.echo(issue_token(Settings.from_env().secret(), subject, role, timedelta(hours=ttl_hours)))
+
+
+@main.command()
+@click.option(
+    "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("BENCHMARKS.md"), show_default=True
+)
+@click.option("--repetitions", type=click.IntRange(1), default=3, show_default=True)
+@click.option(
+    "--appends", type=click.IntRange(1), default=3000, show_default=True, help="Single-event appends per contender."
+)
+@click.option(
+    "--batches", type=click.IntRange(1), default=10, show_default=True, help="1,000-event batches per contender."
+)
+@click.option("--requests", type=click.IntRange(1), default=2000, show_default=True, help="HTTP requests per figure.")
+@click.option("--import-batches", type=click.IntRange(1), default=10, show_default=True)
+@click.option("--lag-seconds", type=click.FloatRange(0.5), default=10.0, show_default=True)
+@click.option("--rebuild-events", type=click.IntRange(1000), default=1_000_000, show_default=True)
+@click.option("--growth", default="100000,1000000", show_default=True, help="Ledger sizes (events) for the growth row.")
+@click.option("--seconds", type=click.FloatRange(0.5), default=10.0, show_default=True, help="Cap on each timed loop.")
+@click.option("--only", default="appends,http,lag,rebuild,growth", show_default=True, help="Which groups of figures.")
+@click.option("--section", default="default", show_default=True, help="Which run of BENCHMARKS.md this replaces.")
+def bench(output: Path, growth: str, only: str, section: str, **sizes: int) -> None:
+    """Measure the service against its baselines in one run; print and write BENCHMARKS.md.
+    Uses DATABASE_URL's server (scratch databases are created and dropped), else an embedded one."""
+    from target_ledger.bench import Sizes, run
+
+    chosen = Sizes(growth=tuple(int(n) for n in growth.split(",")), **sizes)  # type: ignore[arg-type]
+    click.echo(run(Settings.from_env().database_url, chosen, output, set(only.split(",")), section))
 
 
 @contextlib.asynccontextmanager

@@ -1,0 +1,181 @@
+"""HTTP figures: the service's endpoints against a minimal litestar app on the same server setup."""
+
+import contextlib
+import random
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import msgspec
+
+from target_ledger.api.auth import issue_token
+from target_ledger.bench import baseline, servers
+from target_ledger.bench.ledger import PEOPLE, TEAM_SIZE, TEAMS
+from target_ledger.bench.load import Client, Load, Request
+from target_ledger.bench.measure import Figure, Goal, Row
+from target_ledger.bench.scratch import settings_for
+from target_ledger.bench.settle import settle
+
+
+def current_quarter() -> str:
+    today = datetime.now(UTC).date()
+    return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+
+
+async def seed_org(client: Client) -> None:
+    """acme → four teams of eight people, each team with a manager; a team target for this
+    quarter, split evenly over its people."""
+    post = client.json
+    await post("POST", "/v1/org/units", _json({"node": "acme", "kind": "company", "name": "Acme"}))
+    for team in TEAMS:
+        await post("POST", "/v1/org/units", _json({"node": team, "kind": "team", "name": team, "parent": "acme"}))
+        for n in range(1, TEAM_SIZE + 1):
+            person = {"person": f"{team}-{n}", "name": f"{team} {n}", "unit": team, "effective": "2020-01-01"}
+            await post("POST", "/v1/org/people", _json(person))
+        await post("POST", f"/v1/org/units/{team}/manager", _json({"manager": f"{team}-1", "effective": "2020-01-01"}))
+        body = {"node": team, "metric": "revenue", "period": current_quarter(), "value": "1000000", "rationale": "plan"}
+        target = await post("POST", "/v1/targets", _json(body))
+        assert isinstance(target, dict)
+        await post("POST", f"/v1/targets/{target['id']}/decomposition", _json({"axis": "org", "method": "even"}))
+
+
+def _json(value: object) -> bytes:
+    return msgspec.json.encode(value)
+
+
+def actual(n: int, tag: str) -> dict[str, str]:
+    today = datetime.now(UTC).date().isoformat()
+    value = f"{100 + n % 900}.50"
+    return {
+        "person": PEOPLE[n % len(PEOPLE)],
+        "metric": "revenue",
+        "date": today,
+        "value": value,
+        "source": "crm",
+        "external_ref": f"{tag}-{n}",
+    }
+
+
+def attainment_read(team: str = "north") -> Request:
+    query = f"node={team}&metric=revenue&period={current_quarter()}&breakdown=children"
+    return Request("GET", f"/v1/attainment?{query}")
+
+
+@contextlib.asynccontextmanager
+async def clients(url: str, data_dir: Path, projections: bool = True) -> AsyncIterator[tuple[Client, Client, Client]]:
+    """The service (projections in its process, as by default) and the baseline, one worker each:
+    a recording client, an admin client for the service, and a client for the baseline."""
+    settings = settings_for(url, str(data_dir))
+    env = {
+        "DATABASE_URL": url,
+        "TL_JWT_SECRET": settings.secret(),
+        "TL_DATA_DIR": str(data_dir),
+        "TL_RUN_PROJECTIONS": "1" if projections else "0",
+    }
+    secret = settings.secret()
+    crm = {"Authorization": f"Bearer {issue_token(secret, 'crm', 'integration')}"}
+    admin = {"Authorization": f"Bearer {issue_token(secret, 'bench', 'admin')}"}
+    with (
+        servers.uvicorn(servers.SERVICE, env, "/health/live") as service,
+        servers.uvicorn(servers.BASELINE, {"BENCH_DATABASE_URL": url}, "/health") as plain,
+    ):
+        async with Client(service, crm) as recorder, Client(service, admin) as reader, Client(plain) as base:
+            yield recorder, reader, base
+
+
+class Runs:
+    """Each repetition's load per contender and figure."""
+
+    def __init__(self) -> None:
+        self.loads: dict[str, list[Load]] = {}
+
+    def add(self, name: str, load: Load) -> None:
+        self.loads.setdefault(name, []).append(load)
+
+    def rate(self, name: str, unit: str, per_request: int = 1) -> Figure:
+        return Figure(tuple(load.rate * per_request for load in self.loads[name]), unit)
+
+    def p99(self, name: str) -> Figure:
+        return Figure(tuple(load.p(99) for load in self.loads[name]), "ms")
+
+    def latency(self, name: str) -> str:
+        loads = self.loads[name]
+        p50 = sorted(load.p(50) for load in loads)[len(loads) // 2]
+        p99 = sorted(load.p(99) for load in loads)[len(loads) // 2]
+        return f"p50 {p50:.1f} ms, p99 {p99:.1f} ms"
+
+
+async def _repetition(
+    runs: Runs, conn: asyncpg.Connection, clients: tuple[Client, Client, Client], tag: str, load: dict, imports: dict
+) -> None:
+    """Each figure once, service then baseline; the service's projections settle in between."""
+    recorder, reader, base = clients
+
+    def single(path: str) -> Callable[[int], Request]:
+        return lambda n: Request("POST", path, _json(actual(n, tag)))
+
+    def batch(path: str) -> Callable[[int], Request]:
+        return lambda n: Request("POST", path, _json({"items": [actual(n * 1000 + i, tag + "b") for i in range(1000)]}))
+
+    runs.add("record", await recorder.drive(single("/v1/actuals"), **load, ok=201))
+    await settle(conn)
+    runs.add("record-base", await base.drive(single("/actuals"), **load, ok=201))
+    runs.add("batch", await recorder.drive(batch("/v1/actuals/batch"), **imports))
+    await settle(conn)
+    runs.add("batch-base", await base.drive(batch("/actuals/batch"), **imports))
+    runs.add("read", await reader.drive(lambda n: attainment_read(TEAMS[n % len(TEAMS)]), **load))
+    last = await conn.fetchval("SELECT max(id) FROM baseline_actuals")
+    runs.add("read-base", await base.drive(lambda n: Request("GET", f"/actuals/{random.randint(1, last)}"), **load))
+
+
+async def http_rows(
+    url: str, data_dir: Path, *, repetitions: int, requests: int, concurrency: int, import_batches: int, seconds: float
+) -> list[Row]:
+    conn = await asyncpg.connect(url)
+    await conn.execute(baseline.TABLE)
+    runs = Runs()
+    load = {"count": requests, "concurrency": concurrency, "seconds": seconds}
+    imports = {"count": import_batches, "concurrency": 2, "seconds": seconds, "ok": 201}
+    async with clients(url, data_dir) as (recorder, reader, base):
+        await seed_org(reader)
+        for rep in range(repetitions):
+            tag = f"r{rep}-{uuid.uuid4().hex[:6]}"
+            await _repetition(runs, conn, (recorder, reader, base), tag, load, imports)
+    await conn.close()
+    reqs, actuals = "requests/s", "actuals/s"
+    return [
+        Row(
+            "HTTP: record one actual, `POST /v1/actuals`",
+            runs.rate("record", reqs),
+            "minimal litestar endpoint, one INSERT",
+            runs.rate("record-base", reqs),
+            Goal("ratio", at_least=0.5),
+            [f"service {runs.latency('record')}; baseline {runs.latency('record-base')}; {concurrency} clients"],
+        ),
+        Row(
+            "HTTP: batch import, `POST /v1/actuals/batch` of 1,000",
+            runs.rate("batch", actuals, 1000),
+            "minimal litestar endpoint, one unnest INSERT of the 1,000",
+            runs.rate("batch-base", actuals, 1000),
+            Goal("value", at_least=20_000),
+            ["2 clients"],
+        ),
+        Row(
+            "HTTP: read attainment, `GET /v1/attainment` team with breakdown=children",
+            runs.rate("read", reqs),
+            "minimal litestar endpoint, one primary-key SELECT",
+            runs.rate("read-base", reqs),
+            Goal("ratio", at_least=0.5),
+            [f"service {runs.latency('read')}; baseline {runs.latency('read-base')}"],
+        ),
+        Row(
+            "HTTP: read attainment, p99 latency",
+            runs.p99("read"),
+            "same, p99",
+            runs.p99("read-base"),
+            Goal("value", at_most=25),
+            [f"{concurrency} clients"],
+        ),
+    ]

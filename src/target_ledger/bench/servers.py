@@ -1,0 +1,64 @@
+"""HTTP servers under test: uvicorn processes on loopback, started and stopped by the bench."""
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from urllib.request import urlopen
+
+SERVICE = "target_ledger.app:app_from_env"
+BASELINE = "target_ledger.bench.baseline:app_from_env"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def uvicorn(app: str, env: dict[str, str], health: str, workers: int = 1) -> Iterator[str]:
+    """Serve `app` (a factory) with uvicorn on a free loopback port; yield its base URL."""
+    port = _free_port()
+    command = [sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--workers", str(workers), "--no-access-log", "--log-level", "warning"]
+    process = subprocess.Popen(command, env={**os.environ, **env})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(process, base + health)
+        yield base
+    finally:
+        _stop(process)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _wait_until_up(process: subprocess.Popen, url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode} before answering {url}")
+        with contextlib.suppress(OSError), urlopen(url, timeout=1):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"no answer from {url} within {timeout} s")
+
+
+@contextlib.contextmanager
+def worker(env: dict[str, str]) -> Iterator[subprocess.Popen]:
+    """A standalone projection worker (`target-ledger project`)."""
+    process = subprocess.Popen([sys.executable, "-m", "target_ledger", "project"], env={**os.environ, **env})
+    try:
+        yield process
+    finally:
+        _stop(process)
