@@ -22,6 +22,7 @@ from target_ledger.api.auth import JWTAuthentication
 from target_ledger.api.catalog import CatalogController
 from target_ledger.api.corrective_actions import CorrectiveActionController
 from target_ledger.api.deps import DEPENDENCIES
+from target_ledger.api.feed import FeedController
 from target_ledger.api.health import live, ready
 from target_ledger.api.org import OrgController
 from target_ledger.api.targets import TargetController
@@ -32,6 +33,7 @@ from target_ledger.domain.attainment import Thresholds
 from target_ledger.domain.calendar import Calendar
 from target_ledger.eventstore import EventStore
 from target_ledger.eventstore.subscription import Notifier
+from target_ledger.integration.feed import FeedSignal
 
 
 def _utc_now() -> datetime:
@@ -57,9 +59,11 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> 
             calendar=Calendar(settings.fiscal_year_start),
             thresholds=Thresholds(settings.pace_on_track, settings.pace_at_risk),
             caches=Caches(),
+            feed_signal=FeedSignal(),
         )
         async with connect(url, settings) as listener:
             await notifier.listen(listener)
+            await app.state.feed_signal.listen(listener)
             workers = [
                 asyncio.create_task(supervise(pool, store, notifier, p, progress))
                 for p in (PROJECTIONS if settings.run_projections else [])
@@ -81,6 +85,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> 
             CatalogController,
             AdjustmentController,
             AuditController,
+            FeedController,
             CorrectiveActionController,
             OrgController,
             live,

@@ -168,11 +168,12 @@ def verify() -> None:
 @click.argument("subject")
 @click.option("--role", type=click.Choice(ROLES), default=None, help="A system role, if any.")
 @click.option("--ttl-hours", type=float, default=12.0, show_default=True)
-def token(subject: str, role: str | None, ttl_hours: float) -> None:
+@click.option("--node", default=None, help="Limit the integration events it reads to this node's subtree.")
+def token(subject: str, role: str | None, ttl_hours: float, node: str | None) -> None:
     """Print a bearer token for SUBJECT (a person id) that the configured server accepts."""
     from target_ledger.api.auth import issue_token
 
-    click.echo(issue_token(Settings.from_env().secret(), subject, role, timedelta(hours=ttl_hours)))
+    click.echo(issue_token(Settings.from_env().secret(), subject, role, timedelta(hours=ttl_hours), node))
 
 
 @main.command()

@@ -24,7 +24,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
-    pool_size: int = 10
+    pool_size: int = 20  # every projection worker holds one for its advisory lock
     run_projections: bool = True
     min_position_timeout: float = 5.0
     fiscal_year_start: int = 1  # month; set it once: period keys of stored targets follow it
@@ -32,6 +32,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     pace_at_risk: Decimal = Decimal(80)  # pace % at or above: at risk; below: behind
     timezone: str = "UTC"  # where days and weeks end, for the alert scheduler
     scheduler_interval: float = 60.0  # seconds between the scheduler's looks at the clock
+    sse_heartbeat: float = 15.0  # seconds of quiet before a stream sends a comment line
+    webhook_max_failures: int = 8  # failed deliveries in a row that pause a subscription
+    webhook_backoff: float = 1.0  # seconds before the first retry; doubled each time, with jitter
+    webhook_backoff_max: float = 600.0
+    webhook_timeout: float = 10.0  # seconds a receiver has to answer
+    webhook_poll: float = 1.0  # seconds between looks for due deliveries when nothing wakes the worker
+    run_webhooks: bool = True
+    nats_url: str = "nats://127.0.0.1:4222"
+    nats_stream: str = "TARGET_LEDGER"
+    nats_subject: str = "target_ledger"  # events go to <this>.<type>
 
     @classmethod
     def from_env(cls, **overrides: object) -> "Settings":
@@ -40,6 +50,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "database_url": env.get("DATABASE_URL") or None,
             "jwt_secret": env.get("TL_JWT_SECRET") or None,
             "run_projections": env.get("TL_RUN_PROJECTIONS", "1") not in ("0", "false", "no"),
+            "run_webhooks": env.get("TL_RUN_WEBHOOKS", "1") not in ("0", "false", "no"),
         }
         for name, var in [
             ("data_dir", "TL_DATA_DIR"),
@@ -54,6 +65,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("pace_at_risk", "TL_PACE_AT_RISK"),
             ("timezone", "TL_TIMEZONE"),
             ("scheduler_interval", "TL_SCHEDULER_INTERVAL"),
+            ("sse_heartbeat", "TL_SSE_HEARTBEAT"),
+            ("webhook_max_failures", "TL_WEBHOOK_MAX_FAILURES"),
+            ("webhook_backoff", "TL_WEBHOOK_BACKOFF"),
+            ("webhook_backoff_max", "TL_WEBHOOK_BACKOFF_MAX"),
+            ("webhook_timeout", "TL_WEBHOOK_TIMEOUT"),
+            ("webhook_poll", "TL_WEBHOOK_POLL"),
+            ("nats_url", "TL_NATS_URL"),
+            ("nats_stream", "TL_NATS_STREAM"),
+            ("nats_subject", "TL_NATS_SUBJECT"),
         ]:
             if var in env:
                 values[name] = env[var]

@@ -39,7 +39,7 @@ async def client(settings: Settings, clock: Clock) -> AsyncIterator[AsyncTestCli
 def auth(settings: Settings):
     """Headers carrying a token for a subject and role."""
 
-    def headers(subject: str, role: str | None = None) -> dict[str, str]:
-        return {"Authorization": f"Bearer {issue_token(settings.secret(), subject, role)}"}
+    def headers(subject: str, role: str | None = None, node: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {issue_token(settings.secret(), subject, role, scope_node=node)}"}
 
     return headers

@@ -16,11 +16,20 @@ from target_ledger.domain.access import ROLES, Principal
 PUBLIC = ["^/health", "^/schema", "^/metrics"]
 
 
-def issue_token(secret: str, subject: str, role: str | None = None, ttl: timedelta = timedelta(hours=12)) -> str:
+def issue_token(
+    secret: str,
+    subject: str,
+    role: str | None = None,
+    ttl: timedelta = timedelta(hours=12),
+    scope_node: str | None = None,
+) -> str:
+    """`scope_node` limits what the token reads of the integration events to that node's subtree."""
     now = datetime.now(UTC)
     claims: dict[str, object] = {"sub": subject, "iat": now, "exp": now + ttl}
     if role:
         claims["role"] = role
+    if scope_node:
+        claims["scope_node"] = scope_node
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
@@ -46,4 +55,5 @@ class JWTAuthentication(AbstractAuthenticationMiddleware):
         role = claims.get("role")
         if role is not None and role not in ROLES:
             raise NotAuthorizedException(f"unknown role {role!r} in token; known: {', '.join(ROLES)}")
-        return AuthenticationResult(user=Principal(str(claims["sub"]), role), auth=claims)
+        node = claims.get("scope_node")
+        return AuthenticationResult(user=Principal(str(claims["sub"]), role, str(node) if node else None), auth=claims)

@@ -18,6 +18,7 @@ class Principal:
 
     subject: str
     role: str | None = None
+    scope_node: str | None = None  # a token limited to this node's subtree (integration events)
 
     @property
     def is_admin(self) -> bool:
@@ -72,4 +73,12 @@ def check_can_read(actor: Principal, org: "Organisation", node: str, on: date) -
     if not can_read(actor, org, node, on):
         raise ForbiddenError(
             f"reading {node!r} needs to be {node!r}, a member of it, a manager above it, or the admin or auditor role"
+        )
+
+
+def check_can_subscribe(actor: Principal) -> None:
+    """Integration events (feed, stream, webhooks) are for systems and auditors, not people."""
+    if actor.role not in ("admin", "auditor", "integration"):
+        raise ForbiddenError(
+            "reading integration events or managing webhooks needs the integration, auditor or admin role"
         )
