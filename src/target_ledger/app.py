@@ -26,6 +26,7 @@ from target_ledger.api.feed import FeedController
 from target_ledger.api.health import live, ready
 from target_ledger.api.org import OrgController
 from target_ledger.api.targets import TargetController
+from target_ledger.api.webhooks import WebhookController
 from target_ledger.application import Caches
 from target_ledger.config import Settings
 from target_ledger.database import connect, create_pool, migrate, resolve_url
@@ -33,6 +34,7 @@ from target_ledger.domain.attainment import Thresholds
 from target_ledger.domain.calendar import Calendar
 from target_ledger.eventstore import EventStore
 from target_ledger.eventstore.subscription import Notifier
+from target_ledger.integration import delivery
 from target_ledger.integration.feed import FeedSignal
 
 
@@ -68,6 +70,9 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> 
                 asyncio.create_task(supervise(pool, store, notifier, p, progress))
                 for p in (PROJECTIONS if settings.run_projections else [])
             ]
+            if settings.run_webhooks:
+                deliverer = delivery.from_settings(pool, app.state.feed_signal, settings)
+                workers.append(asyncio.create_task(deliverer.run()))
             try:
                 yield
             finally:
@@ -86,6 +91,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> 
             AdjustmentController,
             AuditController,
             FeedController,
+            WebhookController,
             CorrectiveActionController,
             OrgController,
             live,

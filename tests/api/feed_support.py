@@ -3,7 +3,7 @@
 from tests.api.support import ADMIN, build_east, team_target
 
 INTEGRATION = ("crm", "integration")
-__all__ = ["ADMIN", "INTEGRATION", "actual", "build_east", "events", "team_target"]
+__all__ = ["ADMIN", "INTEGRATION", "actual", "build_east", "east_2_target", "events", "team_target"]
 
 
 async def actual(client, auth, person: str, value: str, day: str = "2026-10-15") -> int:
@@ -26,3 +26,11 @@ async def events(client, auth, position: int, who=INTEGRATION, **params) -> list
         if not page["events"]:
             return found
         after = page["next"]
+
+
+async def east_2_target(client, auth) -> None:
+    """rep3 joins east-2, and east-2 gets a target of its own for the quarter."""
+    person = {"person": "rep3", "name": "rep3", "unit": "east-2", "effective": "2025-01-01"}
+    assert (await client.post("/v1/org/people", json=person, headers=auth(*ADMIN))).status_code == 201
+    body = {"node": "east-2", "metric": "revenue", "period": "2026-Q4", "value": "500"}
+    assert (await client.post("/v1/targets", json=body, headers=auth("east-boss"))).status_code == 201

@@ -4,7 +4,7 @@ import pytest
 
 from projections import public_events
 from projections.runner import reset
-from tests.api.feed_support import ADMIN, INTEGRATION, actual, build_east, events, team_target
+from tests.api.feed_support import INTEGRATION, actual, build_east, east_2_target, events, team_target
 
 
 @pytest.fixture
@@ -41,13 +41,7 @@ async def test_events_are_cloudevents_in_a_stable_order(client, auth, team, pool
 
 
 async def test_a_scoped_token_never_sees_another_nodes_events(client, auth, team) -> None:
-    await client.post(
-        "/v1/org/people",
-        json={"person": "rep3", "name": "rep3", "unit": "east-2", "effective": "2025-01-01"},
-        headers=auth(*ADMIN),
-    )
-    body = {"node": "east-2", "metric": "revenue", "period": "2026-Q4", "value": "500"}
-    assert (await client.post("/v1/targets", json=body, headers=auth("east-boss"))).status_code == 201
+    await east_2_target(client, auth)
     await actual(client, auth, "rep1", "10")
     last = await actual(client, auth, "rep3", "10")
     # A token scoped to east-2 sees only east-2's events, whatever node it asks for.
