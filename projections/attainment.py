@@ -248,3 +248,38 @@ async def fetch_target_keys(conn: asyncpg.Connection, target_ids: list[UUID]) ->
         target_ids,
     )
     return {r["target_id"]: r for r in rows}
+
+
+async def fetch_targets_covering(conn: asyncpg.Connection, starts_on: date, ends_on: date) -> list[asyncpg.Record]:
+    """Targets whose days overlap [starts_on, ends_on], shortest first: what the alert rules judge."""
+    return await conn.fetch(
+        """SELECT target_id, node, metric, period, scope::text AS scope, starts_on, ends_on, value
+             FROM attainment_targets WHERE starts_on <= $2 AND ends_on >= $1
+            ORDER BY ends_on - starts_on, period""",
+        starts_on,
+        ends_on,
+    )
+
+
+async def fetch_last_actual_days(conn: asyncpg.Connection, people: list[str]) -> dict[str, date]:
+    """Each person's latest day with an actual that stands (not reversed)."""
+    rows = await conn.fetch(
+        """SELECT person, max(occurred_on) AS day FROM attainment_actuals
+            WHERE person = ANY($1::text[]) AND NOT reversed GROUP BY person""",
+        people,
+    )
+    return {r["person"]: r["day"] for r in rows}
+
+
+async def fetch_targets_within(
+    conn: asyncpg.Connection, nodes: list[str], starts_on: date, ends_on: date
+) -> list[asyncpg.Record]:
+    """The nodes' targets whose periods lie within [starts_on, ends_on], longest first."""
+    return await conn.fetch(
+        """SELECT target_id, node, metric, period, scope::text AS scope, starts_on, ends_on, value
+             FROM attainment_targets WHERE node = ANY($1::text[]) AND starts_on >= $2 AND ends_on <= $3
+            ORDER BY node, metric, ends_on - starts_on DESC, starts_on""",
+        nodes,
+        starts_on,
+        ends_on,
+    )

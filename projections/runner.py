@@ -12,13 +12,13 @@ from typing import Any
 import asyncpg
 from tenacity import AsyncRetrying, before_sleep_log, wait_exponential
 
-from projections import actions, attainment, audit, inbox, public_events, targets
+from projections import actions, alerts, attainment, audit, inbox, public_events, reviews, targets
 from target_ledger.eventstore import Cursor, EventStore, Recorded
 from target_ledger.eventstore.subscription import Notifier, follow, wake_or_timeout
 
 log = logging.getLogger(__name__)
 
-PROJECTIONS: list[ModuleType] = [attainment, targets, audit, inbox, actions, public_events]
+PROJECTIONS: list[ModuleType] = [attainment, targets, audit, inbox, actions, public_events, alerts, reviews]
 Handler = Callable[[asyncpg.Connection, Recorded], Awaitable[None]]
 BatchHandler = Callable[[asyncpg.Connection, list[Recorded]], Awaitable[None]]
 

@@ -24,18 +24,23 @@ from target_ledger.api.corrective_actions import CorrectiveActionController
 from target_ledger.api.deps import DEPENDENCIES
 from target_ledger.api.feed import FeedController
 from target_ledger.api.health import live, ready
+from target_ledger.api.monitoring import MonitoringController
 from target_ledger.api.org import OrgController
+from target_ledger.api.periods import PeriodController
+from target_ledger.api.reviews import ReviewController
 from target_ledger.api.targets import TargetController
 from target_ledger.api.webhooks import WebhookController
-from target_ledger.application import Caches
+from target_ledger.application import Caches, Command
 from target_ledger.config import Settings
 from target_ledger.database import connect, create_pool, migrate, resolve_url
+from target_ledger.domain.access import Principal
 from target_ledger.domain.attainment import Thresholds
 from target_ledger.domain.calendar import Calendar
 from target_ledger.eventstore import EventStore
 from target_ledger.eventstore.subscription import Notifier
 from target_ledger.integration import delivery
 from target_ledger.integration.feed import FeedSignal
+from target_ledger.scheduler import Scheduler
 
 
 def _utc_now() -> datetime:
@@ -63,6 +68,19 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> 
             caches=Caches(),
             feed_signal=FeedSignal(),
         )
+        app.state.scheduler = Scheduler(
+            Command(
+                store=store,
+                clock=clock,
+                actor=Principal("scheduler", "admin"),
+                request_id="scheduler",
+                calendar=app.state.calendar,
+                thresholds=app.state.thresholds,
+                caches=app.state.caches,
+            ),
+            timezone=settings.timezone,
+            interval=settings.scheduler_interval,
+        )
         async with connect(url, settings) as listener:
             await notifier.listen(listener)
             await app.state.feed_signal.listen(listener)
@@ -73,6 +91,8 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> 
             if settings.run_webhooks:
                 deliverer = delivery.from_settings(pool, app.state.feed_signal, settings)
                 workers.append(asyncio.create_task(deliverer.run()))
+            if settings.run_projections:  # the scheduler runs where the projections do
+                workers.append(asyncio.create_task(app.state.scheduler.run()))
             try:
                 yield
             finally:
@@ -93,6 +113,9 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> 
             FeedController,
             WebhookController,
             CorrectiveActionController,
+            MonitoringController,
+            PeriodController,
+            ReviewController,
             OrgController,
             live,
             ready,

@@ -103,16 +103,17 @@ async def import_actuals(
 
 async def _store(cmd: Command, batch: list[tuple[Line, ActualInput]], rejects: Rejects, summary: Summary) -> None:
     """Store the rows that pass the rules; the others are rejected, each with its reason."""
-    cmd = dataclasses.replace(cmd)  # each batch sees the org and catalog as they are now
-    catalog, org = await cmd.catalog(), await cmd.org()
+    cmd = dataclasses.replace(cmd)  # each batch sees the org, catalog and closures as they are now
+    catalog, org, periods = await cmd.catalog(), await cmd.org(), await cmd.periods()
     try:
-        actuals = check_actuals(cmd, catalog, org, [item for _, item in batch])
+        actuals = check_actuals(cmd, catalog, org, periods, [item for _, item in batch], reject_closed=True)
     except BatchInvalidError as invalid:
         for error in invalid.errors:
             rejects.add(batch[error.index][0], error.field, error.message)
         bad = {error.index for error in invalid.errors}
         summary.rejected += len(bad)
-        actuals = check_actuals(cmd, catalog, org, [item for i, (_, item) in enumerate(batch) if i not in bad])
+        good = [item for i, (_, item) in enumerate(batch) if i not in bad]
+        actuals = check_actuals(cmd, catalog, org, periods, good, reject_closed=True)
     if actuals:
         outcomes = await append_actuals(cmd, actuals)
         duplicates = sum(o.duplicate for o in outcomes)

@@ -8,10 +8,12 @@ from typing import Any
 
 from target_ledger.application.cache import StreamCache
 from target_ledger.domain.access import Principal
+from target_ledger.domain.alert_rules import ALERT_RULES_ID, AlertRules
 from target_ledger.domain.attainment import Thresholds
 from target_ledger.domain.calendar import Calendar
 from target_ledger.domain.catalog import CATALOG_ID, Catalog
 from target_ledger.domain.org import ORG_ID, Organisation
+from target_ledger.domain.period import PERIODS_ID, Closure, Periods
 from target_ledger.eventstore import EventStore, Metadata
 
 IDEMPOTENCY = uuid.UUID("4c0a6a55-3f4e-4a43-8f43-9a0f5b7f2c03")
@@ -31,6 +33,10 @@ class Caches:
     catalog: StreamCache = field(default_factory=lambda: StreamCache(CATALOG_ID, lambda: Catalog.start(EPOCH)))
     # Before the company exists: an empty organisation, never stored.
     org: StreamCache = field(default_factory=lambda: StreamCache(ORG_ID, lambda: Organisation.start(at=EPOCH)))
+    periods: StreamCache = field(default_factory=lambda: StreamCache(PERIODS_ID, lambda: Periods.start(EPOCH)))
+    alert_rules: StreamCache = field(
+        default_factory=lambda: StreamCache(ALERT_RULES_ID, lambda: AlertRules.start(EPOCH))
+    )
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,27 @@ class Command:
         """The organisation as of the last committed change: read it, never change it."""
         org: Organisation = await self._current("org")
         return org
+
+    async def periods(self) -> Periods:
+        """Every period closure, as of the last committed change: read it, never change it."""
+        periods: Periods = await self._current("periods")
+        return periods
+
+    async def alert_rules(self) -> AlertRules:
+        rules: AlertRules = await self._current("alert_rules")
+        return rules
+
+    async def _chain(self, node: str, on: date) -> list[str]:
+        org = await self.org()
+        return [node, *org.ancestors(node, on)] if org.exists(node) else [node]
+
+    async def closure(self, node: str, starts_on: date, ends_on: date) -> Closure | None:
+        """The closure freezing those days for the node (closed for it or a unit above it)."""
+        return (await self.periods()).closing(await self._chain(node, starts_on), starts_on, ends_on)
+
+    async def check_open(self, node: str, starts_on: date, ends_on: date, *, field: str | None = None) -> None:
+        """Refuse a write in a period closed for the node or a unit above it (409)."""
+        (await self.periods()).check_open(await self._chain(node, starts_on), starts_on, ends_on, field=field)
 
     @property
     def metadata(self) -> Metadata:

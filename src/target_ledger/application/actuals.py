@@ -11,6 +11,7 @@ from target_ledger.domain.actual import Actual
 from target_ledger.domain.catalog import Catalog
 from target_ledger.domain.errors import DomainError, ForbiddenError, NotFoundError
 from target_ledger.domain.org import Organisation
+from target_ledger.domain.period import PeriodClosedError, Periods
 
 MAX_BATCH = 10_000
 
@@ -48,10 +49,12 @@ class Outcome:
     duplicate: bool
 
 
-def _decide(cmd: Command, catalog: Catalog, org: Organisation, item: ActualInput) -> Actual:
+def _decide(cmd: Command, catalog: Catalog, org: Organisation, periods: Periods, item: ActualInput) -> Actual:
     check_can_record_actual(cmd.actor, org, item.person, cmd.today())
     if not org.is_person(item.person):
         raise DomainError(f"{item.person!r} is not a person of the organisation", field="person")
+    chain = [item.person, *org.ancestors(item.person, item.occurred_on)]
+    periods.check_open(chain, item.occurred_on, item.occurred_on, field="date")
     if not catalog.metric(item.metric).additive:
         raise DomainError(f"{item.metric} is computed from its parts: record those instead", field="metric")
     catalog.check_scope(item.scope)
@@ -71,20 +74,27 @@ def check_actuals(
     cmd: Command,
     catalog: Catalog,
     org: Organisation,
+    periods: Periods,
     items: list[ActualInput],
     *,
     indexes: list[int] | None = None,
     errors: list[ItemError] | None = None,
+    reject_closed: bool = False,
 ) -> list[Actual]:
     """Decide every item; raise BatchInvalidError listing each bad one by index and field,
-    together with `errors` found before (items that could not even be decoded)."""
+    together with `errors` found before (items that could not even be decoded). An item in a
+    closed period is a 409 for the whole request, unless `reject_closed` lists it as bad."""
     actuals, errors = [], list(errors or [])
     for position, item in enumerate(items):
         index = indexes[position] if indexes else position
         try:
-            actuals.append(_decide(cmd, catalog, org, item))
+            actuals.append(_decide(cmd, catalog, org, periods, item))
         except ForbiddenError:
             raise  # a 403 for the whole request, not one bad item among others
+        except PeriodClosedError as e:
+            if not reject_closed:
+                raise
+            errors.append(ItemError(index, e.field, str(e)))
         except DomainError as e:
             errors.append(ItemError(index, e.field, str(e)))
     if errors:
@@ -101,7 +111,8 @@ async def record_actuals(
 ) -> list[Outcome]:
     """Store a batch whole or not at all; re-sent items (same source and external reference)
     change nothing and come back as duplicates."""
-    checked = check_actuals(cmd, await cmd.catalog(), await cmd.org(), items, indexes=indexes, errors=errors)
+    catalog, org, periods = await cmd.catalog(), await cmd.org(), await cmd.periods()
+    checked = check_actuals(cmd, catalog, org, periods, items, indexes=indexes, errors=errors)
     return await append_actuals(cmd, checked)
 
 

@@ -97,6 +97,7 @@ async def request_adjustment(cmd: Command, target_id: uuid.UUID, ask: Ask) -> tu
     if not (may_ask or (org.is_unit(target.node) and org.manager_of(target.node, today) == me)):
         raise ForbiddenError(f"requesting a change of {target.node!r}'s target needs to be its assignee or a manager")
     changes, size = await _changes(cmd, target, ask)
+    await _check_open(cmd, changes)
     large = not target.value or size / target.value * 100 > SECOND_APPROVAL_ABOVE
     adjustment = Adjustment.request(
         target_id=target.id,
@@ -110,6 +111,13 @@ async def request_adjustment(cmd: Command, target_id: uuid.UUID, ask: Ask) -> tu
     )
     events = adjustment.collect_events()
     return adjustment, (await cmd.store.append(events, cmd.metadata, event_ids=cmd.event_ids(1))).last
+
+
+async def _check_open(cmd: Command, changes: list[Change]) -> None:
+    """A closed period's targets are frozen: asking to change them, or applying it, is a 409."""
+    for change in changes:
+        span = cmd.calendar.parse(change.period)
+        await cmd.check_open(change.node, span.start, span.end, field="new_value")
 
 
 async def get_adjustment(cmd: Command, adjustment_id: uuid.UUID) -> Adjustment:
@@ -135,6 +143,7 @@ async def approve(cmd: Command, adjustment_id: uuid.UUID) -> tuple[Adjustment, i
         above = _above(adjustment.changes[0].node, adjustment.approvals)
         raise ForbiddenError(f"approval {adjustment.level} needs to manage a unit above {above!r}, or the admin role")
     adjustment.approve(me, at=cmd.clock())
+    await _check_open(cmd, adjustment.changes)
     targets = await _apply(cmd, adjustment) if adjustment.status == "approved" else []
     events = [*adjustment.collect_events(), *(e for t in targets for e in t.collect_events())]
     appended = await cmd.store.append(events, cmd.metadata, event_ids=cmd.event_ids(len(events)))

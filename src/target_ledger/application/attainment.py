@@ -1,7 +1,7 @@
 """How targets stand now: a node's row, its breakdown, and a unit's leaderboard."""
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import asyncpg
@@ -172,12 +172,18 @@ async def leaderboard(cmd: Command, *, unit: str, metric: str, period: str) -> l
     return sorted(ranked, key=lambda r: -(r.standing.attainment_pct or Decimal(-1)))  # type: ignore[union-attr]
 
 
-async def actuals_current(cmd: Command, timeout: float = 5.0) -> None:
-    """A decision must count every actual recorded before it: wait (bounded) for the
-    attainment read model to reach the head of the log."""
+async def read_models_current(cmd: Command, names: list[str], timeout: float = 5.0) -> None:
+    """A decision must see every event recorded before it: wait (bounded) for the read
+    models it consults to reach the head of the log."""
     head = await cmd.store.head()
-    if head and not await caught_up(cmd.store.pool, cmd.store, attainment_model.NAME, head, timeout):
-        raise ReadModelBehindError(f"the actuals read model has not reached position {head} yet")
+    for name in names:
+        if head and not await caught_up(cmd.store.pool, cmd.store, name, head, timeout):
+            raise ReadModelBehindError(f"the {name} read model has not reached position {head} yet")
+
+
+async def actuals_current(cmd: Command, timeout: float = 5.0) -> None:
+    """A decision must count every actual recorded before it."""
+    await read_models_current(cmd, [attainment_model.NAME], timeout)
 
 
 async def measure(cmd: Command, target: Target) -> Measure:
@@ -190,3 +196,20 @@ async def measure(cmd: Command, target: Target) -> Measure:
     s = row.standing
     pct, pace = (s.attainment_pct, s.pace_pct) if s else (None, None)
     return Measure(attainment_pct=pct, pace_pct=pace, actual=row.actual)
+
+
+def _planned_by(plan: Plan, span: Period, day: date) -> Decimal:
+    return _expected(plan, span, day, min(max((day - span.start).days + 1, 0), span.days))
+
+
+def planned_between(plan: Plan, span: Period, first: date, last: date) -> Decimal:
+    """What the target plans for the days first..last (pro rata, or by its time split)."""
+    return _planned_by(plan, span, last) - _planned_by(plan, span, first - timedelta(days=1))
+
+
+async def standing_on(
+    cmd: Command, conn: asyncpg.Connection, *, node: str, metric: str, period: str, scope: dict[str, str], day: date
+) -> Row:
+    """A target's row (actual, attainment, pace, status) as the read model has it, judged on `day`."""
+    definition, span = (await cmd.catalog()).metric(metric), cmd.calendar.parse(period)
+    return await _row(cmd, LiveFigures(conn, day), definition, node, span, scope)

@@ -35,6 +35,7 @@ async def set_target(
     if not org.exists(node):
         raise DomainError(f"unknown org node {node!r}: add it under /v1/org first", field="node")
     check_can_set_target(cmd.actor, org, node, cmd.today())
+    await cmd.check_open(node, span.start, span.end, field="period")
     target = Target.set(
         node=node,
         metric=metric,
@@ -164,6 +165,8 @@ async def decompose(cmd: Command, parent_id: uuid.UUID, split: Split) -> tuple[T
         )
         for key, c in ((key, candidates[key]) for key in keys)
     ]
+    for child in children:  # the children of a split are new targets: none may land in a closed period
+        await cmd.check_open(child.node, child.starts_on, child.ends_on, field="parts")
     parts = [Part(target_id=t.id, node=t.node, period=t.period, scope=t.scope, value=t.value) for t in children]
     if parent.parts and (parent.axis, parent.method, parent.parts) == (split.axis, split.method, parts):
         return parent, None  # the same decomposition again: nothing to store

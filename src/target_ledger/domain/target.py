@@ -100,6 +100,9 @@ class Target(Aggregate):
         """Who reports on the target how often, and who supervises: a missed report is an alert."""
 
         TOPIC = "FollowUpPlanned"
+        node: str
+        metric: str
+        period: str
         cadence: str
         reporter: str
         supervisor: str
@@ -221,7 +224,14 @@ class Target(Aggregate):
         if reporter == supervisor:
             raise DomainError("the supervisor is someone other than the reporter", field="supervisor")
         self.trigger_event(
-            self.FollowUpPlanned, cadence=cadence, reporter=reporter, supervisor=supervisor, timestamp=at
+            self.FollowUpPlanned,
+            node=self.node,
+            metric=self.metric,
+            period=self.period,
+            cadence=cadence,
+            reporter=reporter,
+            supervisor=supervisor,
+            timestamp=at,
         )
 
     def report_follow_up(self, person: str, note: str, at: datetime) -> None:

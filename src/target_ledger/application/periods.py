@@ -1,0 +1,81 @@
+"""Closing a period for a subtree, and reopening it only with a reason and an approval."""
+
+from datetime import date
+from typing import Any
+
+from target_ledger.application import Command
+from target_ledger.domain.errors import ConflictError, DomainError, ForbiddenError
+from target_ledger.domain.period import PERIODS_ID, Periods
+
+
+async def _load(cmd: Command) -> Periods:
+    periods: Periods | None = await cmd.store.get(PERIODS_ID)
+    return periods if periods is not None else Periods.start(cmd.clock())
+
+
+async def _save(cmd: Command, periods: Periods) -> int:
+    events = periods.collect_events()
+    return (await cmd.store.append(events, cmd.metadata, event_ids=cmd.event_ids(len(events)))).last
+
+
+async def _check_node(cmd: Command, node: str) -> None:
+    """The node's own manager, a manager above it, or an admin closes (and asks to reopen)."""
+    org, me, today = await cmd.org(), cmd.actor.subject, cmd.today()
+    if not org.exists(node):
+        raise DomainError(f"unknown org node {node!r}", field="node")
+    own = org.is_unit(node) and org.manager_of(node, today) == me
+    if not (cmd.actor.is_admin or own or org.manages(me, node, today)):
+        raise ForbiddenError(f"closing or reopening a period of {node!r} needs to manage it, or the admin role")
+
+
+async def close(cmd: Command, period: str, node: str) -> int:
+    span = cmd.calendar.parse(period)
+    await _check_node(cmd, node)
+    periods = await _load(cmd)
+    periods.close(span.key, node, span.start, span.end, cmd.actor.subject, at=cmd.clock())
+    return await _save(cmd, periods)
+
+
+async def request_reopen(cmd: Command, period: str, node: str, reason: str) -> int:
+    span = cmd.calendar.parse(period)
+    await _check_node(cmd, node)
+    periods = await _load(cmd)
+    periods.request_reopen(span.key, node, cmd.actor.subject, reason, at=cmd.clock())
+    return await _save(cmd, periods)
+
+
+async def approve_reopen(cmd: Command, period: str, node: str) -> int:
+    """Like an adjustment: someone other than the requester, managing a unit above the node."""
+    span, org, me = cmd.calendar.parse(period), await cmd.org(), cmd.actor.subject
+    if not (cmd.actor.is_admin or org.manages(me, node, cmd.today())):
+        raise ForbiddenError(f"approving a reopen of {node!r} needs to manage a unit above it, or the admin role")
+    periods = await _load(cmd)
+    periods.approve_reopen(span.key, node, me, at=cmd.clock())
+    return await _save(cmd, periods)
+
+
+async def closures(cmd: Command, *, period: str | None = None, node: str | None = None) -> list[dict[str, Any]]:
+    """Closures (current and reopened), optionally of one period or node."""
+    key = cmd.calendar.parse(period).key if period else None
+    found = (await cmd.periods()).closures.values()
+    return [
+        {
+            "period": c.period,
+            "node": c.node,
+            "starts_on": c.starts_on,
+            "ends_on": c.ends_on,
+            "status": "closed" if c.closed else "reopened",
+            "reopen_requested_by": c.reopen_requested_by,
+            "reopen_reason": c.reopen_reason or None,
+        }
+        for c in found
+        if key in (None, c.period) and node in (None, c.node)
+    ]
+
+
+async def closed_for(cmd: Command, period: str, node: str) -> tuple[date, date]:
+    """The days of a period closed for the node (or a unit above it); a 409 says what to do if not."""
+    span = cmd.calendar.parse(period)
+    if await cmd.closure(node, span.start, span.end) is None:
+        raise ConflictError(f"period {span.key} is not closed for {node!r}: close it before reviewing it")
+    return span.start, span.end

@@ -1,0 +1,57 @@
+"""The alert scheduler: judges the rules once each day (in the configured time zone) has begun.
+
+It runs beside the projections, in the API process or the `project` worker; an advisory lock
+lets one process at a time do it. The clock is injected, so tests move time instead of waiting.
+"""
+
+import asyncio
+import contextlib
+import logging
+import zlib
+from dataclasses import dataclass, field, replace
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from target_ledger.application import Command, monitoring
+
+log = logging.getLogger(__name__)
+LOCK = zlib.crc32(b"scheduler:alerts")
+
+
+@dataclass
+class Scheduler:
+    command: Command  # the scheduler's own: actor "scheduler", the service's clock and caches
+    timezone: str = "UTC"
+    interval: float = 60.0
+    evaluated: date | None = field(default=None, init=False)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
+
+    def today(self) -> date:
+        return self.command.clock().astimezone(ZoneInfo(self.timezone)).date()
+
+    async def run_due(self) -> int | None:
+        """Judge the rules if the day changed since the last look; the position of any alert events."""
+        async with self._lock:  # the loop and a caller (a test, an operator) never judge at once
+            today = self.today()
+            if today == self.evaluated:
+                return None
+            cmd = replace(self.command, request_id=f"scheduler:{today}")
+            position = await monitoring.evaluate(cmd, today)
+            self.evaluated = today
+            return position
+
+    async def run(self) -> None:
+        """Forever: wait for the lock, then look at the clock every `interval` seconds."""
+        pool = self.command.store.pool
+        async with pool.acquire() as conn:
+            await conn.execute("SELECT pg_advisory_lock($1)", LOCK)
+            try:
+                while True:
+                    try:
+                        await self.run_due()
+                    except Exception:  # a failed look is logged and retried at the next one
+                        log.exception("alert evaluation failed")
+                    await asyncio.sleep(self.interval)
+            finally:
+                with contextlib.suppress(Exception):
+                    await conn.execute("SELECT pg_advisory_unlock($1)", LOCK)
