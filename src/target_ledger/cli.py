@@ -176,6 +176,40 @@ def token(subject: str, role: str | None, ttl_hours: float, node: str | None) ->
     click.echo(issue_token(Settings.from_env().secret(), subject, role, timedelta(hours=ttl_hours), node))
 
 
+@main.group("relay")
+def relay_group() -> None:
+    """Relay the public integration events to a message system."""
+
+
+@relay_group.command("nats")
+def relay_nats() -> None:
+    """Publish the public events to a NATS JetStream stream (TL_NATS_URL, TL_NATS_STREAM,
+    TL_NATS_SUBJECT) until SIGTERM or SIGINT; resumes after a restart without re-publishing."""
+    from target_ledger.integration.feed import FeedSignal
+    from target_ledger.integration.relay import Target, relay
+
+    async def run() -> None:
+        settings = Settings.from_env()
+        url = resolve_url(settings)
+        migrate(url)
+        pool = await create_pool(url, settings, "target-ledger-relay")
+        woken = FeedSignal()
+        stop = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+        try:
+            async with connect(url, settings, "target-ledger-relay") as listener:
+                await woken.listen(listener)
+                target = Target(settings.nats_url, settings.nats_stream, settings.nats_subject)
+                click.echo(f"relaying public events to NATS stream {target.stream} at {target.url}", err=True)
+                published = await relay(pool, woken, target, stop)
+                click.echo(f"published {published} events", err=True)
+        finally:
+            await pool.close()
+
+    asyncio.run(run())
+
+
 @main.command()
 @click.option(
     "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("BENCHMARKS.md"), show_default=True
