@@ -37,7 +37,7 @@ async def read_position(conn: asyncpg.Connection, projection: str) -> int:
 
 async def wait_for(state: State, projection: str, min_position: int | None) -> None:
     """Hold the read until the read model has applied min_position, or answer 503."""
-    if min_position is None:
+    if not min_position:  # None, or 0: the start of the log, which every read model has reached
         return
     timeout = state.settings.min_position_timeout
     if not await caught_up(state.pool, state.store, projection, min_position, timeout, state.progress):
