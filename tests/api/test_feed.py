@@ -5,6 +5,7 @@ import pytest
 from projections import public_events
 from projections.runner import reset
 from tests.api.feed_support import INTEGRATION, actual, build_east, east_2_target, events, team_target
+from tests.api.support import ask
 
 
 @pytest.fixture
@@ -63,3 +64,42 @@ async def test_only_systems_and_auditors_read_the_feed(client, auth, team) -> No
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "types"
     schemas = (await client.get("/v1/feed/schemas", headers=auth(*INTEGRATION))).json()
     assert len(schemas) == 11 and schemas["period.closed.v1"]["title"] == "period.closed.v1"
+
+
+async def test_adjustments_actions_and_closes_reach_the_feed(client, auth, team) -> None:
+    # The team lead asks for 5 % less; the regional manager approves.
+    asked = await ask(client, auth, team["id"], new_value="950")
+    r = await client.post(f"/v1/adjustments/{asked['id']}/approve", headers=auth("east-boss"))
+    assert r.status_code == 200, r.text
+    # An action is opened on rep1's share and completed.
+    rep1 = next(c for c in team["children"] if c["node"] == "rep1")
+    body = {
+        "target_id": rep1["target_id"],
+        "causes": [{"kind": "objective", "factor": "market", "description": "a slow autumn"}],
+        "plan": "two visits a week",
+        "owner": "rep1",
+        "due": "2026-12-31",
+    }
+    action = (await client.post("/v1/corrective-actions", json=body, headers=auth("lead1"))).json()
+    done = await client.post(
+        f"/v1/corrective-actions/{action['id']}/completion", json={"outcome": "ok"}, headers=auth("rep1")
+    )
+    assert done.status_code == 200, done.text
+    # The region's quarter is closed.
+    closed = await client.post("/v1/periods/2026-Q4/close", json={"node": "east"}, headers=auth("ceo"))
+    assert closed.status_code == 200, closed.text
+    feed = await events(client, auth, closed.json()["position"])
+    kinds = [e["type"] for e in feed if not e["type"].startswith(("target.set", "attainment."))]
+    assert kinds == [
+        "adjustment.requested.v1",
+        "adjustment.decided.v1",
+        "target.adjusted.v1",
+        "target.adjusted.v1",
+        "target.adjusted.v1",
+        "corrective_action.opened.v1",
+        "corrective_action.completed.v1",
+        "period.closed.v1",
+    ]
+    decided = next(e for e in feed if e["type"] == "adjustment.decided.v1")["data"]
+    assert (decided["decision"], decided["decided_by"], decided["node"]) == ("approved", "east-boss", "east-1")
+    assert feed[-1]["subject"] == "2026-Q4/east" and feed[-1]["data"]["closed_by"] == "ceo"
