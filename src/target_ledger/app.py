@@ -13,6 +13,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from projections.runner import PROJECTIONS, Progress, supervise
+from target_ledger import scheduler
 from target_ledger.api import errors
 from target_ledger.api.actuals import ActualController
 from target_ledger.api.adjustments import AdjustmentController
@@ -30,17 +31,15 @@ from target_ledger.api.periods import PeriodController
 from target_ledger.api.reviews import ReviewController
 from target_ledger.api.targets import TargetController
 from target_ledger.api.webhooks import WebhookController
-from target_ledger.application import Caches, Command
+from target_ledger.application import Caches
 from target_ledger.config import Settings
 from target_ledger.database import connect, create_pool, migrate, resolve_url
-from target_ledger.domain.access import Principal
 from target_ledger.domain.attainment import Thresholds
 from target_ledger.domain.calendar import Calendar
 from target_ledger.eventstore import EventStore
 from target_ledger.eventstore.subscription import Notifier
 from target_ledger.integration import delivery
 from target_ledger.integration.feed import FeedSignal
-from target_ledger.scheduler import Scheduler
 
 
 def _utc_now() -> datetime:
@@ -68,19 +67,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> 
             caches=Caches(),
             feed_signal=FeedSignal(),
         )
-        app.state.scheduler = Scheduler(
-            Command(
-                store=store,
-                clock=clock,
-                actor=Principal("scheduler", "admin"),
-                request_id="scheduler",
-                calendar=app.state.calendar,
-                thresholds=app.state.thresholds,
-                caches=app.state.caches,
-            ),
-            timezone=settings.timezone,
-            interval=settings.scheduler_interval,
-        )
+        app.state.scheduler = scheduler.for_service(store, settings, clock, app.state.caches)
         async with connect(url, settings) as listener:
             await notifier.listen(listener)
             await app.state.feed_signal.listen(listener)

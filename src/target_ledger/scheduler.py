@@ -8,11 +8,17 @@ import asyncio
 import contextlib
 import logging
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from target_ledger.application import Command, monitoring
+from target_ledger.application import Caches, Command, monitoring
+from target_ledger.config import Settings
+from target_ledger.domain.access import Principal
+from target_ledger.domain.attainment import Thresholds
+from target_ledger.domain.calendar import Calendar
+from target_ledger.eventstore import EventStore
 
 log = logging.getLogger(__name__)
 LOCK = zlib.crc32(b"scheduler:alerts")
@@ -55,3 +61,20 @@ class Scheduler:
             finally:
                 with contextlib.suppress(Exception):
                     await conn.execute("SELECT pg_advisory_unlock($1)", LOCK)
+
+
+def for_service(
+    store: EventStore, settings: Settings, clock: Callable[[], datetime], caches: Caches | None = None
+) -> Scheduler:
+    """The service's scheduler: it acts as `scheduler`, on the service's calendar and thresholds."""
+    ZoneInfo(settings.timezone)  # an unknown TL_TIMEZONE stops the start, not every look later
+    command = Command(
+        store=store,
+        clock=clock,
+        actor=Principal("scheduler", "admin"),
+        request_id="scheduler",
+        calendar=Calendar(settings.fiscal_year_start),
+        thresholds=Thresholds(settings.pace_on_track, settings.pace_at_risk),
+        caches=caches or Caches(),
+    )
+    return Scheduler(command, timezone=settings.timezone, interval=settings.scheduler_interval)

@@ -23,6 +23,7 @@ async def test_a_closed_month_rejects_an_actual_with_a_clear_409_and_a_reopened_
     client, auth, clock, org
 ) -> None:
     july = await set_target(client, auth, "rep1", "2026-07", "3100")
+    pending = await ask(client, auth, july["id"], new_value="3000")  # asked while July is open
     clock.set("2026-08-03")
     # A team lead does not close the region; its manager does.
     assert (await _close(client, auth, "2026-07", "east", who="lead1")).status_code == 403
@@ -47,6 +48,8 @@ async def test_a_closed_month_rejects_an_actual_with_a_clear_409_and_a_reopened_
     body = {"new_value": "3000", "reason_category": "other", "justification": "late", "evidence": []}
     r = await client.post(f"/v1/targets/{july['id']}/adjustments", json=body, headers=auth("lead1"))
     assert r.status_code == 409 and "closed" in r.text
+    r = await client.post(f"/v1/adjustments/{pending['id']}/approve", headers=auth("east-boss"))
+    assert r.status_code == 409 and "closed" in r.text  # nor is one asked before the close applied
     # Reopening needs a reason, then an approval by someone above the region, not the asker.
     url = "/v1/periods/2026-07/reopen"
     r = await client.post(url, json={"node": "east", "reason": ""}, headers=auth("east-boss"))
