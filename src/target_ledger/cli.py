@@ -64,6 +64,7 @@ def project() -> None:
     from projections.runner import PROJECTIONS, supervise
     from target_ledger.eventstore import EventStore
     from target_ledger.eventstore.subscription import Notifier
+    from target_ledger.scheduler import for_service
 
     async def run() -> None:
         settings = Settings.from_env()
@@ -75,6 +76,8 @@ def project() -> None:
         async with connect(url, settings, "target-ledger-project") as listener:
             await notifier.listen(listener)
             tasks = [asyncio.create_task(supervise(pool, store, notifier, p)) for p in PROJECTIONS]
+            # The alert scheduler runs where the projections do (one process at a time judges).
+            tasks.append(asyncio.create_task(for_service(store, settings, lambda: datetime.now(UTC)).run()))
             stop = asyncio.Event()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 asyncio.get_running_loop().add_signal_handler(sig, stop.set)
