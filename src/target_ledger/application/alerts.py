@@ -6,7 +6,7 @@ from typing import Any
 from projections import alerts as alerts_model
 from target_ledger.application import Command
 from target_ledger.application.targets import get_target
-from target_ledger.domain.access import check_can_set_target
+from target_ledger.domain.access import check_can_set_target, manages_or_runs
 from target_ledger.domain.alert import Alert
 from target_ledger.domain.alert_rules import ALERT_RULES_ID, DEFAULTS, AlertRules, Settings
 from target_ledger.domain.errors import DomainError, ForbiddenError, NotFoundError
@@ -44,15 +44,12 @@ async def acknowledge(cmd: Command, alert_id: uuid.UUID, comment: str) -> tuple[
 
 async def configure_rule(cmd: Command, rule: str, node: str | None, metric: str | None, settings: Settings) -> int:
     """Admins refine a rule anywhere; a unit's manager (or one above it) within its subtree."""
-    org, me, today = await cmd.org(), cmd.actor.subject, cmd.today()
+    org, today = await cmd.org(), cmd.today()
     if node is not None and not org.exists(node):
         raise DomainError(f"unknown org node {node!r}", field="node")
     if metric is not None:
         (await cmd.catalog()).metric(metric)
-    manages = node is not None and (
-        org.manages(me, node, today) or (org.is_unit(node) and org.manager_of(node, today) == me)
-    )
-    if not (cmd.actor.is_admin or manages):
+    if not (cmd.actor.is_admin or (node is not None and manages_or_runs(cmd.actor, org, node, today))):
         raise ForbiddenError("refining an alert rule needs to manage the subtree given as node, or the admin role")
     rules: AlertRules | None = await cmd.store.get(ALERT_RULES_ID)
     rules = rules if rules is not None else AlertRules.start(cmd.clock())

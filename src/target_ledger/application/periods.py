@@ -4,6 +4,7 @@ from datetime import date
 from typing import Any
 
 from target_ledger.application import Command
+from target_ledger.domain.access import check_manages_or_runs
 from target_ledger.domain.errors import ConflictError, DomainError, ForbiddenError
 from target_ledger.domain.period import PERIODS_ID, Periods
 
@@ -20,12 +21,10 @@ async def _save(cmd: Command, periods: Periods) -> int:
 
 async def _check_node(cmd: Command, node: str) -> None:
     """The node's own manager, a manager above it, or an admin closes (and asks to reopen)."""
-    org, me, today = await cmd.org(), cmd.actor.subject, cmd.today()
+    org = await cmd.org()
     if not org.exists(node):
         raise DomainError(f"unknown org node {node!r}", field="node")
-    own = org.is_unit(node) and org.manager_of(node, today) == me
-    if not (cmd.actor.is_admin or own or org.manages(me, node, today)):
-        raise ForbiddenError(f"closing or reopening a period of {node!r} needs to manage it, or the admin role")
+    check_manages_or_runs(cmd.actor, org, node, cmd.today(), "closing or reopening a period of")
 
 
 async def close(cmd: Command, period: str, node: str) -> int:

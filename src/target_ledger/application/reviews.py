@@ -14,24 +14,22 @@ from projections import reviews as reviews_model
 from target_ledger.application import Command
 from target_ledger.application.attainment import standing_on
 from target_ledger.application.periods import closed_for
-from target_ledger.domain.access import check_can_read
+from target_ledger.domain.access import check_can_read, check_manages_or_runs
 from target_ledger.domain.calendar import Period
-from target_ledger.domain.errors import AlreadyExistsError, DomainError, ForbiddenError
+from target_ledger.domain.errors import AlreadyExistsError, DomainError
 from target_ledger.domain.review import Review
 from target_ledger.eventstore import StreamConflictError
 
 
 async def record_review(cmd: Command, *, period: str, node: str, notes: dict[str, Any]) -> tuple[Review, int]:
     """Once per closed period and node, by its manager, one above, or an admin."""
-    org, me, today = await cmd.org(), cmd.actor.subject, cmd.today()
+    org = await cmd.org()
     if not org.exists(node):
         raise DomainError(f"unknown org node {node!r}", field="node")
-    own = org.is_unit(node) and org.manager_of(node, today) == me
-    if not (cmd.actor.is_admin or own or org.manages(me, node, today)):
-        raise ForbiddenError(f"reviewing {node!r} needs to manage it or a unit above it, or the admin role")
+    check_manages_or_runs(cmd.actor, org, node, cmd.today(), "reviewing")
     span = cmd.calendar.parse(period)
     await closed_for(cmd, span.key, node)
-    review = Review.record(period=span.key, node=node, reviewer=me, at=cmd.clock(), **notes)
+    review = Review.record(period=span.key, node=node, reviewer=cmd.actor.subject, at=cmd.clock(), **notes)
     try:
         appended = await cmd.store.append(review.collect_events(), cmd.metadata, event_ids=cmd.event_ids(1))
     except StreamConflictError:

@@ -82,3 +82,14 @@ def check_can_subscribe(actor: Principal) -> None:
         raise ForbiddenError(
             "reading integration events or managing webhooks needs the integration, auditor or admin role"
         )
+
+
+def manages_or_runs(actor: Principal, org: "Organisation", node: str, on: date) -> bool:
+    """An admin, the node's own manager (a unit's), or a manager of a unit above it."""
+    own = org.is_unit(node) and org.manager_of(node, on) == actor.subject
+    return actor.is_admin or own or org.manages(actor.subject, node, on)
+
+
+def check_manages_or_runs(actor: Principal, org: "Organisation", node: str, on: date, doing: str) -> None:
+    if not manages_or_runs(actor, org, node, on):
+        raise ForbiddenError(f"{doing} {node!r} needs to manage it or a unit above it, or the admin role")
