@@ -24,6 +24,8 @@ async def test_a_closed_month_rejects_an_actual_with_a_clear_409_and_a_reopened_
 ) -> None:
     july = await set_target(client, auth, "rep1", "2026-07", "3100")
     pending = await ask(client, auth, july["id"], new_value="3000")  # asked while July is open
+    early = {"person": "rep1", "metric": "revenue", "date": "2026-07-02", "value": "100", "external_ref": "early"}
+    early_id = (await client.post("/v1/actuals", json=early, headers=auth(*ADMIN))).json()["id"]
     clock.set("2026-08-03")
     # A team lead does not close the region; its manager does.
     assert (await _close(client, auth, "2026-07", "east", who="lead1")).status_code == 403
@@ -36,6 +38,8 @@ async def test_a_closed_month_rejects_an_actual_with_a_clear_409_and_a_reopened_
     assert r.status_code == 409 and "2026-07 is closed for 'east'" in r.json()["detail"], r.text
     r = await client.post("/v1/actuals/batch", json={"items": [actual]}, headers=auth(*ADMIN))
     assert r.status_code == 409
+    r = await client.post(f"/v1/actuals/{early_id}/reversal", json={"reason": "typo"}, headers=auth(*ADMIN))
+    assert r.status_code == 409 and "closed" in r.text  # taking one back changes July too
     # August is open, and so is July elsewhere; a July target or adjustment in the region is not.
     august = {**actual, "date": "2026-08-01", "external_ref": "aug-1"}
     assert (await client.post("/v1/actuals", json=august, headers=auth(*ADMIN))).status_code == 201

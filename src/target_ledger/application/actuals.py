@@ -148,6 +148,8 @@ async def reverse_actual(cmd: Command, actual_id: uuid.UUID, reason: str) -> int
     if not isinstance(actual, Actual):
         raise NotFoundError(f"no actual {actual_id}")
     check_can_record_actual(cmd.actor, await cmd.org(), actual.person, cmd.today())
+    # Taking an actual back changes its period's figures: a closed period keeps them.
+    await cmd.check_open(actual.person, actual.occurred_on, actual.occurred_on, field="actual_id")
     actual.reverse(reason, at=cmd.clock())
     events = actual.collect_events()
     return (await cmd.store.append(events, cmd.metadata, event_ids=cmd.event_ids(1))).last
