@@ -36,7 +36,7 @@ class Policy:
     backoff_max: float = 600.0
     timeout: float = 10.0
     poll: float = 1.0
-    parallel: int = 8  # subscriptions delivered at once by one process
+    parallel: int = 4  # subscriptions delivered at once by one process (a pool connection each)
 
 
 def backoff(policy: Policy, failures: int) -> float:
@@ -92,33 +92,33 @@ class Deliverer:
             if not await lock.fetchval("SELECT pg_try_advisory_lock($1)", key):
                 return  # another process is delivering it
             try:
-                sub = await self.pool.fetchrow(
+                sub = await lock.fetchrow(
                     """SELECT id, url, types, nodes, secret, delivered, failures FROM webhook_subscriptions
                         WHERE id = $1 AND status = 'active' AND next_attempt <= now()""",
                     sub_id,
                 )
                 if sub is not None:
-                    await self._round(client, dict(sub))
+                    await self._round(lock, client, dict(sub))
             finally:
                 with contextlib.suppress(Exception):
                     await lock.execute("SELECT pg_advisory_unlock($1)", key)
 
-    async def _round(self, client: httpx.AsyncClient, sub: dict[str, Any]) -> None:
+    async def _round(self, conn: asyncpg.Connection, client: httpx.AsyncClient, sub: dict[str, Any]) -> None:
         filters = Filters(sub["types"], tuple(sub["nodes"]))
         while True:
-            events, cursor = await page(self.pool, sub["delivered"], 50, filters)
+            events, cursor = await page(conn, sub["delivered"], 50, filters)
             for seq, body in events:
-                if not await self._send(client, sub, seq, body.encode()):
+                if not await self._send(conn, client, sub, seq, body.encode()):
                     return
                 sub["delivered"], sub["failures"] = seq, 0
             if not events:
                 # Nothing for this subscriber up to `cursor`: skip the others' events for good.
-                await self._move(sub, cursor)
+                await self._move(conn, sub, cursor)
                 return
 
-    async def _move(self, sub: dict[str, Any], to: int) -> bool:
+    async def _move(self, conn: asyncpg.Connection, sub: dict[str, Any], to: int) -> bool:
         """Move the cursor on, unless someone replayed or deleted the subscription meanwhile."""
-        moved = await self.pool.execute(
+        moved = await conn.execute(
             """UPDATE webhook_subscriptions SET delivered = $3, failures = 0
                 WHERE id = $1 AND delivered = $2 AND status = 'active'""",
             sub["id"],
@@ -127,7 +127,9 @@ class Deliverer:
         )
         return bool(moved == "UPDATE 1")
 
-    async def _send(self, client: httpx.AsyncClient, sub: dict[str, Any], seq: int, body: bytes) -> bool:
+    async def _send(
+        self, conn: asyncpg.Connection, client: httpx.AsyncClient, sub: dict[str, Any], seq: int, body: bytes
+    ) -> bool:
         event_id = msgspec.json.decode(body)["id"]
         headers = {"content-type": "application/json", **sign(sub["secret"], event_id, body)}
         started, status, error = time.monotonic(), None, None
@@ -137,7 +139,7 @@ class Deliverer:
         except httpx.HTTPError as e:
             error = f"{type(e).__name__}: {e}"
         ok = status is not None and 200 <= status < 300
-        await self.pool.execute(
+        await conn.execute(
             """INSERT INTO webhook_deliveries (subscription_id, seq, event_id, attempt, status_code, error,
                                                duration_ms, delivered)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
@@ -151,9 +153,9 @@ class Deliverer:
             ok,
         )
         if ok:
-            return await self._move(sub, seq)
+            return await self._move(conn, sub, seq)
         failures = sub["failures"] + 1
-        await self.pool.execute(
+        await conn.execute(
             """UPDATE webhook_subscriptions
                   SET failures = $2::int, next_attempt = now() + make_interval(secs => $3::float8),
                       status = CASE WHEN $2::int >= $4::int THEN 'paused' ELSE status END

@@ -56,9 +56,11 @@ class FeedSignal:
         await conn.add_listener(CHANNEL, lambda *_: self.wake())
 
 
-async def page(pool: asyncpg.Pool, after: int, limit: int, filters: Filters) -> tuple[list[Event], int]:
+async def page(
+    db: asyncpg.Pool | asyncpg.Connection, after: int, limit: int, filters: Filters
+) -> tuple[list[Event], int]:
     """Events after `after`, and the cursor to pass as `after` next time."""
-    return await fetch_page(pool, after=after, limit=limit, types=filters.types, nodes=list(filters.nodes))
+    return await fetch_page(db, after=after, limit=limit, types=filters.types, nodes=list(filters.nodes))
 
 
 async def follow(
