@@ -70,7 +70,8 @@ async def apply_batch(pool: asyncpg.Pool, projection: Any, batch: list[Recorded]
     handlers: dict[type, Handler] = projection.HANDLERS
     batch_handlers: dict[type, BatchHandler] = getattr(projection, "BATCH_HANDLERS", {})
     async with pool.acquire() as conn, conn.transaction():
-        for kind, group in itertools.groupby(batch, key=lambda r: type(r.event)):
+        # By stored type: an event no handler of this projection wants is never decoded.
+        for kind, group in itertools.groupby(batch, key=lambda r: r.event_type):
             if kind in batch_handlers:
                 await batch_handlers[kind](conn, list(group))
             elif kind in handlers:

@@ -1,16 +1,18 @@
 """Append and read events through asyncpg: optimistic per stream, no table lock."""
 
+import builtins
 import re
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import asyncpg
 import msgspec
 from eventsourcing.persistence import StoredEvent
+from eventsourcing.utils import resolve_topic
 
 from target_ledger.eventstore.mapper import LedgerMapper
 
@@ -43,9 +45,13 @@ class Cursor(NamedTuple):
 START = Cursor(0, 0)
 
 
+_UNDECODED: Any = object()
+
+
 @dataclass(frozen=True, slots=True)
 class Recorded:
-    """A stored event as a subscriber sees it."""
+    """A stored event as a subscriber sees it. Its payload becomes a domain event only when
+    someone asks: most projections skip most events, and decoding is most of a rebuild's time."""
 
     position: int
     xid: int
@@ -53,9 +59,22 @@ class Recorded:
     stream_id: uuid.UUID
     version: int
     type: str
-    event: DomainEvent
     metadata: dict[str, Any]
     recorded_at: datetime
+    payload: str
+    decode: Callable[["Recorded"], DomainEvent] = field(repr=False, compare=False)
+    _event: Any = field(default=_UNDECODED, repr=False, compare=False)
+
+    @property
+    def event(self) -> DomainEvent:
+        if self._event is _UNDECODED:
+            object.__setattr__(self, "_event", self.decode(self))
+        return self._event
+
+    @property
+    def event_type(self) -> "builtins.type":
+        """The event's class, from its stored type name, without decoding it."""
+        return cast("builtins.type", resolve_topic(self.type))
 
     @property
     def cursor(self) -> Cursor:
@@ -246,9 +265,10 @@ class EventStore:
                 stream_id=r["stream_id"],
                 version=r["version"],
                 type=r["type"],
-                event=self._decode(r["stream_id"], r),
                 metadata=msgspec.json.decode(r["metadata"]),
                 recorded_at=r["recorded_at"],
+                payload=r["payload"],
+                decode=self._decode_recorded,
             )
             for r in rows
         ]
@@ -266,7 +286,12 @@ class EventStore:
         xid = await (conn or self.pool).fetchval("SELECT xid::text::bigint FROM events WHERE position = $1", position)
         return None if xid is None else Cursor(xid, position)
 
-    def _decode(self, stream_id: uuid.UUID, row: asyncpg.Record) -> DomainEvent:
+    def _decode_recorded(self, recorded: Recorded) -> DomainEvent:
+        return self._decode(
+            recorded.stream_id, {"version": recorded.version, "type": recorded.type, "payload": recorded.payload}
+        )
+
+    def _decode(self, stream_id: uuid.UUID, row: asyncpg.Record | dict[str, Any]) -> DomainEvent:
         return self.mapper.to_domain_event(
             StoredEvent(
                 originator_id=stream_id,
