@@ -6,64 +6,78 @@ threshold crossings. (Reading the attainment read model instead would give figur
 whatever position that projection happened to be at.) An actual counts for the targets of
 its person and of the units above them on its day, as known when the actual is applied;
 pace is judged as of the day the event was recorded, with the default thresholds.
+
+A run of actuals is read and written in a few statements, but announced actual by actual,
+so the events do not depend on how the runner cut the log into batches.
 """
 
+from collections import defaultdict
 from datetime import date
 from decimal import Decimal
+from typing import Any, Literal
+from uuid import UUID
 
 import asyncpg
 import msgspec
 
-from projections.public_emit import emit, nodes_of
+from projections.public_emit import Outgoing, emit_all, outgoing, paths
 from target_ledger.domain.attainment import assess
 from target_ledger.eventstore import Recorded
 from target_ledger.integration import contract as c
 
-# The targets an actual counts for; $5 is +value when recorded, -value when reversed.
-COUNT = """
-UPDATE public_targets SET actual = actual + $5
- WHERE node = ANY($1::text[]) AND metric = $2 AND starts_on <= $3 AND $3 <= ends_on AND $4::jsonb @> scope
-RETURNING *
+# The targets each fact counts for (i: the fact's place in the run), nearest node first.
+MATCH = """
+SELECT a.i, t.target_id FROM unnest($1::jsonb[], $2::text[], $3::date[], $4::jsonb[]) WITH ORDINALITY
+                         AS a(nodes, metric, day, scope, i)
+ CROSS JOIN LATERAL jsonb_array_elements_text(a.nodes) AS n(node)
+ JOIN public_targets t
+   ON t.node = n.node AND t.metric = a.metric AND t.starts_on <= a.day AND a.day <= t.ends_on AND a.scope @> t.scope
+ ORDER BY a.i, t.target_id
 """
 
 # A target set after actuals were recorded starts from them.
 START = """
-UPDATE public_targets t SET actual = coalesce(
-    (SELECT sum(a.value) FROM public_actuals a
-      WHERE a.nodes @> ARRAY[t.node] AND a.metric = t.metric AND a.occurred_on BETWEEN t.starts_on AND t.ends_on
-        AND a.scope @> t.scope AND NOT a.reversed), 0)
- WHERE target_id = $1
-RETURNING *
+SELECT coalesce(sum(value), 0) FROM public_actuals
+ WHERE nodes @> ARRAY[$1::text] AND metric = $2 AND occurred_on BETWEEN $3 AND $4 AND scope @> $5::jsonb
+   AND NOT reversed
 """
 
-# Planned by a day: pro rata, or by the children's days when the target is split by time.
-EXPECTED = """
-SELECT sum(value * least(greatest($2 - starts_on + 1, 0), ends_on - starts_on + 1) / (ends_on - starts_on + 1))
-  FROM public_targets WHERE parent_id = $1
+SAVE = """
+UPDATE public_targets t SET value = s.value, actual = s.actual, status = s.status, met = s.met,
+                            stretch_met = s.stretch_met
+  FROM unnest($1::uuid[], $2::numeric[], $3::numeric[], $4::text[], $5::bool[], $6::bool[])
+       AS s(target_id, value, actual, status, met, stretch_met)
+ WHERE t.target_id = s.target_id
 """
 
+Crossing = Literal["target_met", "stretch_met", "status_changed"]
+Fact = tuple[Recorded, list[str], str, date, str, Decimal]  # event, nodes, metric, day, scope, +/- value
 
-def _in_order(rows: list[asyncpg.Record]) -> list[asyncpg.Record]:
-    """UPDATE ... RETURNING has no order; a rebuild must announce in the same one."""
-    return sorted(rows, key=lambda r: r["target_id"])
+
+async def actuals_recorded(conn: asyncpg.Connection, batch: list[Recorded]) -> None:
+    events = [r.event for r in batch]
+    chains = await paths(conn, [(e.person, e.occurred_on) for e in events])
+    scopes = [msgspec.json.encode(e.scope).decode() for e in events]
+    await conn.execute(
+        """INSERT INTO public_actuals (actual_id, nodes, metric, occurred_on, scope, value)
+           SELECT a.id, ARRAY(SELECT jsonb_array_elements_text(a.nodes)), a.metric, a.day, a.scope, a.value
+             FROM unnest($1::uuid[], $2::jsonb[], $3::text[], $4::date[], $5::jsonb[], $6::numeric[])
+                  AS a(id, nodes, metric, day, scope, value)""",
+        [e.originator_id for e in events],
+        [msgspec.json.encode(n).decode() for n in chains],
+        [e.metric for e in events],
+        [e.occurred_on for e in events],
+        scopes,
+        [e.value for e in events],
+    )
+    facts = [
+        (r, n, e.metric, e.occurred_on, s, e.value) for r, e, n, s in zip(batch, events, chains, scopes, strict=True)
+    ]
+    await _count(conn, facts)
 
 
 async def actual_recorded(conn: asyncpg.Connection, recorded: Recorded) -> None:
-    e = recorded.event
-    nodes = await nodes_of(conn, e.person, e.occurred_on)
-    scope = msgspec.json.encode(e.scope).decode()
-    await conn.execute(
-        """INSERT INTO public_actuals (actual_id, nodes, metric, occurred_on, scope, value)
-           VALUES ($1, $2, $3, $4, $5::jsonb, $6)""",
-        e.originator_id,
-        nodes,
-        e.metric,
-        e.occurred_on,
-        scope,
-        e.value,
-    )
-    for row in _in_order(await conn.fetch(COUNT, nodes, e.metric, e.occurred_on, scope, e.value)):
-        await announce(conn, recorded, row)
+    await actuals_recorded(conn, [recorded])
 
 
 async def actual_reversed(conn: asyncpg.Connection, recorded: Recorded) -> None:
@@ -72,104 +86,151 @@ async def actual_reversed(conn: asyncpg.Connection, recorded: Recorded) -> None:
            RETURNING nodes, metric, occurred_on, scope::text AS scope, value""",
         recorded.event.originator_id,
     )
-    rows = await conn.fetch(COUNT, fact["nodes"], fact["metric"], fact["occurred_on"], fact["scope"], -fact["value"])
-    for row in _in_order(rows):
-        await announce(conn, recorded, row)
+    await _count(
+        conn, [(recorded, list(fact["nodes"]), fact["metric"], fact["occurred_on"], fact["scope"], -fact["value"])]
+    )
+
+
+async def _count(conn: asyncpg.Connection, facts: list[Fact]) -> None:
+    """Add each fact to its targets and announce each target after each fact, in order."""
+    matches = await conn.fetch(
+        MATCH,
+        [msgspec.json.encode(f[1]).decode() for f in facts],
+        [f[2] for f in facts],
+        [f[3] for f in facts],
+        [f[4] for f in facts],
+    )
+    per_fact: dict[int, list[UUID]] = defaultdict(list)
+    for m in matches:
+        per_fact[m["i"]].append(m["target_id"])
+    targets = await Targets.load(conn, list({m["target_id"] for m in matches}))
+    out: list[Outgoing] = []
+    for i, (recorded, *_, value) in enumerate(facts, start=1):
+        for target_id in per_fact[i]:
+            targets.rows[target_id]["actual"] += value
+            out += targets.announce(recorded, target_id)
+    await emit_all(conn, out)
+    await targets.save(conn)
 
 
 async def target_set(conn: asyncpg.Connection, recorded: Recorded) -> None:
     e = recorded.event
+    scope = msgspec.json.encode(e.scope).decode()
+    actual = await conn.fetchval(START, e.node, e.metric, e.starts_on, e.ends_on, scope)
     await conn.execute(
         """INSERT INTO public_targets (target_id, node, metric, period, scope, starts_on, ends_on, value, stretch,
-                                       parent_id)
-           VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10)""",
+                                       parent_id, actual)
+           VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $11)""",
         e.originator_id,
         e.node,
         e.metric,
         e.period,
-        msgspec.json.encode(e.scope).decode(),
+        scope,
         e.starts_on,
         e.ends_on,
         e.value,
         e.stretch,
         e.parent_id,
+        actual,
     )
-    row = await conn.fetchrow(START, e.originator_id)
-    await announce(conn, recorded, row, quiet=not row["actual"])
+    await _reassess(conn, recorded, e.originator_id, quiet=not actual)
 
 
 async def target_adjusted(conn: asyncpg.Connection, recorded: Recorded) -> None:
-    e = recorded.event
-    row = await conn.fetchrow(
-        "UPDATE public_targets SET value = $2 WHERE target_id = $1 RETURNING *", e.originator_id, e.value
-    )
-    await announce(conn, recorded, row)
+    await _reassess(conn, recorded, recorded.event.originator_id, value=recorded.event.value)
 
 
-async def _expected(conn: asyncpg.Connection, row: asyncpg.Record, today: date, elapsed: int, days: int) -> Decimal:
-    if row["axis"] == "period":
-        planned = await conn.fetchval(EXPECTED, row["target_id"], today)
-        if planned is not None:
-            return Decimal(planned)
-    return Decimal(row["value"]) * elapsed / days
+async def _reassess(
+    conn: asyncpg.Connection, recorded: Recorded, target_id: UUID, *, value: Decimal | None = None, quiet: bool = False
+) -> None:
+    targets = await Targets.load(conn, [target_id])
+    if value is not None:
+        targets.rows[target_id]["value"] = value
+    await emit_all(conn, targets.announce(recorded, target_id, quiet=quiet))
+    await targets.save(conn)
 
 
-async def announce(conn: asyncpg.Connection, recorded: Recorded, row: asyncpg.Record, *, quiet: bool = False) -> None:
-    """attainment.updated.v1 for the target (unless quiet), then each threshold it crossed, once."""
-    today = recorded.recorded_at.date()
-    days = (row["ends_on"] - row["starts_on"]).days + 1
-    elapsed = min(max((today - row["starts_on"]).days + 1, 0), days)
-    lower = bool(await conn.fetchval("SELECT lower FROM public_metrics WHERE name = $1", row["metric"]))
-    value, actual, stretch = Decimal(row["value"]), Decimal(row["actual"]), row["stretch"]
-    expected = await _expected(conn, row, today, elapsed, days) if elapsed else Decimal(0)
-    standing = assess(
-        target=value, actual=actual, expected=expected, elapsed_days=elapsed, total_days=days, lower_is_better=lower
-    )
-    target_id = str(row["target_id"])
-    nodes = await nodes_of(conn, row["node"], row["starts_on"])
-    common = {
-        "target_id": row["target_id"],
-        "node": row["node"],
-        "metric": row["metric"],
-        "period": row["period"],
-        "scope": msgspec.json.decode(row["scope"]) if isinstance(row["scope"], str) else row["scope"],
-        "actual": actual,
-        "attainment_pct": standing.attainment_pct,
-        "as_of": today,
-    }
-    if not quiet:
-        update = c.Attainment(
-            **common,
-            target=value,
-            stretch=stretch,
-            gap=standing.gap,
-            expected=standing.expected,
-            pace_pct=standing.pace_pct,
-            status=standing.status,
+class Targets:
+    """Some targets' rows, their paths, metrics' directions and time splits, held while a
+    run of events is announced; saved back at the end."""
+
+    def __init__(self, rows: dict[UUID, dict[str, Any]], nodes: dict[UUID, list[str]], lower: set[str], splits):
+        self.rows, self.nodes, self.lower, self.splits = rows, nodes, lower, splits
+
+    @classmethod
+    async def load(cls, conn: asyncpg.Connection, target_ids: list[UUID]) -> "Targets":
+        found = await conn.fetch("SELECT * FROM public_targets WHERE target_id = ANY($1::uuid[])", target_ids)
+        rows = {r["target_id"]: {**dict(r), "scope": msgspec.json.decode(r["scope"])} for r in found}
+        chains = await paths(conn, [(r["node"], r["starts_on"]) for r in rows.values()])
+        metrics = list({r["metric"] for r in rows.values()})
+        lower = await conn.fetch("SELECT name FROM public_metrics WHERE name = ANY($1::text[]) AND lower", metrics)
+        split = [t for t, r in rows.items() if r["axis"] == "period"]
+        children = await conn.fetch(
+            "SELECT parent_id, starts_on, ends_on, value FROM public_targets WHERE parent_id = ANY($1::uuid[])", split
         )
-        await emit(conn, recorded, update, subject=target_id, nodes=nodes)
-    met = not lower and actual >= value > 0
-    stretch_met = not lower and stretch is not None and actual >= stretch > 0
-    crossings = [
-        ("target_met", met and not row["met"]),
-        ("stretch_met", stretch_met and not row["stretch_met"]),
-        ("status_changed", row["status"] is not None and row["status"] != standing.status),
-    ]
-    for crossing, crossed in crossings:
-        if crossed:
-            data = c.ThresholdCrossed(
-                **common,
-                crossing=crossing,  # type: ignore[arg-type]
-                previous_status=row["status"],
-                status=standing.status,
-                target=value,
-                stretch=stretch,
-            )
-            await emit(conn, recorded, data, subject=target_id, nodes=nodes, key=f"{target_id}/{crossing}")
-    await conn.execute(
-        "UPDATE public_targets SET status = $2, met = $3, stretch_met = $4 WHERE target_id = $1",
-        row["target_id"],
-        standing.status,
-        met,
-        stretch_met,
-    )
+        splits: dict[UUID, list[asyncpg.Record]] = defaultdict(list)
+        for child in children:
+            splits[child["parent_id"]].append(child)
+        return cls(rows, dict(zip(rows, chains, strict=True)), {m["name"] for m in lower}, splits)
+
+    def _expected(self, row: dict[str, Any], today: date, elapsed: int, days: int) -> Decimal:
+        """Planned by today: pro rata, or by the children's days when split by time."""
+        if not elapsed:
+            return Decimal(0)
+        if not self.splits.get(row["target_id"]):
+            return Decimal(row["value"]) * elapsed / days
+        planned = Decimal(0)
+        for child in self.splits[row["target_id"]]:
+            length = (child["ends_on"] - child["starts_on"]).days + 1
+            planned += child["value"] * min(max((today - child["starts_on"]).days + 1, 0), length) / length
+        return planned
+
+    def announce(self, recorded: Recorded, target_id: UUID, *, quiet: bool = False) -> list[Outgoing]:
+        """attainment.updated.v1 for the target (unless quiet), then each threshold it crossed, once."""
+        row, today = self.rows[target_id], recorded.recorded_at.date()
+        days = (row["ends_on"] - row["starts_on"]).days + 1
+        elapsed = min(max((today - row["starts_on"]).days + 1, 0), days)
+        lower = row["metric"] in self.lower
+        value, actual, stretch = Decimal(row["value"]), Decimal(row["actual"]), row["stretch"]
+        standing = assess(
+            target=value,
+            actual=actual,
+            expected=self._expected(row, today, elapsed, days),
+            elapsed_days=elapsed,
+            total_days=days,
+            lower_is_better=lower,
+        )
+        common: dict[str, Any] = {k: row[k] for k in ("target_id", "node", "metric", "period", "scope")}
+        common |= {"actual": actual, "attainment_pct": standing.attainment_pct, "as_of": today}
+        common |= {"target": value, "stretch": stretch}
+        subject, nodes = str(target_id), self.nodes[target_id]
+        out = []
+        if not quiet:
+            figures: dict[str, Any] = {
+                "gap": standing.gap,
+                "expected": standing.expected,
+                "pace_pct": standing.pace_pct,
+            }
+            update = c.Attainment(**common, **figures, status=standing.status)
+            out.append(outgoing(recorded, update, subject=subject, nodes=nodes))
+        met = not lower and actual >= value > 0
+        stretch_met = not lower and stretch is not None and actual >= stretch > 0
+        crossings: list[tuple[Crossing, bool]] = [
+            ("target_met", met and not row["met"]),
+            ("stretch_met", stretch_met and not row["stretch_met"]),
+            ("status_changed", row["status"] is not None and row["status"] != standing.status),
+        ]
+        for crossing, crossed in crossings:
+            if crossed:
+                data = c.ThresholdCrossed(
+                    **common, crossing=crossing, previous_status=row["status"], status=standing.status
+                )
+                out.append(outgoing(recorded, data, subject=subject, nodes=nodes, key=f"{subject}/{crossing}"))
+        row.update(status=standing.status, met=met, stretch_met=stretch_met)
+        return out
+
+    async def save(self, conn: asyncpg.Connection) -> None:
+        rows = list(self.rows.values())
+        if rows:
+            columns = ("target_id", "value", "actual", "status", "met", "stretch_met")
+            await conn.execute(SAVE, *([r[k] for r in rows] for k in columns))

@@ -1,5 +1,6 @@
 """Writing a public event: its next sequence number, its envelope, and the nodes it concerns."""
 
+from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
 
@@ -12,37 +13,57 @@ from target_ledger.integration import contract
 CHANNEL = "target_ledger_public"  # NOTIFY on commit of new public events
 KIND = {data: kind for kind, data in contract.TYPES.items()}
 
-# The next seq in the projection's transaction (the runner serialises them); the NOTIFY is
-# delivered on commit, and PostgreSQL folds repeated ones of a transaction into one.
+# The next seqs in the projection's transaction (the runner serialises them), in the order
+# given; the NOTIFY is delivered on commit.
 EMIT = """
-WITH next AS (SELECT coalesce(max(seq), 0) + 1 AS seq FROM public_events),
+WITH next AS (SELECT coalesce(max(seq), 0) AS seq FROM public_events),
      added AS (
         INSERT INTO public_events (seq, id, type, nodes, position, envelope)
-        SELECT next.seq, $1, $2, $3, $4, jsonb_set($5::jsonb, '{sequence}', to_jsonb(next.seq)) FROM next
+        SELECT next.seq + e.i, e.id, e.type, ARRAY(SELECT jsonb_array_elements_text(e.nodes)), e.position,
+               jsonb_set(e.envelope, '{sequence}', to_jsonb(next.seq + e.i))
+          FROM next, unnest($1::uuid[], $2::text[], $3::jsonb[], $4::bigint[], $5::jsonb[]) WITH ORDINALITY
+                     AS e(id, type, nodes, position, envelope, i)
         RETURNING seq)
-SELECT pg_notify($6, '') FROM added
+SELECT pg_notify($6, '') FROM added LIMIT 1
 """
 
-# A unit's path; a person with the path of the unit they were in on the day.
+# Each node's path on its day: a unit's own, or a person's with the unit they were in then.
 NODES = """
 SELECT coalesce(
-    (SELECT path FROM public_units WHERE node = $1),
-    ARRAY[$1::text] || coalesce(
+    (SELECT path FROM public_units WHERE node = k.node),
+    ARRAY[k.node] || coalesce(
         (SELECT u.path FROM public_memberships m JOIN public_units u ON u.node = m.unit
-          WHERE m.person = $1 AND m.valid_from <= $2 AND (m.valid_to IS NULL OR $2 < m.valid_to)
+          WHERE m.person = k.node AND m.valid_from <= k.day AND (m.valid_to IS NULL OR k.day < m.valid_to)
           ORDER BY m.valid_from DESC LIMIT 1),
-        '{}'))
+        '{}')) AS nodes
+  FROM unnest($1::text[], $2::date[]) WITH ORDINALITY AS k(node, day, i)
+ ORDER BY k.i
 """
+
+
+async def paths(conn: asyncpg.Connection, keys: list[tuple[str, date]]) -> list[list[str]]:
+    """For each (node, day): the node and every unit above it that day."""
+    rows = await conn.fetch(NODES, [k[0] for k in keys], [k[1] for k in keys])
+    return [list(r["nodes"]) for r in rows]
 
 
 async def nodes_of(conn: asyncpg.Connection, node: str, on: date) -> list[str]:
     """The node and every unit above it on that day: what a node filter or scope matches."""
-    return list(await conn.fetchval(NODES, node, on))
+    return (await paths(conn, [(node, on)]))[0]
 
 
-async def emit(
-    conn: asyncpg.Connection, recorded: Recorded, data: contract.Data, *, subject: str, nodes: list[str], key: str = ""
-) -> None:
+@dataclass(frozen=True)
+class Outgoing:
+    """A public event ready to be written."""
+
+    id: UUID
+    kind: str
+    nodes: list[str]
+    position: int
+    envelope: str
+
+
+def outgoing(recorded: Recorded, data: contract.Data, *, subject: str, nodes: list[str], key: str = "") -> Outgoing:
     kind = KIND[type(data)]
     envelope = contract.CloudEvent(
         id=contract.event_id(recorded.event_id, kind, key or subject),
@@ -53,9 +74,27 @@ async def emit(
         ledgerposition=recorded.position,
         data=data,
     )
-    await conn.execute(
-        EMIT, envelope.id, kind, nodes, recorded.position, msgspec.json.encode(envelope).decode(), CHANNEL
-    )
+    return Outgoing(envelope.id, kind, nodes, recorded.position, msgspec.json.encode(envelope).decode())
+
+
+async def emit_all(conn: asyncpg.Connection, events: list[Outgoing]) -> None:
+    """Write the events with the next sequence numbers, in this order, in one statement."""
+    if events:
+        await conn.execute(
+            EMIT,
+            [e.id for e in events],
+            [e.kind for e in events],
+            [msgspec.json.encode(e.nodes).decode() for e in events],
+            [e.position for e in events],
+            [e.envelope for e in events],
+            CHANNEL,
+        )
+
+
+async def emit(
+    conn: asyncpg.Connection, recorded: Recorded, data: contract.Data, *, subject: str, nodes: list[str], key: str = ""
+) -> None:
+    await emit_all(conn, [outgoing(recorded, data, subject=subject, nodes=nodes, key=key)])
 
 
 async def subject(

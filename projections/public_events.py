@@ -192,6 +192,7 @@ HANDLERS = {
     CorrectiveAction.CorrectiveActionCompleted: follow_up.action_completed,
     Periods.PeriodClosed: follow_up.period_closed,
 }
+BATCH_HANDLERS = {Actual.ActualRecorded: figures.actuals_recorded}
 
 # One statement, one snapshot: the page, and the newest seq at that moment (where a reader
 # that saw everything up to it may resume, even if the filters matched nothing).

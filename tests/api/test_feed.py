@@ -35,6 +35,10 @@ async def test_events_are_cloudevents_in_a_stable_order(client, auth, team, pool
     updated = [e for e in feed if e["type"] == "attainment.updated.v1"]
     assert {e["data"]["node"] for e in updated} == {"rep1", "east-1"}
     assert all(e["ledgerposition"] == last for e in updated)
+    # More actuals, one by one: a rebuild reads them as one run, and must say the same.
+    for person, value in [("rep1", "600"), ("rep2", "100"), ("rep2", "400")]:
+        last = await actual(client, auth, person, value)
+    feed = await events(client, auth, last)
     # Rebuilt from the first event, the projection makes the very same events.
     async with pool.acquire() as conn:
         await reset(conn, public_events)
