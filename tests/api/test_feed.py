@@ -1,9 +1,14 @@
 """The pull feed: public CloudEvents in order, thresholds announced once, scopes respected."""
 
+import uuid
+from datetime import UTC, datetime
+
 import pytest
 
 from projections import public_events
 from projections.runner import reset
+from target_ledger.domain.alert import Alert
+from target_ledger.eventstore import Metadata
 from tests.api.feed_support import INTEGRATION, actual, build_east, east_2_target, events, team_target
 from tests.api.support import ask
 
@@ -107,3 +112,28 @@ async def test_adjustments_actions_and_closes_reach_the_feed(client, auth, team)
     decided = next(e for e in feed if e["type"] == "adjustment.decided.v1")["data"]
     assert (decided["decision"], decided["decided_by"], decided["node"]) == ("approved", "east-boss", "east-1")
     assert feed[-1]["subject"] == "2026-Q4/east" and feed[-1]["data"]["closed_by"] == "ceo"
+
+
+async def test_an_alert_raised_resolved_and_raised_again_is_announced_each_time(client, auth, team, store) -> None:
+    # The scheduler raises an alert on rep1's share, resolves it, and raises it again.
+    rep1 = next(c for c in team["children"] if c["node"] == "rep1")
+    at = datetime(2026, 10, 20, 9, tzinfo=UTC)
+    alert = Alert.raise_(
+        rule="pace",
+        subject=rep1["target_id"],
+        target_id=uuid.UUID(rep1["target_id"]),
+        node="rep1",
+        message="pace below 80 %",
+        assignee="lead1",
+        at=at,
+    )
+    alert.resolve(value=None, message="back on pace", at=at)
+    alert.recur(value=None, message="pace below 80 % again", assignee="lead1", at=at)
+    last = (await store.append(alert.collect_events(), Metadata(actor="scheduler"))).last
+    feed = await events(client, auth, last, types="alert.raised.v1,alert.resolved.v1")
+    assert [(e["type"], e["data"].get("occurrence"), e["data"]["node"]) for e in feed] == [
+        ("alert.raised.v1", 1, "rep1"),
+        ("alert.resolved.v1", None, "rep1"),
+        ("alert.raised.v1", 2, "rep1"),
+    ]
+    assert len({e["id"] for e in feed}) == 3 and feed[1]["data"]["rule"] == "pace"
