@@ -240,6 +240,50 @@ async def fetch_actual_totals(
     return {m: totals.get(m, Decimal(0)) for m in metrics}
 
 
+# Per key (node, period, first and last day, scope): its totals per metric between the two
+# days in its scope, and its target with, when it is split by time, its children's days and
+# values. One round trip for every row of a read.
+FIGURES = """
+SELECT tot.metrics, tot.totals, t.target_id, t.value, s.starts, s.ends, s.vals
+  FROM unnest($1::text[], $2::text[], $3::date[], $4::date[], $5::jsonb[])
+       WITH ORDINALITY AS k(node, period, starts_on, ends_on, scope, i)
+  LEFT JOIN LATERAL (
+      SELECT array_agg(d.metric) AS metrics, array_agg(d.total) AS totals
+        FROM (SELECT metric, sum(value) AS total FROM attainment_daily
+               WHERE node = k.node AND metric = ANY($7::text[]) AND day BETWEEN k.starts_on AND k.ends_on
+                 AND scope @> k.scope
+               GROUP BY metric) AS d) AS tot ON true
+  LEFT JOIN attainment_targets t
+    ON t.node = k.node AND t.metric = $6 AND t.period = k.period AND t.scope = k.scope
+  LEFT JOIN LATERAL (
+      SELECT array_agg(c.starts_on ORDER BY c.starts_on) AS starts,
+             array_agg(c.ends_on ORDER BY c.starts_on) AS ends,
+             array_agg(c.value ORDER BY c.starts_on) AS vals
+        FROM attainment_targets c
+       WHERE t.axis = 'period' AND c.parent_id = t.target_id) AS s ON true
+ ORDER BY k.i
+"""
+
+FigureKey = tuple[str, str, date, date, dict[str, str]]  # node, period, first day, last day, scope
+
+
+async def fetch_figures(
+    conn: asyncpg.Connection, metric: str, parts: list[str], keys: list[FigureKey]
+) -> list[tuple[dict[str, Decimal], Plan | None]]:
+    """fetch_actual_totals of `parts` and fetch_plan of `metric` for many keys, in one query."""
+    columns = [[k[n] for k in keys] for n in range(4)]
+    rows = await conn.fetch(FIGURES, *columns, [_json(k[4]) for k in keys], metric, parts)
+    figures: list[tuple[dict[str, Decimal], Plan | None]] = []
+    for r in rows:
+        totals = dict.fromkeys(parts, Decimal(0)) | dict(zip(r["metrics"] or [], r["totals"] or [], strict=True))
+        plan = None
+        if r["target_id"] is not None:
+            seasonal = list(zip(r["starts"], r["ends"], r["vals"], strict=True)) if r["starts"] else []
+            plan = Plan(r["target_id"], r["value"], seasonal)
+        figures.append((totals, plan))
+    return figures
+
+
 async def fetch_target_keys(conn: asyncpg.Connection, target_ids: list[UUID]) -> dict[UUID, asyncpg.Record]:
     """Metric, scope and days of targets, by id."""
     rows = await conn.fetch(

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from target_ledger.application.cache import StreamCache
+from target_ledger.application.cache import StreamCache, current_each
 from target_ledger.domain.access import Principal
 from target_ledger.domain.alert_rules import ALERT_RULES_ID, AlertRules
 from target_ledger.domain.attainment import Thresholds
@@ -59,8 +59,10 @@ class Command:
         return self.clock().date()
 
     async def _current(self, name: str) -> Any:
-        if name not in self._seen:
-            self._seen[name] = await getattr(self.caches, name).current(self.store)
+        if not self._seen:  # the first ask brings all four up to date, in one query
+            names = ["catalog", "org", "periods", "alert_rules"]
+            seen = await current_each(self.store, [getattr(self.caches, n) for n in names])
+            self._seen.update(zip(names, seen, strict=True))
         return self._seen[name]
 
     async def catalog(self) -> Catalog:

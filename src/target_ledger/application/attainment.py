@@ -7,7 +7,7 @@ from decimal import Decimal
 import asyncpg
 
 from projections import attainment as attainment_model
-from projections.attainment import Plan, fetch_actual_totals, fetch_plan
+from projections.attainment import Plan, fetch_figures
 from projections.runner import caught_up
 from target_ledger.application import Command, ReadModelBehindError
 from target_ledger.domain.access import can_read, check_can_read
@@ -46,19 +46,21 @@ def _expected(plan: Plan, span: Period, today: date, elapsed: int) -> Decimal:
     return expected
 
 
+Key = tuple[str, Period, dict[str, str]]  # node, period, scope
+
+
 class LiveFigures:
-    """Targets and actuals from the attainment read model, as they stand now."""
+    """Targets and actuals from the attainment read model, as they stand now: every row's
+    in one query, however many rows a read asks for."""
 
     def __init__(self, conn: asyncpg.Connection, today: date) -> None:
         self.conn, self.today = conn, today
 
-    async def totals(self, node: str, metrics: list[str], span: Period, scope: dict[str, str]) -> dict[str, Decimal]:
-        return await fetch_actual_totals(
-            self.conn, node=node, metrics=metrics, starts_on=span.start, ends_on=min(span.end, self.today), scope=scope
-        )
-
-    async def plan(self, node: str, metric: str, span: Period, scope: dict[str, str]) -> Plan | None:
-        return await fetch_plan(self.conn, node=node, metric=metric, period=span.key, scope=scope)
+    async def figures(
+        self, keys: list[Key], metric: str, parts: list[str]
+    ) -> list[tuple[dict[str, Decimal], Plan | None]]:
+        spans = [(node, span.key, span.start, min(span.end, self.today), scope) for node, span, scope in keys]
+        return await fetch_figures(self.conn, metric, parts, spans)
 
 
 class KnownFigures:
@@ -68,7 +70,15 @@ class KnownFigures:
     def __init__(self, cmd: Command, at: datetime, org: Organisation) -> None:
         self.cmd, self.at, self.org, self.today = cmd, at, org, at.date()
 
-    async def totals(self, node: str, metrics: list[str], span: Period, scope: dict[str, str]) -> dict[str, Decimal]:
+    async def figures(
+        self, keys: list[Key], metric: str, parts: list[str]
+    ) -> list[tuple[dict[str, Decimal], Plan | None]]:
+        return [
+            (await self._totals(node, parts, span, scope), await self._plan(node, metric, span, scope))
+            for node, span, scope in keys
+        ]
+
+    async def _totals(self, node: str, metrics: list[str], span: Period, scope: dict[str, str]) -> dict[str, Decimal]:
         rows = await self.cmd.store.actuals_known_at(self.at, metrics, span.start, min(span.end, self.today), scope)
         totals = dict.fromkeys(metrics, Decimal(0))
         for person, day, metric, value in rows:
@@ -76,7 +86,7 @@ class KnownFigures:
                 totals[metric] += value
         return totals
 
-    async def plan(self, node: str, metric: str, span: Period, scope: dict[str, str]) -> Plan | None:
+    async def _plan(self, node: str, metric: str, span: Period, scope: dict[str, str]) -> Plan | None:
         target = await self.cmd.store.get_until(target_id(node, metric, span.key, scope), self.at)
         if not isinstance(target, Target):
             return None
@@ -90,17 +100,13 @@ class KnownFigures:
 Figures = LiveFigures | KnownFigures
 
 
-async def _row(cmd: Command, figures: Figures, metric: Metric, node: str, span: Period, scope: dict[str, str]) -> Row:
-    parts = [metric.name] if metric.additive else [metric.numerator or "", metric.denominator or ""]
-    today = figures.today
-    # Actual to date: what was achieved from the period's first day up to today.
-    totals = await figures.totals(node, parts, span, scope)
+def _assess(cmd: Command, today: date, metric: Metric, key: Key, totals: dict[str, Decimal], plan: Plan | None) -> Row:
+    node, span, scope = key
     if metric.additive:
         actual = totals[metric.name]
     else:
-        numerator, denominator = totals[parts[0]], totals[parts[1]]
+        numerator, denominator = totals[metric.numerator or ""], totals[metric.denominator or ""]
         actual = (numerator / denominator).quantize(RATE) if denominator else Decimal(0)
-    plan = await figures.plan(node, metric.name, span, scope)
     row = Row(node, metric.name, span.key, scope, actual)
     if plan is None:
         return row
@@ -117,6 +123,20 @@ async def _row(cmd: Command, figures: Figures, metric: Metric, node: str, span: 
         thresholds=cmd.thresholds,
     )
     return Row(node, metric.name, span.key, scope, actual, plan.target_id, plan.value, standing)
+
+
+async def _rows(cmd: Command, figures: Figures, metric: Metric, keys: list[Key]) -> list[Row]:
+    """Each key's row: actual to date (from the period's first day up to today), target and standing."""
+    if not keys:
+        return []
+    parts = [metric.name] if metric.additive else [metric.numerator or "", metric.denominator or ""]
+    found = await figures.figures(keys, metric.name, parts)
+    return [_assess(cmd, figures.today, metric, k, t, p) for k, (t, p) in zip(keys, found, strict=True)]
+
+
+async def _row(cmd: Command, figures: Figures, metric: Metric, node: str, span: Period, scope: dict[str, str]) -> Row:
+    [row] = await _rows(cmd, figures, metric, [(node, span, scope)])
+    return row
 
 
 async def attainment(
@@ -141,7 +161,7 @@ async def attainment(
         known = await cmd.store.get_until(ORG_ID, as_of)
         then = known if isinstance(known, Organisation) else Organisation.start(at=as_of)
     today = as_of.date() if as_of else cmd.today()
-    keys: list[tuple[str, Period, dict[str, str]]] = []
+    keys: list[Key] = []
     if breakdown == "children":
         keys = [(child, span, scope) for child in (then.children(node, today) if then.exists(node) else [])]
     elif breakdown == "time":
@@ -154,8 +174,8 @@ async def attainment(
     readable = [k for k in keys if can_read(cmd.actor, org, k[0], cmd.today())]
     async with cmd.store.pool.acquire() as conn:
         figures: Figures = KnownFigures(cmd, as_of, then) if as_of else LiveFigures(conn, today)
-        row = await _row(cmd, figures, definition, node, span, scope)
-        rows = [await _row(cmd, figures, definition, n, p, s) for n, p, s in readable]
+        # The node's own row and its breakdown's, read together.
+        row, *rows = await _rows(cmd, figures, definition, [(node, span, scope), *readable])
     return row, rows
 
 
@@ -167,7 +187,7 @@ async def leaderboard(cmd: Command, *, unit: str, metric: str, period: str) -> l
     people = [n for n in org.subtree(unit, today) if org.is_person(n)]
     async with cmd.store.pool.acquire() as conn:
         figures = LiveFigures(conn, today)
-        rows = [await _row(cmd, figures, definition, person, span, {}) for person in people]
+        rows = await _rows(cmd, figures, definition, [(person, span, {}) for person in people])
     ranked = [r for r in rows if r.standing is not None]
     return sorted(ranked, key=lambda r: -(r.standing.attainment_pct or Decimal(-1)))  # type: ignore[union-attr]
 

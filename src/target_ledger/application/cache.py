@@ -1,8 +1,9 @@
 """In-process, read-only copies of the few singleton aggregates every command consults."""
 
 import asyncio
+import contextlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from target_ledger.eventstore import EventStore
@@ -23,6 +24,22 @@ class StreamCache:
 
     async def current(self, store: EventStore) -> Any:
         async with self._lock:
-            version = self._aggregate.version if self._aggregate is not None else 0
-            self._aggregate = replay(await store.load_after(self.stream_id, version), self._aggregate)
-            return self._aggregate if self._aggregate is not None else self._empty()
+            return self._apply(await store.load_after(self.stream_id, self.version))
+
+    @property
+    def version(self) -> int:
+        return self._aggregate.version if self._aggregate is not None else 0
+
+    def _apply(self, events: Sequence[Any]) -> Any:
+        self._aggregate = replay(events, self._aggregate)
+        return self._aggregate if self._aggregate is not None else self._empty()
+
+
+async def current_each(store: EventStore, caches: Sequence[StreamCache]) -> list[Any]:
+    """Bring several caches up to date in one round trip (a command consults most of them,
+    and each look was a query of its own); locks are taken in the order given."""
+    async with contextlib.AsyncExitStack() as stack:
+        for cache in caches:
+            await stack.enter_async_context(cache._lock)
+        news = await store.load_after_each({c.stream_id: c.version for c in caches})
+        return [c._apply(news[c.stream_id]) for c in caches]

@@ -192,6 +192,20 @@ class EventStore:
         rows = await (conn or self.pool).fetch(sql, stream_id, version)
         return [self._decode(stream_id, r) for r in rows]
 
+    async def load_after_each(
+        self, versions: dict[uuid.UUID, int], conn: asyncpg.Connection | None = None
+    ) -> dict[uuid.UUID, list[DomainEvent]]:
+        """load_after for several streams in one round trip: each stream's events after its version."""
+        sql = """SELECT e.stream_id, e.version, e.type, e.payload::text AS payload
+                   FROM unnest($1::uuid[], $2::int[]) AS s(stream_id, version)
+                   JOIN events e ON e.stream_id = s.stream_id AND e.version > s.version
+                  ORDER BY e.stream_id, e.version"""
+        rows = await (conn or self.pool).fetch(sql, list(versions), list(versions.values()))
+        events: dict[uuid.UUID, list[DomainEvent]] = {stream_id: [] for stream_id in versions}
+        for r in rows:
+            events[r["stream_id"]].append(self._decode(r["stream_id"], r))
+        return events
+
     async def load_until(
         self, stream_id: uuid.UUID, until: datetime, conn: asyncpg.Connection | None = None
     ) -> list[DomainEvent]:
