@@ -63,32 +63,38 @@ async def tracked(conn: asyncpg.Connection | asyncpg.Pool, name: str) -> Cursor:
     return Cursor(row["xid"], row["position"]) if row else Cursor(0, 0)
 
 
+MOVE = """UPDATE projection_tracking SET xid = $2::text::xid8, position = $3
+            WHERE name = $1 AND xid = $4::text::xid8 AND position = $5"""
+
+
+async def _move(conn: asyncpg.Connection, name: str, since: Cursor, until: Cursor) -> None:
+    moved = await conn.execute(MOVE, name, str(until.xid), until.position, str(since.xid), since.position)
+    if moved != "UPDATE 1":
+        raise FencedError(f"projection {name} was moved on by another worker")
+
+
 async def apply_batch(pool: asyncpg.Pool, projection: Any, batch: list[Recorded], since: Cursor) -> Cursor:
     """Apply a batch and move the tracked position, in one transaction. A run of events of
     one type goes to the projection's batch handler for that type, if it has one."""
     name: str = projection.NAME
     handlers: dict[type, Handler] = projection.HANDLERS
     batch_handlers: dict[type, BatchHandler] = getattr(projection, "BATCH_HANDLERS", {})
-    async with pool.acquire() as conn, conn.transaction():
-        # By stored type: an event no handler of this projection wants is never decoded.
-        for kind, group in itertools.groupby(batch, key=lambda r: r.event_type):
-            if kind in batch_handlers:
-                await batch_handlers[kind](conn, list(group))
-            elif kind in handlers:
-                for recorded in group:
-                    await handlers[kind](conn, recorded)
-        until = batch[-1].cursor
-        moved = await conn.execute(
-            """UPDATE projection_tracking SET xid = $2::text::xid8, position = $3
-                WHERE name = $1 AND xid = $4::text::xid8 AND position = $5""",
-            name,
-            str(until.xid),
-            until.position,
-            str(since.xid),
-            since.position,
-        )
-        if moved != "UPDATE 1":
-            raise FencedError(f"projection {name} was moved on by another worker")
+    until = batch[-1].cursor
+    # By stored type: an event no handler of this projection wants is never decoded.
+    runs = [(kind, list(group)) for kind, group in itertools.groupby(batch, key=lambda r: r.event_type)]
+    wanted = [(kind, group) for kind, group in runs if kind in batch_handlers or kind in handlers]
+    async with pool.acquire() as conn:
+        if not wanted:  # nothing to write but the position: one statement is atomic on its own
+            await _move(conn, name, since, until)
+            return until
+        async with conn.transaction():
+            for kind, group in wanted:
+                if kind in batch_handlers:
+                    await batch_handlers[kind](conn, group)
+                else:
+                    for recorded in group:
+                        await handlers[kind](conn, recorded)
+            await _move(conn, name, since, until)
     return until
 
 
@@ -99,7 +105,7 @@ async def run_projection(
     projection: Any,
     progress: Progress | None = None,
     *,
-    batch_size: int = 500,
+    batch_size: int = 2000,
 ) -> None:
     """Run one projection forever; only the worker holding its advisory lock applies events."""
     name: str = projection.NAME

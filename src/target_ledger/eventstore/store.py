@@ -123,10 +123,13 @@ SELECT position, xid::text::bigint AS xid, event_id, stream_id, version, type,
 
 
 class EventStore:
+    KEEP_BATCHES = 8  # full batches kept for the process's other readers (see read_after)
+
     def __init__(self, pool: asyncpg.Pool, mapper: LedgerMapper | None = None) -> None:
         self.pool = pool
         self.mapper = mapper or LedgerMapper()
         self.on_append: list[Callable[[], None]] = []
+        self._full_batches: dict[tuple[Cursor, int], list[Recorded]] = {}
 
     async def append(
         self,
@@ -269,23 +272,27 @@ class EventStore:
     async def read_after(
         self, cursor: Cursor, limit: int = 500, conn: asyncpg.Connection | None = None
     ) -> list[Recorded]:
-        """Events after cursor that no running transaction can still precede."""
+        """Events after cursor that no running transaction can still precede.
+
+        A full batch is kept for the process's other readers: the first `limit` events after
+        a cursor below the watermark never change, and the projections of a process walk the
+        log in step (a rebuild, or catching up after a pause), so each batch is read and each
+        event decoded once instead of once per projection. A short batch can still grow and
+        is never kept."""
+        key = (cursor, limit)
+        if (kept := self._full_batches.get(key)) is not None:
+            return kept
         rows = await (conn or self.pool).fetch(READ_AFTER, str(cursor.xid), cursor.position, limit)
-        return [
-            Recorded(
-                position=r["position"],
-                xid=r["xid"],
-                event_id=r["event_id"],
-                stream_id=r["stream_id"],
-                version=r["version"],
-                type=r["type"],
-                metadata=msgspec.json.decode(r["metadata"]),
-                recorded_at=r["recorded_at"],
-                payload=r["payload"],
-                decode=self._decode_recorded,
-            )
-            for r in rows
+        decode = self._decode_recorded
+        batch = [
+            Recorded(position, xid, event_id, stream_id, version, kind, msgspec.json.decode(meta), at, payload, decode)
+            for position, xid, event_id, stream_id, version, kind, payload, meta, at in rows
         ]
+        if len(batch) == limit:
+            self._full_batches[key] = batch
+            while len(self._full_batches) > self.KEEP_BATCHES:
+                del self._full_batches[next(iter(self._full_batches))]  # the oldest first
+        return batch
 
     async def has_pending(self, cursor: Cursor, conn: asyncpg.Connection | None = None) -> bool:
         """Committed events after cursor that are not yet below the watermark."""
