@@ -6,7 +6,7 @@ from tests.api.monitoring_support import alerts, judge_on, record, set_target
 from tests.api.support import ADMIN, build_east
 
 # rep1's July target is 3,100: 100 a day, 700 a full ISO week. 1 July 2026 is a Wednesday,
-# so W27 holds 1–5 July (500 planned), W28 6–12, W29 13–19, W30 20–26.
+# so W27 holds 1 to 5 July (500 planned), W28 6 to 12, W29 13 to 19, W30 20 to 26.
 
 
 @pytest.fixture
