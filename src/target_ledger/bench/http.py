@@ -152,7 +152,10 @@ async def http_rows(
             "minimal litestar endpoint, one INSERT",
             runs.rate("record-base", reqs),
             Goal("ratio", at_least=0.5),
-            [f"service {runs.latency('record')}; baseline {runs.latency('record-base')}; {concurrency} clients"],
+            [
+                f"service {runs.latency('record')}; baseline {runs.latency('record-base')}; {concurrency} clients; "
+                "the service runs its projections in its own process (the default, TL_RUN_PROJECTIONS=1)"
+            ],
         ),
         Row(
             "HTTP: batch import, `POST /v1/actuals/batch` of 1,000",
