@@ -25,6 +25,9 @@ def uvicorn(app: str, env: dict[str, str], health: str, workers: int = 1) -> Ite
     port = _free_port()
     command = [sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--workers", str(workers), "--no-access-log", "--log-level", "warning"]
+    # uvicorn closes a keep-alive connection idle for 5 s; the bench's clients sit idle while the
+    # projections settle, and a request sent as the server closes it fails with a reset.
+    command += ["--timeout-keep-alive", "120"]
     process = subprocess.Popen(command, env={**os.environ, **env})
     base = f"http://127.0.0.1:{port}"
     try:
