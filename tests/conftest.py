@@ -66,6 +66,7 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
         # Tests move the clock and call the scheduler themselves; its own loop would judge at
         # odd moments under a slow machine.
         scheduler_interval=3600,
+        webhook_allow_private=True,  # the webhook receivers in the tests listen on loopback
     )
 
 

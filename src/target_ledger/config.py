@@ -34,6 +34,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     scheduler_interval: float = 60.0  # seconds between the scheduler's looks at the clock
     sse_heartbeat: float = 15.0  # seconds of quiet before a stream sends a comment line
     webhook_max_failures: int = 8  # failed deliveries in a row that pause a subscription
+    webhook_allow_private: bool = False  # let webhooks point at loopback or private addresses
     webhook_backoff: float = 1.0  # seconds before the first retry; doubled each time, with jitter
     webhook_backoff_max: float = 600.0
     webhook_timeout: float = 10.0  # seconds a receiver has to answer
@@ -51,6 +52,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "jwt_secret": env.get("TL_JWT_SECRET") or None,
             "run_projections": env.get("TL_RUN_PROJECTIONS", "1") not in ("0", "false", "no"),
             "run_webhooks": env.get("TL_RUN_WEBHOOKS", "1") not in ("0", "false", "no"),
+            "webhook_allow_private": env.get("TL_WEBHOOK_ALLOW_PRIVATE", "0") not in ("0", "false", "no"),
         }
         for name, var in [
             ("data_dir", "TL_DATA_DIR"),

@@ -4,17 +4,38 @@ Subscriptions are operational settings of a consumer, not facts of the business:
 in their own table, not in the event log. Each is visible only to its owner (and admins).
 """
 
+import asyncio
+import ipaddress
+import socket
 import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 
 from target_ledger.domain.access import Principal, check_can_subscribe
-from target_ledger.domain.errors import NotFoundError
+from target_ledger.domain.errors import DomainError, NotFoundError
 from target_ledger.integration.feed import Filters
 from target_ledger.integration.signing import new_secret
 
 COLUMNS = "id, url, types, nodes, owner, created_at, status, delivered, failures, next_attempt"
+
+
+async def check_public(url: str) -> None:
+    """Refuse a URL whose host resolves to a loopback, private, link-local or reserved address:
+    the ledger must not be made to call into its own network (server-side request forgery)."""
+    host = urlsplit(url).hostname or ""
+    try:
+        found = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except OSError:
+        raise DomainError(f"the host {host!r} does not resolve", field="url") from None
+    for *_, address in found:
+        ip = ipaddress.ip_address(address[0])
+        if not ip.is_global:
+            raise DomainError(
+                f"{host!r} resolves to {ip}, a non-public address; set TL_WEBHOOK_ALLOW_PRIVATE=1 to allow it",
+                field="url",
+            )
 
 
 async def register(
