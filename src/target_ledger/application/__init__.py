@@ -1,7 +1,7 @@
 """Use cases: load, decide in the domain, append; each returns the last position."""
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -12,9 +12,10 @@ from target_ledger.domain.alert_rules import ALERT_RULES_ID, AlertRules
 from target_ledger.domain.attainment import Thresholds
 from target_ledger.domain.calendar import Calendar
 from target_ledger.domain.catalog import CATALOG_ID, Catalog
+from target_ledger.domain.errors import ConflictError
 from target_ledger.domain.org import ORG_ID, Organisation
 from target_ledger.domain.period import PERIODS_ID, Closure, Periods
-from target_ledger.eventstore import EventStore, Metadata
+from target_ledger.eventstore import Appended, EventStore, Guard, Metadata, StreamConflictError
 
 IDEMPOTENCY = uuid.UUID("4c0a6a55-3f4e-4a43-8f43-9a0f5b7f2c03")
 
@@ -52,8 +53,10 @@ class Command:
     calendar: Calendar = field(default_factory=Calendar)
     thresholds: Thresholds = field(default_factory=Thresholds)
     caches: Caches = field(default_factory=Caches)
-    # One look at each shared aggregate per command, however often its steps ask.
+    # One look at each shared aggregate per command, however often its steps ask, and the
+    # stored version each was at then.
     _seen: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _versions: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def today(self) -> date:
         return self.clock().date()
@@ -61,8 +64,10 @@ class Command:
     async def _current(self, name: str) -> Any:
         if not self._seen:  # the first ask brings all four up to date, in one query
             names = ["catalog", "org", "periods", "alert_rules"]
-            seen = await current_each(self.store, [getattr(self.caches, n) for n in names])
+            caches = [getattr(self.caches, n) for n in names]
+            seen = await current_each(self.store, caches)
             self._seen.update(zip(names, seen, strict=True))
+            self._versions.update((n, c.version) for n, c in zip(names, caches, strict=True))
         return self._seen[name]
 
     async def catalog(self) -> Catalog:
@@ -92,8 +97,26 @@ class Command:
         return (await self.periods()).closing(await self._chain(node, starts_on), starts_on, ends_on)
 
     async def check_open(self, node: str, starts_on: date, ends_on: date, *, field: str | None = None) -> None:
-        """Refuse a write in a period closed for the node or a unit above it (409)."""
+        """Refuse a write in a period closed for the node or a unit above it (409). The
+        append that follows is guarded: a close committed meanwhile makes it fail, not land."""
         (await self.periods()).check_open(await self._chain(node, starts_on), starts_on, ends_on, field=field)
+        self._versions["closures checked"] = self._versions["periods"]
+
+    async def append(
+        self, events: Sequence[Any], *, event_ids: list[uuid.UUID] | None = None, closures_checked: bool = False
+    ) -> Appended:
+        """Append what the command decided, under its Idempotency-Key's event ids unless given;
+        guarded if it checked the closures (`closures_checked`: it did so itself)."""
+        checked = self._versions.get("periods") if closures_checked else self._versions.get("closures checked")
+        guard = Guard(PERIODS_ID, checked) if checked is not None else None
+        try:
+            return await self.store.append(
+                events, self.metadata, event_ids=event_ids or self.event_ids(len(events)), guard=guard
+            )
+        except StreamConflictError as conflict:
+            if conflict.stream_id != str(PERIODS_ID):
+                raise
+            raise ConflictError("a period was closed or reopened while this was being written: send it again") from None
 
     @property
     def metadata(self) -> Metadata:

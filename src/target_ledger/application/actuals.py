@@ -125,7 +125,7 @@ async def append_actuals(cmd: Command, actuals: list[Actual]) -> list[Outcome]:
         uuid.uuid5(a.id, "recorded") if a.external_ref or generated is None else generated[i]
         for i, a in enumerate(actuals)
     ]
-    appended = await cmd.store.append(events, cmd.metadata, event_ids=event_ids)
+    appended = await cmd.append(events, event_ids=event_ids, closures_checked=True)
     seen: set[uuid.UUID] = set()
     outcomes = []
     for actual, position, new in zip(actuals, appended.positions, appended.new, strict=True):
@@ -152,4 +152,4 @@ async def reverse_actual(cmd: Command, actual_id: uuid.UUID, reason: str) -> int
     await cmd.check_open(actual.person, actual.occurred_on, actual.occurred_on, field="actual_id")
     actual.reverse(reason, at=cmd.clock())
     events = actual.collect_events()
-    return (await cmd.store.append(events, cmd.metadata, event_ids=cmd.event_ids(1))).last
+    return (await cmd.append(events)).last

@@ -110,7 +110,7 @@ async def request_adjustment(cmd: Command, target_id: uuid.UUID, ask: Ask) -> tu
         at=cmd.clock(),
     )
     events = adjustment.collect_events()
-    return adjustment, (await cmd.store.append(events, cmd.metadata, event_ids=cmd.event_ids(1))).last
+    return adjustment, (await cmd.append(events)).last
 
 
 async def _check_open(cmd: Command, changes: list[Change]) -> None:
@@ -146,7 +146,7 @@ async def approve(cmd: Command, adjustment_id: uuid.UUID) -> tuple[Adjustment, i
     await _check_open(cmd, adjustment.changes)
     targets = await _apply(cmd, adjustment) if adjustment.status == "approved" else []
     events = [*adjustment.collect_events(), *(e for t in targets for e in t.collect_events())]
-    appended = await cmd.store.append(events, cmd.metadata, event_ids=cmd.event_ids(len(events)))
+    appended = await cmd.append(events)
     return adjustment, appended.last
 
 
@@ -172,14 +172,14 @@ async def reject(cmd: Command, adjustment_id: uuid.UUID, reason: str) -> tuple[A
         raise ForbiddenError("rejecting needs to manage a unit above the target, or the admin role")
     adjustment.reject(me, reason, at=cmd.clock())
     events = adjustment.collect_events()
-    return adjustment, (await cmd.store.append(events, cmd.metadata, event_ids=cmd.event_ids(1))).last
+    return adjustment, (await cmd.append(events)).last
 
 
 async def withdraw(cmd: Command, adjustment_id: uuid.UUID, reason: str) -> tuple[Adjustment, int]:
     adjustment = await get_adjustment(cmd, adjustment_id)
     adjustment.withdraw(cmd.actor.subject, reason, at=cmd.clock())
     events = adjustment.collect_events()
-    return adjustment, (await cmd.store.append(events, cmd.metadata, event_ids=cmd.event_ids(1))).last
+    return adjustment, (await cmd.append(events)).last
 
 
 async def inbox(cmd: Command, *, status: str | None, mine: bool) -> list[dict[str, Any]]:

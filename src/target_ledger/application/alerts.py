@@ -15,7 +15,7 @@ from target_ledger.domain.target import Target
 
 async def _save(cmd: Command, aggregate: Any) -> int:
     events = aggregate.collect_events()
-    return (await cmd.store.append(events, cmd.metadata, event_ids=cmd.event_ids(len(events)))).last
+    return (await cmd.append(events)).last
 
 
 async def list_alerts(cmd: Command, *, node: str | None, status: str | None, mine: bool) -> list[dict[str, Any]]:

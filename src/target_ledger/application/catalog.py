@@ -16,7 +16,7 @@ async def define_metric(cmd: Command, metric: Metric) -> int:
     catalog = await _load(cmd)
     catalog.define_metric(metric, at=cmd.clock())
     events = catalog.collect_events()
-    return (await cmd.store.append(events, cmd.metadata, event_ids=cmd.event_ids(len(events)))).last
+    return (await cmd.append(events)).last
 
 
 async def define_dimension(cmd: Command, name: str, values: list[str]) -> int | None:
@@ -26,4 +26,4 @@ async def define_dimension(cmd: Command, name: str, values: list[str]) -> int | 
     events = catalog.collect_events()
     if not events:
         return None
-    return (await cmd.store.append(events, cmd.metadata, event_ids=cmd.event_ids(len(events)))).last
+    return (await cmd.append(events)).last

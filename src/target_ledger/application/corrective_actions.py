@@ -33,7 +33,7 @@ class Opening:
 
 async def _append(cmd: Command, action: CorrectiveAction) -> tuple[CorrectiveAction, int]:
     events = action.collect_events()
-    return action, (await cmd.store.append(events, cmd.metadata, event_ids=cmd.event_ids(len(events)))).last
+    return action, (await cmd.append(events)).last
 
 
 async def open_action(cmd: Command, opening: Opening) -> tuple[CorrectiveAction, int]:

@@ -20,7 +20,7 @@ async def _load(cmd: Command) -> tuple[Organisation, datetime]:
 
 async def _save(cmd: Command, org: Organisation) -> int:
     events = org.collect_events()
-    appended = await cmd.store.append(events, cmd.metadata, event_ids=cmd.event_ids(len(events)))
+    appended = await cmd.append(events)
     return appended.last
 
 

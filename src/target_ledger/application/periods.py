@@ -7,6 +7,7 @@ from target_ledger.application import Command
 from target_ledger.domain.access import check_manages_or_runs
 from target_ledger.domain.errors import ConflictError, DomainError, ForbiddenError
 from target_ledger.domain.period import PERIODS_ID, Periods
+from target_ledger.eventstore import Guard
 
 
 async def _load(cmd: Command) -> Periods:
@@ -15,8 +16,10 @@ async def _load(cmd: Command) -> Periods:
 
 
 async def _save(cmd: Command, periods: Periods) -> int:
+    """Closures change under an exclusive lock: no guarded write is between its check and commit."""
     events = periods.collect_events()
-    return (await cmd.store.append(events, cmd.metadata, event_ids=cmd.event_ids(len(events)))).last
+    guard = Guard(PERIODS_ID, periods.version - len(events), exclusive=True)
+    return (await cmd.store.append(events, cmd.metadata, event_ids=cmd.event_ids(len(events)), guard=guard)).last
 
 
 async def _check_node(cmd: Command, node: str) -> None:

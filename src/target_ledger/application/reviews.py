@@ -31,7 +31,7 @@ async def record_review(cmd: Command, *, period: str, node: str, notes: dict[str
     await closed_for(cmd, span.key, node)
     review = Review.record(period=span.key, node=node, reviewer=cmd.actor.subject, at=cmd.clock(), **notes)
     try:
-        appended = await cmd.store.append(review.collect_events(), cmd.metadata, event_ids=cmd.event_ids(1))
+        appended = await cmd.append(review.collect_events())
     except StreamConflictError:
         raise AlreadyExistsError(f"{span.key} is already reviewed for {node!r}", field="period") from None
     return review, appended.last

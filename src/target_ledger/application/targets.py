@@ -56,7 +56,7 @@ async def _append_new(cmd: Command, targets: list[Target], *before: Target) -> i
     """Append new targets (after any changed ones); a taken natural key is a 409 naming it."""
     events = [e for t in [*before, *targets] for e in t.collect_events()]
     try:
-        return (await cmd.store.append(events, cmd.metadata, event_ids=cmd.event_ids(len(events)))).last
+        return (await cmd.append(events)).last
     except StreamConflictError as conflict:
         taken = next((t for t in targets if str(t.id) == conflict.stream_id), None)
         if taken is None:
@@ -105,7 +105,7 @@ async def respond(cmd: Command, target_id: uuid.UUID, *, agree: bool, comment: s
     respond_by = target.acknowledge if agree else target.dispute
     respond_by(cmd.actor.subject, assignee, comment, at=cmd.clock())
     events = target.collect_events()
-    return (await cmd.store.append(events, cmd.metadata, event_ids=cmd.event_ids(1))).last
+    return (await cmd.append(events)).last
 
 
 @dataclass(frozen=True)

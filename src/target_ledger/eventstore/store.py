@@ -104,6 +104,22 @@ class StreamConflictError(Exception):
 
 _TAKEN = re.compile(r"\(([0-9a-f-]{36}), (\d+)\)")
 
+
+class Guard(NamedTuple):
+    """Append only while `stream_id` still stands at `version` (the version a decision read).
+
+    Guarded appends take a shared advisory lock on the stream, check its version and insert
+    in one transaction; appends to the stream itself pass `exclusive`, so a change to it can
+    never commit between another writer's check and that writer's commit."""
+
+    stream_id: uuid.UUID
+    version: int
+    exclusive: bool = False
+
+
+LOCK = "SELECT pg_advisory_xact_lock{}(hashtextextended($1::text, 7))"
+VERSION = "SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1"
+
 INSERT = """
 INSERT INTO events (event_id, stream_id, version, type, payload, metadata)
 SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::jsonb[], $6::jsonb[])
@@ -138,9 +154,11 @@ class EventStore:
         *,
         event_ids: Sequence[uuid.UUID] | None = None,
         conn: asyncpg.Connection | None = None,
+        guard: Guard | None = None,
     ) -> Appended:
         """Store events atomically; return each one's position (the original one for an
-        event id stored before). Raise StreamConflictError if a stream moved on."""
+        event id stored before). Raise StreamConflictError if a stream moved on, or if the
+        guarded stream is no longer at the version the decision read."""
         if not events:
             return Appended([], 0, [])
         ids = list(event_ids) if event_ids is not None else [uuid.uuid4() for _ in events]
@@ -157,9 +175,9 @@ class EventStore:
         try:
             if conn is None:
                 async with self.pool.acquire() as c:
-                    rows = await c.fetch(INSERT, *args)
+                    rows = await self._insert(c, args, guard)
             else:
-                rows = await conn.fetch(INSERT, *args)
+                rows = await self._insert(conn, args, guard)
         except asyncpg.UniqueViolationError as e:
             taken = _TAKEN.search(e.detail or "")
             if taken is None:
@@ -177,6 +195,15 @@ class EventStore:
             for callback in self.on_append:
                 callback()
         return Appended([positions[i] for i in ids], len(fresh), [i in fresh for i in ids])
+
+    async def _insert(self, conn: asyncpg.Connection, args: tuple[Any, ...], guard: Guard | None) -> list[Any]:
+        if guard is None:
+            return cast(list[Any], await conn.fetch(INSERT, *args))
+        async with conn.transaction():
+            await conn.execute(LOCK.format("" if guard.exclusive else "_shared"), str(guard.stream_id))
+            if not guard.exclusive and await conn.fetchval(VERSION, guard.stream_id) != guard.version:
+                raise StreamConflictError(str(guard.stream_id), guard.version)
+            return cast(list[Any], await conn.fetch(INSERT, *args))
 
     async def _positions_of(self, ids: list[uuid.UUID], conn: asyncpg.Connection | None) -> dict[uuid.UUID, int]:
         sql = "SELECT event_id, position FROM events WHERE event_id = ANY($1::uuid[])"
