@@ -1,0 +1,89 @@
+"""What the alert rules share: a finding, its verdict with hysteresis, whom it goes to, and the
+read models as they stand on the day being judged."""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any, Literal
+
+import asyncpg
+import msgspec
+
+from projections import attainment as attainment_model
+from projections.attainment import Plan
+from target_ledger.application import Command
+from target_ledger.application.attainment import planned_between
+from target_ledger.domain.alert_rules import Settings
+from target_ledger.domain.org import Organisation
+
+HUNDRED, CENT = Decimal(100), Decimal("0.01")
+Verdict = Literal["breach", "clear", "hold"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    subject: str
+    verdict: Verdict
+    node: str
+    assignee: str
+    message: str
+    target_id: Any = None
+    metric: str = ""
+    period: str = ""
+    value: Decimal | None = None
+    threshold: Decimal | None = None
+
+
+def verdict(value: Decimal, threshold: Decimal, margin: Decimal, *, breach_below: bool = True) -> Verdict:
+    if breach_below:
+        return "breach" if value < threshold else "clear" if value >= threshold + margin else "hold"
+    return "breach" if value > threshold else "clear" if value <= threshold - margin else "hold"
+
+
+def manager(org: Organisation, node: str, on: date) -> str:
+    """Whom an alert about the node goes to: the manager of its unit (or the next one up)."""
+    own = org.manager_of(node, on) if org.is_unit(node) else None
+    above = org.managers_above(node, on) if org.exists(node) else []
+    return own if own is not None and own != node else (above[0] if above else "admin")
+
+
+def weeks_ended(today: date, count: int) -> list[tuple[date, date]]:
+    """The last `count` ISO weeks that ended before today, latest first."""
+    sunday = today - timedelta(days=today.isoweekday())
+    return [(sunday - timedelta(days=7 * k + 6), sunday - timedelta(days=7 * k)) for k in range(count)]
+
+
+class Judge:
+    """Looks at the read models for one evaluation day."""
+
+    def __init__(self, cmd: Command, conn: asyncpg.Connection, org: Organisation, today: date) -> None:
+        self.cmd, self.conn, self.org, self.today = cmd, conn, org, today
+        self.open_alerts: dict[str, asyncpg.Record] = {}
+
+    async def settings(self, rule: str, metric: str, node: str) -> Settings:
+        chain = [node, *self.org.ancestors(node, self.today)] if self.org.exists(node) else [node]
+        return (await self.cmd.alert_rules()).settings(rule, metric, chain)
+
+    async def week(self, target: asyncpg.Record, first: date, last: date) -> tuple[Decimal, Decimal]:
+        """Planned and actual for the days of a week that fall in the target's period."""
+        span = self.cmd.calendar.parse(target["period"])
+        first, last = max(first, span.start), min(last, span.end)
+        plan = await attainment_model.fetch_plan(
+            self.conn, node=target["node"], metric=target["metric"], period=span.key, scope=scope_of(target)
+        )
+        planned = planned_between(plan or Plan(target["target_id"], target["value"], []), span, first, last)
+        totals = await attainment_model.fetch_actual_totals(
+            self.conn,
+            node=target["node"],
+            metrics=[target["metric"]],
+            starts_on=first,
+            ends_on=last,
+            scope=scope_of(target),
+        )
+        return planned, totals[target["metric"]]
+
+
+def scope_of(target: asyncpg.Record) -> dict[str, str]:
+    scope: dict[str, str] = msgspec.json.decode(target["scope"])
+    return scope
