@@ -25,6 +25,7 @@ from target_ledger.api.corrective_actions import CorrectiveActionController
 from target_ledger.api.deps import DEPENDENCIES
 from target_ledger.api.feed import FeedController
 from target_ledger.api.health import live, ready
+from target_ledger.api.idempotency import IdempotencyMiddleware
 from target_ledger.api.monitoring import MonitoringController
 from target_ledger.api.org import OrgController
 from target_ledger.api.periods import PeriodController
@@ -109,7 +110,8 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> 
         ],
         dependencies=DEPENDENCIES,
         exception_handlers=errors.HANDLERS,  # type: ignore[arg-type]
-        middleware=[DefineMiddleware(JWTAuthentication, secret=settings.secret())],
+        # Authentication first: a kept answer belongs to the caller who got it.
+        middleware=[DefineMiddleware(JWTAuthentication, secret=settings.secret()), IdempotencyMiddleware],
         lifespan=[lifespan],
         state=State({"settings": settings}),
         openapi_config=OpenAPIConfig(

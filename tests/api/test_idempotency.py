@@ -1,0 +1,35 @@
+"""A retried mutation with the same Idempotency-Key gets the first answer, and stores nothing twice."""
+
+from tests.api.support import ADMIN
+
+UNIT = {"node": "acme", "kind": "company", "name": "Acme"}
+
+
+async def test_a_retried_create_gets_the_first_answer_not_a_conflict(client, auth, pool) -> None:
+    keyed = {**auth(*ADMIN), "Idempotency-Key": "create-acme-1"}
+    first = await client.post("/v1/org/units", json=UNIT, headers=keyed)
+    assert first.status_code == 201, first.text
+    # The retry (a lost answer, a timeout) gets the same answer, marked as replayed...
+    again = await client.post("/v1/org/units", json=UNIT, headers=keyed)
+    assert (again.status_code, again.json()) == (201, first.json())
+    assert again.headers["idempotent-replayed"] == "true"
+    # ...while the same request without the key is the conflict it really is.
+    assert (await client.post("/v1/org/units", json=UNIT, headers=auth(*ADMIN))).status_code == 409
+    assert await pool.fetchval("SELECT count(*) FROM events WHERE type = 'OrgUnitCreated'") == 1
+    # The same key for another request is refused, naming the header.
+    other = await client.post("/v1/org/units", json={**UNIT, "name": "Other"}, headers=keyed)
+    assert other.status_code == 422 and other.json()["errors"][0]["field"] == "Idempotency-Key"
+    # Keys are the caller's own: another caller's same key is a new request.
+    theirs = await client.post(
+        "/v1/org/units", json=UNIT, headers={**auth("ops", "admin"), "Idempotency-Key": "create-acme-1"}
+    )
+    assert theirs.status_code == 409
+
+
+async def test_an_answer_that_failed_with_a_4xx_is_kept_too(client, auth) -> None:
+    keyed = {**auth(*ADMIN), "Idempotency-Key": "bad-unit"}
+    bad = {"node": "x", "kind": "planet", "name": "X"}
+    first = await client.post("/v1/org/units", json=bad, headers=keyed)
+    assert first.status_code in (400, 422)
+    again = await client.post("/v1/org/units", json=bad, headers=keyed)
+    assert (again.status_code, again.text) == (first.status_code, first.text)
