@@ -210,9 +210,10 @@ async def measure(cmd: Command, target: Target) -> Measure:
     """The target's attainment, pace and actual to date now, once every actual recorded
     before this command is in the read model."""
     await actuals_current(cmd)
-    definition, span = (await cmd.catalog()).metric(target.metric), cmd.calendar.parse(target.period)
     async with cmd.store.pool.acquire() as conn:
-        row = await _row(cmd, LiveFigures(conn, cmd.today()), definition, target.node, span, target.scope)
+        row = await standing_on(
+            cmd, conn, node=target.node, metric=target.metric, period=target.period, scope=target.scope, day=cmd.today()
+        )
     s = row.standing
     pct, pace = (s.attainment_pct, s.pace_pct) if s else (None, None)
     return Measure(attainment_pct=pct, pace_pct=pace, actual=row.actual)

@@ -8,8 +8,6 @@ threshold plus its margin keeps an open alert open and a resolved one resolved (
 from datetime import date, timedelta
 from decimal import Decimal
 
-import asyncpg
-
 from projections import actions as actions_model
 from projections import alerts as alerts_model
 from projections import attainment as attainment_model
@@ -22,6 +20,8 @@ from target_ledger.domain.alert import Alert, alert_id
 
 async def _overdue_actions(judge: Judge) -> list[Finding]:
     """Every open action: overdue once its due date has passed; a closed one is no longer."""
+    open_actions = await actions_model.fetch_open(judge.conn)
+    still_open = {str(a["action_id"]) for a in open_actions}
     findings = [
         Finding(
             rule="action_overdue",
@@ -31,9 +31,10 @@ async def _overdue_actions(judge: Judge) -> list[Finding]:
             assignee="",
             message="the corrective action is completed or cancelled",
         )
-        for alert in await actions_closed(judge)
+        for key, alert in judge.open_alerts.items()
+        if key.startswith("action_overdue|") and alert["subject"] not in still_open
     ]
-    for action in await actions_model.fetch_open(judge.conn):
+    for action in open_actions:
         settings = await judge.settings("action_overdue", "", action["node"])
         if not settings.enabled:
             continue
@@ -50,16 +51,6 @@ async def _overdue_actions(judge: Judge) -> list[Finding]:
             )
         )
     return findings
-
-
-async def actions_closed(judge: Judge) -> list[asyncpg.Record]:
-    """Open overdue alerts whose action is no longer open."""
-    still_open = {str(a["action_id"]) for a in await actions_model.fetch_open(judge.conn)}
-    return [
-        a
-        for key, a in judge.open_alerts.items()
-        if key.startswith("action_overdue|") and a["subject"] not in still_open
-    ]
 
 
 def _working_days_between(after: date, before: date) -> int:

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
-from target_ledger.domain.errors import ForbiddenError
+from target_ledger.domain.errors import DomainError, ForbiddenError
 
 if TYPE_CHECKING:
     from target_ledger.domain.org import Organisation
@@ -91,5 +91,7 @@ def manages_or_runs(actor: Principal, org: "Organisation", node: str, on: date) 
 
 
 def check_manages_or_runs(actor: Principal, org: "Organisation", node: str, on: date, doing: str) -> None:
+    if not org.exists(node):
+        raise DomainError(f"unknown org node {node!r}", field="node")
     if not manages_or_runs(actor, org, node, on):
         raise ForbiddenError(f"{doing} {node!r} needs to manage it or a unit above it, or the admin role")
