@@ -242,9 +242,11 @@ async def fetch_actual_totals(
 
 # Per key (node, period, first and last day, scope): its totals per metric between the two
 # days in its scope, and its target with, when it is split by time, its children's days and
-# values. One round trip for every row of a read.
+# values; and the position of the last event these figures include. One round trip for
+# every row of a read.
 FIGURES = """
-SELECT tot.metrics, tot.totals, t.target_id, t.value, s.starts, s.ends, s.vals
+SELECT tot.metrics, tot.totals, t.target_id, t.value, s.starts, s.ends, s.vals,
+       (SELECT position FROM projection_tracking WHERE name = $8) AS read_position
   FROM unnest($1::text[], $2::text[], $3::date[], $4::date[], $5::jsonb[])
        WITH ORDINALITY AS k(node, period, starts_on, ends_on, scope, i)
   LEFT JOIN LATERAL (
@@ -269,10 +271,11 @@ FigureKey = tuple[str, str, date, date, dict[str, str]]  # node, period, first d
 
 async def fetch_figures(
     conn: asyncpg.Connection, metric: str, parts: list[str], keys: list[FigureKey]
-) -> list[tuple[dict[str, Decimal], Plan | None]]:
-    """fetch_actual_totals of `parts` and fetch_plan of `metric` for many keys, in one query."""
+) -> tuple[list[tuple[dict[str, Decimal], Plan | None]], int]:
+    """fetch_actual_totals of `parts` and fetch_plan of `metric` for many keys, in one query;
+    and the read model's position they stand at (0 without keys)."""
     columns = [[k[n] for k in keys] for n in range(4)]
-    rows = await conn.fetch(FIGURES, *columns, [_json(k[4]) for k in keys], metric, parts)
+    rows = await conn.fetch(FIGURES, *columns, [_json(k[4]) for k in keys], metric, parts, NAME)
     figures: list[tuple[dict[str, Decimal], Plan | None]] = []
     for r in rows:
         totals = dict.fromkeys(parts, Decimal(0)) | dict(zip(r["metrics"] or [], r["totals"] or [], strict=True))
@@ -281,7 +284,7 @@ async def fetch_figures(
             seasonal = list(zip(r["starts"], r["ends"], r["vals"], strict=True)) if r["starts"] else []
             plan = Plan(r["target_id"], r["value"], seasonal)
         figures.append((totals, plan))
-    return figures
+    return figures, (rows[0]["read_position"] or 0) if rows else 0
 
 
 async def fetch_target_keys(conn: asyncpg.Connection, target_ids: list[UUID]) -> dict[UUID, asyncpg.Record]:

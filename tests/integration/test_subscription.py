@@ -104,3 +104,29 @@ async def test_another_process_append_wakes_a_listening_follower(store: EventSto
     await other_notifier.close()
     await other_pool.close()
     assert [r.stream_id for r in seen] == [counter.id]
+
+
+async def test_followers_sharing_reads_see_what_an_open_transaction_held_back(
+    store: EventStore, pool, db_url: str
+) -> None:
+    """The projections of a process share their reads of the log; a shared read that found
+    events held back by an open transaction must not be handed out again once it commits
+    (its commit wakes nobody: this writer's wake-up came before its commit)."""
+    notifier = Notifier(pool)
+    store.on_append.append(notifier.appended)
+    early = await asyncpg.connect(db_url, server_settings={"role": "target_ledger_app"})
+    try:
+        tx = early.transaction()
+        await tx.start()
+        await early.fetchval("SELECT pg_current_xact_id()")
+        seen: tuple[list, list] = ([], [])
+        followers = [asyncio.create_task(_collect(store, notifier, s, 2)) for s in seen]
+        b_position = (await store.append(Counter.start("b").collect_events(), META)).last
+        await asyncio.sleep(0.1)  # both followers find B held back behind A's open transaction
+        a_position = (await store.append(Counter.start("a").collect_events(), META, conn=early)).last
+        await tx.commit()
+        await asyncio.wait_for(asyncio.gather(*followers), 5)
+        assert [r.position for r in seen[0]] == [r.position for r in seen[1]] == [a_position, b_position]
+    finally:
+        await early.close()
+        await notifier.close()

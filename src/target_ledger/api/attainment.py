@@ -114,9 +114,7 @@ class AttainmentController(Controller):
     ) -> Response[Attainment]:
         check_aware(as_of)
         await wait_for(state, model.NAME, min_position)
-        async with state.pool.acquire() as conn:
-            position = await read_position(conn, model.NAME)
-        row, rows = await attainment(
+        row, rows, position = await attainment(
             command,
             node=node,
             metric=metric,
@@ -125,6 +123,9 @@ class AttainmentController(Controller):
             breakdown=breakdown,
             as_of=as_of,
         )
+        if position is None:  # as known at an instant: from the log; say where the read model stands
+            async with state.pool.acquire() as conn:
+                position = await read_position(conn, model.NAME)
         day = as_of.date() if as_of else command.today()
         body = Attainment(position=position, as_of=day, row=_row(row), breakdown=[_row(r) for r in rows])
         return Response(body, headers={"X-Read-Position": str(position)})

@@ -55,12 +55,14 @@ class LiveFigures:
 
     def __init__(self, conn: asyncpg.Connection, today: date) -> None:
         self.conn, self.today = conn, today
+        self.position: int | None = None  # of the read model, as of the last figures read
 
     async def figures(
         self, keys: list[Key], metric: str, parts: list[str]
     ) -> list[tuple[dict[str, Decimal], Plan | None]]:
         spans = [(node, span.key, span.start, min(span.end, self.today), scope) for node, span, scope in keys]
-        return await fetch_figures(self.conn, metric, parts, spans)
+        figures, self.position = await fetch_figures(self.conn, metric, parts, spans)
+        return figures
 
 
 class KnownFigures:
@@ -69,6 +71,7 @@ class KnownFigures:
 
     def __init__(self, cmd: Command, at: datetime, org: Organisation) -> None:
         self.cmd, self.at, self.org, self.today = cmd, at, org, at.date()
+        self.position: int | None = None  # from the log, not a read model
 
     async def figures(
         self, keys: list[Key], metric: str, parts: list[str]
@@ -148,9 +151,10 @@ async def attainment(
     scope: dict[str, str],
     breakdown: str | None,
     as_of: datetime | None = None,
-) -> tuple[Row, list[Row]]:
+) -> tuple[Row, list[Row], int | None]:
     """The node's row, and one row per child, sub-period or dimension value; now, or as the
-    ledger knew them at `as_of`."""
+    ledger knew them at `as_of`; and the attainment read model's position they stand at
+    (None for `as_of`, which reads the log)."""
     catalog, org = await cmd.catalog(), await cmd.org()
     definition = catalog.metric(metric)
     catalog.check_scope(scope)
@@ -176,7 +180,7 @@ async def attainment(
         figures: Figures = KnownFigures(cmd, as_of, then) if as_of else LiveFigures(conn, today)
         # The node's own row and its breakdown's, read together.
         row, *rows = await _rows(cmd, figures, definition, [(node, span, scope), *readable])
-    return row, rows
+    return row, rows, figures.position
 
 
 async def leaderboard(cmd: Command, *, unit: str, metric: str, period: str) -> list[Row]:

@@ -58,6 +58,10 @@ def actual(n: int, tag: str) -> dict[str, str]:
     }
 
 
+def _record(n: int, tag: str, path: str = "/v1/actuals") -> Request:
+    return Request("POST", path, _json(actual(n, tag)))
+
+
 def attainment_read(team: str = "north") -> Request:
     query = f"node={team}&metric=revenue&period={current_quarter()}&breakdown=children"
     return Request("GET", f"/v1/attainment?{query}")
@@ -83,6 +87,21 @@ async def clients(url: str, data_dir: Path, projections: bool = True) -> AsyncIt
     ):
         async with Client(service, crm) as recorder, Client(service, admin) as reader, Client(plain) as base:
             yield recorder, reader, base
+
+
+@contextlib.asynccontextmanager
+async def at_scale(url: str, data_dir: Path) -> AsyncIterator[Client]:
+    """The layout of "Running at scale": an API process without projections, beside a
+    `target-ledger project` worker; a recording client for it."""
+    settings = settings_for(url, str(data_dir))
+    env = {"DATABASE_URL": url, "TL_JWT_SECRET": settings.secret(), "TL_DATA_DIR": str(data_dir)}
+    crm = {"Authorization": f"Bearer {issue_token(settings.secret(), 'crm', 'integration')}"}
+    with (
+        servers.worker(env),
+        servers.uvicorn(servers.SERVICE, {**env, "TL_RUN_PROJECTIONS": "0"}, "/health/live") as service,
+    ):
+        async with Client(service, crm) as recorder:
+            yield recorder
 
 
 class Runs:
@@ -114,7 +133,7 @@ async def _repetition(
     recorder, reader, base = clients
 
     def single(path: str) -> Callable[[int], Request]:
-        return lambda n: Request("POST", path, _json(actual(n, tag)))
+        return lambda n: _record(n, tag, path)
 
     def batch(path: str) -> Callable[[int], Request]:
         return lambda n: Request("POST", path, _json({"items": [actual(n * 1000 + i, tag + "b") for i in range(1000)]}))
@@ -130,6 +149,14 @@ async def _repetition(
     runs.add("read-base", await base.drive(lambda n: Request("GET", f"/actuals/{random.randint(1, last)}"), **load))
 
 
+async def _scale_repetition(runs: Runs, conn: asyncpg.Connection, recorder: Client, tag: str, load: dict) -> None:
+    runs.add("record-scale", await recorder.drive(lambda n: _record(n, tag), **load, ok=201))
+    await settle(conn)
+
+
+RATIO = Goal("ratio", at_least=0.5)
+
+
 async def http_rows(
     url: str, data_dir: Path, *, repetitions: int, requests: int, concurrency: int, import_batches: int, seconds: float
 ) -> list[Row]:
@@ -143,19 +170,27 @@ async def http_rows(
         for rep in range(repetitions):
             tag = f"r{rep}-{uuid.uuid4().hex[:6]}"
             await _repetition(runs, conn, (recorder, reader, base), tag, load, imports)
+    async with at_scale(url, data_dir) as recorder:
+        for rep in range(repetitions):
+            await _scale_repetition(runs, conn, recorder, f"s{rep}-{uuid.uuid4().hex[:6]}", load)
     await conn.close()
     reqs, actuals = "requests/s", "actuals/s"
+
+    def recording(name: str, key: str, where: str) -> Row:
+        latency = f"service {runs.latency(key)}; baseline {runs.latency('record-base')}; {concurrency} clients"
+        base = runs.rate("record-base", reqs)
+        return Row(name, runs.rate(key, reqs), "minimal litestar endpoint, one INSERT", base, RATIO, [latency, where])
+
     return [
-        Row(
+        recording(
             "HTTP: record one actual, `POST /v1/actuals`",
-            runs.rate("record", reqs),
-            "minimal litestar endpoint, one INSERT",
-            runs.rate("record-base", reqs),
-            Goal("ratio", at_least=0.5),
-            [
-                f"service {runs.latency('record')}; baseline {runs.latency('record-base')}; {concurrency} clients; "
-                "the service runs its projections in its own process (the default, TL_RUN_PROJECTIONS=1)"
-            ],
+            "record",
+            "the service runs its projections in its own process (the default, TL_RUN_PROJECTIONS=1)",
+        ),
+        recording(
+            "HTTP: record one actual, projections in a `target-ledger project` worker",
+            "record-scale",
+            'the layout of README "Running at scale" (TL_RUN_PROJECTIONS=0 beside a worker), on the same 2 cores',
         ),
         Row(
             "HTTP: batch import, `POST /v1/actuals/batch` of 1,000",
@@ -170,7 +205,7 @@ async def http_rows(
             runs.rate("read", reqs),
             "minimal litestar endpoint, one primary-key SELECT",
             runs.rate("read-base", reqs),
-            Goal("ratio", at_least=0.5),
+            RATIO,
             [f"service {runs.latency('read')}; baseline {runs.latency('read-base')}"],
         ),
         Row(

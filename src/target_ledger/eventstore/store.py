@@ -117,8 +117,10 @@ class Guard(NamedTuple):
     exclusive: bool = False
 
 
-LOCK = "SELECT pg_advisory_xact_lock{}(hashtextextended($1::text, 7))"
-VERSION = "SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1"
+# The lock, the version check and the INSERT in one round trip (migrations/0015).
+GUARDED_INSERT = """
+SELECT * FROM append_guarded($7, $8, $9, $1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::jsonb[], $6::jsonb[])
+"""
 
 INSERT = """
 INSERT INTO events (event_id, stream_id, version, type, payload, metadata)
@@ -127,25 +129,30 @@ ON CONFLICT (event_id) DO NOTHING
 RETURNING event_id, position
 """
 
-READ_AFTER = """
-SELECT position, xid::text::bigint AS xid, event_id, stream_id, version, type,
-       payload::text AS payload, metadata::text AS metadata, recorded_at
-  FROM events
- WHERE (xid, position) > ($1::text::xid8, $2::bigint)
-   AND xid < pg_snapshot_xmin(pg_current_snapshot())
- ORDER BY xid, position
- LIMIT $3
+# One row at least: `pending` on every row, the batch's columns NULL when it is empty. An
+# event beyond the watermark is pending iff the newest event is (the index's last entry):
+# asked as EXISTS, the planner scanned the whole table.
+READ_LIVE = """
+SELECT coalesce(p.pending, false) AS pending, b.*
+  FROM (SELECT (SELECT (xid, position) > ($1::text::xid8, $2::bigint)
+                       AND xid >= pg_snapshot_xmin(pg_current_snapshot())
+                  FROM events ORDER BY xid DESC, position DESC LIMIT 1) AS pending) AS p
+  LEFT JOIN LATERAL (
+      SELECT position, xid::text::bigint AS xid, event_id, stream_id, version, type,
+             payload::text AS payload, metadata::text AS metadata, recorded_at
+        FROM events
+       WHERE (xid, position) > ($1::text::xid8, $2::bigint)
+         AND xid < pg_snapshot_xmin(pg_current_snapshot())
+       ORDER BY xid, position
+       LIMIT $3) AS b ON true
 """
 
 
 class EventStore:
-    KEEP_BATCHES = 8  # full batches kept for the process's other readers (see read_after)
-
     def __init__(self, pool: asyncpg.Pool, mapper: LedgerMapper | None = None) -> None:
         self.pool = pool
         self.mapper = mapper or LedgerMapper()
         self.on_append: list[Callable[[], None]] = []
-        self._full_batches: dict[tuple[Cursor, int], list[Recorded]] = {}
 
     async def append(
         self,
@@ -199,11 +206,7 @@ class EventStore:
     async def _insert(self, conn: asyncpg.Connection, args: tuple[Any, ...], guard: Guard | None) -> list[Any]:
         if guard is None:
             return cast(list[Any], await conn.fetch(INSERT, *args))
-        async with conn.transaction():
-            await conn.execute(LOCK.format("" if guard.exclusive else "_shared"), str(guard.stream_id))
-            if not guard.exclusive and await conn.fetchval(VERSION, guard.stream_id) != guard.version:
-                raise StreamConflictError(str(guard.stream_id), guard.version)
-            return cast(list[Any], await conn.fetch(INSERT, *args))
+        return cast(list[Any], await conn.fetch(GUARDED_INSERT, *args, guard.stream_id, guard.version, guard.exclusive))
 
     async def _positions_of(self, ids: list[uuid.UUID], conn: asyncpg.Connection | None) -> dict[uuid.UUID, int]:
         sql = "SELECT event_id, position FROM events WHERE event_id = ANY($1::uuid[])"
@@ -226,10 +229,11 @@ class EventStore:
         self, versions: dict[uuid.UUID, int], conn: asyncpg.Connection | None = None
     ) -> dict[uuid.UUID, list[DomainEvent]]:
         """load_after for several streams in one round trip: each stream's events after its version."""
+        # LATERAL: one index range per stream; as a join, the generic plan scanned every event.
         sql = """SELECT e.stream_id, e.version, e.type, e.payload::text AS payload
                    FROM unnest($1::uuid[], $2::int[]) AS s(stream_id, version)
-                   JOIN events e ON e.stream_id = s.stream_id AND e.version > s.version
-                  ORDER BY e.stream_id, e.version"""
+                  CROSS JOIN LATERAL (SELECT * FROM events WHERE stream_id = s.stream_id AND version > s.version
+                                       ORDER BY version) AS e"""
         rows = await (conn or self.pool).fetch(sql, list(versions), list(versions.values()))
         events: dict[uuid.UUID, list[DomainEvent]] = {stream_id: [] for stream_id in versions}
         for r in rows:
@@ -299,31 +303,27 @@ class EventStore:
     async def read_after(
         self, cursor: Cursor, limit: int = 500, conn: asyncpg.Connection | None = None
     ) -> list[Recorded]:
-        """Events after cursor that no running transaction can still precede.
+        """Events after cursor that no running transaction can still precede."""
+        return (await self.read_live(cursor, limit, conn))[0]
 
-        A full batch is kept for the process's other readers: the first `limit` events after
-        a cursor below the watermark never change, and the projections of a process walk the
-        log in step (a rebuild, or catching up after a pause), so each batch is read and each
-        event decoded once instead of once per projection. A short batch can still grow and
-        is never kept."""
-        key = (cursor, limit)
-        if (kept := self._full_batches.get(key)) is not None:
-            return kept
-        rows = await (conn or self.pool).fetch(READ_AFTER, str(cursor.xid), cursor.position, limit)
+    async def read_live(
+        self, cursor: Cursor, limit: int = 500, conn: asyncpg.Connection | None = None
+    ) -> tuple[list[Recorded], bool]:
+        """read_after, and whether committed events wait beyond the watermark (an older
+        transaction is still open), from one snapshot in one round trip."""
+        rows = await (conn or self.pool).fetch(READ_LIVE, str(cursor.xid), cursor.position, limit)
         decode = self._decode_recorded
         batch = [
             Recorded(position, xid, event_id, stream_id, version, kind, msgspec.json.decode(meta), at, payload, decode)
-            for position, xid, event_id, stream_id, version, kind, payload, meta, at in rows
+            for _, position, xid, event_id, stream_id, version, kind, payload, meta, at in rows
+            if position is not None
         ]
-        if len(batch) == limit:
-            self._full_batches[key] = batch
-            while len(self._full_batches) > self.KEEP_BATCHES:
-                del self._full_batches[next(iter(self._full_batches))]  # the oldest first
-        return batch
+        return batch, rows[0]["pending"]
 
     async def has_pending(self, cursor: Cursor, conn: asyncpg.Connection | None = None) -> bool:
         """Committed events after cursor that are not yet below the watermark."""
-        sql = "SELECT EXISTS (SELECT 1 FROM events WHERE (xid, position) > ($1::text::xid8, $2))"
+        sql = """SELECT coalesce((SELECT (xid, position) > ($1::text::xid8, $2)
+                                   FROM events ORDER BY xid DESC, position DESC LIMIT 1), false)"""
         return bool(await (conn or self.pool).fetchval(sql, str(cursor.xid), cursor.position))
 
     async def head(self) -> int:

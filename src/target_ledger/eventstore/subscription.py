@@ -13,6 +13,53 @@ IDLE_POLL = 1.0  # seconds: a missed notification costs at most this much latenc
 PENDING_POLL = 0.005  # seconds: an older transaction is still open, its events come soon
 
 
+Live = tuple[list[Recorded], bool]  # a batch, and whether events wait beyond the watermark
+
+
+class SharedReads:
+    """One read of the log for every follower of a process asking for the same place.
+
+    The projections of a process follow the log in step, so without this each wake-up
+    cost one read per projection and every event was decoded once per projection. Handing
+    out a read made earlier is safe: the events after a cursor below the watermark never
+    change, so an earlier read is a prefix of a later one. A short read may miss events
+    that committed since it began, so a follower takes it only if it began after the last
+    wake-up that follower has seen (its `generation`); later events wake it again. A
+    follower that looks again without a wake-up (events pending behind an open
+    transaction, or idle) starts a new round first, so it reads afresh.
+    """
+
+    KEEP = 16  # reads kept: enough for eight projections a few batches apart
+
+    def __init__(self) -> None:
+        self._reads: dict[tuple[Cursor, int], tuple[int, asyncio.Future[Live]]] = {}
+
+    async def read(self, store: EventStore, cursor: Cursor, limit: int, generation: int) -> Live:
+        key = (cursor, limit)
+        if (kept := self._reads.get(key)) is not None:
+            began, future = kept
+            if began >= generation or (future.done() and _full(future, limit)):
+                await asyncio.wait([future])  # the reader's failure is not ours: read anew below
+                if not future.cancelled() and future.exception() is None:
+                    return future.result()
+        future = asyncio.get_running_loop().create_future()
+        self._reads[key] = (generation, future)
+        while len(self._reads) > self.KEEP:
+            del self._reads[next(iter(self._reads))]  # the oldest first
+        try:
+            live = await store.read_live(cursor, limit)
+        except BaseException as e:
+            future.set_exception(e)
+            future.exception()  # retrieved: nobody may be waiting for it
+            raise
+        future.set_result(live)
+        return live
+
+
+def _full(future: asyncio.Future[Live], limit: int) -> bool:
+    return not future.cancelled() and future.exception() is None and len(future.result()[0]) == limit
+
+
 class Notifier:
     """Wakes this process's followers after an append, and other processes by NOTIFY.
 
@@ -22,6 +69,8 @@ class Notifier:
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
+        self.reads = SharedReads()
+        self.generation = 0  # wake-ups so far
         self._wakeup = asyncio.Event()
         self._sending: asyncio.Task[None] | None = None
         self._again = False
@@ -30,7 +79,12 @@ class Notifier:
         """Take before reading, await after: a wake-up in between is not lost."""
         return self._wakeup
 
+    def new_round(self) -> None:
+        """Reads made before now are not shared any more (a short one may be stale)."""
+        self.generation += 1
+
     def wake(self) -> None:
+        self.generation += 1
         self._wakeup.set()
         self._wakeup = asyncio.Event()
 
@@ -79,14 +133,15 @@ async def follow(
     empty batch now and then while idle lets the consumer look around."""
     cursor = after
     while True:
-        waiter = notifier.waiter()
-        batch = await store.read_after(cursor, batch_size)
+        waiter, generation = notifier.waiter(), notifier.generation
+        batch, pending = await notifier.reads.read(store, cursor, batch_size, generation)
         if batch:
             cursor = batch[-1].cursor
             yield batch
             if len(batch) == batch_size:
                 continue
-        if await store.has_pending(cursor):
-            await wake_or_timeout(waiter, PENDING_POLL)
-        elif not await wake_or_timeout(waiter, IDLE_POLL):
-            yield []
+        woken = await wake_or_timeout(waiter, PENDING_POLL if pending else IDLE_POLL)
+        if not woken:
+            notifier.new_round()  # we look again unbidden: no earlier read will do
+            if not pending:
+                yield []
