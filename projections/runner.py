@@ -19,6 +19,8 @@ from target_ledger.eventstore.subscription import Notifier, follow, wake_or_time
 log = logging.getLogger(__name__)
 
 PROJECTIONS: list[ModuleType] = [attainment, targets, audit, inbox, actions, public_events, alerts, reviews]
+# Connections for a process's projections: each holds one for its advisory lock, one to write.
+READ_MODEL_POOL = 2 * len(PROJECTIONS)
 Handler = Callable[[asyncpg.Connection, Recorded], Awaitable[None]]
 BatchHandler = Callable[[asyncpg.Connection, list[Recorded]], Awaitable[None]]
 

@@ -12,7 +12,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from projections.runner import PROJECTIONS, Progress, supervise
+from projections.runner import PROJECTIONS, READ_MODEL_POOL, Progress, supervise
 from target_ledger import scheduler
 from target_ledger.api import errors
 from target_ledger.api.actuals import ActualController
@@ -72,15 +72,18 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> 
         async with connect(url, settings) as listener:
             await notifier.listen(listener)
             await app.state.feed_signal.listen(listener)
-            workers = [
-                asyncio.create_task(supervise(pool, store, notifier, p, progress))
-                for p in (PROJECTIONS if settings.run_projections else [])
-            ]
+            workers, read_models = [], None
+            if settings.run_projections:  # and the scheduler with them
+                read_models = await create_pool(
+                    url, settings, "target-ledger-projections", durable=False, size=READ_MODEL_POOL
+                )
+                workers = [
+                    asyncio.create_task(supervise(read_models, store, notifier, p, progress)) for p in PROJECTIONS
+                ]
+                workers.append(asyncio.create_task(app.state.scheduler.run()))
             if settings.run_webhooks:
                 deliverer = delivery.from_settings(pool, app.state.feed_signal, settings)
                 workers.append(asyncio.create_task(deliverer.run()))
-            if settings.run_projections:  # the scheduler runs where the projections do
-                workers.append(asyncio.create_task(app.state.scheduler.run()))
             try:
                 yield
             finally:
@@ -88,6 +91,8 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> 
                     task.cancel()
                 await asyncio.gather(*workers, return_exceptions=True)
                 await notifier.close()
+                if read_models is not None:
+                    await read_models.close()
                 await pool.close()
 
     return Litestar(

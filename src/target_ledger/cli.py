@@ -61,7 +61,7 @@ def migrate_command() -> None:
 @main.command()
 def project() -> None:
     """Run the projections as a standalone worker until SIGTERM or SIGINT."""
-    from projections.runner import PROJECTIONS, supervise
+    from projections.runner import PROJECTIONS, READ_MODEL_POOL, supervise
     from target_ledger.eventstore import EventStore
     from target_ledger.eventstore.subscription import Notifier
     from target_ledger.scheduler import for_service
@@ -71,11 +71,12 @@ def project() -> None:
         url = resolve_url(settings)
         migrate(url)
         pool = await create_pool(url, settings, "target-ledger-project")
+        read_models = await create_pool(url, settings, "target-ledger-projections", durable=False, size=READ_MODEL_POOL)
         store = EventStore(pool)
         notifier = Notifier(pool)
         async with connect(url, settings, "target-ledger-project") as listener:
             await notifier.listen(listener)
-            tasks = [asyncio.create_task(supervise(pool, store, notifier, p)) for p in PROJECTIONS]
+            tasks = [asyncio.create_task(supervise(read_models, store, notifier, p)) for p in PROJECTIONS]
             # The alert scheduler runs where the projections do (one process at a time judges).
             tasks.append(asyncio.create_task(for_service(store, settings, lambda: datetime.now(UTC)).run()))
             stop = asyncio.Event()
@@ -88,6 +89,7 @@ def project() -> None:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+        await read_models.close()
         await pool.close()
 
     asyncio.run(run())

@@ -67,13 +67,25 @@ def _session(settings: Settings, application_name: str) -> dict[str, str]:
 
 
 async def create_pool(
-    url: str, settings: Settings, application_name: str = "target-ledger", **kwargs: Any
+    url: str,
+    settings: Settings,
+    application_name: str = "target-ledger",
+    *,
+    durable: bool = True,
+    size: int | None = None,
+    **kwargs: Any,
 ) -> asyncpg.Pool:
+    """`durable=False` is for read models only: their commits do not wait for the WAL to
+    reach the disk. A crash can lose the last fraction of a second of their work, and since
+    a projection's rows and its position commit together, it redoes that work from the log;
+    events are always appended through a durable pool."""
     server_settings = _session(settings, application_name)
+    if not durable:
+        server_settings["synchronous_commit"] = "off"
     pool = await asyncpg.create_pool(
         _libpq(url),
         min_size=1,
-        max_size=settings.pool_size,
+        max_size=size or settings.pool_size,
         server_settings=server_settings,
         # Handlers leave no session state behind, so the per-release reset is one
         # round trip saved per request (measured in BENCHMARKS.md).

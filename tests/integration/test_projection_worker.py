@@ -77,7 +77,7 @@ async def _worker_mid_transaction(db_url: str) -> bool:
         return bool(
             await admin.fetchval(
                 """SELECT count(*) FROM pg_stat_activity
-                WHERE application_name = 'target-ledger-project' AND xact_start IS NOT NULL
+                WHERE application_name = 'target-ledger-projections' AND xact_start IS NOT NULL
                   AND backend_xid IS NOT NULL"""
             )
         )

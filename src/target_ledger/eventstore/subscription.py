@@ -10,6 +10,7 @@ from target_ledger.eventstore.store import Cursor, EventStore, Recorded
 
 CHANNEL = "target_ledger_events"
 IDLE_POLL = 1.0  # seconds: a missed notification costs at most this much latency
+LIVE_GATHER = 0.01  # seconds: after a wake-up, let a few more commits join the batch
 PENDING_POLL = 0.005  # seconds: an older transaction is still open, its events come soon
 
 
@@ -141,7 +142,9 @@ async def follow(
             if len(batch) == batch_size:
                 continue
         woken = await wake_or_timeout(waiter, PENDING_POLL if pending else IDLE_POLL)
-        if not woken:
+        if woken:
+            await asyncio.sleep(LIVE_GATHER)
+        else:
             notifier.new_round()  # we look again unbidden: no earlier read will do
             if not pending:
                 yield []
