@@ -26,13 +26,17 @@ from target_ledger.eventstore import Recorded
 from target_ledger.integration import contract as c
 
 # The targets each fact counts for (i: the fact's place in the run), nearest node first.
+# Each fact is spread over its nodes first (MATERIALIZED), so targets join on node and
+# metric together; otherwise every fact was compared with every target of its metric.
 MATCH = """
-SELECT a.i, t.target_id FROM unnest($1::jsonb[], $2::text[], $3::date[], $4::jsonb[]) WITH ORDINALITY
-                         AS a(nodes, metric, day, scope, i)
- CROSS JOIN LATERAL jsonb_array_elements_text(a.nodes) AS n(node)
- JOIN public_targets t
-   ON t.node = n.node AND t.metric = a.metric AND t.starts_on <= a.day AND a.day <= t.ends_on AND a.scope @> t.scope
- ORDER BY a.i, t.target_id
+WITH f AS MATERIALIZED (
+    SELECT a.i, n.node, a.metric, a.day, a.scope
+      FROM unnest($1::jsonb[], $2::text[], $3::date[], $4::jsonb[]) WITH ORDINALITY AS a(nodes, metric, day, scope, i)
+     CROSS JOIN LATERAL jsonb_array_elements_text(a.nodes) AS n(node))
+SELECT f.i, t.target_id FROM f
+  JOIN public_targets t
+    ON t.node = f.node AND t.metric = f.metric AND t.starts_on <= f.day AND f.day <= t.ends_on AND f.scope @> t.scope
+ ORDER BY f.i, t.target_id
 """
 
 # A target set after actuals were recorded starts from them.

@@ -32,6 +32,10 @@ def _recorded(outcome: actuals.Outcome) -> ActualRecorded:
 def _decode_items(raw: list[dict[str, Any]]) -> tuple[list[actuals.ActualInput], list[int], list[actuals.ItemError]]:
     """Decode every item, keeping each one's index and every malformed one's error, so the
     rules can still be checked on the rest and every bad item reported at once."""
+    try:  # the usual case, all well formed: one conversion for the whole batch
+        return [as_input(item) for item in msgspec.convert(raw, list[RecordActual])], list(range(len(raw))), []
+    except msgspec.ValidationError:
+        pass
     items, indexes, errors = [], [], []
     for index, item in enumerate(raw):
         try:

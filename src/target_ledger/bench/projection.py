@@ -159,7 +159,7 @@ async def raw_read(url: str) -> float:
         cursor = conn.cursor(
             """SELECT position, xid::text::bigint AS xid, event_id, stream_id, version, type,
                       payload::text AS payload, metadata::text AS metadata, recorded_at
-                 FROM events ORDER BY xid, position""",
+                 FROM events ORDER BY events.xid, events.position""",  # the columns (as the store reads)
             prefetch=5000,
         )
         async for _ in cursor:

@@ -84,6 +84,8 @@ class Periods(Aggregate):
 
     def closing(self, nodes: list[str], starts_on: date, ends_on: date) -> Closure | None:
         """The closure that freezes [starts_on, ends_on] for a node, given it and its ancestors."""
+        if not self.closures:  # the usual case; a batch of actuals asks once per item
+            return None
         return next(
             (c for c in self.closures.values() if c.node in nodes and c.covers(starts_on, ends_on)),
             None,

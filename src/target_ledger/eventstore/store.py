@@ -59,11 +59,19 @@ class Recorded:
     stream_id: uuid.UUID
     version: int
     type: str
-    metadata: dict[str, Any]
+    metadata_json: str
     recorded_at: datetime
     payload: str
     decode: Callable[["Recorded"], DomainEvent] = field(repr=False, compare=False)
     _event: Any = field(default=_UNDECODED, repr=False, compare=False)
+    _metadata: Any = field(default=_UNDECODED, repr=False, compare=False)
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """Who and what caused the event (decoded on first use, like the event)."""
+        if self._metadata is _UNDECODED:
+            object.__setattr__(self, "_metadata", msgspec.json.decode(self.metadata_json))
+        return cast(dict[str, Any], self._metadata)
 
     @property
     def event(self) -> DomainEvent:
@@ -146,7 +154,7 @@ SELECT coalesce(p.pending, false) AS pending, b.*
         FROM events
        WHERE (xid, position) > ($1::text::xid8, $2::bigint)
          AND xid < pg_snapshot_xmin(pg_current_snapshot())
-       ORDER BY xid, position
+       ORDER BY events.xid, events.position  -- the columns: `xid` alone names the bigint above
        LIMIT $3) AS b ON true
 """
 
@@ -319,7 +327,7 @@ class EventStore:
         rows = await (conn or self.pool).fetch(READ_LIVE, str(cursor.xid), cursor.position, limit)
         decode = self._decode_recorded
         batch = [
-            Recorded(position, xid, event_id, stream_id, version, kind, msgspec.json.decode(meta), at, payload, decode)
+            Recorded(position, xid, event_id, stream_id, version, kind, meta, at, payload, decode)
             for _, position, xid, event_id, stream_id, version, kind, payload, meta, at in rows
             if position is not None
         ]
