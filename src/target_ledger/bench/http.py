@@ -62,6 +62,11 @@ def _record(n: int, tag: str, path: str = "/v1/actuals") -> Request:
     return Request("POST", path, _json(actual(n, tag)))
 
 
+def _batch(tag: str, path: str = "/v1/actuals/batch") -> Callable[[int], Request]:
+    """The n-th request of a batch import: 1,000 new actuals."""
+    return lambda n: Request("POST", path, _json({"items": [actual(n * 1000 + i, tag + "b") for i in range(1000)]}))
+
+
 def attainment_read(team: str = "north") -> Request:
     query = f"node={team}&metric=revenue&period={current_quarter()}&breakdown=children"
     return Request("GET", f"/v1/attainment?{query}")
@@ -90,18 +95,15 @@ async def clients(url: str, data_dir: Path, projections: bool = True) -> AsyncIt
 
 
 @contextlib.asynccontextmanager
-async def at_scale(url: str, data_dir: Path) -> AsyncIterator[Client]:
-    """The layout of "Running at scale": an API process without projections, beside a
-    `target-ledger project` worker; a recording client for it."""
+async def api_only(url: str, data_dir: Path) -> AsyncIterator[tuple[Client, dict[str, str]]]:
+    """An API process without projections (TL_RUN_PROJECTIONS=0), as "Running at scale"
+    runs it; a recording client for it, and the environment for a worker beside it."""
     settings = settings_for(url, str(data_dir))
     env = {"DATABASE_URL": url, "TL_JWT_SECRET": settings.secret(), "TL_DATA_DIR": str(data_dir)}
     crm = {"Authorization": f"Bearer {issue_token(settings.secret(), 'crm', 'integration')}"}
-    with (
-        servers.worker(env),
-        servers.uvicorn(servers.SERVICE, {**env, "TL_RUN_PROJECTIONS": "0"}, "/health/live") as service,
-    ):
+    with servers.uvicorn(servers.SERVICE, {**env, "TL_RUN_PROJECTIONS": "0"}, "/health/live") as service:
         async with Client(service, crm) as recorder:
-            yield recorder
+            yield recorder, env
 
 
 class Runs:
@@ -135,18 +137,21 @@ async def _repetition(
     def single(path: str) -> Callable[[int], Request]:
         return lambda n: _record(n, tag, path)
 
-    def batch(path: str) -> Callable[[int], Request]:
-        return lambda n: Request("POST", path, _json({"items": [actual(n * 1000 + i, tag + "b") for i in range(1000)]}))
-
     runs.add("record", await recorder.drive(single("/v1/actuals"), **load, ok=201))
     await settle(conn)
     runs.add("record-base", await base.drive(single("/actuals"), **load, ok=201))
-    runs.add("batch", await recorder.drive(batch("/v1/actuals/batch"), **imports))
+    runs.add("batch", await recorder.drive(_batch(tag), **imports))
     await settle(conn)
-    runs.add("batch-base", await base.drive(batch("/actuals/batch"), **imports))
+    runs.add("batch-base", await base.drive(_batch(tag, "/actuals/batch"), **imports))
     runs.add("read", await reader.drive(lambda n: attainment_read(TEAMS[n % len(TEAMS)]), **load))
     last = await conn.fetchval("SELECT max(id) FROM baseline_actuals")
     runs.add("read-base", await base.drive(lambda n: Request("GET", f"/actuals/{random.randint(1, last)}"), **load))
+
+
+async def _request_path(runs: Runs, recorder: Client, tag: str, load: dict, imports: dict) -> None:
+    """Recording while nothing projects: what the request path alone costs."""
+    runs.add("record-alone", await recorder.drive(lambda n: _record(n, tag), **load, ok=201))
+    runs.add("batch-alone", await recorder.drive(_batch(tag), **imports))
 
 
 async def _scale_repetition(runs: Runs, conn: asyncpg.Connection, recorder: Client, tag: str, load: dict) -> None:
@@ -170,9 +175,13 @@ async def http_rows(
         for rep in range(repetitions):
             tag = f"r{rep}-{uuid.uuid4().hex[:6]}"
             await _repetition(runs, conn, (recorder, reader, base), tag, load, imports)
-    async with at_scale(url, data_dir) as recorder:
+    async with api_only(url, data_dir) as (recorder, env):
         for rep in range(repetitions):
-            await _scale_repetition(runs, conn, recorder, f"s{rep}-{uuid.uuid4().hex[:6]}", load)
+            await _request_path(runs, recorder, f"a{rep}-{uuid.uuid4().hex[:6]}", load, imports)
+        with servers.worker(env):  # catches up on what was recorded alone, then follows
+            await settle(conn)
+            for rep in range(repetitions):
+                await _scale_repetition(runs, conn, recorder, f"s{rep}-{uuid.uuid4().hex[:6]}", load)
     await conn.close()
     reqs, actuals = "requests/s", "actuals/s"
 
@@ -190,7 +199,10 @@ async def http_rows(
         recording(
             "HTTP: record one actual, projections in a `target-ledger project` worker",
             "record-scale",
-            'the layout of README "Running at scale" (TL_RUN_PROJECTIONS=0 beside a worker), on the same 2 cores',
+            'the layout of README "Running at scale" (TL_RUN_PROJECTIONS=0 beside a worker), on the same 2 cores; '
+            f"the request path alone (the same API process before the worker started, nothing projecting): "
+            f"{runs.rate('record-alone', reqs).text()}, "
+            f"{runs.rate('record-alone', reqs).median / runs.rate('record-base', reqs).median:.2f} of the baseline",
         ),
         Row(
             "HTTP: batch import, `POST /v1/actuals/batch` of 1,000",
@@ -198,7 +210,10 @@ async def http_rows(
             "minimal litestar endpoint, one unnest INSERT of the 1,000",
             runs.rate("batch-base", actuals, 1000),
             Goal("value", at_least=20_000),
-            ["2 clients"],
+            [
+                "2 clients; the request path alone (an API process with TL_RUN_PROJECTIONS=0, nothing projecting): "
+                f"{runs.rate('batch-alone', actuals, 1000).text()}"
+            ],
         ),
         Row(
             "HTTP: read attainment, `GET /v1/attainment` team with breakdown=children",

@@ -139,6 +139,12 @@ RETURNING event_id, position
 # Event ids made here (uuid4) cannot have been stored before: a plain INSERT skips the
 # speculative insertion ON CONFLICT costs.
 INSERT_NEW = INSERT.replace("ON CONFLICT (event_id) DO NOTHING\n", "")
+# The commonest append, one new event: plain parameters, no arrays to build and unnest.
+INSERT_ONE = """
+INSERT INTO events (event_id, stream_id, version, type, payload, metadata)
+VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb)
+RETURNING event_id, position
+"""
 
 # One row at least: `pending` on every row, the batch's columns NULL when it is empty. An
 # event beyond the watermark is pending iff the newest event is (the index's last entry):
@@ -218,6 +224,8 @@ class EventStore:
         self, conn: asyncpg.Connection, args: tuple[Any, ...], guard: Guard | None, *, fresh_ids: bool
     ) -> list[Any]:
         if guard is None:
+            if fresh_ids and len(args[0]) == 1:
+                return cast(list[Any], await conn.fetch(INSERT_ONE, *(column[0] for column in args)))
             return cast(list[Any], await conn.fetch(INSERT_NEW if fresh_ids else INSERT, *args))
         return cast(list[Any], await conn.fetch(GUARDED_INSERT, *args, guard.stream_id, guard.version, guard.exclusive))
 
