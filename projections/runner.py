@@ -13,16 +13,22 @@ import asyncpg
 from tenacity import AsyncRetrying, before_sleep_log, wait_exponential
 
 from projections import actions, alerts, attainment, audit, inbox, public_events, reviews, targets
+from target_ledger.config import Settings
+from target_ledger.database import create_pool
 from target_ledger.eventstore import Cursor, EventStore, Recorded
 from target_ledger.eventstore.subscription import Notifier, follow, wake_or_timeout
 
 log = logging.getLogger(__name__)
 
 PROJECTIONS: list[ModuleType] = [attainment, targets, audit, inbox, actions, public_events, alerts, reviews]
-# Connections for a process's projections: each holds one for its advisory lock, one to write.
-READ_MODEL_POOL = 2 * len(PROJECTIONS)
 Handler = Callable[[asyncpg.Connection, Recorded], Awaitable[None]]
 BatchHandler = Callable[[asyncpg.Connection, list[Recorded]], Awaitable[None]]
+
+
+async def read_model_pool(url: str, settings: Settings) -> asyncpg.Pool:
+    """The pool a process's projections write through: one connection each for its advisory
+    lock and one to write; commits do not wait for the WAL flush (see create_pool)."""
+    return await create_pool(url, settings, "target-ledger-projections", durable=False, size=2 * len(PROJECTIONS))
 
 
 class FencedError(Exception):

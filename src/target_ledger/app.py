@@ -12,7 +12,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from projections.runner import PROJECTIONS, READ_MODEL_POOL, Progress, supervise
+from projections.runner import PROJECTIONS, Progress, read_model_pool, supervise
 from target_ledger import scheduler
 from target_ledger.api import errors
 from target_ledger.api.actuals import ActualController
@@ -74,9 +74,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> 
             await app.state.feed_signal.listen(listener)
             workers, read_models = [], None
             if settings.run_projections:  # and the scheduler with them
-                read_models = await create_pool(
-                    url, settings, "target-ledger-projections", durable=False, size=READ_MODEL_POOL
-                )
+                read_models = await read_model_pool(url, settings)
                 workers = [
                     asyncio.create_task(supervise(read_models, store, notifier, p, progress)) for p in PROJECTIONS
                 ]

@@ -61,7 +61,7 @@ def migrate_command() -> None:
 @main.command()
 def project() -> None:
     """Run the projections as a standalone worker until SIGTERM or SIGINT."""
-    from projections.runner import PROJECTIONS, READ_MODEL_POOL, supervise
+    from projections.runner import PROJECTIONS, read_model_pool, supervise
     from target_ledger.eventstore import EventStore
     from target_ledger.eventstore.subscription import Notifier
     from target_ledger.scheduler import for_service
@@ -71,7 +71,7 @@ def project() -> None:
         url = resolve_url(settings)
         migrate(url)
         pool = await create_pool(url, settings, "target-ledger-project")
-        read_models = await create_pool(url, settings, "target-ledger-projections", durable=False, size=READ_MODEL_POOL)
+        read_models = await read_model_pool(url, settings)
         store = EventStore(pool)
         notifier = Notifier(pool)
         async with connect(url, settings, "target-ledger-project") as listener:

@@ -24,7 +24,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
-    pool_size: int = 20  # for requests; the projections have a pool of their own (READ_MODEL_POOL)
+    pool_size: int = 20  # for requests; the projections have a pool of their own (read_model_pool)
     run_projections: bool = True
     min_position_timeout: float = 5.0
     fiscal_year_start: int = 1  # month; set it once: period keys of stored targets follow it

@@ -134,12 +134,9 @@ async def _repetition(
     """Each figure once, service then baseline; the service's projections settle in between."""
     recorder, reader, base = clients
 
-    def single(path: str) -> Callable[[int], Request]:
-        return lambda n: _record(n, tag, path)
-
-    runs.add("record", await recorder.drive(single("/v1/actuals"), **load, ok=201))
+    runs.add("record", await recorder.drive(lambda n: _record(n, tag), **load, ok=201))
     await settle(conn)
-    runs.add("record-base", await base.drive(single("/actuals"), **load, ok=201))
+    runs.add("record-base", await base.drive(lambda n: _record(n, tag, "/actuals"), **load, ok=201))
     runs.add("batch", await recorder.drive(_batch(tag), **imports))
     await settle(conn)
     runs.add("batch-base", await base.drive(_batch(tag, "/actuals/batch"), **imports))

@@ -341,12 +341,6 @@ class EventStore:
         ]
         return batch, rows[0]["pending"]
 
-    async def has_pending(self, cursor: Cursor, conn: asyncpg.Connection | None = None) -> bool:
-        """Committed events after cursor that are not yet below the watermark."""
-        sql = """SELECT coalesce((SELECT (xid, position) > ($1::text::xid8, $2)
-                                   FROM events ORDER BY xid DESC, position DESC LIMIT 1), false)"""
-        return bool(await (conn or self.pool).fetchval(sql, str(cursor.xid), cursor.position))
-
     async def head(self) -> int:
         """The position of the newest committed event (0 for an empty log)."""
         return int(await self.pool.fetchval("SELECT coalesce(max(position), 0) FROM events"))
