@@ -1,9 +1,10 @@
 """Append and read events through asyncpg: optimistic per stream, no table lock."""
 
 import builtins
+import contextlib
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -165,6 +166,80 @@ SELECT coalesce(p.pending, false) AS pending, b.*
 """
 
 
+Replayed = Callable[[list[uuid.UUID], asyncpg.Connection], Awaitable[None]]
+
+ANY_STORED = "SELECT exists(SELECT 1 FROM events WHERE event_id = ANY($1::uuid[]))"
+ATTEMPTS = 3  # each retry follows another writer's commit, so a third is already rare
+
+
+def _conflict(e: asyncpg.PostgresError) -> Exception:
+    """What a failed insert means to the caller: a stream moved on, or e itself."""
+    if isinstance(e, asyncpg.UniqueViolationError):
+        taken = _TAKEN.search(e.detail or "")
+        return StreamConflictError(taken.group(1), int(taken.group(2))) if taken else StreamConflictError("(unknown)")
+    if e.sqlstate == "TL409":
+        return StreamConflictError(str(e.detail))
+    if isinstance(e, asyncpg.DeadlockDetectedError):
+        return StreamConflictError("(unknown)")
+    return e
+
+
+@dataclass(frozen=True, slots=True)
+class _Attempt:
+    """One append's INSERT: once in the caller's transaction, or retried on the store's pool."""
+
+    store: "EventStore"
+    args: tuple[Any, ...]  # the columns: event ids, stream ids, versions, types, payloads, metadata
+    guard: Guard | None
+    fresh_ids: bool  # ids made by the store: none can have been stored before
+    replayed: Replayed | None
+
+    async def once(self, conn: asyncpg.Connection) -> dict[uuid.UUID, int]:
+        try:
+            return await self._insert(conn)
+        except asyncpg.PostgresError as e:
+            raise _conflict(e) from None
+
+    async def retrying(self) -> dict[uuid.UUID, int]:
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                async with self.store.pool.acquire() as conn:
+                    return await self._insert(conn)
+            except asyncpg.PostgresError as e:
+                if attempt == ATTEMPTS or not await self._worth_retrying(e):
+                    raise _conflict(e) from None
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def _worth_retrying(self, e: asyncpg.PostgresError) -> bool:
+        if isinstance(e, asyncpg.DeadlockDetectedError):
+            return True  # two appends took the same streams in opposite order; this one was undone
+        if isinstance(e, asyncpg.UniqueViolationError) and not self.fresh_ids:
+            # A version is taken. If by an event of this very append, an identical append
+            # committed after this one checked its event ids: tried again, they are found stored.
+            return bool(await self.store.pool.fetchval(ANY_STORED, self.args[0]))
+        return False
+
+    async def _insert(self, conn: asyncpg.Connection) -> dict[uuid.UUID, int]:
+        """The new events' positions; `replayed` sees the others in the same transaction (one
+        is needed only when there is something to undo besides the replayed events)."""
+        undoable = self.replayed is not None and len(self.args[0]) > 1
+        async with conn.transaction() if undoable else contextlib.nullcontext():
+            rows = await self._statement(conn)
+            positions = {r["event_id"]: r["position"] for r in rows}
+            before = [i for i in self.args[0] if i not in positions]
+            if before and self.replayed is not None:
+                await self.replayed(before, conn)
+        return positions
+
+    async def _statement(self, conn: asyncpg.Connection) -> list[asyncpg.Record]:
+        args, guard = self.args, self.guard
+        if guard is None:
+            if self.fresh_ids and len(args[0]) == 1:
+                return await conn.fetch(INSERT_ONE, *(column[0] for column in args))
+            return await conn.fetch(INSERT_NEW if self.fresh_ids else INSERT, *args)
+        return await conn.fetch(GUARDED_INSERT, *args, guard.stream_id, guard.version, guard.exclusive)
+
+
 class EventStore:
     def __init__(self, pool: asyncpg.Pool, mapper: LedgerMapper | None = None) -> None:
         self.pool = pool
@@ -179,10 +254,17 @@ class EventStore:
         event_ids: Sequence[uuid.UUID] | None = None,
         conn: asyncpg.Connection | None = None,
         guard: Guard | None = None,
+        replayed: Replayed | None = None,
     ) -> Appended:
         """Store events atomically; return each one's position (the original one for an
         event id stored before). Raise StreamConflictError if a stream moved on, or if the
-        guarded stream is no longer at the version the decision read."""
+        guarded stream is no longer at the version the decision read.
+
+        Event ids make appends idempotent: an id stored before is a replay, even when an
+        identical append commits while this one is inserting (a lost race) or a deadlock
+        interrupts it; both are retried (on the store's own connections; in the caller's
+        transaction, `conn`, the caller retries). `replayed(ids, conn)` may look at the
+        events whose ids were stored before, in the append's transaction, and raise to undo it."""
         if not events:
             return Appended([], 0, [])
         ids = list(event_ids) if event_ids is not None else [uuid.uuid4() for _ in events]
@@ -196,22 +278,8 @@ class EventStore:
             [r.state.decode() for r in records],
             [meta] * len(records),
         )
-        try:
-            if conn is None:
-                async with self.pool.acquire() as c:
-                    rows = await self._insert(c, args, guard, fresh_ids=event_ids is None)
-            else:
-                rows = await self._insert(conn, args, guard, fresh_ids=event_ids is None)
-        except asyncpg.UniqueViolationError as e:
-            taken = _TAKEN.search(e.detail or "")
-            if taken is None:
-                raise StreamConflictError("(unknown)") from None
-            raise StreamConflictError(taken.group(1), int(taken.group(2))) from None
-        except asyncpg.PostgresError as e:
-            if e.sqlstate == "TL409":
-                raise StreamConflictError(str(e.detail)) from None
-            raise
-        positions = {r["event_id"]: r["position"] for r in rows}
+        attempt = _Attempt(self, args, guard, fresh_ids=event_ids is None, replayed=replayed)
+        positions = await attempt.once(conn) if conn is not None else await attempt.retrying()
         fresh = set(positions)
         if len(fresh) < len(ids):  # some were stored before: report where
             positions |= await self._positions_of([i for i in ids if i not in positions], conn)
@@ -219,15 +287,6 @@ class EventStore:
             for callback in self.on_append:
                 callback()
         return Appended([positions[i] for i in ids], len(fresh), [i in fresh for i in ids])
-
-    async def _insert(
-        self, conn: asyncpg.Connection, args: tuple[Any, ...], guard: Guard | None, *, fresh_ids: bool
-    ) -> list[Any]:
-        if guard is None:
-            if fresh_ids and len(args[0]) == 1:
-                return cast(list[Any], await conn.fetch(INSERT_ONE, *(column[0] for column in args)))
-            return cast(list[Any], await conn.fetch(INSERT_NEW if fresh_ids else INSERT, *args))
-        return cast(list[Any], await conn.fetch(GUARDED_INSERT, *args, guard.stream_id, guard.version, guard.exclusive))
 
     async def _positions_of(self, ids: list[uuid.UUID], conn: asyncpg.Connection | None) -> dict[uuid.UUID, int]:
         sql = "SELECT event_id, position FROM events WHERE event_id = ANY($1::uuid[])"
