@@ -2,9 +2,10 @@
 
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated
 
 import jwt
+import msgspec
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.middleware.authentication import (
@@ -13,9 +14,28 @@ from litestar.middleware.authentication import (
 )
 from litestar.types import ASGIApp
 
+from target_ledger.api.errors import field_and_message
+from target_ledger.api.schemas import NodeId
 from target_ledger.domain.access import ROLES, Principal
 
 PUBLIC = ["^/health", "^/schema", "^/metrics"]
+REFUSED = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+
+
+class Claims(msgspec.Struct, frozen=True):
+    """The claims the ledger reads, typed once when a token is first verified. Times are
+    seconds since the epoch (JSON numbers: a numeric string is a malformed claim)."""
+
+    sub: Annotated[str, msgspec.Meta(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f]+$")]
+    exp: float
+    iat: float | None = None
+    nbf: float | None = None
+    role: str | None = None
+    scope_node: NodeId | None = None
+
+    def __post_init__(self) -> None:
+        if self.role is not None and self.role not in ROLES:
+            raise ValueError(f"unknown role {self.role!r} in `role`; known: {', '.join(ROLES)}")
 
 
 def issue_token(
@@ -43,13 +63,25 @@ class JWTAuthentication(AbstractAuthenticationMiddleware):
     def __init__(self, app: ASGIApp, secret: str) -> None:
         super().__init__(app, exclude=PUBLIC)
         self.secret = secret
-        self._known: dict[str, dict[str, Any]] = {}
+        self._known: dict[str, Claims] = {}
 
-    def _claims(self, token: str) -> dict[str, Any]:
+    def _claims(self, token: str) -> Claims:
+        """The token's typed claims. Raises NotAuthorizedException (401) if its signature, its
+        times or any claim the ledger reads is not right."""
         claims = self._known.get(token)
-        if claims is not None and claims["exp"] > time.time():
+        if claims is not None and claims.exp > time.time():
             return claims
-        claims = jwt.decode(token, self.secret, algorithms=["HS256"], options={"require": ["sub", "exp"]})
+        try:
+            # PyJWT checks the signature and the times, but lets numeric strings through as
+            # times and leaves the other claims untyped: msgspec types them all, once.
+            payload = jwt.decode(token, self.secret, algorithms=["HS256"], options={"require": ["sub", "exp"]})
+            claims = msgspec.convert(payload, Claims)
+        except jwt.PyJWTError as e:
+            raise NotAuthorizedException(f"the bearer token was refused: {e}", headers=REFUSED) from None
+        except msgspec.ValidationError as e:
+            claim, message = field_and_message(str(e))
+            where = f" in claim `{claim}`" if claim else ""
+            raise NotAuthorizedException(f"the bearer token was refused{where}: {message}", headers=REFUSED) from None
         if len(self._known) >= self.KNOWN:
             self._known.clear()
         self._known[token] = claims
@@ -62,15 +94,5 @@ class JWTAuthentication(AbstractAuthenticationMiddleware):
                 "a bearer token is required (Authorization: Bearer <jwt>); `target-ledger token <subject>` prints one",
                 headers={"WWW-Authenticate": 'Bearer realm="target-ledger"'},
             )
-        try:
-            claims = self._claims(token)
-        except jwt.PyJWTError as e:
-            raise NotAuthorizedException(
-                f"the bearer token was refused: {e}",
-                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-            ) from None
-        role = claims.get("role")
-        if role is not None and role not in ROLES:
-            raise NotAuthorizedException(f"unknown role {role!r} in token; known: {', '.join(ROLES)}")
-        node = claims.get("scope_node")
-        return AuthenticationResult(user=Principal(str(claims["sub"]), role, str(node) if node else None), auth=claims)
+        claims = self._claims(token)
+        return AuthenticationResult(user=Principal(claims.sub, claims.role, claims.scope_node), auth=claims)
