@@ -191,8 +191,8 @@ async def test_a_malformed_body_names_the_field_and_stores_nothing(client, auth,
 
 
 async def test_reading_an_empty_org_or_an_unknown_node_is_not_found(client, auth) -> None:
-    # Before the company exists there is no tree.
-    r = await client.get("/v1/org/tree", headers=auth("ann"))
+    # Before the company exists there is no tree (ann is nobody yet: only a role may ask).
+    r = await client.get("/v1/org/tree", headers=auth("eve", "auditor"))
     assert r.status_code == 404 and "company" in r.json()["detail"]
     # Once it does, a node nobody created is not found either.
     await build(client, auth)

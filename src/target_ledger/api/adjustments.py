@@ -120,7 +120,13 @@ class AdjustmentController(Controller):
         adjustment, position = await adjustments.request_adjustment(command, target_id, ask)
         return _view(adjustment, position, 201)
 
-    @get("/adjustments", summary="Adjustment requests: `approver=me` lists those waiting for your approval")
+    @get(
+        "/adjustments",
+        summary="Adjustment requests you may read: `approver=me` lists those waiting for your approval",
+        description="A request is readable by whoever may read its target's node, its requester and its "
+        "approvers (auditors and admins: all). A change on a node you may not read shows no actual or "
+        "attainment (null). A token whose subject is not a member of the organisation gets 403.",
+    )
     async def inbox(
         self,
         state: State,
@@ -135,9 +141,13 @@ class AdjustmentController(Controller):
         items = await adjustments.inbox(command, status=status, mine=approver == "me")
         return [msgspec.convert(item, InboxItem) for item in items]
 
-    @get("/adjustments/{adjustment_id:uuid}", summary="A request, its impact and its decisions")
+    @get(
+        "/adjustments/{adjustment_id:uuid}",
+        summary="A request, its impact and its decisions",
+        description="403 unless you may read the target's node, asked for it or approved it; 404 if unknown.",
+    )
     async def read(self, adjustment_id: FromPath[UUID], command: NamedDependency[Command]) -> Response[AdjustmentView]:
-        return _view(await adjustments.get_adjustment(command, adjustment_id), None)
+        return _view(await adjustments.read_adjustment(command, adjustment_id), None)
 
     @post(
         "/adjustments/{adjustment_id:uuid}/approve", status_code=200, summary="Approve (the last approval applies it)"

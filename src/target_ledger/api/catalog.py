@@ -8,6 +8,7 @@ from litestar.params import JSONBody
 
 from target_ledger.api.schemas import DefineDimension, DefineMetric, DimensionView, MetricView, Position
 from target_ledger.application import Command, catalog
+from target_ledger.application.reads import authorize_member
 from target_ledger.domain.catalog import Metric
 
 
@@ -22,6 +23,7 @@ class CatalogController(Controller):
 
     @get("/metrics", summary="Every metric, built-in and defined")
     async def metrics(self, command: NamedDependency[Command]) -> list[MetricView]:
+        await authorize_member(command)
         current = await command.catalog()
         return [MetricView(**asdict(m)) for m in current.metrics.values()]
 
@@ -34,5 +36,6 @@ class CatalogController(Controller):
 
     @get("/dimensions", summary="Every dimension and its declared values")
     async def dimensions(self, command: NamedDependency[Command]) -> list[DimensionView]:
+        await authorize_member(command)
         current = await command.catalog()
         return [DimensionView(name=n, values=list(v)) for n, v in current.dimensions.items()]

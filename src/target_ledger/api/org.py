@@ -1,4 +1,4 @@
-"""/v1/org: build the organisation tree (admins), and read it as of a date (anyone signed in)."""
+"""/v1/org: build the organisation tree (admins), and read it as of a date (its members)."""
 
 # mypy reads msgspec's inherited frozen=True as a dataclass mismatch; msgspec applies it.
 # mypy: disable-error-code="misc"
@@ -13,6 +13,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from target_ledger.api.schemas import NodeId, Struct
 from target_ledger.application import Command, org
+from target_ledger.application.reads import authorize_member
 from target_ledger.domain.org import Organisation
 
 UnitKind = Annotated[str, msgspec.Meta(pattern=r"^(company|department|region|team)$")]
@@ -81,7 +82,8 @@ class NodeView(Struct):
 
 
 async def _read(command: Command, as_of: date | None) -> tuple[Organisation, date]:
-    return await command.org(), as_of or command.today()
+    """The tree is for every member of the organisation (and the roles): an outsider gets 403."""
+    return await authorize_member(command), as_of or command.today()
 
 
 class OrgController(Controller):

@@ -28,7 +28,7 @@ from target_ledger.api.schemas import (
     TargetView,
 )
 from target_ledger.application import Command, targets
-from target_ledger.application.reads import authorize_read
+from target_ledger.application.reads import authorize_member, authorize_read
 from target_ledger.domain.target import Target
 
 
@@ -101,8 +101,7 @@ class TargetController(Controller):
         as_of: AsOf = None,
     ) -> Response[TargetView]:
         check_aware(as_of)
-        target = await targets.get_target(command.store, target_id)
-        await authorize_read(command, target.node)
+        target = await targets.read_target(command, target_id)
         if as_of is None:
             return _view(target)
         then = await targets.get_target_as_of(command.store, target_id, as_of)
@@ -117,6 +116,7 @@ class TargetController(Controller):
         "the raw log.",
     )
     async def explain(self, target_id: FromPath[UUID], command: NamedDependency[Command]) -> Explanation:
+        await authorize_member(command)  # before the lookup: an outsider learns no target ids
         target, records = await targets.explain(command.store, target_id)
         await authorize_read(command, target.node)
         return Explanation(
@@ -168,6 +168,7 @@ class TargetController(Controller):
             Literal["json", "csv"], QueryParameter(description="csv: a spreadsheet-ready export")
         ] = "json",
     ) -> Response:
+        await authorize_member(command)  # before the lookup: an outsider learns no target ids
         await wait_for(state, target_tree.NAME, min_position)
         async with state.pool.acquire() as conn:
             position = await read_position(conn, target_tree.NAME)

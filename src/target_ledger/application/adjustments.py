@@ -11,7 +11,9 @@ import msgspec
 from projections import attainment as attainment_model
 from projections import inbox as inbox_model
 from target_ledger.application import Command
+from target_ledger.application.reads import authorize_member
 from target_ledger.application.targets import get_target
+from target_ledger.domain.access import can_read, can_read_record, check_can_read_record
 from target_ledger.domain.adjustment import Adjustment, Change
 from target_ledger.domain.decomposition import by_weights, check_explicit, quantum_for
 from target_ledger.domain.errors import ConflictError, DomainError, ForbiddenError, NotFoundError
@@ -127,6 +129,16 @@ async def get_adjustment(cmd: Command, adjustment_id: uuid.UUID) -> Adjustment:
     return adjustment
 
 
+async def read_adjustment(cmd: Command, adjustment_id: uuid.UUID) -> Adjustment:
+    """A request, for whoever may read its target's node, its requester and its approvers;
+    an outsider is refused before the lookup."""
+    org = await authorize_member(cmd)
+    adjustment = await get_adjustment(cmd, adjustment_id)
+    named = (adjustment.requester, *adjustment.approvals)
+    check_can_read_record(cmd.actor, org, adjustment.changes[0].node, cmd.today(), "a request", named)
+    return adjustment
+
+
 def _above(node: str, approvals: list[str]) -> str:
     """Whom the next approver must stand above: the target's node first, then the first approver."""
     return approvals[0] if approvals else node
@@ -183,10 +195,16 @@ async def withdraw(cmd: Command, adjustment_id: uuid.UUID, reason: str) -> tuple
 
 
 async def inbox(cmd: Command, *, status: str | None, mine: bool) -> list[dict[str, Any]]:
-    """Requests (those the actor may approve next, if `mine`), each change with its effect on
-    attainment: actual to date against the old and the new value."""
+    """Requests the actor may read (those they may approve next, if `mine`), each change with
+    its effect on attainment: actual to date against the old and the new value, withheld
+    (null) for a node the actor may not read, since those figures are that node's."""
+    org, today = await authorize_member(cmd), cmd.today()
     async with cmd.store.pool.acquire() as conn:
-        requests = await inbox_model.fetch_requests(conn, status)
+        requests = [
+            r
+            for r in await inbox_model.fetch_requests(conn, status)
+            if can_read_record(cmd.actor, org, r["node"], today, (r["requester"], *r["approvals"]))
+        ]
         if mine:
             requests = [
                 r
@@ -199,7 +217,9 @@ async def inbox(cmd: Command, *, status: str | None, mine: bool) -> list[dict[st
         keys = await attainment_model.fetch_target_keys(conn, ids)
         for request in requests:
             for change in request["changes"]:
-                change["actual"] = await _actual_to_date(cmd, conn, keys.get(uuid.UUID(change["target_id"])))
+                key = keys.get(uuid.UUID(change["target_id"]))
+                readable = can_read(cmd.actor, org, change["node"], today)
+                change["actual"] = await _actual_to_date(cmd, conn, key) if readable else None
                 for side in ("old", "new"):
                     value = Decimal(change[f"{side}_value"])
                     actual = change["actual"]

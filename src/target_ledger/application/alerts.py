@@ -5,8 +5,9 @@ from typing import Any
 
 from projections import alerts as alerts_model
 from target_ledger.application import Command
+from target_ledger.application.reads import authorize_member, authorize_read
 from target_ledger.application.targets import get_target
-from target_ledger.domain.access import check_can_set_target, manages_or_runs
+from target_ledger.domain.access import can_read_record, check_can_set_target, manages_or_runs
 from target_ledger.domain.alert import Alert
 from target_ledger.domain.alert_rules import ALERT_RULES_ID, DEFAULTS, AlertRules, Settings
 from target_ledger.domain.errors import DomainError, ForbiddenError, NotFoundError
@@ -19,16 +20,13 @@ async def _save(cmd: Command, aggregate: Any) -> int:
 
 
 async def list_alerts(cmd: Command, *, node: str | None, status: str | None, mine: bool) -> list[dict[str, Any]]:
-    """Alerts of a subtree (or all one may see); `mine`: those routed to the actor."""
-    org, today, me = await cmd.org(), cmd.today(), cmd.actor.subject
-    nodes = org.subtree(node, today) if node is not None and org.exists(node) else None
-    if node is not None and nodes is None:
-        raise DomainError(f"unknown org node {node!r}", field="node")
+    """Alerts the actor may read (on nodes they may read, or routed to them) of a subtree
+    (`node`: 404 if unknown, 403 if out of reach); `mine`: those routed to the actor."""
+    org, today, me = await authorize_member(cmd), cmd.today(), cmd.actor.subject
+    nodes = (await authorize_read(cmd, node)).subtree(node, today) if node is not None else None
     async with cmd.store.pool.acquire() as conn:
         found = await alerts_model.fetch_alerts(conn, nodes=nodes, status=status, assignee=me if mine else None)
-    if cmd.actor.role in ("admin", "auditor"):
-        return found
-    return [a for a in found if me in (a["assignee"], a["node"]) or org.manages(me, a["node"], today)]
+    return [a for a in found if can_read_record(cmd.actor, org, a["node"], today, (a["assignee"],))]
 
 
 async def acknowledge(cmd: Command, alert_id: uuid.UUID, comment: str) -> tuple[Alert, int]:
@@ -58,7 +56,8 @@ async def configure_rule(cmd: Command, rule: str, node: str | None, metric: str 
 
 
 async def rules(cmd: Command) -> dict[str, Any]:
-    """The built-in defaults and every refinement."""
+    """The built-in defaults and every refinement: settings, not figures, for any member."""
+    await authorize_member(cmd)
     refinements = (await cmd.alert_rules()).refinements
     return {
         "defaults": DEFAULTS,

@@ -10,7 +10,8 @@ from projections import attainment as attainment_model
 from projections.attainment import Plan, fetch_figures
 from projections.runner import caught_up
 from target_ledger.application import Command, ReadModelBehindError
-from target_ledger.domain.access import can_read, check_can_read
+from target_ledger.application.reads import authorize_read, known_metric
+from target_ledger.domain.access import can_read
 from target_ledger.domain.attainment import Standing, assess
 from target_ledger.domain.calendar import Period
 from target_ledger.domain.catalog import Metric
@@ -155,11 +156,10 @@ async def attainment(
     """The node's row, and one row per child, sub-period or dimension value; now, or as the
     ledger knew them at `as_of`; and the attainment read model's position they stand at
     (None for `as_of`, which reads the log)."""
-    catalog, org = await cmd.catalog(), await cmd.org()
-    definition = catalog.metric(metric)
+    org = await authorize_read(cmd, node)
+    catalog, definition = await cmd.catalog(), await known_metric(cmd, metric)
     catalog.check_scope(scope)
     span = cmd.calendar.parse(period)
-    check_can_read(cmd.actor, org, node, cmd.today())
     then = org
     if as_of is not None:
         known = await cmd.store.get_until(ORG_ID, as_of)
@@ -184,11 +184,11 @@ async def attainment(
 
 
 async def leaderboard(cmd: Command, *, unit: str, metric: str, period: str) -> list[Row]:
-    """The people of a unit with a target for the metric and period, best attainment first."""
-    catalog, org = await cmd.catalog(), await cmd.org()
-    definition, span, today = catalog.metric(metric), cmd.calendar.parse(period), cmd.today()
-    check_can_read(cmd.actor, org, unit, today)
-    people = [n for n in org.subtree(unit, today) if org.is_person(n)]
+    """The people of a unit with a target for the metric and period, best attainment first:
+    those the actor may read (a person sees their own row, a manager their people's)."""
+    org = await authorize_read(cmd, unit, field="unit")
+    definition, span, today = await known_metric(cmd, metric), cmd.calendar.parse(period), cmd.today()
+    people = [n for n in org.subtree(unit, today) if org.is_person(n) and can_read(cmd.actor, org, n, today)]
     async with cmd.store.pool.acquire() as conn:
         figures = LiveFigures(conn, today)
         rows = await _rows(cmd, figures, definition, [(person, span, {}) for person in people])

@@ -10,8 +10,9 @@ import msgspec
 from projections import actions as actions_model
 from target_ledger.application import Command
 from target_ledger.application.attainment import measure
+from target_ledger.application.reads import authorize_member, authorize_read
 from target_ledger.application.targets import get_target
-from target_ledger.domain.access import can_read, check_can_read
+from target_ledger.domain.access import can_read_record, check_can_read_record, check_known
 from target_ledger.domain.alert import Alert
 from target_ledger.domain.corrective_action import Cause, CorrectiveAction, Measure, effect
 from target_ledger.domain.errors import DomainError, ForbiddenError, NotFoundError
@@ -81,10 +82,12 @@ async def get_action(cmd: Command, action_id: uuid.UUID) -> CorrectiveAction:
 
 
 async def read_action(cmd: Command, action_id: uuid.UUID) -> CorrectiveAction:
-    """One action, for whoever may read its node, its owner, or whoever opened it."""
+    """One action, for whoever may read its node, its owner, or whoever opened it; an
+    outsider is refused before the lookup."""
+    org = await authorize_member(cmd)
     action = await get_action(cmd, action_id)
-    if cmd.actor.subject not in (action.owner, action.opened_by):
-        check_can_read(cmd.actor, await cmd.org(), action.node, cmd.today())
+    named = (action.owner, action.opened_by)
+    check_can_read_record(cmd.actor, org, action.node, cmd.today(), "a corrective action", named)
     return action
 
 
@@ -126,17 +129,14 @@ async def list_actions(
     """Actions the actor may see (those on nodes they may read, and their own), filtered by
     owner, the subtree of a node, and status; each with whether it is overdue and, once
     completed, its measured effect."""
-    org, today = await cmd.org(), cmd.today()
-    nodes = None
-    if node is not None:
-        if not org.exists(node):
-            raise DomainError(f"no node {node!r}", field="node")
-        check_can_read(cmd.actor, org, node, today)
-        nodes = org.subtree(node, today)
+    org, today = await authorize_member(cmd), cmd.today()
+    if owner is not None:
+        check_known(cmd.actor, org, owner, today, field="owner")
+    nodes = (await authorize_read(cmd, node)).subtree(node, today) if node is not None else None
     async with cmd.store.pool.acquire() as conn:
         rows = await actions_model.fetch_actions(conn, owner=owner, nodes=nodes, status=status, today=today)
-    me = cmd.actor.subject
-    visible = [r for r in rows if me in (r["owner"], r["opened_by"]) or can_read(cmd.actor, org, r["node"], today)]
+    named = ("owner", "opened_by")
+    visible = [r for r in rows if can_read_record(cmd.actor, org, r["node"], today, [r[k] for k in named])]
     return [_item(r, today) for r in visible]
 
 

@@ -4,7 +4,8 @@ from datetime import date
 from typing import Any
 
 from target_ledger.application import Command
-from target_ledger.domain.access import check_manages_or_runs
+from target_ledger.application.reads import authorize_member
+from target_ledger.domain.access import can_read_closure, check_can_read_closures, check_manages_or_runs
 from target_ledger.domain.errors import ConflictError, ForbiddenError
 from target_ledger.domain.period import PERIODS_ID, Periods
 from target_ledger.eventstore import Guard
@@ -54,9 +55,13 @@ async def approve_reopen(cmd: Command, period: str, node: str) -> int:
 
 
 async def closures(cmd: Command, *, period: str | None = None, node: str | None = None) -> list[dict[str, Any]]:
-    """Closures (current and reopened), optionally of one period or node."""
+    """Closures (current and reopened) the actor may read, optionally of one period or node
+    (404 if unknown, 403 if out of reach): see access.can_read_closure."""
+    org, today = await authorize_member(cmd), cmd.today()
+    if node is not None:
+        check_can_read_closures(cmd.actor, org, node, today)
     key = cmd.calendar.parse(period).key if period else None
-    found = (await cmd.periods()).closures.values()
+    found = [c for c in (await cmd.periods()).closures.values() if can_read_closure(cmd.actor, org, c.node, today)]
     return [
         {
             "period": c.period,

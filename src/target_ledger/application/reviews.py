@@ -14,9 +14,10 @@ from projections import reviews as reviews_model
 from target_ledger.application import Command
 from target_ledger.application.attainment import standing_on
 from target_ledger.application.periods import closed_for
-from target_ledger.domain.access import check_can_read, check_manages_or_runs
+from target_ledger.application.reads import authorize_read
+from target_ledger.domain.access import can_read, check_manages_or_runs
 from target_ledger.domain.calendar import Period
-from target_ledger.domain.errors import AlreadyExistsError, DomainError
+from target_ledger.domain.errors import AlreadyExistsError
 from target_ledger.domain.review import Review
 from target_ledger.eventstore import StreamConflictError
 
@@ -125,11 +126,10 @@ async def review_report(cmd: Command, *, period: str, node: str) -> dict[str, An
     """Per node (the node and its children) and metric: original and final target, each
     adjustment, actual, attainment, gap, alerts raised, corrective actions and their effect,
     the recorded review, and the same figures for the previous period and a year before."""
-    span, org = cmd.calendar.parse(period), await cmd.org()
-    if not org.exists(node):
-        raise DomainError(f"unknown org node {node!r}", field="node")
-    check_can_read(cmd.actor, org, node, cmd.today())
-    nodes = [node, *org.children(node, span.end)]
+    org, today = await authorize_read(cmd, node), cmd.today()
+    span = cmd.calendar.parse(period)
+    # The children's rows are theirs: a member reading their unit's review sees only their own.
+    nodes = [n for n in [node, *org.children(node, span.end)] if can_read(cmd.actor, org, n, today)]
     previous, last_year = cmd.calendar.previous(span), cmd.calendar.same_period_last_year(span)
     closure = await cmd.closure(node, span.start, span.end)
     async with cmd.store.pool.acquire() as conn:

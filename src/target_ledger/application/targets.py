@@ -9,6 +9,7 @@ from typing import Any
 from projections.attainment import fetch_actual_totals
 from target_ledger.application import Command
 from target_ledger.application.attainment import actuals_current
+from target_ledger.application.reads import authorize_member, authorize_read
 from target_ledger.domain import decomposition
 from target_ledger.domain.access import check_can_decompose, check_can_set_target
 from target_ledger.domain.calendar import Period
@@ -72,6 +73,15 @@ async def get_target(store: EventStore, target_id: uuid.UUID) -> Target:
     target = await store.get(target_id)
     if not isinstance(target, Target):
         raise NotFoundError(f"no target {target_id}")
+    return target
+
+
+async def read_target(cmd: Command, target_id: uuid.UUID) -> Target:
+    """A target, for whoever may read its node. Its id derives from its key: an outsider is
+    refused before the lookup, so a 404 tells them nothing."""
+    await authorize_member(cmd)
+    target = await get_target(cmd.store, target_id)
+    await authorize_read(cmd, target.node)
     return target
 
 

@@ -1,10 +1,11 @@
-"""Who is acting, and the role checks the rules need."""
+"""Who is acting, and who may write and read what: every rule of access lives here."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
-from target_ledger.domain.errors import DomainError, ForbiddenError
+from target_ledger.domain.errors import DomainError, ForbiddenError, NotFoundError
 
 if TYPE_CHECKING:
     from target_ledger.domain.org import Organisation
@@ -57,23 +58,93 @@ def check_can_record_actual(actor: Principal, org: "Organisation", person: str, 
     )
 
 
+READ_ALL = ("admin", "auditor")
+
+
+def _unit_today(actor: Principal, org: "Organisation", on: date) -> str | None:
+    """The unit the actor is a member of that day, if the actor is a person of the organisation."""
+    return org.parent(actor.subject, on) if org.is_person(actor.subject) else None
+
+
+def is_member(actor: Principal, org: "Organisation", on: date) -> bool:
+    """Signed in with a role, or as a person who is a member of a unit that day. Anyone else
+    (a leaver, a subject the organisation never had) is an outsider and reads nothing."""
+    return actor.role in ROLES or _unit_today(actor, org, on) is not None
+
+
+def check_member(actor: Principal, org: "Organisation", on: date) -> None:
+    """The first check of every read: outsiders are refused before anything is looked up,
+    so that they learn no ids, names or figures from a 404 or an error message."""
+    if not is_member(actor, org, on):
+        raise ForbiddenError(
+            f"{actor.subject!r} is not a member of the organisation: reading needs to be one, "
+            "or the admin, auditor or integration role"
+        )
+
+
+def check_known(actor: Principal, org: "Organisation", node: str, on: date, *, field: str = "node") -> None:
+    """A node named in a query exists (404 naming the field otherwise), asked by a member:
+    members see the whole tree, so the 404 tells them nothing they may not know."""
+    check_member(actor, org, on)
+    if not org.exists(node):
+        raise NotFoundError(f"no org node {node!r}", field=field)
+
+
 def can_read(actor: Principal, org: "Organisation", node: str, on: date) -> bool:
-    """Auditors and admins read everything; a manager their subtree; a person their own rows
-    and their unit's totals."""
-    return (
-        actor.role in ("admin", "auditor")
-        or actor.subject == node
-        or org.manages(actor.subject, node, on)
-        or (org.is_unit(node) and org.manager_of(node, on) == actor.subject)
-        or (org.is_person(actor.subject) and org.parent(actor.subject, on) == node)
-    )
+    """Auditors and admins read everything; a member their own rows, their unit's totals, and
+    the subtree of every unit they manage."""
+    if actor.role in READ_ALL:
+        return True
+    unit = _unit_today(actor, org, on)
+    if unit is None or not org.exists(node):
+        return False
+    return actor.subject == node or node == unit or manages_or_runs(actor, org, node, on)
 
 
-def check_can_read(actor: Principal, org: "Organisation", node: str, on: date) -> None:
+def check_can_read(actor: Principal, org: "Organisation", node: str, on: date, *, field: str = "node") -> None:
+    """403 for an outsider, then 404 for an unknown node, then 403 for a node out of reach."""
+    check_known(actor, org, node, on, field=field)
     if not can_read(actor, org, node, on):
         raise ForbiddenError(
-            f"reading {node!r} needs to be {node!r}, a member of it, a manager above it, or the admin or auditor role"
+            f"reading {node!r} needs to be {node!r}, a member of it, its manager or a manager above it, "
+            "or the admin or auditor role"
         )
+
+
+def can_read_record(actor: Principal, org: "Organisation", node: str, on: date, named: Iterable[str] = ()) -> bool:
+    """A record about a node (a request, an alert, a corrective action): whoever may read the
+    node, and the members named on it (who asked or approved, whom it is routed to, who owns
+    or opened it), who keep it in sight after they move."""
+    return can_read(actor, org, node, on) or (actor.subject in named and is_member(actor, org, on))
+
+
+def check_can_read_record(
+    actor: Principal, org: "Organisation", node: str, on: date, what: str, named: Iterable[str] = ()
+) -> None:
+    if not can_read_record(actor, org, node, on, named):
+        raise ForbiddenError(
+            f"reading {what} about {node!r} needs to be named on it or to be able to read {node!r} "
+            "(itself, a member of it, a manager above it, or the admin or auditor role)"
+        )
+
+
+def can_read_closure(actor: Principal, org: "Organisation", node: str, on: date) -> bool:
+    """A closure binds everyone below its node: roles see all, a member those on nodes they
+    may read and on the units they belong to (directly or higher up)."""
+    if actor.role in ROLES or can_read(actor, org, node, on):
+        return True
+    return _unit_today(actor, org, on) is not None and node in org.ancestors(actor.subject, on)
+
+
+def check_can_read_closures(actor: Principal, org: "Organisation", node: str, on: date) -> None:
+    check_known(actor, org, node, on)
+    if not can_read_closure(actor, org, node, on):
+        raise ForbiddenError(f"reading the closures of {node!r} needs to be in it or to be able to read it")
+
+
+def check_can_search_all(actor: Principal) -> None:
+    if actor.role not in READ_ALL:
+        raise ForbiddenError("searching without a node needs the auditor or admin role")
 
 
 def check_can_subscribe(actor: Principal) -> None:
