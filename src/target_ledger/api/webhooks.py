@@ -69,8 +69,7 @@ class WebhookController(Controller):
     @post(summary="Register a URL for public events; the answer carries the signing secret, once")
     async def register(self, data: JSONBody[NewWebhook], request: Request_, state: State) -> CreatedWebhook:
         types = ",".join(data.types) or None
-        if not state.settings.webhook_allow_private:
-            await webhooks.check_public(data.url)
+        await webhooks.check_url(data.url, state.settings.webhook_allow_private)
         row = await webhooks.register(state.pool, request.user, data.url, types, data.node, data.after)
         state.feed_signal.wake()
         return CreatedWebhook(**row)

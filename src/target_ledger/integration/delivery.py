@@ -4,27 +4,30 @@ The cursor (`delivered`) lives in PostgreSQL and moves only after the receiver a
 2xx, so a crash re-sends at most the event in flight (receivers de-duplicate by
 `webhook-id`). A failure stops the subscription's round: nothing later overtakes the
 event that failed. Retries back off exponentially with jitter; after `max_failures` in
-a row the subscription pauses, its cursor still where it was.
+a row the subscription pauses, its cursor still where it was. Unless private addresses are
+allowed, each connection is checked where it is made (see `_public_socket`).
 """
 
 import asyncio
 import contextlib
 import logging
 import random
+import socket
 import time
 import uuid
 import zlib
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 import asyncpg
-import httpx
 import msgspec
 
 from target_ledger.config import Settings
 from target_ledger.eventstore.subscription import wake_or_timeout
 from target_ledger.integration.feed import FeedSignal, Filters, page
 from target_ledger.integration.signing import sign
+from target_ledger.integration.webhooks import check_address
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +40,7 @@ class Policy:
     timeout: float = 10.0
     poll: float = 1.0
     parallel: int = 4  # subscriptions delivered at once by one process (a pool connection each)
+    allow_private: bool = False  # deliver to loopback, private, link-local or reserved addresses too
 
 
 def backoff(policy: Policy, failures: int) -> float:
@@ -50,13 +54,28 @@ def _lock_key(sub_id: uuid.UUID) -> int:
     return zlib.crc32(f"webhook:{sub_id}".encode())
 
 
+def _public_socket(addr_info: tuple) -> socket.socket:
+    """A socket for one resolved address, if check_address lets it through (else OSError: a
+    failed delivery naming the address). The check is on the very address the connection
+    is made to, after aiohttp resolved the host: a host that resolved to a public address
+    when it was registered, and to a private one now (DNS rebinding), is refused here, and
+    no second lookup comes between the check and the connect. TLS still verifies the URL's
+    host name, which aiohttp passes on unchanged."""
+    family, kind, proto, _, address = addr_info
+    check_address(address[0])
+    return socket.socket(family, kind, proto)
+
+
 class Deliverer:
     def __init__(self, pool: asyncpg.Pool, signal: FeedSignal, policy: Policy) -> None:
         self.pool, self.signal, self.policy = pool, signal, policy
 
     async def run(self) -> None:
         """Deliver whatever is due, forever; new events and resumed subscriptions wake it."""
-        async with httpx.AsyncClient(timeout=self.policy.timeout) as client:
+        # No redirects followed (a 3xx is a failed delivery), no proxy from the environment.
+        connector = aiohttp.TCPConnector(socket_factory=None if self.policy.allow_private else _public_socket)
+        timeout = aiohttp.ClientTimeout(total=self.policy.timeout)
+        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as client:
             slots = asyncio.Semaphore(self.policy.parallel)
 
             async def one(sub_id: uuid.UUID) -> None:
@@ -84,7 +103,7 @@ class Deliverer:
                 wait = self.policy.poll if pause is None else min(max(float(pause), 0.01), self.policy.poll)
                 await wake_or_timeout(waiter, wait)
 
-    async def deliver(self, client: httpx.AsyncClient, sub_id: uuid.UUID) -> None:
+    async def deliver(self, client: aiohttp.ClientSession, sub_id: uuid.UUID) -> None:
         """One round for one subscription, under its advisory lock: every event due, in order,
         until one fails or none is left."""
         async with self.pool.acquire() as lock:
@@ -103,7 +122,7 @@ class Deliverer:
                 with contextlib.suppress(Exception):
                     await lock.execute("SELECT pg_advisory_unlock($1)", key)
 
-    async def _round(self, conn: asyncpg.Connection, client: httpx.AsyncClient, sub: dict[str, Any]) -> None:
+    async def _round(self, conn: asyncpg.Connection, client: aiohttp.ClientSession, sub: dict[str, Any]) -> None:
         filters = Filters(sub["types"], tuple(sub["nodes"]))
         while True:
             events, cursor = await page(conn, sub["delivered"], 50, filters)
@@ -128,15 +147,17 @@ class Deliverer:
         return bool(moved == "UPDATE 1")
 
     async def _send(
-        self, conn: asyncpg.Connection, client: httpx.AsyncClient, sub: dict[str, Any], seq: int, body: bytes
+        self, conn: asyncpg.Connection, client: aiohttp.ClientSession, sub: dict[str, Any], seq: int, body: bytes
     ) -> bool:
         event_id = msgspec.json.decode(body)["id"]
         headers = {"content-type": "application/json", **sign(sub["secret"], event_id, body)}
         started, status, error = time.monotonic(), None, None
         try:
-            response = await client.post(sub["url"], content=body, headers=headers)
-            status = response.status_code
-        except httpx.HTTPError as e:
+            async with client.post(sub["url"], data=body, headers=headers, allow_redirects=False) as response:
+                status = response.status
+        except aiohttp.ClientConnectorError as e:  # its own text drops a reason that has no errno
+            error = f"{type(e).__name__}: cannot connect to {e.host}:{e.port}: {e.os_error}"
+        except (aiohttp.ClientError, TimeoutError) as e:
             error = f"{type(e).__name__}: {e}"
         ok = status is not None and 200 <= status < 300
         await conn.execute(
@@ -176,5 +197,6 @@ def from_settings(pool: asyncpg.Pool, signal: FeedSignal, settings: Settings) ->
         backoff_max=settings.webhook_backoff_max,
         timeout=settings.webhook_timeout,
         poll=settings.webhook_poll,
+        allow_private=settings.webhook_allow_private,
     )
     return Deliverer(pool, signal, policy)

@@ -21,21 +21,51 @@ from target_ledger.integration.signing import new_secret
 COLUMNS = "id, url, types, nodes, owner, created_at, status, delivered, failures, next_attempt"
 
 
-async def check_public(url: str) -> None:
-    """Refuse a URL whose host resolves to a loopback, private, link-local or reserved address:
-    the ledger must not be made to call into its own network (server-side request forgery)."""
-    host = urlsplit(url).hostname or ""
+# NAT64's well-known prefix: such an address reaches the IPv4 address in its last 32 bits.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+class NonPublicAddressError(OSError):
+    """A webhook would connect to an address inside a network (loopback, private, link-local, reserved)."""
+
+
+def check_address(address: str) -> None:
+    """Raise NonPublicAddressError unless `address` (an IP address, as resolved) is a public
+    unicast one: the one rule for webhooks, applied when a URL is registered and again to the
+    very address each delivery connects to."""
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip in _NAT64:
+        ip = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    elif isinstance(ip, ipaddress.IPv6Address):
+        ip = ip.ipv4_mapped or ip.sixtofour or ip
+    if not ip.is_global or ip.is_multicast:
+        raise NonPublicAddressError(
+            f"{address} is not a public address (loopback, private, link-local or reserved); "
+            "set TL_WEBHOOK_ALLOW_PRIVATE=1 to allow it"
+        )
+
+
+async def check_url(url: str, allow_private: bool) -> None:
+    """Refuse (422 naming `url`) a URL without a host, and unless `allow_private`, one whose
+    host does not resolve or resolves to any address check_address refuses: the ledger must
+    not be made to call into its own network (server-side request forgery). Delivery checks
+    the address it connects to again, so a host that resolves elsewhere later gains nothing."""
+    try:
+        host = urlsplit(url).hostname
+    except ValueError as e:
+        raise DomainError(f"not a URL: {e}", field="url") from None
+    if not host:
+        raise DomainError("the URL names no host", field="url")
+    if allow_private:
+        return
     try:
         found = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+        for *_, address in found:
+            check_address(str(address[0]))
+    except NonPublicAddressError as e:
+        raise DomainError(f"{host!r} resolves to {e}", field="url") from None
     except OSError:
         raise DomainError(f"the host {host!r} does not resolve", field="url") from None
-    for *_, address in found:
-        ip = ipaddress.ip_address(address[0])
-        if not ip.is_global:
-            raise DomainError(
-                f"{host!r} resolves to {ip}, a non-public address; set TL_WEBHOOK_ALLOW_PRIVATE=1 to allow it",
-                field="url",
-            )
 
 
 async def register(
