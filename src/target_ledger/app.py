@@ -23,6 +23,7 @@ from target_ledger.api.auth import JWTAuthentication
 from target_ledger.api.catalog import CatalogController
 from target_ledger.api.corrective_actions import CorrectiveActionController
 from target_ledger.api.deps import DEPENDENCIES
+from target_ledger.api.edge import EdgeMiddleware, LedgerRequest
 from target_ledger.api.feed import FeedController
 from target_ledger.api.health import live, ready
 from target_ledger.api.idempotency import IdempotencyMiddleware
@@ -114,7 +115,12 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> 
         dependencies=DEPENDENCIES,
         exception_handlers=errors.HANDLERS,  # type: ignore[arg-type]
         # Authentication first: a kept answer belongs to the caller who got it.
-        middleware=[DefineMiddleware(JWTAuthentication, secret=settings.secret()), IdempotencyMiddleware],
+        middleware=[
+            EdgeMiddleware,
+            DefineMiddleware(JWTAuthentication, secret=settings.secret()),
+            IdempotencyMiddleware,
+        ],
+        request_class=LedgerRequest,
         lifespan=[lifespan],
         state=State({"settings": settings}),
         openapi_config=OpenAPIConfig(

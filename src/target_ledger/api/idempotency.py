@@ -2,7 +2,8 @@
 
 The events of a keyed request already have ids derived from the key, so nothing is stored
 twice; this keeps the answer too. The first answer below 500 to each (caller, key) is kept
-for a day; the same key on another method, path or body is a 422 naming the header.
+for a day; the same key on another method, path or body is a 422 naming the header, and so
+is a key longer than MAX_KEY characters (the index that finds kept answers holds no more).
 """
 
 import hashlib
@@ -11,10 +12,11 @@ from typing import Any
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from target_ledger.api.errors import PROBLEM
+from target_ledger.api.edge import MAX_BODY, refuse
 
 MUTATIONS = {"POST", "PUT", "PATCH", "DELETE"}
 KEEP = timedelta(hours=24)  # how long an answer is kept for retries
+MAX_KEY = 255  # characters of an Idempotency-Key
 
 
 class IdempotencyMiddleware:
@@ -28,7 +30,13 @@ class IdempotencyMiddleware:
         if not key or method not in MUTATIONS or user is None:
             await self.app(scope, receive, send)
             return
+        if len(key) > MAX_KEY:
+            await refuse(send, 422, "Idempotency-Key", f"an Idempotency-Key has at most {MAX_KEY} characters")
+            return
         body, replay = await _read_body(receive)
+        if body is None:
+            await refuse(send, 413, "body", f"a request body may hold at most {MAX_BODY} bytes")
+            return
         request = f"{method} {scope['path']} {hashlib.sha256(body).hexdigest()}"
         pool = scope["app"].state.pool
         kept = await pool.fetchrow(
@@ -40,10 +48,7 @@ class IdempotencyMiddleware:
         )
         if kept is not None:
             if kept["request"] != request:
-                detail = b'{"type":"about:blank","title":"Unprocessable Entity","status":422,'
-                detail += b'"detail":"this Idempotency-Key was used for another request",'
-                detail += b'"errors":[{"field":"Idempotency-Key","message":"use a new key for a new request"}]}'
-                await _answer(send, 422, PROBLEM, detail, replayed=False)
+                await refuse(send, 422, "Idempotency-Key", "this Idempotency-Key was used for another request")
             else:
                 await _answer(send, kept["status"], kept["content_type"], bytes(kept["body"]), replayed=True)
             return
@@ -75,13 +80,17 @@ class IdempotencyMiddleware:
             )
 
 
-async def _read_body(receive: Receive) -> tuple[bytes, Receive]:
-    """The whole request body, and a `receive` that hands it to the app again."""
+async def _read_body(receive: Receive) -> tuple[bytes | None, Receive]:
+    """The whole request body (None past MAX_BODY bytes: it is not read on), and a `receive`
+    that hands it to the app again."""
     chunks: list[bytes] = []
-    more = True
+    more, size = True, 0
     while more:
         message: Any = await receive()
         chunks.append(message.get("body", b""))
+        size += len(chunks[-1])
+        if size > MAX_BODY:
+            return None, receive
         more = bool(message.get("more_body", False))
     body = b"".join(chunks)
     sent = False

@@ -10,6 +10,9 @@ from uuid import UUID
 
 import msgspec
 
+from target_ledger.domain.errors import DomainError
+from target_ledger.domain.values import check_amount, check_day
+
 NodeId = Annotated[
     str,
     msgspec.Meta(
@@ -35,13 +38,47 @@ ScopeMap = Annotated[
     msgspec.Meta(max_length=8, description='declared dimension values, e.g. {"segment": "new"}'),
 ]
 Amount = Annotated[Decimal, msgspec.Meta(description='a decimal, e.g. "1200000.00"')]
+MAX_POSITION = 2**63 - 1  # positions and sequences are PostgreSQL bigints
 
 
 class Struct(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     pass
 
 
-class SetTarget(Struct):
+class Input(Struct):
+    """A request body. Every value in it passes the ledger's rules for values as it is decoded,
+    whatever the field: decimals are finite, below 10^15 and at most 6 places (domain/values.py),
+    dates lie in the years 1900-9998, and text holds no NUL character (PostgreSQL refuses it).
+    A breach is a 422 naming the field; rules that depend on the field (a target is not negative,
+    money has cents) are the domain's."""
+
+    def __post_init__(self) -> None:
+        for name in self.__struct_fields__:
+            check_input(getattr(self, name), name)
+
+
+def check_input(value: Any, field: str) -> None:
+    """Raise ValueError naming `field` (msgspec makes it a ValidationError) if a value breaks a rule."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError(f"field `{field}` must not contain the NUL character (\\u0000)")
+    elif isinstance(value, Decimal | date):
+        try:
+            check_amount(value, negative_allowed=True, field=field) if isinstance(value, Decimal) else check_day(
+                value, field
+            )
+        except DomainError as e:
+            raise ValueError(f"field `{field}`: {e}") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_input(key, field)
+            check_input(item, f"{field}.{key}")
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            check_input(item, f"{field}[{index}]")
+
+
+class SetTarget(Input):
     node: NodeId
     metric: MetricName
     period: PeriodKey
@@ -82,11 +119,11 @@ class TargetView(Struct):
     value_now: Decimal | None = None  # ?as_of=: the value today, beside the value then
 
 
-class Comment(Struct):
+class Comment(Input):
     comment: Text = ""
 
 
-class Decompose(Struct):
+class Decompose(Input):
     axis: Annotated[str, msgspec.Meta(pattern="^(org|period|dimension)$")]
     method: Annotated[str, msgspec.Meta(pattern="^(even|weights|explicit|last_period_mix)$")]
     into: Annotated[str, msgspec.Meta(pattern="^(half|quarter|month|week)$")] | None = None
@@ -117,7 +154,7 @@ class Matrix(Struct):
     rows: list[MatrixRow]
 
 
-class DefineMetric(Struct):
+class DefineMetric(Input):
     name: Name
     unit: Annotated[str, msgspec.Meta(pattern="^(money|count|ratio)$")]
     rollup: Annotated[str, msgspec.Meta(pattern="^(sum|ratio)$")] = "sum"
@@ -135,7 +172,7 @@ class MetricView(Struct):
     direction: str
 
 
-class DefineDimension(Struct):
+class DefineDimension(Input):
     name: Name
     values: Annotated[list[DimensionValue], msgspec.Meta(min_length=1, max_length=1000)]
 
@@ -149,7 +186,7 @@ class Position(Struct):
     position: int | None
 
 
-class RecordActual(Struct):
+class RecordActual(Input):
     person: NodeId
     metric: MetricName
     date: date
@@ -165,7 +202,7 @@ class ActualRecorded(Struct):
     duplicate: bool
 
 
-class RecordActuals(Struct):
+class RecordActuals(Input):
     # Items are checked one by one (see api/actuals.py), so the 422 can list every bad one.
     items: Annotated[
         list[dict[str, Any]],
@@ -179,8 +216,22 @@ class ActualsRecorded(Struct):
     items: list[ActualRecorded]
 
 
-class Reversal(Struct):
+class Reversal(Input):
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
+
+
+Day = date  # for a field named `date` with a default: its annotation is read after the default is bound
+
+
+class Correction(Input):
+    """What a wrong actual should have said: its value, why, and whatever else differs (the rest is kept)."""
+
+    value: Decimal
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
+    person: NodeId | None = None
+    metric: MetricName | None = None
+    date: Day | None = None
+    scope: ScopeMap | None = None
 
 
 class AttainmentRow(Struct):

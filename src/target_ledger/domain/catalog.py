@@ -4,17 +4,20 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Literal
 
 from eventsourcing.domain import Aggregate
 
-from target_ledger.domain.errors import AlreadyExistsError, DomainError
+from target_ledger.domain.errors import AlreadyExistsError, DomainError, InvalidValueError
+from target_ledger.domain.values import check_amount
 
 CATALOG_ID = uuid.uuid5(uuid.UUID("9d3c1e0a-51f2-4d7e-8f0b-2a6e4c7d8b04"), "catalog")
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 Unit = Literal["money", "count", "ratio"]
 Rollup = Literal["sum", "ratio"]
 Direction = Literal["higher", "lower"]
+STEPS = {"money": Decimal("0.01"), "count": Decimal(1), "ratio": Decimal("0.000001")}
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,21 @@ class Metric:
     @property
     def additive(self) -> bool:
         return self.rollup == "sum"
+
+    @property
+    def step(self) -> Decimal:
+        """The finest a value can be: a cent of money, a whole count, a millionth of a rate."""
+        return STEPS[self.unit]
+
+    def check_value(self, value: Decimal, *, field: str = "value", negative_allowed: bool = False) -> None:
+        """A value of this metric: bounded (domain/values.py), and a whole number of its step
+        (no 100.001 of money, no 2.5 visits). Raises InvalidValueError naming `field`."""
+        check_amount(value, negative_allowed=negative_allowed, field=field)
+        if value % self.step:
+            raise InvalidValueError(
+                f"{field} {value} is finer than {self.name} is counted: use a multiple of {self.step} ({self.unit})",
+                field=field,
+            )
 
 
 BUILT_IN_METRICS = {

@@ -1,11 +1,15 @@
-"""Amounts: decimals with bounded size and precision, so every layer can hold them."""
+"""Amounts and days: decimals with bounded size and precision, days within a bounded calendar,
+so every layer (Python's date arithmetic, PostgreSQL's numeric and date) can hold them."""
 
+from datetime import date
 from decimal import Decimal
 
 from target_ledger.domain.errors import InvalidValueError
 
 MAX_DIGITS = 15  # below a quadrillion: above any sales figure, well within numeric
 MAX_PLACES = 6
+# Any day a plan can name, with room for a period's end or a year after it.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
 
 
 def check_amount(value: Decimal, *, negative_allowed: bool, field: str = "value") -> None:
@@ -19,3 +23,9 @@ def check_amount(value: Decimal, *, negative_allowed: bool, field: str = "value"
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -MAX_PLACES:
         raise InvalidValueError(f"{field} has more than {MAX_PLACES} decimal places", field=field)
+
+
+def check_day(day: date, field: str = "date") -> None:
+    """A day (or an instant's day) between 1900-01-01 and 9998-12-31."""
+    if not FIRST_DAY <= (day if type(day) is date else date(day.year, day.month, day.day)) <= LAST_DAY:
+        raise InvalidValueError(f"{field} must lie between {FIRST_DAY} and {LAST_DAY}", field=field)

@@ -1,0 +1,84 @@
+"""What every request must be before a handler sees it: a body within the size limit that
+decodes as JSON, a path and query of valid UTF-8 without NUL. Refused here, once, as a 4xx
+problem naming the part at fault, so that no handler (and no SQL statement) ever meets them."""
+
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qsl, unquote_to_bytes
+
+import msgspec
+from litestar import Request
+from litestar.exceptions import ClientException
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+PROBLEM = b"application/problem+json"
+MAX_BODY = 10 * 1024 * 1024  # bytes; litestar's own limit, enforced before anything reads a body
+
+
+class LedgerRequest(Request):  # type: ignore[type-arg]
+    """A body nested beyond the decoder's depth or holding bytes that are not UTF-8 is a 400,
+    like any other body that is not JSON (msgspec raises those as RecursionError and
+    UnicodeDecodeError, which litestar would answer with a 500)."""
+
+    async def json(self) -> Any:
+        try:
+            return await super().json()
+        except RecursionError:
+            raise _bad_body("the body is nested too deeply to be a request of this API") from None
+        except UnicodeDecodeError as e:
+            raise _bad_body(f"the body is not valid UTF-8 JSON: {e.reason} at byte {e.start}") from None
+
+
+def _bad_body(message: str) -> ClientException:
+    return ClientException(message, extra=[{"key": "body", "message": message}])
+
+
+class EdgeMiddleware:
+    """Refuse what no handler should see: NUL or invalid UTF-8 in the path or the query (400,
+    naming the parameter), and a declared body over MAX_BODY (413) before anyone reads it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            refusal = _refusal(scope)
+            if refusal is not None:
+                await refuse(send, *refusal)
+                return
+        await self.app(scope, receive, send)
+
+
+def _refusal(scope: Scope) -> tuple[int, str, str] | None:
+    """(status, field, message) of what is wrong with the request's head, or None."""
+    path = (scope.get("raw_path") or scope["path"].encode()).partition(b"?")[0]  # some clients send the query too
+    if not _clean(unquote_to_bytes(path)):
+        return 400, "path", "the path must be UTF-8 text without NUL characters"
+    query = scope.get("query_string", b"")
+    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True, encoding="latin-1"):
+        if not (_clean(name.encode("latin-1")) and _clean(value.encode("latin-1"))):
+            field = name.encode("latin-1").decode("utf-8", "replace").replace("\x00", "")
+            return 400, field, f"query parameter {field!r} must be UTF-8 text without NUL characters"
+    for key, header in scope.get("headers", []):
+        if key == b"content-length" and (not header.isdigit() or int(header) > MAX_BODY):
+            return 413, "body", f"a request body may hold at most {MAX_BODY} bytes"
+    return None
+
+
+def _clean(raw: bytes) -> bool:
+    if b"\x00" in raw:
+        return False
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+async def refuse(send: Send, status: int, field: str, message: str) -> None:
+    """Answer a problem naming `field`, from ASGI middleware (before litestar's handlers map errors)."""
+    body = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status, "detail": message}
+    encoded = msgspec.json.encode({**body, "errors": [{"field": field, "message": message}]})
+    headers = [(b"content-type", PROBLEM), (b"content-length", str(len(encoded)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": encoded, "more_body": False})
