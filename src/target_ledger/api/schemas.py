@@ -48,7 +48,7 @@ class Struct(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
 class Input(Struct):
     """A request body. Every value in it passes the ledger's rules for values as it is decoded,
     whatever the field: decimals are finite, below 10^15 and at most 6 places (domain/values.py),
-    dates lie in the years 1900-9998, and text holds no NUL character (PostgreSQL refuses it).
+    days lie in the calendar's years (1900-2999), and text holds no NUL character (PostgreSQL refuses it).
     A breach is a 422 naming the field; rules that depend on the field (a target is not negative,
     money has cents) are the domain's."""
 

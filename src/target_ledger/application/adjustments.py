@@ -15,6 +15,7 @@ from target_ledger.application.reads import authorize_member
 from target_ledger.application.targets import get_target
 from target_ledger.domain.access import can_read, can_read_record, check_can_read_record
 from target_ledger.domain.adjustment import Adjustment, Change
+from target_ledger.domain.attainment import attainment_pct
 from target_ledger.domain.decomposition import by_weights, check_explicit, quantum_for
 from target_ledger.domain.errors import ConflictError, DomainError, ForbiddenError, NotFoundError
 from target_ledger.domain.target import Target
@@ -220,12 +221,10 @@ async def inbox(cmd: Command, *, status: str | None, mine: bool) -> list[dict[st
                 key = keys.get(uuid.UUID(change["target_id"]))
                 readable = can_read(cmd.actor, org, change["node"], today)
                 change["actual"] = await _actual_to_date(cmd, conn, key) if readable else None
+                lower = key is not None and (await cmd.catalog()).metric(key["metric"]).direction == "lower"
                 for side in ("old", "new"):
                     value = Decimal(change[f"{side}_value"])
-                    actual = change["actual"]
-                    change[f"attainment_{side}_pct"] = (
-                        (actual / value * 100).quantize(Decimal("0.01")) if value and actual is not None else None
-                    )
+                    change[f"attainment_{side}_pct"] = attainment_pct(change["actual"], value, lower_is_better=lower)
     return requests
 
 

@@ -6,10 +6,11 @@ from datetime import date, timedelta
 from typing import Literal
 
 from target_ledger.domain.errors import InvalidPeriodError
+from target_ledger.domain.values import FIRST_YEAR, LAST_YEAR
 
 PeriodKind = Literal["year", "half", "quarter", "month", "week"]
 
-_FIRST_YEAR, _LAST_YEAR = 1900, 2999
+_FIRST_YEAR, _LAST_YEAR = FIRST_YEAR, LAST_YEAR
 # [0-9], not \d: \d also matches non-ASCII digits, which int() would quietly accept.
 _KEY = re.compile(
     r"(?P<year>[0-9]{4})"

@@ -8,8 +8,9 @@ from target_ledger.domain.errors import InvalidValueError
 
 MAX_DIGITS = 15  # below a quadrillion: above any sales figure, well within numeric
 MAX_PLACES = 6
-# Any day a plan can name, with room for a period's end or a year after it.
-FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
+# The calendar's years: every day a plan can name, with room for date arithmetic beyond them.
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+FIRST_DAY, LAST_DAY = date(FIRST_YEAR, 1, 1), date(LAST_YEAR, 12, 31)
 
 
 def check_amount(value: Decimal, *, negative_allowed: bool, field: str = "value") -> None:
@@ -26,6 +27,6 @@ def check_amount(value: Decimal, *, negative_allowed: bool, field: str = "value"
 
 
 def check_day(day: date, field: str = "date") -> None:
-    """A day (or an instant's day) between 1900-01-01 and 9998-12-31."""
+    """A day (or an instant's day) in the calendar's years, 1900-01-01 to 2999-12-31."""
     if not FIRST_DAY <= (day if type(day) is date else date(day.year, day.month, day.day)) <= LAST_DAY:
         raise InvalidValueError(f"{field} must lie between {FIRST_DAY} and {LAST_DAY}", field=field)
