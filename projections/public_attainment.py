@@ -4,8 +4,10 @@ Deterministic by construction: each figure comes only from events already applie
 this projection, in log order, so a rebuild announces the same attainment and the same
 threshold crossings. (Reading the attainment read model instead would give figures from
 whatever position that projection happened to be at.) An actual counts for the targets of
-its person and of the units above them on its day, as known when the actual is applied;
-pace is judged as of the day the event was recorded, with the default thresholds.
+its person and of the units above them on its day, as known when the actual is applied, and
+for the targets of its metric and of every ratio metric it is the numerator or denominator
+of (a ratio target keeps running sums of both); pace is judged as of the day the event was
+recorded, with the default thresholds.
 
 A run of actuals is read and written in a few statements, but announced actual by actual,
 so the events do not depend on how the runner cut the log into batches.
@@ -14,6 +16,7 @@ so the events do not depend on how the runner cut the log into batches.
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any, Literal
 from uuid import UUID
 
@@ -21,41 +24,54 @@ import asyncpg
 import msgspec
 
 from projections.public_emit import Outgoing, emit_all, outgoing, paths
-from target_ledger.domain.attainment import assess
+from target_ledger.domain.attainment import RATE, assess, days_elapsed, planned_by, rate, shown
+from target_ledger.domain.catalog import BUILT_IN_METRICS
 from target_ledger.eventstore import Recorded
 from target_ledger.integration import contract as c
 
-# The targets each fact counts for (i: the fact's place in the run), nearest node first.
-# Each fact is spread over its nodes first (MATERIALIZED), so targets join on node and
-# metric together; otherwise every fact was compared with every target of its metric.
+# The targets each fact counts for (i: the fact's place in the run): those of its nodes and
+# of its metric or a ratio metric it is part of. Each fact is spread over its nodes and
+# metrics first (MATERIALIZED), so targets join on node and metric together; otherwise every
+# fact was compared with every target of its metric.
 MATCH = """
 WITH f AS MATERIALIZED (
-    SELECT a.i, n.node, a.metric, a.day, a.scope
-      FROM unnest($1::jsonb[], $2::text[], $3::date[], $4::jsonb[]) WITH ORDINALITY AS a(nodes, metric, day, scope, i)
-     CROSS JOIN LATERAL jsonb_array_elements_text(a.nodes) AS n(node))
+    SELECT a.i, n.node, m.metric, a.day, a.scope
+      FROM unnest($1::jsonb[], $2::jsonb[], $3::date[], $4::jsonb[]) WITH ORDINALITY AS a(nodes, metrics, day, scope, i)
+     CROSS JOIN LATERAL jsonb_array_elements_text(a.nodes) AS n(node)
+     CROSS JOIN LATERAL jsonb_array_elements_text(a.metrics) AS m(metric))
 SELECT f.i, t.target_id FROM f
   JOIN public_targets t
     ON t.node = f.node AND t.metric = f.metric AND t.starts_on <= f.day AND f.day <= t.ends_on AND f.scope @> t.scope
  ORDER BY f.i, t.target_id
 """
 
-# A target set after actuals were recorded starts from them.
+# A target set after actuals were recorded starts from them (a ratio's, from its parts').
 START = """
-SELECT coalesce(sum(value), 0) FROM public_actuals
- WHERE nodes @> ARRAY[$1::text] AND metric = $2 AND occurred_on BETWEEN $3 AND $4 AND scope @> $5::jsonb
-   AND NOT reversed
+SELECT metric, sum(value) AS total FROM public_actuals
+ WHERE nodes @> ARRAY[$1::text] AND metric = ANY($2::text[]) AND occurred_on BETWEEN $3 AND $4
+   AND scope @> $5::jsonb AND NOT reversed
+ GROUP BY metric
 """
 
 SAVE = """
-UPDATE public_targets t SET value = s.value, actual = s.actual, status = s.status, met = s.met,
-                            stretch_met = s.stretch_met
-  FROM unnest($1::uuid[], $2::numeric[], $3::numeric[], $4::text[], $5::bool[], $6::bool[])
-       AS s(target_id, value, actual, status, met, stretch_met)
+UPDATE public_targets t SET value = s.value, actual = s.actual, numerator = s.numerator,
+                            denominator = s.denominator, status = s.status, met = s.met, stretch_met = s.stretch_met
+  FROM unnest($1::uuid[], $2::numeric[], $3::numeric[], $4::numeric[], $5::numeric[], $6::text[], $7::bool[],
+              $8::bool[]) AS s(target_id, value, actual, numerator, denominator, status, met, stretch_met)
  WHERE t.target_id = s.target_id
 """
 
 Crossing = Literal["target_met", "stretch_met", "status_changed"]
 Fact = tuple[Recorded, list[str], str, date, str, Decimal]  # event, nodes, metric, day, scope, +/- value
+Ratios = dict[str, tuple[str, str]]  # a ratio metric's numerator and denominator
+
+
+async def ratios(conn: asyncpg.Connection) -> Ratios:
+    """Every ratio metric's parts: the built-in ones, and those defined so far."""
+    built_in = [m for m in BUILT_IN_METRICS.values() if not m.additive]
+    found = {m.name: (m.numerator or "", m.denominator or "") for m in built_in}
+    defined = await conn.fetch("SELECT name, numerator, denominator FROM public_metrics WHERE numerator IS NOT NULL")
+    return found | {r["name"]: (r["numerator"], r["denominator"]) for r in defined}
 
 
 async def actuals_recorded(conn: asyncpg.Connection, batch: list[Recorded]) -> None:
@@ -97,21 +113,26 @@ async def actual_reversed(conn: asyncpg.Connection, recorded: Recorded) -> None:
 
 async def _count(conn: asyncpg.Connection, facts: list[Fact]) -> None:
     """Add each fact to its targets and announce each target after each fact, in order."""
+    parts = await ratios(conn)
+    counts_for: dict[str, list[str]] = defaultdict(list)  # a metric, and the ratios it is part of
+    for ratio, (numerator, denominator) in sorted(parts.items()):
+        for metric in {numerator, denominator}:
+            counts_for[metric].append(ratio)
     matches = await conn.fetch(
         MATCH,
         [msgspec.json.encode(f[1]).decode() for f in facts],
-        [f[2] for f in facts],
+        [msgspec.json.encode([f[2], *counts_for[f[2]]]).decode() for f in facts],
         [f[3] for f in facts],
         [f[4] for f in facts],
     )
     per_fact: dict[int, list[UUID]] = defaultdict(list)
     for m in matches:
         per_fact[m["i"]].append(m["target_id"])
-    targets = await Targets.load(conn, list({m["target_id"] for m in matches}))
+    targets = await Targets.load(conn, list({m["target_id"] for m in matches}), parts)
     out: list[Outgoing] = []
-    for i, (recorded, *_, value) in enumerate(facts, start=1):
+    for i, (recorded, _, metric, *_, value) in enumerate(facts, start=1):
         for target_id in per_fact[i]:
-            targets.rows[target_id]["actual"] += value
+            targets.count(target_id, metric, value)
             out += targets.announce(recorded, target_id)
     await emit_all(conn, out)
     await targets.save(conn)
@@ -120,11 +141,13 @@ async def _count(conn: asyncpg.Connection, facts: list[Fact]) -> None:
 async def target_set(conn: asyncpg.Connection, recorded: Recorded) -> None:
     e = recorded.event
     scope = msgspec.json.encode(e.scope).decode()
-    actual = await conn.fetchval(START, e.node, e.metric, e.starts_on, e.ends_on, scope)
+    numerator, denominator = (await ratios(conn)).get(e.metric, ("", ""))
+    found = await conn.fetch(START, e.node, [e.metric, numerator, denominator], e.starts_on, e.ends_on, scope)
+    totals = defaultdict(Decimal, {r["metric"]: r["total"] for r in found})
     await conn.execute(
         """INSERT INTO public_targets (target_id, node, metric, period, scope, starts_on, ends_on, value, stretch,
-                                       parent_id, actual)
-           VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $11)""",
+                                       parent_id, actual, numerator, denominator)
+           VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $11, $12, $13)""",
         e.originator_id,
         e.node,
         e.metric,
@@ -135,9 +158,12 @@ async def target_set(conn: asyncpg.Connection, recorded: Recorded) -> None:
         e.value,
         e.stretch,
         e.parent_id,
-        actual,
+        totals[e.metric],
+        totals[numerator],
+        totals[denominator],
     )
-    await _reassess(conn, recorded, e.originator_id, quiet=not actual)
+    counted = totals[e.metric] or totals[numerator] or totals[denominator]
+    await _reassess(conn, recorded, e.originator_id, quiet=not counted)
 
 
 async def target_adjusted(conn: asyncpg.Connection, recorded: Recorded) -> None:
@@ -147,7 +173,7 @@ async def target_adjusted(conn: asyncpg.Connection, recorded: Recorded) -> None:
 async def _reassess(
     conn: asyncpg.Connection, recorded: Recorded, target_id: UUID, *, value: Decimal | None = None, quiet: bool = False
 ) -> None:
-    targets = await Targets.load(conn, [target_id])
+    targets = await Targets.load(conn, [target_id], await ratios(conn))
     if value is not None:
         targets.rows[target_id]["value"] = value
     await emit_all(conn, targets.announce(recorded, target_id, quiet=quiet))
@@ -155,14 +181,14 @@ async def _reassess(
 
 
 class Targets:
-    """Some targets' rows, their paths, metrics' directions and time splits, held while a
-    run of events is announced; saved back at the end."""
+    """Some targets' rows, their paths, metrics' directions and parts, and time splits, held
+    while a run of events is announced; saved back at the end."""
 
-    def __init__(self, rows: dict[UUID, dict[str, Any]], nodes: dict[UUID, list[str]], lower: set[str], splits):
-        self.rows, self.nodes, self.lower, self.splits = rows, nodes, lower, splits
+    def __init__(self, rows: dict[UUID, dict[str, Any]], nodes: dict[UUID, list[str]], lower: set[str], ratios, splits):
+        self.rows, self.nodes, self.lower, self.ratios, self.splits = rows, nodes, lower, ratios, splits
 
     @classmethod
-    async def load(cls, conn: asyncpg.Connection, target_ids: list[UUID]) -> "Targets":
+    async def load(cls, conn: asyncpg.Connection, target_ids: list[UUID], ratios: Ratios) -> "Targets":
         found = await conn.fetch("SELECT * FROM public_targets WHERE target_id = ANY($1::uuid[])", target_ids)
         rows = {r["target_id"]: {**dict(r), "scope": msgspec.json.decode(r["scope"])} for r in found}
         chains = await paths(conn, [(r["node"], r["starts_on"]) for r in rows.values()])
@@ -172,38 +198,38 @@ class Targets:
         children = await conn.fetch(
             "SELECT parent_id, starts_on, ends_on, value FROM public_targets WHERE parent_id = ANY($1::uuid[])", split
         )
-        splits: dict[UUID, list[asyncpg.Record]] = defaultdict(list)
+        splits: dict[UUID, list[tuple[date, date, Decimal]]] = defaultdict(list)
         for child in children:
-            splits[child["parent_id"]].append(child)
-        return cls(rows, dict(zip(rows, chains, strict=True)), {m["name"] for m in lower}, splits)
+            splits[child["parent_id"]].append((child["starts_on"], child["ends_on"], child["value"]))
+        return cls(rows, dict(zip(rows, chains, strict=True)), {m["name"] for m in lower}, ratios, splits)
 
-    def _expected(self, row: dict[str, Any], today: date, elapsed: int, days: int) -> Decimal:
-        """Planned by today: pro rata, or by the children's days when split by time."""
-        if not elapsed:
-            return Decimal(0)
-        if not self.splits.get(row["target_id"]):
-            return Decimal(row["value"]) * elapsed / days
-        planned = Decimal(0)
-        for child in self.splits[row["target_id"]]:
-            length = (child["ends_on"] - child["starts_on"]).days + 1
-            planned += child["value"] * min(max((today - child["starts_on"]).days + 1, 0), length) / length
-        return planned
+    def count(self, target_id: UUID, metric: str, value: Decimal) -> None:
+        """Add a fact's value to the target's running sum: its actual, or a ratio's part."""
+        row = self.rows[target_id]
+        if row["metric"] not in self.ratios:
+            row["actual"] += value
+            return
+        numerator, denominator = self.ratios[row["metric"]]
+        row["numerator"] += value if metric == numerator else 0
+        row["denominator"] += value if metric == denominator else 0
 
     def announce(self, recorded: Recorded, target_id: UUID, *, quiet: bool = False) -> list[Outgoing]:
         """attainment.updated.v1 for the target (unless quiet), then each threshold it crossed, once."""
         row, today = self.rows[target_id], recorded.recorded_at.date()
-        days = (row["ends_on"] - row["starts_on"]).days + 1
-        elapsed = min(max((today - row["starts_on"]).days + 1, 0), days)
-        lower = row["metric"] in self.lower
-        value, actual, stretch = Decimal(row["value"]), Decimal(row["actual"]), row["stretch"]
+        lower, first, last = row["metric"] in self.lower, row["starts_on"], row["ends_on"]
+        value, stretch = Decimal(row["value"]), row["stretch"]
+        is_rate = row["metric"] in self.ratios
+        # Judged on the exact rate; shown, like every figure, without flattering.
+        exact = rate(row["numerator"], row["denominator"]) if is_rate else Decimal(row["actual"])
         standing = assess(
             target=value,
-            actual=actual,
-            expected=self._expected(row, today, elapsed, days),
-            elapsed_days=elapsed,
-            total_days=days,
+            actual=exact,
+            expected=planned_by(value, first, last, self.splits.get(target_id, []), today),
+            elapsed_days=days_elapsed(first, last, today),
+            total_days=(last - first).days + 1,
             lower_is_better=lower,
         )
+        actual = shown(exact, RATE, higher_is_better=not lower) if is_rate else exact
         common: dict[str, Any] = {k: row[k] for k in ("target_id", "node", "metric", "period", "scope")}
         common |= {"actual": actual, "attainment_pct": standing.attainment_pct, "as_of": today}
         common |= {"target": value, "stretch": stretch}
@@ -217,8 +243,9 @@ class Targets:
             }
             update = c.Attainment(**common, **figures, status=standing.status)
             out.append(outgoing(recorded, update, subject=subject, nodes=nodes))
-        met = not lower and actual >= value > 0
-        stretch_met = not lower and stretch is not None and actual >= stretch > 0
+        so_far = Fraction(exact)
+        met = not lower and so_far >= value > 0
+        stretch_met = not lower and stretch is not None and so_far >= stretch > 0
         crossings: list[tuple[Crossing, bool]] = [
             ("target_met", met and not row["met"]),
             ("stretch_met", stretch_met and not row["stretch_met"]),
@@ -236,5 +263,5 @@ class Targets:
     async def save(self, conn: asyncpg.Connection) -> None:
         rows = list(self.rows.values())
         if rows:
-            columns = ("target_id", "value", "actual", "status", "met", "stretch_met")
+            columns = ("target_id", "value", "actual", "numerator", "denominator", "status", "met", "stretch_met")
             await conn.execute(SAVE, *([r[k] for r in rows] for k in columns))

@@ -78,12 +78,17 @@ async def person_left(conn: asyncpg.Connection, recorded: Recorded) -> None:
 
 
 async def metric_defined(conn: asyncpg.Connection, recorded: Recorded) -> None:
+    """Its direction, and a ratio's parts: what its targets' actuals are counted from."""
     e = recorded.event
+    ratio = e.rollup == "ratio"
     await conn.execute(
-        """INSERT INTO public_metrics (name, lower) VALUES ($1, $2)
-           ON CONFLICT (name) DO UPDATE SET lower = EXCLUDED.lower""",
+        """INSERT INTO public_metrics (name, lower, numerator, denominator) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (name) DO UPDATE
+              SET lower = EXCLUDED.lower, numerator = EXCLUDED.numerator, denominator = EXCLUDED.denominator""",
         e.name,
         e.direction == "lower",
+        e.numerator if ratio else None,
+        e.denominator if ratio else None,
     )
 
 

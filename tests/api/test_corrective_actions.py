@@ -61,7 +61,8 @@ async def test_a_completed_action_shows_attainment_and_pace_before_and_after(cli
     action = await _open(client, auth, rep1_target)
     assert action["status"] == "open" and action["node"] == "rep1" and action["opened_by"] == "lead1"
     assert [c["factor"] for c in action["causes"]] == ["competitor", "team"]
-    assert action["before"]["actual"] == "100" and Decimal(action["before"]["attainment_pct"]) == Decimal("16.67")
+    # 100 of 600 is 16.666… %: shown 16.66, never rounded up.
+    assert action["before"]["actual"] == "100" and Decimal(action["before"]["attainment_pct"]) == Decimal("16.66")
     before_pace = Decimal(action["before"]["pace_pct"])
     # The owner notes progress a week later.
     clock.set("2026-07-17")
@@ -80,7 +81,8 @@ async def test_a_completed_action_shows_attainment_and_pace_before_and_after(cli
         done["status"] == "completed" and done["outcome"] == "won back 2 accounts" and done["after"]["actual"] == "300"
     )
     assert Decimal(done["after"]["attainment_pct"]) == Decimal("50.00")
-    assert Decimal(done["effect"]["attainment_pts"]) == Decimal("33.33")
+    # The effect is the difference of the two figures shown (both rounded down).
+    assert Decimal(done["effect"]["attainment_pts"]) == Decimal("50.00") - Decimal("16.66")
     assert Decimal(done["effect"]["pace_pts"]) == Decimal(done["after"]["pace_pct"]) - before_pace
     assert done["closed_at"].startswith("2026-07-25")
     # The read model lists it with the same measured effect, notes and all.

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from fractions import Fraction
 
 import asyncpg
 
@@ -12,15 +13,13 @@ from projections.runner import caught_up
 from target_ledger.application import Command, ReadModelBehindError
 from target_ledger.application.reads import authorize_read, known_metric
 from target_ledger.domain.access import can_read
-from target_ledger.domain.attainment import Standing, assess
+from target_ledger.domain.attainment import RATE, Standing, assess, days_elapsed, planned_by, rate, shown
 from target_ledger.domain.calendar import Period
 from target_ledger.domain.catalog import Metric
 from target_ledger.domain.corrective_action import Measure
 from target_ledger.domain.errors import DomainError
 from target_ledger.domain.org import ORG_ID, Organisation
 from target_ledger.domain.target import Target, target_id
-
-RATE = Decimal("0.0001")
 
 
 @dataclass(frozen=True)
@@ -33,18 +32,6 @@ class Row:
     target_id: object | None = None
     target: Decimal | None = None
     standing: Standing | None = None
-
-
-def _expected(plan: Plan, span: Period, today: date, elapsed: int) -> Decimal:
-    """Planned by today: pro rata by days, or by the seasonal split if the target has one."""
-    if not plan.seasonal:
-        return plan.value * elapsed / span.days
-    expected = Decimal(0)
-    for starts_on, ends_on, value in plan.seasonal:
-        days = (ends_on - starts_on).days + 1
-        done = min(max((today - starts_on).days + 1, 0), days)
-        expected += value * done / days
-    return expected
 
 
 Key = tuple[str, Period, dict[str, str]]  # node, period, scope
@@ -106,24 +93,23 @@ Figures = LiveFigures | KnownFigures
 
 def _assess(cmd: Command, today: date, metric: Metric, key: Key, totals: dict[str, Decimal], plan: Plan | None) -> Row:
     node, span, scope = key
+    lower = metric.direction == "lower"
+    exact: Decimal | Fraction
     if metric.additive:
-        actual = totals[metric.name]
-    else:
-        numerator, denominator = totals[metric.numerator or ""], totals[metric.denominator or ""]
-        actual = (numerator / denominator).quantize(RATE) if denominator else Decimal(0)
+        exact = actual = totals[metric.name]
+    else:  # judged on the exact rate, shown without flattering
+        exact = rate(totals[metric.numerator or ""], totals[metric.denominator or ""])
+        actual = shown(exact, RATE, higher_is_better=not lower)
     row = Row(node, metric.name, span.key, scope, actual)
     if plan is None:
         return row
-    elapsed = min(max((today - span.start).days + 1, 0), span.days)
-    # A rate is not accumulated: what is expected at any time is the rate itself.
-    expected = _expected(plan, span, today, elapsed) if metric.additive else plan.value
     standing = assess(
         target=plan.value,
-        actual=actual,
-        expected=expected if elapsed else Decimal(0),
-        elapsed_days=elapsed,
-        total_days=span.days if metric.additive else elapsed,
-        lower_is_better=metric.direction == "lower",
+        actual=exact,
+        expected=planned_by(plan.value, span.start, span.end, plan.seasonal, today),
+        elapsed_days=days_elapsed(span.start, span.end, today),
+        total_days=span.days,
+        lower_is_better=lower,
         thresholds=cmd.thresholds,
     )
     return Row(node, metric.name, span.key, scope, actual, plan.target_id, plan.value, standing)
@@ -192,8 +178,15 @@ async def leaderboard(cmd: Command, *, unit: str, metric: str, period: str) -> l
     async with cmd.store.pool.acquire() as conn:
         figures = LiveFigures(conn, today)
         rows = await _rows(cmd, figures, definition, [(person, span, {}) for person in people])
-    ranked = [r for r in rows if r.standing is not None]
-    return sorted(ranked, key=lambda r: -(r.standing.attainment_pct or Decimal(-1)))  # type: ignore[union-attr]
+    # On the exact attainment: two people both shown 50.00 % need not be tied. For a
+    # lower-is-better metric the smallest share of the budget is the best. No attainment: last.
+    sign = 1 if definition.direction == "lower" else -1
+
+    def rank(row: Row) -> tuple[bool, Fraction]:
+        exact = row.standing.attainment if row.standing else None
+        return exact is None, sign * (exact or Fraction(0))
+
+    return sorted((r for r in rows if r.standing is not None), key=rank)
 
 
 async def read_models_current(cmd: Command, names: list[str], timeout: float = 5.0) -> None:
@@ -223,13 +216,13 @@ async def measure(cmd: Command, target: Target) -> Measure:
     return Measure(attainment_pct=pct, pace_pct=pace, actual=row.actual)
 
 
-def _planned_by(plan: Plan, span: Period, day: date) -> Decimal:
-    return _expected(plan, span, day, min(max((day - span.start).days + 1, 0), span.days))
+def planned_between(plan: Plan, span: Period, first: date, last: date) -> Fraction:
+    """What the target plans for the days first..last (pro rata, or by its time split), exactly."""
 
+    def by(day: date) -> Fraction:
+        return planned_by(plan.value, span.start, span.end, plan.seasonal, day)
 
-def planned_between(plan: Plan, span: Period, first: date, last: date) -> Decimal:
-    """What the target plans for the days first..last (pro rata, or by its time split)."""
-    return _planned_by(plan, span, last) - _planned_by(plan, span, first - timedelta(days=1))
+    return by(last) - by(first - timedelta(days=1))
 
 
 async def standing_on(

@@ -4,6 +4,7 @@ read models as they stand on the day being judged."""
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any, Literal
 
 import asyncpg
@@ -14,9 +15,9 @@ from projections.attainment import Plan
 from target_ledger.application import Command
 from target_ledger.application.attainment import planned_between
 from target_ledger.domain.alert_rules import Settings
+from target_ledger.domain.attainment import Number
 from target_ledger.domain.org import Organisation
 
-HUNDRED, CENT = Decimal(100), Decimal("0.01")
 Verdict = Literal["breach", "clear", "hold"]
 
 
@@ -35,10 +36,12 @@ class Finding:
     threshold: Decimal | None = None
 
 
-def verdict(value: Decimal, threshold: Decimal, margin: Decimal, *, breach_below: bool = True) -> Verdict:
+def verdict(exact: Number, threshold: Decimal, margin: Decimal, *, breach_below: bool = True) -> Verdict:
+    """Judged on the exact value: a figure shown rounded may sit on the threshold while short of it."""
+    value, line, margin_ = Fraction(exact), Fraction(threshold), Fraction(margin)
     if breach_below:
-        return "breach" if value < threshold else "clear" if value >= threshold + margin else "hold"
-    return "breach" if value > threshold else "clear" if value <= threshold - margin else "hold"
+        return "breach" if value < line else "clear" if value >= line + margin_ else "hold"
+    return "breach" if value > line else "clear" if value <= line - margin_ else "hold"
 
 
 def manager(org: Organisation, node: str, on: date) -> str:
@@ -65,8 +68,8 @@ class Judge:
         chain = [node, *self.org.ancestors(node, self.today)] if self.org.exists(node) else [node]
         return (await self.cmd.alert_rules()).settings(rule, metric, chain)
 
-    async def week(self, target: asyncpg.Record, first: date, last: date) -> tuple[Decimal, Decimal]:
-        """Planned and actual for the days of a week that fall in the target's period."""
+    async def week(self, target: asyncpg.Record, first: date, last: date) -> tuple[Fraction, Decimal]:
+        """Planned (exactly) and actual for the days of a week that fall in the target's period."""
         span = self.cmd.calendar.parse(target["period"])
         first, last = max(first, span.start), min(last, span.end)
         plan = await attainment_model.fetch_plan(

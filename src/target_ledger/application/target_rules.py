@@ -2,13 +2,15 @@
 
 from datetime import date
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import asyncpg
 
 from projections import attainment as attainment_model
 from target_ledger.application.attainment import standing_on
-from target_ledger.application.judging import CENT, HUNDRED, Finding, Judge, manager, scope_of, verdict, weeks_ended
+from target_ledger.application.judging import Finding, Judge, manager, scope_of, verdict, weeks_ended
+from target_ledger.domain.attainment import shown
 
 
 def _covering(targets: list[asyncpg.Record], day: date) -> dict[tuple[str, str, str], asyncpg.Record]:
@@ -54,17 +56,18 @@ async def _judge_target(
         if week_target is None:
             break
         by_week.append(await judge.week(week_target, first, last))
-    pcts = [(actual / planned * HUNDRED).quantize(CENT) for planned, actual in by_week if planned > 0]
+    # Judged on the exact percentages; shown rounded down (completion: higher is better).
+    pcts = [Fraction(actual) * 100 / planned for planned, actual in by_week if planned > 0]
     if completion.enabled and pcts and completion.threshold is not None:
         judged = verdict(pcts[0], completion.threshold, completion.margin or Decimal(0))
-        running = len(pcts) >= (completion.weeks or 1) and all(p < completion.threshold for p in pcts)
+        running = len(pcts) >= (completion.weeks or 1) and all(p < Fraction(completion.threshold) for p in pcts)
         findings.append(
             Finding(
                 rule="weekly_completion",
                 verdict="hold" if judged == "breach" and not running else judged,
-                message=f"{node} {metric}: weekly completion {', '.join(f'{p} %' for p in pcts)} (latest first); "
-                f"below {completion.threshold} % for {completion.weeks} weeks running raises",
-                value=pcts[0],
+                message=f"{node} {metric}: weekly completion {', '.join(f'{shown(p)} %' for p in pcts)} "
+                f"(latest first); below {completion.threshold} % for {completion.weeks} weeks running raises",
+                value=shown(pcts[0]),
                 threshold=completion.threshold,
                 **base,
             )
@@ -72,14 +75,15 @@ async def _judge_target(
     gap = await judge.settings("week_gap", metric, node)
     if gap.enabled and by_week and by_week[0][0] > 0 and gap.share is not None:
         planned, actual = by_week[0]
-        share = ((planned - actual) / planned * HUNDRED).quantize(CENT)
+        short = planned - Fraction(actual)
+        share = short * 100 / planned  # a gap: shown rounded up
         findings.append(
             Finding(
                 rule="week_gap",
                 verdict=verdict(share, gap.share, gap.margin or Decimal(0), breach_below=False),
-                message=f"{node} {metric}: last week's gap {(planned - actual).quantize(CENT)} is {share} % of "
-                f"its weekly target; above {gap.share} % raises",
-                value=share,
+                message=f"{node} {metric}: last week's gap {shown(short, higher_is_better=False)} is "
+                f"{shown(share, higher_is_better=False)} % of its weekly target; above {gap.share} % raises",
+                value=shown(share, higher_is_better=False),
                 threshold=gap.share,
                 **base,
             )
@@ -89,11 +93,11 @@ async def _judge_target(
     row = await standing_on(
         judge.cmd, judge.conn, node=node, metric=metric, period=period, scope=scope_of(target), day=checkpoint
     )
-    if pace.enabled and row.standing and row.standing.pace_pct is not None and pace.threshold is not None:
+    if pace.enabled and row.standing and row.standing.pace is not None and pace.threshold is not None:
         findings.append(
             Finding(
                 rule="pace",
-                verdict=verdict(row.standing.pace_pct, pace.threshold, pace.margin or Decimal(0)),
+                verdict=verdict(row.standing.pace, pace.threshold, pace.margin or Decimal(0)),
                 message=f"{node} {metric} {period}: pace {row.standing.pace_pct} % on {checkpoint}; "
                 f"below {pace.threshold} % raises",
                 value=row.standing.pace_pct,
