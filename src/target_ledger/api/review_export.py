@@ -1,9 +1,9 @@
 """The historical review as a spreadsheet (CSV) and as a printable HTML report."""
 
-import csv
-import io
 from html import escape
 from typing import Any
+
+from target_ledger.api import spreadsheet
 
 COLUMNS = [
     "node",
@@ -52,12 +52,7 @@ def _cells(row: dict[str, Any]) -> list[Any]:
 
 
 def to_csv(report: dict[str, Any]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(COLUMNS)
-    for row in report["rows"]:
-        writer.writerow(["" if c is None else c for c in _cells(row)])
-    return out.getvalue()
+    return spreadsheet.to_csv(COLUMNS, (_cells(row) for row in report["rows"]))
 
 
 def _list(title: str, items: list[str]) -> str:
