@@ -13,6 +13,10 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 PROBLEM = b"application/problem+json"
 MAX_BODY = 10 * 1024 * 1024  # bytes; litestar's own limit, enforced before anything reads a body
+# Headers whose values the ledger keeps (in every event's metadata, or as the key of a kept
+# answer), and the most characters each may have: the index on kept answers holds no more.
+KEPT_HEADERS = {b"idempotency-key": ("Idempotency-Key", 255), b"x-request-id": ("X-Request-Id", 200)}
+KEPT_HEADERS[b"x-correlation-id"] = ("X-Correlation-Id", 200)
 
 
 class LedgerRequest(Request):  # type: ignore[type-arg]
@@ -35,7 +39,8 @@ def _bad_body(message: str) -> ClientException:
 
 class EdgeMiddleware:
     """Refuse what no handler should see: NUL or invalid UTF-8 in the path or the query (400,
-    naming the parameter), and a declared body over MAX_BODY (413) before anyone reads it."""
+    naming the parameter), a declared body over MAX_BODY (413) before anyone reads it, and a
+    kept header's value that is too long (422, naming the header)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -62,6 +67,9 @@ def _refusal(scope: Scope) -> tuple[int, str, str] | None:
     for key, header in scope.get("headers", []):
         if key == b"content-length" and (not header.isdigit() or int(header) > MAX_BODY):
             return 413, "body", f"a request body may hold at most {MAX_BODY} bytes"
+        name, longest = KEPT_HEADERS.get(key, ("", 0))
+        if name and len(header) > longest:
+            return 422, name, f"{name} has at most {longest} characters"
     return None
 
 
