@@ -150,6 +150,14 @@ async def test_an_unknown_id_in_a_query_is_a_404_naming_it(client, auth, east, p
     _refused(await _get(client, auth, path, OUTSIDER, **query))
 
 
+async def test_an_unknown_reason_category_in_the_audit_search_is_refused_naming_it(client, auth, east) -> None:
+    # A typo answered an empty list: "no change was ever made for that reason".
+    r = await _get(client, auth, "/v1/audit", AUDITOR, reason_category="market_changes")
+    assert r.status_code in (400, 422), r.text
+    assert [e["field"] for e in r.json()["errors"]] == ["reason_category"], r.text
+    assert await _ok(client, auth, "/v1/audit", AUDITOR, reason_category="market_change") == []
+
+
 # One row of the table each: a caller outside it is refused, one inside it answered.
 
 

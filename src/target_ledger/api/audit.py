@@ -17,6 +17,7 @@ from projections import audit as audit_model
 from target_ledger.api.attainment import MinPosition, wait_for
 from target_ledger.api.schemas import NodeId, Struct
 from target_ledger.application import Command, audit
+from target_ledger.domain.adjustment import REASONS
 
 
 class AuditEntry(Struct):
@@ -58,7 +59,7 @@ class AuditController(Controller):
         by_actor: Annotated[str | None, QueryParameter(name="actor", max_length=64)] = None,
         since: Annotated[datetime | None, QueryParameter(name="from")] = None,
         until: Annotated[datetime | None, QueryParameter(name="to")] = None,
-        reason_category: Annotated[str | None, QueryParameter(max_length=32)] = None,
+        reason_category: Annotated[str | None, QueryParameter(pattern=f"^({'|'.join(REASONS)})$")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1000,
         min_position: MinPosition = None,
     ) -> list[AuditEntry]:
