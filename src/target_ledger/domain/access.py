@@ -121,6 +121,7 @@ def can_read_record(actor: Principal, org: "Organisation", node: str, on: date, 
 def check_can_read_record(
     actor: Principal, org: "Organisation", node: str, on: date, what: str, named: Iterable[str] = ()
 ) -> None:
+    """403 naming who may read `what` (a request, an action) unless can_read_record allows it."""
     if not can_read_record(actor, org, node, on, named):
         raise ForbiddenError(
             f"reading {what} about {node!r} needs to be named on it or to be able to read {node!r} "
@@ -137,12 +138,14 @@ def can_read_closure(actor: Principal, org: "Organisation", node: str, on: date)
 
 
 def check_can_read_closures(actor: Principal, org: "Organisation", node: str, on: date) -> None:
+    """The `node` of a closures query: 403 for an outsider, 404 if unknown, 403 if out of reach."""
     check_known(actor, org, node, on)
     if not can_read_closure(actor, org, node, on):
         raise ForbiddenError(f"reading the closures of {node!r} needs to be in it or to be able to read it")
 
 
 def check_can_search_all(actor: Principal) -> None:
+    """A search across the whole organisation (no node given): auditors and admins, else 403."""
     if actor.role not in READ_ALL:
         raise ForbiddenError("searching without a node needs the auditor or admin role")
 
