@@ -24,7 +24,7 @@ import asyncpg
 import msgspec
 
 from projections.public_emit import Outgoing, emit_all, outgoing, paths
-from target_ledger.domain.attainment import RATE, assess, days_elapsed, planned_by, rate, shown
+from target_ledger.domain.attainment import assess, days_elapsed, planned_by, rate, shown_actual
 from target_ledger.domain.catalog import BUILT_IN_METRICS
 from target_ledger.eventstore import Recorded
 from target_ledger.integration import contract as c
@@ -218,9 +218,8 @@ class Targets:
         row, today = self.rows[target_id], recorded.recorded_at.date()
         lower, first, last = row["metric"] in self.lower, row["starts_on"], row["ends_on"]
         value, stretch = Decimal(row["value"]), row["stretch"]
-        is_rate = row["metric"] in self.ratios
         # Judged on the exact rate; shown, like every figure, without flattering.
-        exact = rate(row["numerator"], row["denominator"]) if is_rate else Decimal(row["actual"])
+        exact = rate(row["numerator"], row["denominator"]) if row["metric"] in self.ratios else Decimal(row["actual"])
         standing = assess(
             target=value,
             actual=exact,
@@ -229,7 +228,7 @@ class Targets:
             total_days=(last - first).days + 1,
             lower_is_better=lower,
         )
-        actual = shown(exact, RATE, higher_is_better=not lower) if is_rate else exact
+        actual = shown_actual(exact, lower_is_better=lower)
         common: dict[str, Any] = {k: row[k] for k in ("target_id", "node", "metric", "period", "scope")}
         common |= {"actual": actual, "attainment_pct": standing.attainment_pct, "as_of": today}
         common |= {"target": value, "stretch": stretch}

@@ -137,3 +137,22 @@ async def test_the_approvers_inbox_does_not_round_attainment_up(client, auth, ea
     [request] = r.json()
     [change] = request["changes"]
     assert (change["attainment_old_pct"], change["attainment_new_pct"]) == ("99.99", "95.23")
+
+
+async def test_the_approvers_inbox_counts_a_ratio_targets_rate_from_its_parts(client, auth, east) -> None:
+    target = await _target(client, auth, "rep1", "0.25", metric="conversion_rate")
+    await _actual(client, auth, "rep1", "30", "proposals")
+    await _actual(client, auth, "rep1", "7", "wins")
+    body = {"new_value": "0.2", "reason_category": "market_change", "justification": "fewer leads"}
+    r = await client.post(f"/v1/targets/{target['id']}/adjustments", json=body, headers=auth("lead1"))
+    assert r.status_code == 201, r.text
+    params = {"status": "pending", "min_position": r.json()["position"]}
+    r = await client.get("/v1/adjustments", params=params, headers=auth(*ADMIN))
+    assert r.status_code == 200, r.text
+    [change] = r.json()[0]["changes"]
+    # 7 wins of 30 proposals is 0.2333…: 93.33 % of 0.25, 116.66 % of 0.2 (not 0 % of either).
+    assert (change["actual"], change["attainment_old_pct"], change["attainment_new_pct"]) == (
+        "0.2333",
+        "93.33",
+        "116.66",
+    )

@@ -3,6 +3,7 @@
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import asyncpg
@@ -11,11 +12,12 @@ import msgspec
 from projections import attainment as attainment_model
 from projections import inbox as inbox_model
 from target_ledger.application import Command
+from target_ledger.application.attainment import actual_of, parts_of
 from target_ledger.application.reads import authorize_member
 from target_ledger.application.targets import get_target
 from target_ledger.domain.access import can_read, can_read_record, check_can_read_record
 from target_ledger.domain.adjustment import Adjustment, Change
-from target_ledger.domain.attainment import attainment_pct
+from target_ledger.domain.attainment import attainment_pct, shown_actual
 from target_ledger.domain.decomposition import by_weights, check_explicit, quantum_for
 from target_ledger.domain.errors import ConflictError, DomainError, ForbiddenError, NotFoundError
 from target_ledger.domain.target import Target
@@ -220,23 +222,28 @@ async def inbox(cmd: Command, *, status: str | None, mine: bool) -> list[dict[st
             for change in request["changes"]:
                 key = keys.get(uuid.UUID(change["target_id"]))
                 readable = can_read(cmd.actor, org, change["node"], today)
-                change["actual"] = await _actual_to_date(cmd, conn, key) if readable else None
+                exact = await _actual_to_date(cmd, conn, key) if readable else None
                 lower = key is not None and (await cmd.catalog()).metric(key["metric"]).direction == "lower"
+                change["actual"] = None if exact is None else shown_actual(exact, lower_is_better=lower)
                 for side in ("old", "new"):
                     value = Decimal(change[f"{side}_value"])
-                    change[f"attainment_{side}_pct"] = attainment_pct(change["actual"], value, lower_is_better=lower)
+                    change[f"attainment_{side}_pct"] = attainment_pct(exact, value, lower_is_better=lower)
     return requests
 
 
-async def _actual_to_date(cmd: Command, conn: asyncpg.Connection, key: asyncpg.Record | None) -> Decimal | None:
+async def _actual_to_date(
+    cmd: Command, conn: asyncpg.Connection, key: asyncpg.Record | None
+) -> Decimal | Fraction | None:
+    """A sum, or a ratio metric's exact rate of its parts' sums."""
     if key is None:  # the attainment read model has not seen this target yet
         return None
+    metric = (await cmd.catalog()).metric(key["metric"])
     totals = await attainment_model.fetch_actual_totals(
         conn,
         node=key["node"],
-        metrics=[key["metric"]],
+        metrics=parts_of(metric),
         starts_on=key["starts_on"],
         ends_on=min(key["ends_on"], cmd.today()),
         scope=msgspec.json.decode(key["scope"]),
     )
-    return totals[key["metric"]]
+    return actual_of(metric, totals)

@@ -13,7 +13,7 @@ from projections.runner import caught_up
 from target_ledger.application import Command, ReadModelBehindError
 from target_ledger.application.reads import authorize_read, known_metric
 from target_ledger.domain.access import can_read
-from target_ledger.domain.attainment import RATE, Standing, assess, days_elapsed, planned_by, rate, shown
+from target_ledger.domain.attainment import Standing, assess, days_elapsed, planned_by, rate, shown_actual
 from target_ledger.domain.calendar import Period
 from target_ledger.domain.catalog import Metric
 from target_ledger.domain.corrective_action import Measure
@@ -35,6 +35,18 @@ class Row:
 
 
 Key = tuple[str, Period, dict[str, str]]  # node, period, scope
+
+
+def parts_of(metric: Metric) -> list[str]:
+    """The metrics whose actuals make a metric's: itself, or a ratio's numerator and denominator."""
+    return [metric.name] if metric.additive else [metric.numerator or "", metric.denominator or ""]
+
+
+def actual_of(metric: Metric, totals: dict[str, Decimal]) -> Decimal | Fraction:
+    """What attainment is judged on: a sum as it is, or a ratio metric's exact rate."""
+    if metric.additive:
+        return totals[metric.name]
+    return rate(totals[metric.numerator or ""], totals[metric.denominator or ""])
 
 
 class LiveFigures:
@@ -94,12 +106,8 @@ Figures = LiveFigures | KnownFigures
 def _assess(cmd: Command, today: date, metric: Metric, key: Key, totals: dict[str, Decimal], plan: Plan | None) -> Row:
     node, span, scope = key
     lower = metric.direction == "lower"
-    exact: Decimal | Fraction
-    if metric.additive:
-        exact = actual = totals[metric.name]
-    else:  # judged on the exact rate, shown without flattering
-        exact = rate(totals[metric.numerator or ""], totals[metric.denominator or ""])
-        actual = shown(exact, RATE, higher_is_better=not lower)
+    exact = actual_of(metric, totals)  # judged on the exact figure, shown without flattering
+    actual = shown_actual(exact, lower_is_better=lower)
     row = Row(node, metric.name, span.key, scope, actual)
     if plan is None:
         return row
@@ -119,8 +127,7 @@ async def _rows(cmd: Command, figures: Figures, metric: Metric, keys: list[Key])
     """Each key's row: actual to date (from the period's first day up to today), target and standing."""
     if not keys:
         return []
-    parts = [metric.name] if metric.additive else [metric.numerator or "", metric.denominator or ""]
-    found = await figures.figures(keys, metric.name, parts)
+    found = await figures.figures(keys, metric.name, parts_of(metric))
     return [_assess(cmd, figures.today, metric, k, t, p) for k, (t, p) in zip(keys, found, strict=True)]
 
 

@@ -45,6 +45,11 @@ def rate(numerator: Number, denominator: Number) -> Fraction:
     return Fraction(numerator) / Fraction(denominator) if denominator else Fraction(0)
 
 
+def shown_actual(exact: Decimal | Fraction, *, lower_is_better: bool = False) -> Decimal:
+    """An actual as shown: a sum as it is (exact), a rate (Fraction) to RATE, not flattering."""
+    return shown(exact, RATE, higher_is_better=not lower_is_better) if isinstance(exact, Fraction) else exact
+
+
 def days_elapsed(first: date, last: date, day: date) -> int:
     """How many days of [first, last] have begun by `day` (it included)."""
     return min(max((day - first).days + 1, 0), (last - first).days + 1)
