@@ -156,3 +156,16 @@ async def test_the_approvers_inbox_counts_a_ratio_targets_rate_from_its_parts(cl
         "93.33",
         "116.66",
     )
+
+
+async def test_a_review_does_not_round_a_shortfall_up_to_100_percent(client, auth, clock, east) -> None:
+    await _target(client, auth, "rep1", "1000.00")
+    await _actual(client, auth, "rep1", "999.99")
+    clock.set("2026-08-03")
+    r = await client.post("/v1/periods/2026-07/close", json={"node": "east-1"}, headers=auth("lead1"))
+    assert r.status_code == 200, r.text
+    params = {"node": "east-1", "min_position": r.json()["position"]}
+    r = await client.get("/v1/reviews/2026-07", params=params, headers=auth("lead1"))
+    assert r.status_code == 200, r.text
+    [rep1] = [row for row in r.json()["rows"] if row["node"] == "rep1"]
+    assert (rep1["attainment_pct"], rep1["gap"], rep1["status"]) == ("99.99", "0.01", "at_risk")

@@ -154,7 +154,7 @@ async def test_the_quarterly_review_shows_targets_adjustment_alert_action_effect
     assert any(a["rule"] == "weekly_completion" for a in team["alerts"])
     [measured] = team["corrective_actions"]
     assert measured["status"] == "completed" and measured["attainment_before"] == "0.00"
-    assert measured["attainment_after"] == "31.58"  # 300 of 950 when it was completed
+    assert measured["attainment_after"] == "31.57"  # 300 of 950 (31.578… %) when it was completed
     assert team["previous"] == {
         "period": "2026-Q2",
         "original": "900",
