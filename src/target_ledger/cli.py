@@ -32,6 +32,8 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Migrate, then serve the HTTP API (uvicorn) with projections in-process."""
     import uvicorn
 
+    from target_ledger.serving import uvicorn_options
+
     settings = Settings.from_env(host=host, port=port, workers=workers)
     url = resolve_url(settings)
     applied = migrate(url)
@@ -48,6 +50,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         port=settings.port,
         workers=settings.workers,
         log_level="info",
+        **uvicorn_options(settings),
     )
 
 

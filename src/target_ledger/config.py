@@ -24,6 +24,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
+    header_timeout: float = 10.0  # seconds a client has to send a request's line and headers
+    max_header_bytes: int = 16384  # the most a request's line and headers may take
+    shutdown_timeout: float = 10.0  # seconds requests still running after SIGTERM get before they are cancelled
     pool_size: int = 20  # for requests; the projections have a pool of their own (read_model_pool)
     run_projections: bool = True
     min_position_timeout: float = 5.0
@@ -60,6 +63,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("host", "TL_HOST"),
             ("port", "TL_PORT"),
             ("workers", "TL_WORKERS"),
+            ("header_timeout", "TL_HEADER_TIMEOUT"),
+            ("max_header_bytes", "TL_MAX_HEADER_BYTES"),
+            ("shutdown_timeout", "TL_SHUTDOWN_TIMEOUT"),
             ("pool_size", "TL_POOL_SIZE"),
             ("min_position_timeout", "TL_MIN_POSITION_TIMEOUT"),
             ("fiscal_year_start", "TL_FISCAL_YEAR_START"),

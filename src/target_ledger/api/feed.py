@@ -17,6 +17,7 @@ from target_ledger.api.attainment import MinPosition, wait_for
 from target_ledger.api.schemas import NodeId, Struct
 from target_ledger.domain.access import Principal
 from target_ledger.integration import contract, feed
+from target_ledger.serving import DRAINING
 
 After = Annotated[int, QueryParameter(ge=0, description="the `next` cursor of the last page (0: from the start)")]
 Types = Annotated[
@@ -62,7 +63,11 @@ class FeedController(Controller):
     ) -> ServerSentEvent:
         filters = feed.Filters.parse(request.user, types, node)
         since = after if last_event_id is None else last_event_id
-        live = feed.follow(state.pool, state.feed_signal, since, filters, heartbeat=state.settings.sse_heartbeat)
+        # When the server shuts down the stream ends, whole: the client reconnects (to another
+        # process) with Last-Event-ID and misses nothing.
+        draining = request.state.get(DRAINING)
+        heartbeat = state.settings.sse_heartbeat
+        live = feed.follow(state.pool, state.feed_signal, since, filters, heartbeat=heartbeat, stop=draining)
         return ServerSentEvent(_messages(live), headers={"X-Accel-Buffering": "no"})
 
     @get("/schemas", summary="The JSON Schema of each public event type (envelope and data)")

@@ -64,14 +64,21 @@ async def page(
 
 
 async def follow(
-    pool: asyncpg.Pool, signal: FeedSignal, after: int, filters: Filters, *, heartbeat: float, batch: int = 100
+    pool: asyncpg.Pool,
+    signal: FeedSignal,
+    after: int,
+    filters: Filters,
+    *,
+    heartbeat: float,
+    batch: int = 100,
+    stop: asyncio.Event | None = None,
 ) -> AsyncIterator[Event | None]:
-    """Every event after `after`, in order, forever; None when `heartbeat` seconds passed
-    without one. Reads the next page only once the last one was taken: a slow consumer
-    slows its own reads down and never piles events up in memory."""
+    """Every event after `after`, in order, until `stop` is set (within POLL seconds); None
+    when `heartbeat` seconds passed without one. Reads the next page only once the last one
+    was taken: a slow consumer slows its own reads down and never piles events up in memory."""
     loop = asyncio.get_running_loop()
     cursor, quiet_since = after, loop.time()
-    while True:
+    while stop is None or not stop.is_set():
         waiter = signal.waiter()
         events, cursor = await page(pool, cursor, batch, filters)
         for event in events:

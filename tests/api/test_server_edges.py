@@ -1,0 +1,165 @@
+"""`target-ledger serve` bounds what a client can hold: a request head in time and size, and a
+shutdown in time, open event streams included (they end whole, so the client resumes)."""
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from target_ledger.api.auth import issue_token
+from tests.api.live import free_port
+
+HEADER_TIMEOUT = 1.0  # seconds (TL_HEADER_TIMEOUT)
+MARGIN = 2.0  # seconds of slack for a loaded machine: a bound, not a timing
+
+
+@dataclass
+class Served:
+    process: asyncio.subprocess.Process
+    port: int
+    url: str
+    token: str
+
+
+async def _serve(settings, tmp_path, **env: str) -> Served:
+    port = free_port()
+    environment = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "TL_JWT_SECRET": settings.jwt_secret,
+        "TL_DATA_DIR": str(tmp_path),
+        "TL_PORT": str(port),
+        "TL_HEADER_TIMEOUT": str(HEADER_TIMEOUT),
+        "TL_SCHEDULER_INTERVAL": "3600",
+        **env,
+    }
+    with (tmp_path / "serve.log").open("ab") as log:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "target_ledger", "serve", env=environment, stdout=log, stderr=log
+        )
+    served = Served(process, port, f"http://127.0.0.1:{port}", issue_token(settings.jwt_secret, "bi", "integration"))
+    async with httpx.AsyncClient(base_url=served.url) as client:
+        for _ in range(600):
+            assert process.returncode is None, (tmp_path / "serve.log").read_text()
+            try:
+                if (await client.get("/health/live")).status_code == 200:
+                    return served
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise AssertionError("the server did not start")
+
+
+@pytest.fixture
+async def served(settings, tmp_path) -> AsyncIterator[Served]:
+    served = await _serve(settings, tmp_path)
+    yield served
+    await _stop(served)
+
+
+async def _stop(served: Served) -> None:
+    if served.process.returncode is None:
+        served.process.kill()
+        await served.process.wait()
+
+
+async def _until_closed(reader: asyncio.StreamReader, limit: float) -> tuple[bytes, float]:
+    """What the server sent until it closed the connection, and after how many seconds."""
+    started = time.monotonic()
+    answer = await asyncio.wait_for(reader.read(), limit)
+    return answer, time.monotonic() - started
+
+
+async def _drain(lines: AsyncIterator[str]) -> None:
+    async for _ in lines:
+        pass
+
+
+async def test_a_client_trickling_its_request_head_is_cut_off_within_the_header_timeout(served) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
+    closed = asyncio.create_task(_until_closed(reader, HEADER_TIMEOUT + MARGIN))
+    # One header line every 0.2 s: each byte would reset an idle timer, never a head deadline.
+    writer.write(b"GET /health/live HTTP/1.1\r\nHost: ledger\r\n")
+    while not closed.done():
+        writer.write(b"X-Slow: yes\r\n")
+        await asyncio.sleep(0.2)
+    answer, after = await closed
+    assert answer.startswith(b"HTTP/1.1 408") and after < HEADER_TIMEOUT + MARGIN
+    writer.close()
+
+
+async def test_a_connection_that_sends_nothing_is_closed_within_the_header_timeout(served) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
+    answer, after = await _until_closed(reader, HEADER_TIMEOUT + MARGIN)
+    assert answer.startswith(b"HTTP/1.1 408") and after >= HEADER_TIMEOUT * 0.9
+    writer.close()
+
+
+async def test_a_request_head_over_the_size_bound_is_refused_and_the_connection_closed(served) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
+    writer.write(b"GET /health/live HTTP/1.1\r\nHost: ledger\r\nX-Big: " + b"a" * 20_000 + b"\r\n\r\n")
+    answer, _ = await _until_closed(reader, HEADER_TIMEOUT + MARGIN)
+    assert answer.startswith(b"HTTP/1.1 431"), answer[:200]
+    writer.close()
+    # A body is not a head, though it comes in the same read as one.
+    reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
+    body = b"[" + b"0," * 50_000 + b"0]"
+    head = f"POST /v1/actuals/batch HTTP/1.1\r\nHost: ledger\r\nContent-Length: {len(body)}\r\n\r\n"
+    writer.write(head.encode() + body)
+    assert (await reader.readuntil(b"\r\n")).startswith(b"HTTP/1.1 401")  # no token: read, then refused
+    writer.close()
+    # Heads within the bound (16 KiB by default) are served as usual, one after another on
+    # one kept-alive connection: each head is measured on its own.
+    async with httpx.AsyncClient(base_url=served.url) as client:
+        for _ in range(5):
+            r = await client.get("/health/live", headers={"X-Big": "a" * 8_000})
+            assert r.status_code == 200
+
+
+async def test_sigterm_ends_an_open_event_stream_whole_and_the_server_exits_promptly(settings, tmp_path) -> None:
+    # A shutdown timeout far above the bound asserted: the stream must end by itself.
+    served = await _serve(settings, tmp_path, TL_SHUTDOWN_TIMEOUT="60", TL_SSE_HEARTBEAT="0.2")
+    try:
+        headers = {"Authorization": f"Bearer {served.token}"}
+        async with (
+            httpx.AsyncClient(base_url=served.url, timeout=30) as client,
+            client.stream("GET", "/v1/feed/stream", headers=headers) as stream,
+        ):
+            assert stream.status_code == 200
+            lines = stream.aiter_lines()
+            assert (await anext(lines)).startswith(":")  # a heartbeat: the stream is live
+            served.process.send_signal(signal.SIGTERM)
+            started = time.monotonic()
+            # The stream ends whole (no cut-off chunk: httpx would raise), so a client reconnects
+            # elsewhere with Last-Event-ID...
+            await asyncio.wait_for(_drain(lines), 3 + MARGIN)
+            # ...and the process exits well before the shutdown timeout.
+            await asyncio.wait_for(served.process.wait(), 3 + MARGIN)
+        assert served.process.returncode == 0 and time.monotonic() - started < 3 + MARGIN
+    finally:
+        await _stop(served)
+
+
+async def test_a_request_still_running_after_sigterm_is_cut_off_at_the_shutdown_timeout(settings, tmp_path) -> None:
+    served = await _serve(settings, tmp_path, TL_SHUTDOWN_TIMEOUT="1", TL_MIN_POSITION_TIMEOUT="120")
+    try:
+        headers = {"Authorization": f"Bearer {served.token}"}
+        async with httpx.AsyncClient(base_url=served.url, timeout=30) as client:
+            # A read waiting for a position the ledger will not reach for two minutes.
+            waiting = asyncio.create_task(client.get("/v1/feed", params={"min_position": 10**12}, headers=headers))
+            await asyncio.sleep(0.5)
+            assert not waiting.done()
+            served.process.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(served.process.wait(), 1 + 3 + MARGIN)
+            # uvicorn cancelled it (its answer, a 500, is uvicorn's; the point is that it ended).
+            with contextlib.suppress(httpx.TransportError):
+                await waiting
+    finally:
+        await _stop(served)
