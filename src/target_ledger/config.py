@@ -25,6 +25,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     port: int = 8000
     workers: int = 1
     header_timeout: float = 10.0  # seconds a client has to send a request's line and headers
+    body_timeout: float = 60.0  # seconds a client has to send a request's body, once its headers came
     max_header_bytes: int = 16384  # the most a request's line and headers may take
     shutdown_timeout: float = 10.0  # seconds requests still running after SIGTERM get before they are cancelled
     pool_size: int = 20  # for requests; the projections have a pool of their own (read_model_pool)
@@ -64,6 +65,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("port", "TL_PORT"),
             ("workers", "TL_WORKERS"),
             ("header_timeout", "TL_HEADER_TIMEOUT"),
+            ("body_timeout", "TL_BODY_TIMEOUT"),
             ("max_header_bytes", "TL_MAX_HEADER_BYTES"),
             ("shutdown_timeout", "TL_SHUTDOWN_TIMEOUT"),
             ("pool_size", "TL_POOL_SIZE"),

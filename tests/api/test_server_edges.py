@@ -17,6 +17,7 @@ from target_ledger.api.auth import issue_token
 from tests.api.live import free_port
 
 HEADER_TIMEOUT = 1.0  # seconds (TL_HEADER_TIMEOUT)
+BODY_TIMEOUT = 2.0  # seconds (TL_BODY_TIMEOUT)
 MARGIN = 2.0  # seconds of slack for a loaded machine: a bound, not a timing
 
 
@@ -37,6 +38,7 @@ async def _serve(settings, tmp_path, **env: str) -> Served:
         "TL_DATA_DIR": str(tmp_path),
         "TL_PORT": str(port),
         "TL_HEADER_TIMEOUT": str(HEADER_TIMEOUT),
+        "TL_BODY_TIMEOUT": str(BODY_TIMEOUT),
         "TL_SCHEDULER_INTERVAL": "3600",
         **env,
     }
@@ -99,6 +101,20 @@ async def test_a_connection_that_sends_nothing_is_closed_within_the_header_timeo
     reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
     answer, after = await _until_closed(reader, HEADER_TIMEOUT + MARGIN)
     assert answer.startswith(b"HTTP/1.1 408") and after >= HEADER_TIMEOUT * 0.9
+    writer.close()
+
+
+async def test_a_client_trickling_its_request_body_is_cut_off_within_the_body_timeout(served) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
+    headers = f"Authorization: Bearer {served.token}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n"
+    writer.write(b"POST /v1/webhooks HTTP/1.1\r\nHost: ledger\r\n" + headers.encode() + b"\r\n")
+    closed = asyncio.create_task(_until_closed(reader, BODY_TIMEOUT + MARGIN))
+    # A byte of the body every 0.2 s: the handler would wait for the rest forever.
+    while not closed.done():
+        writer.write(b" ")
+        await asyncio.sleep(0.2)
+    answer, after = await closed
+    assert answer.startswith(b"HTTP/1.1 408") and after < BODY_TIMEOUT + MARGIN
     writer.close()
 
 
