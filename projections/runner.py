@@ -3,22 +3,18 @@
 import asyncio
 import contextlib
 import itertools
-import logging
 import zlib
 from collections.abc import Awaitable, Callable
 from types import ModuleType
 from typing import Any
 
 import asyncpg
-from tenacity import AsyncRetrying, before_sleep_log, wait_exponential
 
 from projections import actions, alerts, attainment, audit, inbox, public_events, reviews, targets
 from target_ledger.config import Settings
-from target_ledger.database import create_pool
+from target_ledger.database import Outage, create_pool, keep_running
 from target_ledger.eventstore import Cursor, EventStore, Recorded
 from target_ledger.eventstore.subscription import Notifier, follow, wake_or_timeout
-
-log = logging.getLogger(__name__)
 
 PROJECTIONS: list[ModuleType] = [attainment, targets, audit, inbox, actions, public_events, alerts, reviews]
 Handler = Callable[[asyncpg.Connection, Recorded], Awaitable[None]]
@@ -114,8 +110,10 @@ async def run_projection(
     progress: Progress | None = None,
     *,
     batch_size: int = 2000,
+    outage: Outage | None = None,
 ) -> None:
-    """Run one projection forever; only the worker holding its advisory lock applies events."""
+    """Run one projection forever; only the worker holding its advisory lock applies events.
+    Tells `outage` when it works: the database answered with the tracked position."""
     name: str = projection.NAME
     async with pool.acquire() as lock_conn:
         key = _lock_key(name)
@@ -125,6 +123,8 @@ async def run_projection(
         try:
             await pool.execute("INSERT INTO projection_tracking (name) VALUES ($1) ON CONFLICT DO NOTHING", name)
             cursor = await tracked(pool, name)
+            if outage is not None:
+                outage.over()
             async for batch in follow(store, notifier, cursor, batch_size=batch_size):
                 if not batch:  # idle: make sure nobody reset or moved this projection meanwhile
                     if await tracked(pool, name) != cursor:
@@ -145,15 +145,15 @@ async def supervise(
     projection: Any,
     progress: Progress | None = None,
 ) -> None:
-    """Keep a projection running: a failure (database gone, a bug) is logged and retried
-    with backoff from the tracked position, which the failed batch never moved."""
-    retrying = AsyncRetrying(
-        wait=wait_exponential(multiplier=0.5, max=30),
-        before_sleep=before_sleep_log(log, logging.WARNING, exc_info=True),
-    )
-    async for attempt in retrying:
-        with attempt:
-            await run_projection(pool, store, notifier, projection, progress)
+    """Keep a projection running: after a failure (the database gone or restarted, a bug),
+    logged once per episode, it starts again from its tracked position, which the failed
+    batch never moved, after a short backoff that news from the database cuts short (the
+    listener wakes the notifier when its session is back)."""
+
+    async def run(outage: Outage) -> None:
+        await run_projection(pool, store, notifier, projection, progress, outage=outage)
+
+    await keep_running(f"projection {projection.NAME}", run, woken=notifier.waiter)
 
 
 async def caught_up(

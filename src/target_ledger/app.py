@@ -35,11 +35,11 @@ from target_ledger.api.targets import TargetController
 from target_ledger.api.webhooks import WebhookController
 from target_ledger.application import Caches
 from target_ledger.config import Settings
-from target_ledger.database import connect, create_pool, migrate, resolve_url
+from target_ledger.database import create_pool, migrate, resolve_url
 from target_ledger.domain.attainment import Thresholds
 from target_ledger.domain.calendar import Calendar
 from target_ledger.eventstore import EventStore
-from target_ledger.eventstore.subscription import Notifier
+from target_ledger.eventstore.subscription import Notifier, listening
 from target_ledger.integration import delivery
 from target_ledger.integration.feed import FeedSignal
 
@@ -70,9 +70,8 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> 
             feed_signal=FeedSignal(),
         )
         app.state.scheduler = scheduler.for_service(store, settings, clock, app.state.caches)
-        async with connect(url, settings) as listener:
-            await notifier.listen(listener)
-            await app.state.feed_signal.listen(listener)
+        # A LISTEN session that comes back after a database restart (and wakes everyone then).
+        async with listening(url, settings, notifier.listen, app.state.feed_signal.listen):
             workers, read_models = [], None
             if settings.run_projections:  # and the scheduler with them
                 read_models = await read_model_pool(url, settings)

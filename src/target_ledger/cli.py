@@ -66,7 +66,7 @@ def project() -> None:
     """Run the projections as a standalone worker until SIGTERM or SIGINT."""
     from projections.runner import PROJECTIONS, read_model_pool, supervise
     from target_ledger.eventstore import EventStore
-    from target_ledger.eventstore.subscription import Notifier
+    from target_ledger.eventstore.subscription import Notifier, listening
     from target_ledger.scheduler import for_service
 
     async def run() -> None:
@@ -77,8 +77,7 @@ def project() -> None:
         read_models = await read_model_pool(url, settings)
         store = EventStore(pool)
         notifier = Notifier(pool)
-        async with connect(url, settings, "target-ledger-project") as listener:
-            await notifier.listen(listener)
+        async with listening(url, settings, notifier.listen):
             tasks = [asyncio.create_task(supervise(read_models, store, notifier, p)) for p in PROJECTIONS]
             # The alert scheduler runs where the projections do (one process at a time judges).
             tasks.append(asyncio.create_task(for_service(store, settings, lambda: datetime.now(UTC)).run()))
@@ -193,6 +192,7 @@ def relay_group() -> None:
 def relay_nats() -> None:
     """Publish the public events to a NATS JetStream stream (TL_NATS_URL, TL_NATS_STREAM,
     TL_NATS_SUBJECT) until SIGTERM or SIGINT; resumes after a restart without re-publishing."""
+    from target_ledger.eventstore.subscription import listening
     from target_ledger.integration.feed import FeedSignal
     from target_ledger.integration.relay import Target, relay
 
@@ -206,8 +206,7 @@ def relay_nats() -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             asyncio.get_running_loop().add_signal_handler(sig, stop.set)
         try:
-            async with connect(url, settings, "target-ledger-relay") as listener:
-                await woken.listen(listener)
+            async with listening(url, settings, woken.listen):
                 target = Target(settings.nats_url, settings.nats_stream, settings.nats_subject)
                 click.echo(f"relaying public events to NATS stream {target.stream} at {target.url}", err=True)
                 published = await relay(pool, woken, target, stop)

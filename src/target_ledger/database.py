@@ -1,22 +1,35 @@
-"""Where the database is (embedded or DATABASE_URL), its migrations and its connection pool."""
+"""Where the database is (embedded or DATABASE_URL), its migrations, its connection pool and its outages."""
 
+import asyncio
 import contextlib
+import logging
+import time
 import warnings
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import psycopg
+from tenacity import AsyncRetrying, RetryCallState, wait_random_exponential
 from yoyo import get_backend, read_migrations
 
 from target_ledger.config import Settings
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 if not MIGRATIONS.exists():  # running from a source checkout
     MIGRATIONS = Path(__file__).parents[2] / "migrations"
 
 MIGRATION_LOCK = 7_470_001  # advisory lock key: one migrating process per database
+# SQLSTATE classes saying the database is not there for now: 08 connection exception, 53
+# insufficient resources (too many connections, disk or memory full), 57P shutting down,
+# crashed, starting up.
+UNAVAILABLE_SQLSTATES = ("08", "53", "57P")
+CONNECT_TIMEOUT = 10.0  # seconds: a server that does not answer fails a connection attempt after this
+BACKOFF_MAX = 5.0  # seconds: the longest a background part waits before it tries again
 
 
 def start_embedded(data_dir: Path) -> str:
@@ -82,6 +95,7 @@ async def create_pool(
     server_settings = _session(settings, application_name)
     if not durable:
         server_settings["synchronous_commit"] = "off"
+    kwargs.setdefault("timeout", CONNECT_TIMEOUT)
     pool = await asyncpg.create_pool(
         _libpq(url),
         min_size=1,
@@ -109,9 +123,83 @@ async def _init(conn: asyncpg.Connection) -> None:
 
 @contextlib.asynccontextmanager
 async def connect(url: str, settings: Settings, application_name: str = "target-ledger"):
-    conn = await asyncpg.connect(_libpq(url), server_settings=_session(settings, application_name))
+    conn = await asyncpg.connect(
+        _libpq(url), server_settings=_session(settings, application_name), timeout=CONNECT_TIMEOUT
+    )
     await _init(conn)
     try:
         yield conn
     finally:
-        await conn.close()
+        # Closing a connection that broke must neither hang nor hide the error that broke it
+        # (close aborts the connection when it fails).
+        with contextlib.suppress(Exception):
+            await conn.close(timeout=CONNECT_TIMEOUT)
+
+
+def unavailable(error: BaseException) -> bool:
+    """Whether `error` says the database cannot be reached or used for now, by its class and
+    SQLSTATE: what a restart, a cut network or exhausted connection slots raise."""
+    if isinstance(error, OSError):  # refused, reset, unreachable, timed out (TimeoutError is one)
+        return True
+    if isinstance(error, asyncpg.PostgresError):
+        return (error.sqlstate or "").startswith(UNAVAILABLE_SQLSTATES)
+    # asyncpg raises InterfaceError for a connection or pool that closed under the caller; its
+    # ValueError subclasses are values the driver refused, which are not the database's doing.
+    return isinstance(error, asyncpg.InterfaceError) and not isinstance(error, ValueError)
+
+
+class Outage:
+    """A run of failures of one background part, logged once: a warning with the first
+    failure's traceback, then a line when the part works again; the attempts in between
+    only at debug level."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.failures = 0
+        self._since = 0.0
+
+    def failed(self, error: BaseException) -> bool:
+        """Count a failure; say whether it began a new episode."""
+        self.failures += 1
+        if self.failures > 1:
+            log.debug("%s failed again (%d in a row): %r", self.what, self.failures, error)
+            return False
+        self._since = time.monotonic()
+        log.warning("%s failed; trying again until it works", self.what, exc_info=error)
+        return True
+
+    def over(self) -> None:
+        """The part works (again): a later failure begins a new episode."""
+        if self.failures:
+            took = time.monotonic() - self._since
+            log.info("%s works again after %d failed attempts (%.1f s)", self.what, self.failures, took)
+            self.failures = 0
+
+
+async def keep_running(
+    what: str,
+    run: Callable[[Outage], Awaitable[None]],
+    woken: Callable[[], asyncio.Event] | None = None,
+) -> None:
+    """Run `run(outage)` for as long as it runs, starting it again whenever it fails (the
+    database gone or restarted, a bug): each episode is logged once (Outage); the pause
+    before each new start is jittered, grows up to BACKOFF_MAX seconds, and ends early when
+    the event `woken()` returns is set (news that the database is back). `run` calls
+    `outage.over()` once it works. Only cancellation, or `run` returning, ends it."""
+    outage = Outage(what)
+
+    def failed(state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        if error is not None and outage.failed(error):
+            state.attempt_number = 1  # a new episode backs off from the shortest pause again
+
+    async def pause(seconds: float) -> None:
+        back = woken() if woken else asyncio.Event()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await back.wait()
+
+    retrying = AsyncRetrying(wait=wait_random_exponential(multiplier=0.25, max=BACKOFF_MAX), after=failed, sleep=pause)
+    async for attempt in retrying:
+        with attempt:
+            await run(outage)

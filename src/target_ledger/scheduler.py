@@ -6,7 +6,6 @@ lets one process at a time do it. The clock is injected, so tests move time inst
 
 import asyncio
 import contextlib
-import logging
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -15,12 +14,12 @@ from zoneinfo import ZoneInfo
 
 from target_ledger.application import Caches, Command, monitoring
 from target_ledger.config import Settings
+from target_ledger.database import Outage, keep_running
 from target_ledger.domain.access import Principal
 from target_ledger.domain.attainment import Thresholds
 from target_ledger.domain.calendar import Calendar
 from target_ledger.eventstore import EventStore
 
-log = logging.getLogger(__name__)
 LOCK = zlib.crc32(b"scheduler:alerts")
 
 
@@ -47,16 +46,24 @@ class Scheduler:
             return position
 
     async def run(self) -> None:
-        """Forever: wait for the lock, then look at the clock every `interval` seconds."""
-        pool = self.command.store.pool
-        async with pool.acquire() as conn:
+        """Forever: wait for the lock, then look at the clock every `interval` seconds. The
+        lock lives as long as its session, so when a database restart ends the session, the
+        scheduler waits for the lock again; each episode of trouble is logged once."""
+        await keep_running("the alert scheduler", self._look_while_locked)
+
+    async def _look_while_locked(self, outage: Outage) -> None:
+        async with self.command.store.pool.acquire() as conn:
             await conn.execute("SELECT pg_advisory_lock($1)", LOCK)
             try:
                 while True:
+                    # Still the session holding the lock? If it ended, another process may judge.
+                    await conn.execute("SELECT 1")
                     try:
                         await self.run_due()
-                    except Exception:  # a failed look is logged and retried at the next one
-                        log.exception("alert evaluation failed")
+                    except Exception as e:  # a failed look is retried at the next one
+                        outage.failed(e)
+                    else:
+                        outage.over()
                     await asyncio.sleep(self.interval)
             finally:
                 with contextlib.suppress(Exception):

@@ -5,11 +5,13 @@ import re
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from target_ledger.application import ReadModelBehindError
 from target_ledger.application.actuals import BatchInvalidError
+from target_ledger.database import unavailable
 from target_ledger.domain import errors
 from target_ledger.eventstore import StreamConflictError
 
@@ -22,6 +24,7 @@ _STATUS = {
     errors.ConflictError: 409,
     errors.DomainError: 422,
 }
+RETRY_AFTER = "5"  # seconds: about what a PostgreSQL restart takes
 _FIELD_IN_MESSAGE = re.compile(r"field `([^`]+)`")
 _PARAMETER = re.compile(r"parameter '([^']+)'")
 
@@ -86,6 +89,16 @@ def behind_problem(request: Request, exc: ReadModelBehindError) -> Response[dict
     return problem(503, "Service Unavailable", str(exc), {"Retry-After": "1"})
 
 
+def unavailable_problem(request: Request, exc: Exception) -> Response[dict[str, Any]]:
+    """503 with Retry-After while the database is down, restarting or out of connections
+    (database.unavailable); any other error of these classes is a 500."""
+    if not unavailable(exc):
+        return internal_problem(request, exc)
+    log.warning("database unavailable on %s %s: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
+    detail = "the database is not available right now; try again shortly"
+    return problem(503, "Service Unavailable", detail, {"Retry-After": RETRY_AFTER})
+
+
 def internal_problem(request: Request, exc: Exception) -> Response[dict[str, Any]]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(500, "Internal Server Error", "an unexpected error occurred; it was logged")
@@ -102,5 +115,8 @@ HANDLERS = {
     StreamConflictError: conflict_problem,
     ReadModelBehindError: behind_problem,
     BatchInvalidError: batch_problem,
+    OSError: unavailable_problem,
+    asyncpg.PostgresError: unavailable_problem,
+    asyncpg.InterfaceError: unavailable_problem,
     Exception: internal_problem,
 }

@@ -2,14 +2,17 @@
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import asyncpg
 
+from target_ledger.config import Settings
+from target_ledger.database import Outage, connect, keep_running
 from target_ledger.eventstore.store import Cursor, EventStore, Recorded
 
 CHANNEL = "target_ledger_events"
 IDLE_POLL = 1.0  # seconds: a missed notification costs at most this much latency
+LISTEN_CHECK = 10.0  # seconds: how long a LISTEN session that went silent may go unnoticed
 LIVE_GATHER = 0.01  # seconds: after a wake-up, let a few more commits join the batch
 PENDING_POLL = 0.005  # seconds: an older transaction is still open, its events come soon
 
@@ -99,18 +102,63 @@ class Notifier:
     async def _send(self) -> None:
         while True:
             self._again = False
-            with contextlib.suppress(asyncpg.PostgresError, OSError):
+            # Best effort: without it, other processes find the events at their next poll.
+            with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
                 await self.pool.execute("SELECT pg_notify($1, '')", CHANNEL)
             if not self._again:
                 return
 
     async def listen(self, conn: asyncpg.Connection) -> None:
-        """Wake on other processes' appends; conn stays the caller's to close."""
+        """Wake on other processes' appends; conn stays the caller's to close. Wakes the
+        followers at once too: on a new session, a NOTIFY sent while none listened is lost,
+        and only a read from their positions finds the events it announced."""
         await conn.add_listener(CHANNEL, lambda *_: self.wake())
+        self.wake()
 
     async def close(self) -> None:
         if self._sending is not None:
             await asyncio.gather(self._sending, return_exceptions=True)
+
+
+Subscriber = Callable[[asyncpg.Connection], Awaitable[None]]  # LISTENs on a new session
+
+
+@contextlib.asynccontextmanager
+async def listening(url: str, settings: Settings, *subscribers: Subscriber) -> AsyncIterator[None]:
+    """Hold a LISTEN session for the subscribers while the block runs, from the moment the
+    first one is open (see keep_listening)."""
+    opened = asyncio.Event()
+    task = asyncio.create_task(keep_listening(url, settings, *subscribers, opened=opened))
+    try:
+        await opened.wait()
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def keep_listening(
+    url: str, settings: Settings, *subscribers: Subscriber, opened: asyncio.Event | None = None
+) -> None:
+    """Hold one LISTEN session forever. When it ends (a restart, a cut connection), open a
+    new one and let every subscriber listen on it again; each wakes its followers then,
+    since the notifications sent in between were lost."""
+
+    async def session(outage: Outage) -> None:
+        async with connect(url, settings, "target-ledger-listener") as conn:
+            lost = asyncio.Event()
+            conn.add_termination_listener(lambda _: lost.set())
+            for subscribe in subscribers:
+                await subscribe(conn)
+            outage.over()
+            if opened is not None:
+                opened.set()
+            while not await wake_or_timeout(lost, LISTEN_CHECK):
+                # A connection cut without a word (no reset) shows only when it is used.
+                await conn.execute("SELECT 1", timeout=LISTEN_CHECK)
+        raise ConnectionError("the LISTEN session ended")
+
+    await keep_running("listening for notifications", session)
 
 
 async def wake_or_timeout(waiter: asyncio.Event, seconds: float) -> bool:

@@ -24,6 +24,7 @@ import asyncpg
 import msgspec
 
 from target_ledger.config import Settings
+from target_ledger.database import Outage
 from target_ledger.eventstore.subscription import wake_or_timeout
 from target_ledger.integration.feed import FeedSignal, Filters, page
 from target_ledger.integration.signing import sign
@@ -85,6 +86,7 @@ class Deliverer:
                     except Exception:  # one subscription's trouble must not stop the others'
                         log.exception("webhook delivery for %s failed; it is retried next round", sub_id)
 
+            outage = Outage("webhook delivery")
             while True:
                 waiter = self.signal.waiter()
                 try:
@@ -97,9 +99,11 @@ class Deliverer:
                         """SELECT extract(epoch FROM min(next_attempt) - now()) FROM webhook_subscriptions
                             WHERE status = 'active'"""
                     )
-                except (asyncpg.PostgresError, OSError):
-                    log.warning("webhook delivery round failed; trying again", exc_info=True)
+                except Exception as e:  # the database gone (or a bug): logged once, tried again next round
+                    outage.failed(e)
                     pause = None
+                else:
+                    outage.over()
                 wait = self.policy.poll if pause is None else min(max(float(pause), 0.01), self.policy.poll)
                 await wake_or_timeout(waiter, wait)
 

@@ -8,6 +8,7 @@ import asyncpg
 
 from projections.public_emit import CHANNEL
 from projections.public_events import fetch_page
+from target_ledger.database import unavailable
 from target_ledger.domain.access import Principal, check_can_subscribe
 from target_ledger.domain.errors import DomainError
 from target_ledger.eventstore.subscription import wake_or_timeout
@@ -53,7 +54,10 @@ class FeedSignal:
         self._woken = asyncio.Event()
 
     async def listen(self, conn: asyncpg.Connection) -> None:
+        """Wake on new public events; on a new session also at once, since a notification
+        sent while none listened is lost."""
         await conn.add_listener(CHANNEL, lambda *_: self.wake())
+        self.wake()
 
 
 async def page(
@@ -80,7 +84,12 @@ async def follow(
     cursor, quiet_since = after, loop.time()
     while stop is None or not stop.is_set():
         waiter = signal.waiter()
-        events, cursor = await page(pool, cursor, batch, filters)
+        try:
+            events, cursor = await page(pool, cursor, batch, filters)
+        except Exception as e:
+            if not unavailable(e):
+                raise
+            events = []  # the database is away: the stream stays open, beats, and reads again
         for event in events:
             yield event
         if events:

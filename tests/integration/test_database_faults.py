@@ -1,0 +1,335 @@
+"""PostgreSQL goes away (cut, restarted, out of connection slots): 503 meanwhile, then everything resumes by itself."""
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import pytest
+
+from projections.runner import PROJECTIONS
+from target_ledger.api.auth import issue_token
+from target_ledger.config import Settings
+from target_ledger.scheduler import LOCK
+from tests.api.feed_support import ADMIN, INTEGRATION, build_east, events, team_target
+from tests.api.live import Receiver, free_port, live_api, serving, sse_events, until
+
+# The service as these stories run it: it looks at the clock often (so its scheduler must take
+# its lock again soon after a fault), delivers webhooks fast, and lets a read wait long enough
+# for the projections to come back by themselves.
+QUICK = {
+    "scheduler_interval": 0.2,
+    "webhook_backoff": 0.05,
+    "webhook_backoff_max": 0.2,
+    "webhook_poll": 0.1,
+    "min_position_timeout": 20,
+}
+FAILED = "failed; trying again until it works"
+ATTAINMENT = {"node": "rep1", "metric": "revenue", "period": "2026-Q4"}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Proxy:
+    """A TCP proxy between the service and PostgreSQL, in the test's event loop, that the
+    test cuts (every connection reset, new ones refused) and restores on the same port."""
+
+    def __init__(self, db_url: str) -> None:
+        parts = urlsplit(db_url)
+        host = parse_qs(parts.query).get("host", [parts.hostname or "127.0.0.1"])[0]
+        port = parts.port or 5432
+        if host.startswith("/"):  # the embedded server listens on a unix socket only
+            self._upstream: Callable[[], Awaitable] = lambda: asyncio.open_unix_connection(f"{host}/.s.PGSQL.{port}")
+        else:
+            self._upstream = lambda: asyncio.open_connection(host, port)
+        self.port = free_port()
+        userinfo = parts.netloc.rpartition("@")[0]
+        self.url = urlunsplit(("postgresql", f"{userinfo}@127.0.0.1:{self.port}", parts.path, "", ""))
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    async def restore(self) -> None:
+        self._server = await asyncio.start_server(self._link, "127.0.0.1", self.port)
+
+    async def cut(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        for writer in list(self._writers):
+            writer.transport.abort()
+        await self._server.wait_closed()
+
+    async def _link(self, client: asyncio.StreamReader, to_client: asyncio.StreamWriter) -> None:
+        try:
+            server, to_server = await self._upstream()
+        except OSError:
+            to_client.transport.abort()
+            return
+        self._writers.update((to_client, to_server))
+        await asyncio.gather(self._pump(client, to_server), self._pump(server, to_client))
+        self._writers.difference_update((to_client, to_server))
+
+    @staticmethod
+    async def _pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(OSError):
+            while data := await source.read(65536):
+                sink.write(data)
+                await sink.drain()
+        sink.transport.abort()
+
+
+@pytest.fixture
+def auth(settings: Settings):
+    def headers(subject: str, role: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {issue_token(settings.secret(), subject, role)}"}
+
+    return headers
+
+
+class Records(logging.Handler):
+    """What the service logs, kept in a list (the app's logging set-up replaces the root's
+    handlers, caplog's among them)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def messages(self, level: int = logging.INFO) -> list[str]:
+        return [r.getMessage() for r in self.records if r.levelno >= level]
+
+
+@pytest.fixture
+def logged() -> Iterator[Records]:
+    logger, handler = logging.getLogger("target_ledger"), Records()
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    yield handler
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
+@pytest.fixture
+async def proxy(db_url: str) -> AsyncIterator[Proxy]:
+    proxy = Proxy(db_url)
+    await proxy.restore()
+    yield proxy
+    await proxy.cut()
+
+
+@pytest.fixture
+async def admin(db_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A superuser session of the test's own, beside the service's."""
+    conn = await asyncpg.connect(db_url)
+    yield conn
+    await conn.close()
+
+
+async def _ledger(api: httpx.AsyncClient, auth) -> int:
+    """east-1's Q4 target split between rep1 and rep2, and rep1's first actual; its position."""
+    await build_east(api, auth)
+    await team_target(api, auth, value="1000", period="2026-Q4")
+    return await _record(api, auth, "100")
+
+
+def _actual(value: str) -> dict[str, str]:
+    return {"person": "rep1", "metric": "revenue", "date": "2026-10-15", "value": value}
+
+
+async def _record(api: httpx.AsyncClient, auth, value: str) -> int:
+    r = await api.post("/v1/actuals", json=_actual(value), headers=auth(*INTEGRATION))
+    assert r.status_code == 201, r.text
+    return int(r.json()["position"])
+
+
+async def _rep1_actual(api: httpx.AsyncClient, auth, position: int) -> str:
+    r = await api.get("/v1/attainment", params={**ATTAINMENT, "min_position": position}, headers=auth(*ADMIN))
+    assert r.status_code == 200, r.text
+    return str(r.json()["row"]["actual"])
+
+
+def _unavailable(r: httpx.Response) -> bool:
+    return (
+        r.status_code == 503
+        and r.headers["content-type"].startswith("application/problem+json")
+        and int(r.headers["retry-after"]) > 0
+        and r.json()["status"] == 503
+    )
+
+
+async def _both_refused(api: httpx.AsyncClient, auth, position: int) -> None:
+    """A command and a read answer 503 problem+json with Retry-After, as does readiness."""
+    command = await api.post("/v1/actuals", json=_actual("1"), headers=auth(*INTEGRATION))
+    read = await api.get("/v1/attainment", params={**ATTAINMENT, "min_position": position}, headers=auth(*ADMIN))
+    ready = await api.get("/health/ready")
+    assert _unavailable(command), command.text
+    assert _unavailable(read), read.text
+    assert _unavailable(ready), ready.text
+
+
+async def _sessions(admin: asyncpg.Connection, application: str) -> int:
+    sql = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1"
+    return int(await admin.fetchval(sql, application))
+
+
+async def _scheduler_locked(admin: asyncpg.Connection) -> bool:
+    sql = """SELECT count(*) FROM pg_locks JOIN pg_stat_activity USING (pid)
+              WHERE locktype = 'advisory' AND granted AND objid::bigint = $1 AND datname = current_database()"""
+    return bool(await admin.fetchval(sql, LOCK))
+
+
+async def test_while_postgresql_is_unreachable_requests_get_503_and_the_service_resumes_by_itself(
+    settings, auth, proxy, logged
+) -> None:
+    async with live_api(settings, _now, database_url=proxy.url, **QUICK) as api:
+        first = await _ledger(api, auth)
+        assert await _rep1_actual(api, auth, first) == "100"
+        # The network between the service and PostgreSQL is cut.
+        await proxy.cut()
+        await _both_refused(api, auth, first)
+        await until(lambda: _said(logged, PARTS, FAILED), "every part to notice")
+        # Meanwhile another process records an actual: its NOTIFY reaches nobody here.
+        async with live_api(settings, _now, run_projections=False, run_webhooks=False) as other:
+            elsewhere = await _record(other, auth, "50")
+        # PostgreSQL is reachable again: a command succeeds at once.
+        await proxy.restore()
+        last = await _record(api, auth, "25")
+        # A read waiting for it sees every actual, the other process's too: the projections
+        # came back and caught up by themselves, missing nothing.
+        assert elsewhere < last
+        assert await _rep1_actual(api, auth, last) == "175"
+        # Every background part said once that it failed, and then that it works again.
+        await until(lambda: _said(logged, PARTS, "works again after"), "every part to say it works again")
+        failed = [m for m in logged.messages() if m.endswith(FAILED)]
+        assert len(failed) == len(set(failed)), failed
+        assert not logged.messages(logging.ERROR)
+
+
+async def test_an_event_stream_stays_open_through_an_outage_and_carries_on_after_it(settings, auth, proxy) -> None:
+    async with live_api(settings, _now, database_url=proxy.url, sse_heartbeat=0.2, **QUICK) as api:
+        first = await _ledger(api, auth)
+        after = (await events(api, auth, first))[-1]["sequence"]
+        async with api.stream("GET", "/v1/feed/stream", params={"after": after}, headers=auth(*INTEGRATION)) as r:
+            stream = sse_events(r)
+            assert await anext(stream) == (None, None)
+            # PostgreSQL is out of reach for a while: the stream goes on beating...
+            await proxy.cut()
+            for _ in range(5):
+                assert await anext(stream) == (None, None)
+            # ... and once it is back, a new actual's events arrive on the same stream.
+            await proxy.restore()
+            last = await _record(api, auth, "25")
+            _, data = await anext(stream)
+            while data is None:
+                _, data = await anext(stream)
+            event = json.loads(data)
+            assert (event["type"], event["ledgerposition"]) == ("attainment.updated.v1", last)
+
+
+PARTS = [f"projection {p.NAME}" for p in PROJECTIONS] + [
+    "listening for notifications",
+    "the alert scheduler",
+    "webhook delivery",
+]
+
+
+async def _said(logged: Records, parts: list[str], words: str) -> bool:
+    """Whether every part logged a message with these words."""
+    said = {m.partition(f" {words}")[0] for m in logged.messages() if f" {words}" in m}
+    return set(parts) <= said
+
+
+async def test_a_restart_ending_every_session_mid_request_answers_503_and_every_background_part_resumes(
+    settings, auth, admin
+) -> None:
+    async with live_api(settings, _now, **QUICK) as api:
+        first = await _ledger(api, auth)
+        receiver = Receiver()
+        async with serving(receiver) as url:
+            body = {"url": url, "after": 0}
+            assert (await api.post("/v1/webhooks", json=body, headers=auth(*INTEGRATION))).status_code == 201
+            await until(lambda: _scheduler_locked(admin), "the scheduler to take its lock")
+            # An administrator holds the event table, so that requests wait inside PostgreSQL...
+            async with admin.transaction():
+                await admin.execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE")
+                command = asyncio.create_task(api.post("/v1/actuals", json=_actual("1"), headers=auth(*INTEGRATION)))
+                params = {**ATTAINMENT, "min_position": first}
+                read = asyncio.create_task(api.get("/v1/attainment", params=params, headers=auth(*ADMIN)))
+                await until(lambda: _waiting(admin), "both requests to wait for the table")
+                # ... when PostgreSQL restarts: every session of the service ends.
+                await admin.execute(
+                    """SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                        WHERE datname = current_database() AND pid <> pg_backend_pid()"""
+                )
+                assert _unavailable(await command), (await command).text
+                assert _unavailable(await read), (await read).text
+            # Then a command succeeds, and a read waiting for it shows the new figure.
+            last = await _record(api, auth, "25")
+            assert await _rep1_actual(api, auth, last) == "125"
+            # The listener, the scheduler's lock and webhook delivery came back without a restart.
+            await until(lambda: _listening(admin), "the listener to reconnect")
+            await until(lambda: _scheduler_locked(admin), "the scheduler to take its lock again")
+            feed = await events(api, auth, last)
+            await until(lambda: _delivered(receiver, feed), "the webhook to deliver every event")
+
+
+async def _waiting(admin: asyncpg.Connection) -> bool:
+    sql = """SELECT count(*) FROM pg_stat_activity
+              WHERE datname = current_database() AND application_name = 'target-ledger' AND wait_event_type = 'Lock'"""
+    return int(await admin.fetchval(sql)) >= 2
+
+
+async def _listening(admin: asyncpg.Connection) -> bool:
+    return await _sessions(admin, "target-ledger-listener") == 1
+
+
+async def _delivered(receiver: Receiver, feed: list[dict]) -> bool:
+    return {e["id"] for e in feed} <= {json.loads(body)["id"] for _, body in receiver.delivered()}
+
+
+@pytest.fixture
+async def limited(settings, db_url: str, admin: asyncpg.Connection) -> AsyncIterator[tuple[str, str]]:
+    """A login role of the service's own (so that a connection limit applies: superusers
+    have none), its name and a URL that logs in as it."""
+    name = f"tl_slots_{os.getpid()}"
+    await admin.execute(f"DROP ROLE IF EXISTS {name}")
+    await admin.execute(f"CREATE ROLE {name} LOGIN PASSWORD 'slots' IN ROLE {settings.db_role}")
+    # Migrations run at start-up; with nothing to apply they only read and lock yoyo's tables.
+    await admin.execute(f"GRANT ALL ON _yoyo_migration, _yoyo_log, _yoyo_version, yoyo_lock TO {name}")
+    parts = urlsplit(db_url)
+    netloc = f"{name}:slots@{parts.netloc.rpartition('@')[2]}"
+    yield name, urlunsplit(parts._replace(netloc=netloc))
+    await admin.execute(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{name}'")
+    await admin.execute(f"DROP OWNED BY {name}")
+    await admin.execute(f"DROP ROLE {name}")
+
+
+async def test_out_of_connection_slots_requests_get_503_until_slots_free_up(settings, auth, admin, limited) -> None:
+    role, url = limited
+    async with live_api(settings, _now, database_url=url, **QUICK) as api:
+        first = await _ledger(api, auth)
+        # Someone else takes the role's last free slots...
+        squatters = [await asyncpg.connect(url) for _ in range(2)]
+        await admin.execute(f"ALTER ROLE {role} CONNECTION LIMIT 2")
+        # ... and the service's own sessions end (a restart, a failover): it cannot connect again.
+        await admin.execute(
+            """SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                WHERE datname = current_database() AND application_name LIKE 'target-ledger%'"""
+        )
+        await _both_refused(api, auth, first)
+        # The slots free up: the service serves again, and its projections caught up.
+        for squatter in squatters:
+            await squatter.close()
+        await admin.execute(f"ALTER ROLE {role} CONNECTION LIMIT -1")
+        last = await _record(api, auth, "25")
+        assert await _rep1_actual(api, auth, last) == "125"
