@@ -17,14 +17,14 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from projections import attainment as attainment_model
 from projections import inbox as inbox_model
 from target_ledger.api.attainment import MinPosition, wait_for
-from target_ledger.api.schemas import Amount, Struct, Text
+from target_ledger.api.schemas import Amount, Input, Struct, Text
 from target_ledger.application import Command, adjustments
 from target_ledger.domain.adjustment import REASONS, Adjustment
 
 Reason = Annotated[str, msgspec.Meta(description=f"one of {', '.join(REASONS)}")]
 
 
-class RequestAdjustment(Struct):
+class RequestAdjustment(Input):
     reason_category: Reason
     justification: Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
     evidence: Annotated[list[Annotated[str, msgspec.Meta(max_length=2000)]], msgspec.Meta(max_length=50)] = []
@@ -34,7 +34,7 @@ class RequestAdjustment(Struct):
     amount: Amount | None = None
 
 
-class Decision(Struct):
+class Decision(Input):
     reason: Text = ""
 
 

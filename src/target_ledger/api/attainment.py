@@ -1,6 +1,6 @@
 """/v1/attainment: how a node's targets stand, broken down, and a unit's leaderboard."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 import asyncpg
@@ -12,13 +12,23 @@ from litestar.params import FromQuery, QueryParameter
 
 from projections import attainment as model
 from projections.runner import caught_up, tracked
-from target_ledger.api.schemas import Attainment, AttainmentRow, Leaderboard, MetricName, NodeId, PeriodKey
+from target_ledger.api.schemas import (
+    MAX_POSITION,
+    Attainment,
+    AttainmentRow,
+    Leaderboard,
+    MetricName,
+    NodeId,
+    PeriodKey,
+)
 from target_ledger.application import Command
 from target_ledger.application.attainment import Row, attainment, leaderboard
+from target_ledger.domain.errors import InvalidValueError
+from target_ledger.domain.values import FIRST_DAY, LAST_DAY, check_day
 
 MinPosition = Annotated[
     int | None,
-    QueryParameter(ge=0, description="wait (bounded) until the read model has applied this position"),
+    QueryParameter(ge=0, le=MAX_POSITION, description="wait (bounded) until the read model has applied this position"),
 ]
 ScopeQuery = Annotated[
     str | None,
@@ -56,11 +66,20 @@ AsOf = Annotated[
 ]
 
 
-def check_aware(as_of: datetime | None) -> None:
-    """An instant needs its timezone: a naive time names no instant."""
-    if as_of is not None and as_of.utcoffset() is None:
-        message = "as_of needs a timezone, e.g. 2026-07-01T09:00:00Z"
-        raise ValidationException(detail=message, extra=[{"key": "as_of", "message": message, "source": "query"}])
+def check_instant(value: datetime | None, name: str = "as_of") -> None:
+    """An instant needs its timezone (a naive time names no instant), and in UTC it lies
+    in the calendar's years, 1900-2999 (so no arithmetic on it overflows, whatever its offset)."""
+    if value is None:
+        return
+    if value.utcoffset() is None:
+        message = f"{name} needs a timezone, e.g. 2026-07-01T09:00:00Z"
+    else:
+        try:
+            check_day(value.astimezone(UTC), name)
+            return
+        except (OverflowError, InvalidValueError):
+            message = f"{name} must lie between {FIRST_DAY} and {LAST_DAY} (UTC)"
+    raise ValidationException(detail=message, extra=[{"key": name, "message": message, "source": "query"}])
 
 
 def parse_scope(text: str | None) -> dict[str, str]:
@@ -112,7 +131,7 @@ class AttainmentController(Controller):
         min_position: MinPosition = None,
         as_of: AsOf = None,
     ) -> Response[Attainment]:
-        check_aware(as_of)
+        check_instant(as_of)
         await wait_for(state, model.NAME, min_position)
         row, rows, position = await attainment(
             command,

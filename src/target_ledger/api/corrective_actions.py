@@ -16,18 +16,18 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from projections import actions as actions_model
 from target_ledger.api.attainment import MinPosition, wait_for
-from target_ledger.api.schemas import NodeId, Struct, Text
+from target_ledger.api.schemas import Input, NodeId, Struct, Text
 from target_ledger.application import Command, corrective_actions
 from target_ledger.domain.corrective_action import FACTORS, Cause, CorrectiveAction, effect
 
 
-class CauseBody(Struct):
+class CauseBody(Input):
     kind: Literal["subjective", "objective"]
     factor: Annotated[str, msgspec.Meta(max_length=32, description=f"one of {', '.join(FACTORS)}")]
     description: Text = ""
 
 
-class OpenAction(Struct):
+class OpenAction(Input):
     target_id: UUID
     causes: Annotated[list[CauseBody], msgspec.Meta(max_length=50)]
     plan: Text
@@ -38,15 +38,15 @@ class OpenAction(Struct):
     expected_effect: Text = ""
 
 
-class Progress(Struct):
+class Progress(Input):
     note: Text = ""
 
 
-class Completion(Struct):
+class Completion(Input):
     outcome: Text = ""
 
 
-class Cancellation(Struct):
+class Cancellation(Input):
     reason: Text = ""
 
 

@@ -14,12 +14,14 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from projections import public_events
 from target_ledger.api.attainment import MinPosition, wait_for
-from target_ledger.api.schemas import NodeId, Struct
+from target_ledger.api.schemas import MAX_POSITION, NodeId, Struct
 from target_ledger.domain.access import Principal
 from target_ledger.integration import contract, feed
 from target_ledger.serving import DRAINING
 
-After = Annotated[int, QueryParameter(ge=0, description="the `next` cursor of the last page (0: from the start)")]
+After = Annotated[
+    int, QueryParameter(ge=0, le=MAX_POSITION, description="the `next` cursor of the last page (0: from the start)")
+]
 Types = Annotated[
     str | None, QueryParameter(max_length=1000, description="comma-separated event types, e.g. `target.set.v1`")
 ]
@@ -59,7 +61,7 @@ class FeedController(Controller):
         after: After = 0,
         types: Types = None,
         node: Node = None,
-        last_event_id: Annotated[int | None, HeaderParameter(name="last-event-id", ge=0)] = None,
+        last_event_id: Annotated[int | None, HeaderParameter(name="last-event-id", ge=0, le=MAX_POSITION)] = None,
     ) -> ServerSentEvent:
         filters = feed.Filters.parse(request.user, types, node)
         since = after if last_event_id is None else last_event_id

@@ -16,7 +16,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from projections import alerts as alerts_model
 from target_ledger.api.attainment import MinPosition, wait_for
-from target_ledger.api.schemas import MetricName, NodeId, Struct, Text
+from target_ledger.api.schemas import Input, MetricName, NodeId, Struct, Text
 from target_ledger.application import Command, alerts
 from target_ledger.domain.alert import RULES
 from target_ledger.domain.alert_rules import Settings
@@ -46,7 +46,7 @@ class AlertView(Struct):
     history: list[dict[str, Any]]
 
 
-class Acknowledgement(Struct):
+class Acknowledgement(Input):
     comment: Text = ""
 
 
@@ -56,7 +56,7 @@ class Acknowledged(Struct):
     position: int
 
 
-class RuleRefinement(Struct):
+class RuleRefinement(Input):
     node: NodeId | None = None
     metric: MetricName | None = None
     enabled: bool | None = None
@@ -67,13 +67,13 @@ class RuleRefinement(Struct):
     days: Annotated[int, msgspec.Meta(ge=1, le=52)] | None = None
 
 
-class FollowUpPlan(Struct):
+class FollowUpPlan(Input):
     cadence: Literal["daily", "weekly", "monthly"]
     reporter: NodeId
     supervisor: NodeId
 
 
-class FollowUpReport(Struct):
+class FollowUpReport(Input):
     note: Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
 
 

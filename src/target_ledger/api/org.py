@@ -11,7 +11,7 @@ from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from target_ledger.api.schemas import NodeId, Struct
+from target_ledger.api.schemas import Input, NodeId, Struct
 from target_ledger.application import Command, org
 from target_ledger.application.reads import authorize_member
 from target_ledger.domain.org import Organisation
@@ -21,7 +21,7 @@ Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 AsOf = Annotated[date | None, msgspec.Meta(description="the date the answer is for; today if left out")]
 
 
-class CreateUnit(Struct):
+class CreateUnit(Input):
     node: NodeId
     kind: UnitKind
     name: Name
@@ -29,23 +29,23 @@ class CreateUnit(Struct):
     manager: NodeId | None = None
 
 
-class AddPerson(Struct):
+class AddPerson(Input):
     person: NodeId
     name: Name
     unit: NodeId
     effective: date | None = None
 
 
-class MovePerson(Struct):
+class MovePerson(Input):
     to_unit: NodeId
     effective: date
 
 
-class PersonLeaves(Struct):
+class PersonLeaves(Input):
     effective: date
 
 
-class AssignManager(Struct):
+class AssignManager(Input):
     manager: NodeId | None  # null leaves the post vacant from `effective`
     effective: date
 

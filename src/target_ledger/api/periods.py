@@ -11,15 +11,15 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from target_ledger.api.schemas import NodeId, PeriodKey, Struct
+from target_ledger.api.schemas import Input, NodeId, PeriodKey, Struct
 from target_ledger.application import Command, periods
 
 
-class Subtree(Struct):
+class Subtree(Input):
     node: NodeId
 
 
-class Reopen(Struct):
+class Reopen(Input):
     node: NodeId
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
 

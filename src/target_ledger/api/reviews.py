@@ -17,14 +17,14 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from projections import actions, alerts, attainment, audit, reviews
 from target_ledger.api.attainment import MinPosition, wait_for
 from target_ledger.api.review_export import to_csv, to_html
-from target_ledger.api.schemas import NodeId, PeriodKey, Struct
+from target_ledger.api.schemas import Input, NodeId, PeriodKey, Struct
 from target_ledger.application import Command
 from target_ledger.application import reviews as review_service
 
 Notes = Annotated[list[Annotated[str, msgspec.Meta(max_length=2000)]], msgspec.Meta(max_length=50)]
 
 
-class RecordReview(Struct):
+class RecordReview(Input):
     period: PeriodKey
     node: NodeId
     summary: Annotated[str, msgspec.Meta(min_length=1, max_length=8000)]

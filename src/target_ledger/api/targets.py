@@ -1,11 +1,9 @@
 """/v1/targets: set, read (now or as known then), acknowledge or dispute, decompose, the
 decomposition matrix, and the events that explain a value."""
 
-import csv
-import io
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
@@ -15,7 +13,8 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from projections import targets as target_tree
-from target_ledger.api.attainment import AsOf, MinPosition, check_aware, read_position, wait_for
+from target_ledger.api import spreadsheet
+from target_ledger.api.attainment import AsOf, MinPosition, check_instant, read_position, wait_for
 from target_ledger.api.schemas import (
     Comment,
     Decompose,
@@ -100,7 +99,7 @@ class TargetController(Controller):
         command: NamedDependency[Command],
         as_of: AsOf = None,
     ) -> Response[TargetView]:
-        check_aware(as_of)
+        check_instant(as_of)
         target = await targets.read_target(command, target_id)
         if as_of is None:
             return _view(target)
@@ -200,14 +199,11 @@ CSV_COLUMNS = [
 
 
 def _csv(matrix: Matrix) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    for row in matrix.rows:
-        cells = msgspec.to_builtins(row)
-        cells["scope"] = ";".join(f"{k}={v}" for k, v in row.scope.items())
-        writer.writerow(["" if cells[c] is None else cells[c] for c in CSV_COLUMNS])
-    return out.getvalue()
+    def cells(row: MatrixRow) -> list[Any]:
+        values = {**msgspec.to_builtins(row), "scope": ";".join(f"{k}={v}" for k, v in row.scope.items())}
+        return [values[c] for c in CSV_COLUMNS]
+
+    return spreadsheet.to_csv(CSV_COLUMNS, map(cells, matrix.rows))
 
 
 def _attachment(target_id: UUID) -> dict[str, str]:

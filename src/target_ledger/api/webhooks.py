@@ -13,7 +13,7 @@ from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
-from target_ledger.api.schemas import NodeId, Struct
+from target_ledger.api.schemas import MAX_POSITION, Input, NodeId, Struct
 from target_ledger.domain.access import Principal
 from target_ledger.integration import webhooks
 from target_ledger.integration.contract import TYPES
@@ -24,11 +24,12 @@ Url = Annotated[
 EventType = Annotated[str, msgspec.Meta(max_length=64, description=f"one of: {', '.join(TYPES)}")]
 
 
-class NewWebhook(Struct):
+class NewWebhook(Input):
     url: Url
     types: Annotated[list[EventType], msgspec.Meta(max_length=len(TYPES))] = []  # empty: every type
     node: NodeId | None = None  # only events of this node and below
-    after: Annotated[int, msgspec.Meta(ge=0)] | None = None  # start after this sequence (default: the newest now)
+    # start after this sequence (default: the newest now)
+    after: Annotated[int, msgspec.Meta(ge=0, le=MAX_POSITION)] | None = None
 
 
 class Webhook(Struct):
@@ -92,7 +93,9 @@ class WebhookController(Controller):
         webhook_id: FromPath[UUID],
         request: Request_,
         state: State,
-        start: Annotated[int, QueryParameter(name="from", ge=1, description="the first sequence to deliver")],
+        start: Annotated[
+            int, QueryParameter(name="from", ge=1, le=MAX_POSITION, description="the first sequence to deliver")
+        ],
     ) -> Webhook:
         row = await webhooks.resume(state.pool, request.user, webhook_id, start)
         state.feed_signal.wake()

@@ -18,6 +18,7 @@ from target_ledger.application.targets import get_target
 from target_ledger.domain.access import can_read, can_read_record, check_can_read_record
 from target_ledger.domain.adjustment import Adjustment, Change
 from target_ledger.domain.attainment import attainment_pct, shown_actual
+from target_ledger.domain.catalog import Metric
 from target_ledger.domain.decomposition import by_weights, check_explicit, quantum_for
 from target_ledger.domain.errors import ConflictError, DomainError, ForbiddenError, NotFoundError
 from target_ledger.domain.target import Target
@@ -73,8 +74,19 @@ async def _retarget(cmd: Command, target: Target, value: Decimal, explicit: dict
     return changes
 
 
+def _check_values(metric: Metric, ask: Ask) -> None:
+    """Every value asked for fits the target's metric (no negative target, no 100.001 of
+    money), refused when asked rather than when approved."""
+    for field, value in [("new_value", ask.new_value), ("amount", ask.amount)]:
+        if value is not None:
+            metric.check_value(value, field=field)
+    for child, value in (ask.reallocation or {}).items():
+        metric.check_value(value, field=f"reallocation.{child}")
+
+
 async def _changes(cmd: Command, target: Target, ask: Ask) -> tuple[list[Change], Decimal]:
     """Every change the request makes, and the size of the change that sets the approvals."""
+    _check_values((await cmd.catalog()).metric(target.metric), ask)
     if ask.transfer_to is not None:
         sibling = await get_target(cmd.store, ask.transfer_to)
         if target.parent_id is None or sibling.parent_id != target.parent_id or sibling.id == target.id:

@@ -31,6 +31,9 @@ async def set_target(
 ) -> tuple[Target, int]:
     catalog, org = await cmd.catalog(), await cmd.org()
     definition = catalog.metric(metric)
+    definition.check_value(value)
+    if stretch is not None:
+        definition.check_value(stretch, field="stretch")
     catalog.check_scope(scope or {})
     span = cmd.calendar.parse(period)
     if not org.exists(node):
@@ -147,6 +150,9 @@ async def decompose(cmd: Command, parent_id: uuid.UUID, split: Split) -> tuple[T
     candidates = await _candidates(cmd, parent, split)
     keys = _chosen(split, list(candidates), await _default_parts(cmd, split, candidates))
     given = split.allocations if split.method == "explicit" else split.weights
+    if split.method == "explicit":
+        for key, value in (split.allocations or {}).items():
+            metric.check_value(value, field=f"allocations.{key}")
     if split.method == "last_period_mix":
         await actuals_current(cmd)  # the mix counts every actual recorded before this request
         given = {key: await _last_period_actual(cmd, parent, split, candidates[key]) for key in keys}
@@ -234,6 +240,12 @@ def _chosen(split: Split, candidates: list[str], default: list[str]) -> list[str
                 f"{key!r} is not a part of this split; the parts are: {', '.join(candidates) or 'none'}",
                 field=f"{field}.{key}",
             )
+    missing = [key for key in candidates if key not in named]
+    if split.axis == "period" and missing:  # time has no gaps: every sub-period gets its share
+        raise DomainError(
+            f"a split along time covers every sub-period; missing: {', '.join(missing)}",
+            field=field,
+        )
     return named
 
 
