@@ -147,13 +147,13 @@ async def supervise(
 ) -> None:
     """Keep a projection running: after a failure (the database gone or restarted, a bug),
     logged once per episode, it starts again from its tracked position, which the failed
-    batch never moved, after a short backoff that news from the database cuts short (the
-    listener wakes the notifier when its session is back)."""
+    batch never moved, after a short backoff that ends early when the listener's session
+    opens again (the database is back)."""
 
     async def run(outage: Outage) -> None:
         await run_projection(pool, store, notifier, projection, progress, outage=outage)
 
-    await keep_running(f"projection {projection.NAME}", run, woken=notifier.waiter)
+    await keep_running(f"projection {projection.NAME}", run, woken=notifier.reopened)
 
 
 async def caught_up(

@@ -26,8 +26,8 @@ if not MIGRATIONS.exists():  # running from a source checkout
 MIGRATION_LOCK = 7_470_001  # advisory lock key: one migrating process per database
 # SQLSTATE classes saying the database is not there for now: 08 connection exception, 53
 # insufficient resources (too many connections, disk or memory full), 57P shutting down,
-# crashed, starting up.
-UNAVAILABLE_SQLSTATES = ("08", "53", "57P")
+# crashed, starting up; and 25006, read-only (a standby after a failover, maintenance).
+UNAVAILABLE_SQLSTATES = ("08", "53", "57P", "25006")
 CONNECT_TIMEOUT = 10.0  # seconds: a server that does not answer fails a connection attempt after this
 BACKOFF_MAX = 5.0  # seconds: the longest a background part waits before it tries again
 
@@ -143,9 +143,13 @@ def unavailable(error: BaseException) -> bool:
         return True
     if isinstance(error, asyncpg.PostgresError):
         return (error.sqlstate or "").startswith(UNAVAILABLE_SQLSTATES)
-    # asyncpg raises InterfaceError for a connection or pool that closed under the caller; its
-    # ValueError subclasses are values the driver refused, which are not the database's doing.
-    return isinstance(error, asyncpg.InterfaceError) and not isinstance(error, ValueError)
+    # asyncpg raises InterfaceError for a connection or pool that closed under the caller (its
+    # ValueError subclasses are values the driver refused, not the database's doing), and
+    # InternalClientError for a connection caught mid-way by a restart ("another operation
+    # is in progress": the server's goodbye arrived as the next query began).
+    if isinstance(error, asyncpg.InterfaceError):
+        return not isinstance(error, ValueError)
+    return isinstance(error, asyncpg.InternalClientError)
 
 
 class Outage:

@@ -215,6 +215,56 @@ async def test_while_postgresql_is_unreachable_requests_get_503_and_the_service_
         assert not logged.messages(logging.ERROR)
 
 
+async def test_a_read_only_database_refuses_commands_with_503_and_still_serves_reads(
+    settings, auth, admin, db_url, logged
+) -> None:
+    database = urlsplit(db_url).path.lstrip("/")
+    async with live_api(settings, _now, **QUICK) as api:
+        first = await _ledger(api, auth)
+        assert await _rep1_actual(api, auth, first) == "100"
+        # PostgreSQL turns read-only (a standby after a failover, maintenance) and sessions start anew.
+        await admin.execute(f'ALTER DATABASE "{database}" SET default_transaction_read_only = on')
+        await _end_sessions(admin)
+        # A command answers 503 with Retry-After (at first perhaps for the session that just
+        # ended, then for the read-only one); a read still answers.
+        await until(lambda: _refused_for(api, auth, logged, "ReadOnlySQLTransactionError"), "a read-only refusal")
+        assert await _rep1_actual(api, auth, first) == "100"
+        # Writable again: commands succeed, and the projections, which could not write either, caught up.
+        await admin.execute(f'ALTER DATABASE "{database}" RESET default_transaction_read_only')
+        await _end_sessions(admin)
+        last = await _record_once_back(api, auth, "25")
+        assert await _rep1_actual(api, auth, last) == "125"
+
+
+async def _refused_for(api: httpx.AsyncClient, auth, logged: Records, error: str) -> bool:
+    """A command answers 503 with Retry-After; say whether the service logged `error` as the cause."""
+    command = await api.post("/v1/actuals", json=_actual("1"), headers=auth(*INTEGRATION))
+    assert _unavailable(command), command.text
+    return f": {error}: " in logged.messages(logging.WARNING)[-1]
+
+
+async def _record_once_back(api: httpx.AsyncClient, auth, value: str) -> int:
+    """Record an actual as a client does that follows Retry-After: answers in the meantime
+    are 503 (a session that ended a moment ago may still be handed out once)."""
+    answers: list[httpx.Response] = []
+
+    async def recorded() -> bool:
+        answers.append(await api.post("/v1/actuals", json=_actual(value), headers=auth(*INTEGRATION)))
+        assert answers[-1].status_code == 201 or _unavailable(answers[-1]), answers[-1].text
+        return answers[-1].status_code == 201
+
+    await until(recorded, "a command to succeed")
+    return int(answers[-1].json()["position"])
+
+
+async def _end_sessions(admin: asyncpg.Connection) -> None:
+    """End every session of the service, as a restart does."""
+    await admin.execute(
+        """SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+            WHERE datname = current_database() AND application_name LIKE 'target-ledger%'"""
+    )
+
+
 async def test_an_event_stream_stays_open_through_an_outage_and_carries_on_after_it(settings, auth, proxy) -> None:
     async with live_api(settings, _now, database_url=proxy.url, sse_heartbeat=0.2, **QUICK) as api:
         first = await _ledger(api, auth)
@@ -274,7 +324,7 @@ async def test_a_restart_ending_every_session_mid_request_answers_503_and_every_
                 assert _unavailable(await command), (await command).text
                 assert _unavailable(await read), (await read).text
             # Then a command succeeds, and a read waiting for it shows the new figure.
-            last = await _record(api, auth, "25")
+            last = await _record_once_back(api, auth, "25")
             assert await _rep1_actual(api, auth, last) == "125"
             # The listener, the scheduler's lock and webhook delivery came back without a restart.
             await until(lambda: _listening(admin), "the listener to reconnect")
@@ -314,7 +364,9 @@ async def limited(settings, db_url: str, admin: asyncpg.Connection) -> AsyncIter
     await admin.execute(f"DROP ROLE {name}")
 
 
-async def test_out_of_connection_slots_requests_get_503_until_slots_free_up(settings, auth, admin, limited) -> None:
+async def test_out_of_connection_slots_requests_get_503_until_slots_free_up(
+    settings, auth, admin, limited, logged
+) -> None:
     role, url = limited
     async with live_api(settings, _now, database_url=url, **QUICK) as api:
         first = await _ledger(api, auth)
@@ -322,14 +374,12 @@ async def test_out_of_connection_slots_requests_get_503_until_slots_free_up(sett
         squatters = [await asyncpg.connect(url) for _ in range(2)]
         await admin.execute(f"ALTER ROLE {role} CONNECTION LIMIT 2")
         # ... and the service's own sessions end (a restart, a failover): it cannot connect again.
-        await admin.execute(
-            """SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-                WHERE datname = current_database() AND application_name LIKE 'target-ledger%'"""
-        )
+        await _end_sessions(admin)
+        await until(lambda: _refused_for(api, auth, logged, "TooManyConnectionsError"), "a refusal for want of slots")
         await _both_refused(api, auth, first)
         # The slots free up: the service serves again, and its projections caught up.
         for squatter in squatters:
             await squatter.close()
         await admin.execute(f"ALTER ROLE {role} CONNECTION LIMIT -1")
-        last = await _record(api, auth, "25")
+        last = await _record_once_back(api, auth, "25")
         assert await _rep1_actual(api, auth, last) == "125"

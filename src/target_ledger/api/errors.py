@@ -118,5 +118,6 @@ HANDLERS = {
     OSError: unavailable_problem,
     asyncpg.PostgresError: unavailable_problem,
     asyncpg.InterfaceError: unavailable_problem,
+    asyncpg.InternalClientError: unavailable_problem,
     Exception: internal_problem,
 }

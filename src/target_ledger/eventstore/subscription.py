@@ -78,10 +78,15 @@ class Notifier:
         self._wakeup = asyncio.Event()
         self._sending: asyncio.Task[None] | None = None
         self._again = False
+        self._reopened = asyncio.Event()
 
     def waiter(self) -> asyncio.Event:
         """Take before reading, await after: a wake-up in between is not lost."""
         return self._wakeup
+
+    def reopened(self) -> asyncio.Event:
+        """Set when a LISTEN session opens again: news that the database is back."""
+        return self._reopened
 
     def new_round(self) -> None:
         """Reads made before now are not shared any more (a short one may be stale)."""
@@ -114,6 +119,8 @@ class Notifier:
         and only a read from their positions finds the events it announced."""
         await conn.add_listener(CHANNEL, lambda *_: self.wake())
         self.wake()
+        self._reopened.set()
+        self._reopened = asyncio.Event()
 
     async def close(self) -> None:
         if self._sending is not None:
