@@ -265,6 +265,7 @@ async def _service(actor: str) -> AsyncIterator[Command]:
             request_id=uuid.uuid4().hex,
             calendar=Calendar(settings.fiscal_year_start),
             caches=Caches(),
+            actual_max_days_ahead=settings.actual_max_days_ahead,
         )
     finally:
         await pool.close()

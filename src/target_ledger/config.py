@@ -34,6 +34,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     fiscal_year_start: int = 1  # month; set it once: period keys of stored targets follow it
     pace_on_track: Decimal = Decimal(100)  # pace % at or above: on track
     pace_at_risk: Decimal = Decimal(80)  # pace % at or above: at risk; below: behind
+    actual_max_days_ahead: int = 31  # an actual dated later than this many days after today is refused
     timezone: str = "UTC"  # where days and weeks end, for the alert scheduler
     scheduler_interval: float = 60.0  # seconds between the scheduler's looks at the clock
     sse_heartbeat: float = 15.0  # seconds of quiet before a stream sends a comment line
@@ -73,6 +74,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("fiscal_year_start", "TL_FISCAL_YEAR_START"),
             ("pace_on_track", "TL_PACE_ON_TRACK"),
             ("pace_at_risk", "TL_PACE_AT_RISK"),
+            ("actual_max_days_ahead", "TL_ACTUAL_MAX_DAYS_AHEAD"),
             ("timezone", "TL_TIMEZONE"),
             ("scheduler_interval", "TL_SCHEDULER_INTERVAL"),
             ("sse_heartbeat", "TL_SSE_HEARTBEAT"),

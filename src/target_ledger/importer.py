@@ -19,7 +19,13 @@ from target_ledger.api.actuals import as_input
 from target_ledger.api.errors import field_and_message
 from target_ledger.api.schemas import RecordActual
 from target_ledger.application import Command
-from target_ledger.application.actuals import ActualInput, BatchInvalidError, append_actuals, check_actuals
+from target_ledger.application.actuals import (
+    ActualInput,
+    ActualResentError,
+    BatchInvalidError,
+    append_actuals,
+    check_actuals,
+)
 
 
 @dataclass
@@ -102,20 +108,32 @@ async def import_actuals(
 
 
 async def _store(cmd: Command, batch: list[tuple[Line, ActualInput]], rejects: Rejects, summary: Summary) -> None:
-    """Store the rows that pass the rules; the others are rejected, each with its reason."""
+    """Store the rows that pass the rules; the others are rejected, each with its reason: a
+    broken rule, or an external_ref that holds another actual already."""
     cmd = dataclasses.replace(cmd)  # each batch sees the org, catalog and closures as they are now
     catalog, org, periods = await cmd.catalog(), await cmd.org(), await cmd.periods()
-    try:
-        actuals = check_actuals(cmd, catalog, org, periods, [item for _, item in batch], reject_closed=True)
-    except BatchInvalidError as invalid:
-        for error in invalid.errors:
-            rejects.add(batch[error.index][0], error.field, error.message)
-        bad = {error.index for error in invalid.errors}
-        summary.rejected += len(bad)
-        good = [item for i, (_, item) in enumerate(batch) if i not in bad]
-        actuals = check_actuals(cmd, catalog, org, periods, good, reject_closed=True)
-    if actuals:
-        outcomes = await append_actuals(cmd, actuals)
+    while batch:  # each round rejects one row at least, or stores the batch
+        try:
+            actuals = check_actuals(cmd, catalog, org, periods, [item for _, item in batch], reject_closed=True)
+            outcomes = await append_actuals(cmd, actuals)
+        except BatchInvalidError as invalid:
+            batch = _reject(batch, [(e.index, e.field, e.message) for e in invalid.errors], rejects, summary)
+            continue
+        except ActualResentError as resent:
+            batch = _reject(batch, [(c.index, "external_ref", c.message) for c in resent.clashes], rejects, summary)
+            continue
         duplicates = sum(o.duplicate for o in outcomes)
         summary.duplicates += duplicates
         summary.stored += len(outcomes) - duplicates
+        return
+
+
+def _reject(
+    batch: list[tuple[Line, ActualInput]], faults: list[tuple[int, str | None, str]], rejects: Rejects, summary: Summary
+) -> list[tuple[Line, ActualInput]]:
+    """Write the faulty rows to the rejects file; the rest of the batch."""
+    for index, field, reason in faults:
+        rejects.add(batch[index][0], field, reason)
+    bad = {index for index, _, _ in faults}
+    summary.rejected += len(bad)
+    return [row for i, row in enumerate(batch) if i not in bad]

@@ -129,6 +129,7 @@ async def test_the_quarterly_review_shows_targets_adjustment_alert_action_effect
         f"/v1/corrective-actions/{action_id}/completion", json={"outcome": "300 booked"}, headers=auth("rep1")
     )
     assert r.status_code == 200, r.text
+    clock.set("2026-09-10")  # September's deal is booked in September (not weeks ahead)
     await record(client, auth, "rep2", "2026-09-10", "500", "q3-b")
     # Not closed yet: no review; then closed on 1 October, and reviewed once.
     clock.set("2026-10-01")

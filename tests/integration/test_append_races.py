@@ -1,9 +1,7 @@
 """Appends that race, interleaved by hand: a lost race is a replay, a deadlock is retried."""
 
 import asyncio
-import contextlib
 import uuid
-from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -11,46 +9,8 @@ import pytest
 from target_ledger.config import Settings
 from target_ledger.database import create_pool
 from target_ledger.eventstore import EventStore, StreamConflictError
+from tests.races import blocked_by, next_position_held
 from tests.support import META, Counter
-
-
-async def blocked_by(owner: asyncpg.Connection, waiter: asyncio.Task) -> None:
-    """Return once another session waits for a lock that `owner`'s transaction holds: the
-    waiter's statement (its task must still be running)."""
-    sql = "SELECT exists(SELECT 1 FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid)))"
-    async with asyncio.timeout(10):
-        while True:
-            assert not waiter.done(), f"it did not wait: {waiter.result()}"
-            if await owner.fetchval(sql, owner.get_server_pid()):
-                return
-            await asyncio.sleep(0.01)
-
-
-@contextlib.asynccontextmanager
-async def next_position_held(db_url: str) -> AsyncIterator[asyncpg.Connection]:
-    """Hold the position the next append will take, in an open transaction that rolls back on
-    exit. That append checks its event ids, then waits here before writing its index entries:
-    the moment at which an identical append can commit in between."""
-    owner = await asyncpg.connect(db_url)
-    try:
-        async with owner.transaction():
-            await owner.execute(
-                """INSERT INTO events (position, event_id, stream_id, version, type, payload, metadata)
-                   OVERRIDING SYSTEM VALUE
-                   SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END,
-                          gen_random_uuid(), gen_random_uuid(), 1, 'test.Held', '{}', '{}'
-                     FROM events_position_seq"""
-            )
-            yield owner
-            raise _RollBack
-    except _RollBack:
-        pass
-    finally:
-        await owner.close()
-
-
-class _RollBack(Exception):
-    pass
 
 
 async def lose_race(db_url: str, loser: EventStore, winner: EventStore, counter: Counter):

@@ -1,4 +1,4 @@
-"""/v1/actuals: record one or a batch, reverse a wrong one."""
+"""/v1/actuals: record one or a batch, reverse or correct a wrong one."""
 
 from typing import Any
 from uuid import UUID
@@ -9,7 +9,15 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from target_ledger.api.errors import field_and_message
-from target_ledger.api.schemas import ActualRecorded, ActualsRecorded, Position, RecordActual, RecordActuals, Reversal
+from target_ledger.api.schemas import (
+    ActualRecorded,
+    ActualsRecorded,
+    Correction,
+    Position,
+    RecordActual,
+    RecordActuals,
+    Reversal,
+)
 from target_ledger.application import Command, actuals
 
 
@@ -27,6 +35,10 @@ def as_input(item: RecordActual) -> actuals.ActualInput:
 
 def _recorded(outcome: actuals.Outcome) -> ActualRecorded:
     return ActualRecorded(id=outcome.actual_id, position=outcome.position, duplicate=outcome.duplicate)
+
+
+def _answer(outcome: actuals.Outcome) -> Response[ActualRecorded]:
+    return Response(_recorded(outcome), status_code=200 if outcome.duplicate else 201)
 
 
 def _decode_items(raw: list[dict[str, Any]]) -> tuple[list[actuals.ActualInput], list[int], list[actuals.ItemError]]:
@@ -50,12 +62,17 @@ class ActualController(Controller):
     path = "/v1/actuals"
     tags = ["actuals"]
 
-    @post("/", status_code=201, summary="Record an actual; re-sending the same source and external_ref changes nothing")
+    @post(
+        "/",
+        status_code=201,
+        summary="Record an actual; re-sending the same source and external_ref changes nothing",
+        description="201 stored; 200 `duplicate: true` when its source and external_ref hold the same actual"
+        " already; 409 naming `external_ref`, with the `stored` actual, when they hold another content.",
+    )
     async def record_actual(
         self, data: JSONBody[RecordActual], command: NamedDependency[Command]
     ) -> Response[ActualRecorded]:
-        outcome = await actuals.record_actual(command, as_input(data))
-        return Response(_recorded(outcome), status_code=200 if outcome.duplicate else 201)
+        return _answer(await actuals.record_actual(command, as_input(data)))
 
     @post(
         "/batch",
@@ -75,3 +92,24 @@ class ActualController(Controller):
         self, actual_id: FromPath[UUID], data: JSONBody[Reversal], command: NamedDependency[Command]
     ) -> Position:
         return Position(position=await actuals.reverse_actual(command, actual_id, data.reason))
+
+    @post(
+        "/{actual_id:uuid}/correction",
+        status_code=201,
+        summary="Correct an actual: its reversal and the new actual in one append",
+        description="What is not given is kept. 201 with the new actual's id; 200 `duplicate: true` when this"
+        " correction was made already; 409 when the actual was reversed or corrected otherwise, or its old or"
+        " new date lies in a closed period.",
+    )
+    async def correct(
+        self, actual_id: FromPath[UUID], data: JSONBody[Correction], command: NamedDependency[Command]
+    ) -> Response[ActualRecorded]:
+        change = actuals.Change(
+            value=data.value,
+            reason=data.reason,
+            person=data.person,
+            metric=data.metric,
+            occurred_on=data.date,
+            scope=None if data.scope is None else dict(data.scope),
+        )
+        return _answer(await actuals.correct_actual(command, actual_id, change))

@@ -21,6 +21,7 @@ def provide_command(request: Request[Principal, dict, State], state: State) -> C
         calendar=state.calendar,
         thresholds=state.thresholds,
         caches=state.caches,
+        actual_max_days_ahead=state.settings.actual_max_days_ahead,
     )
 
 

@@ -10,7 +10,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from target_ledger.application import ReadModelBehindError
-from target_ledger.application.actuals import BatchInvalidError
+from target_ledger.application.actuals import ActualResentError, BatchInvalidError
 from target_ledger.database import unavailable
 from target_ledger.domain import errors
 from target_ledger.eventstore import StreamConflictError
@@ -85,6 +85,23 @@ def batch_problem(request: Request, exc: BatchInvalidError) -> Response[dict[str
     return problem(422, "Invalid input", detail, errors=items)
 
 
+def resent_problem(request: Request, exc: ActualResentError) -> Response[dict[str, Any]]:
+    """409 naming external_ref, with what it stands for now (`stored`; per item in a batch)."""
+    stored = [
+        {"id": a.id, "person": a.person, "metric": a.metric, "date": a.occurred_on, "value": a.value, "scope": a.scope}
+        | {"source": a.source, "external_ref": a.external_ref, "reversed": a.reversed}
+        for a in (c.stored for c in exc.clashes)
+    ]
+    if not exc.batch:
+        fields = [{"field": "external_ref", "message": str(exc)}]
+        return problem(409, "Conflict", str(exc), errors=fields, stored=stored[0])
+    items = [
+        {"index": c.index, "field": "external_ref", "message": c.message, "stored": s}
+        for c, s in zip(exc.clashes, stored, strict=True)
+    ]
+    return problem(409, "Conflict", f"{len(items)} item(s) clash with stored actuals; nothing was stored", errors=items)
+
+
 def behind_problem(request: Request, exc: ReadModelBehindError) -> Response[dict[str, Any]]:
     return problem(503, "Service Unavailable", str(exc), {"Retry-After": "1"})
 
@@ -115,6 +132,7 @@ HANDLERS = {
     StreamConflictError: conflict_problem,
     ReadModelBehindError: behind_problem,
     BatchInvalidError: batch_problem,
+    ActualResentError: resent_problem,
     OSError: unavailable_problem,
     asyncpg.PostgresError: unavailable_problem,
     asyncpg.InterfaceError: unavailable_problem,

@@ -16,6 +16,7 @@ from target_ledger.domain.errors import ConflictError
 from target_ledger.domain.org import ORG_ID, Organisation
 from target_ledger.domain.period import PERIODS_ID, Closure, Periods
 from target_ledger.eventstore import Appended, EventStore, Guard, Metadata, StreamConflictError
+from target_ledger.eventstore.appending import Replayed
 
 IDEMPOTENCY = uuid.UUID("4c0a6a55-3f4e-4a43-8f43-9a0f5b7f2c03")
 
@@ -53,6 +54,7 @@ class Command:
     calendar: Calendar = field(default_factory=Calendar)
     thresholds: Thresholds = field(default_factory=Thresholds)
     caches: Caches = field(default_factory=Caches)
+    actual_max_days_ahead: int = 31  # how far after today an actual may be dated (TL_ACTUAL_MAX_DAYS_AHEAD)
     # One look at each shared aggregate per command, however often its steps ask, and the
     # stored version each was at then.
     _seen: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
@@ -103,15 +105,25 @@ class Command:
         self._versions["closures checked"] = self._versions["periods"]
 
     async def append(
-        self, events: Sequence[Any], *, event_ids: list[uuid.UUID] | None = None, closures_checked: bool = False
+        self,
+        events: Sequence[Any],
+        *,
+        event_ids: list[uuid.UUID] | None = None,
+        closures_checked: bool = False,
+        replayed: Replayed | None = None,
     ) -> Appended:
         """Append what the command decided, under its Idempotency-Key's event ids unless given;
-        guarded if it checked the closures (`closures_checked`: it did so itself)."""
+        guarded if it checked the closures (`closures_checked`: it did so itself); `replayed`
+        as in EventStore.append."""
         checked = self._versions.get("periods") if closures_checked else self._versions.get("closures checked")
         guard = Guard(PERIODS_ID, checked) if checked is not None else None
         try:
             return await self.store.append(
-                events, self.metadata, event_ids=event_ids or self.event_ids(len(events)), guard=guard
+                events,
+                self.metadata,
+                event_ids=event_ids or self.event_ids(len(events)),
+                guard=guard,
+                replayed=replayed,
             )
         except StreamConflictError as conflict:
             if conflict.stream_id != str(PERIODS_ID):

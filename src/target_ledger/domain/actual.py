@@ -19,6 +19,25 @@ def actual_id(source: str, external_ref: str | None) -> uuid.UUID:
     return uuid.uuid5(ACTUALS, f"{source}|{external_ref}")
 
 
+def correction_id(corrected: uuid.UUID) -> uuid.UUID:
+    """The actual that corrects another follows from it: a retried correction is the same one."""
+    return uuid.uuid5(corrected, "correction")
+
+
+def check_date(occurred_on: date, *, joined: date, today: date, max_days_ahead: int) -> None:
+    """An actual happens while its person is in the organisation, and not far in the future:
+    a date beyond the ledger's calendar would count for no period anyone looks at (and
+    would stand as the person's latest actual for ever)."""
+    if occurred_on < joined:
+        raise DomainError(f"{occurred_on} is before the person joined the organisation ({joined})", field="date")
+    if (occurred_on - today).days > max_days_ahead:  # not today + timedelta: that can overflow
+        raise DomainError(
+            f"{occurred_on} is more than {max_days_ahead} days after today ({today})"
+            " (TL_ACTUAL_MAX_DAYS_AHEAD)",
+            field="date",
+        )
+
+
 class Actual(Aggregate, created_event_name="ActualRecorded"):
     TOPIC = "Actual"
 
@@ -79,11 +98,14 @@ class Actual(Aggregate, created_event_name="ActualRecorded"):
         external_ref: str | None,
         at: datetime,
         scope: dict[str, str] | None = None,
+        corrects: uuid.UUID | None = None,
     ) -> "Actual":
+        """A new actual; its id follows from its source and external_ref, or, for the
+        correction of another (`corrects`), from that one's id."""
         check_amount(value, negative_allowed=True)  # a negative actual is a credit note
         return cls._create(
             cls.ActualRecorded,
-            id=actual_id(source, external_ref),
+            id=correction_id(corrects) if corrects else actual_id(source, external_ref),
             person=person,
             metric=metric,
             occurred_on=occurred_on,
@@ -101,6 +123,14 @@ class Actual(Aggregate, created_event_name="ActualRecorded"):
         if not reason.strip():
             raise DomainError("a reversal needs a reason", field="reason")
         self.trigger_event(self.ActualReversed, reason=reason, timestamp=at)
+
+    def differences(self, other: "Actual") -> list[str]:
+        """The facts in which other differs from this actual (equal amounts are equal: 5 is 5.00)."""
+        return [name for name in CONTENT if getattr(self, name) != getattr(other, name)]
+
+
+# What an actual says; its source and external_ref say which one it is.
+CONTENT = ("person", "metric", "occurred_on", "value", "scope")
 
 
 class AlreadyReversedError(AlreadyExistsError):

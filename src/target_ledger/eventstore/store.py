@@ -1,10 +1,8 @@
 """Append and read events through asyncpg: optimistic per stream, no table lock."""
 
 import builtins
-import contextlib
-import re
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -15,6 +13,7 @@ import msgspec
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import resolve_topic
 
+from target_ledger.eventstore.appending import Attempt, Guard, Replayed
 from target_ledger.eventstore.mapper import LedgerMapper
 
 DomainEvent = Any  # an eventsourcing aggregate event; each class declares its own fields
@@ -102,51 +101,6 @@ class Appended(NamedTuple):
         return self.positions[-1]
 
 
-class StreamConflictError(Exception):
-    """The stream moved on since it was read: reload and decide again."""
-
-    def __init__(self, stream_id: str, version: int | None = None) -> None:
-        at = f" (version {version} is taken)" if version else ""
-        super().__init__(f"stream {stream_id} was changed by someone else{at}")
-        self.stream_id = stream_id
-
-
-_TAKEN = re.compile(r"\(([0-9a-f-]{36}), (\d+)\)")
-
-
-class Guard(NamedTuple):
-    """Append only while `stream_id` still stands at `version` (the version a decision read).
-
-    Guarded appends take a shared advisory lock on the stream, check its version and insert
-    in one transaction; appends to the stream itself pass `exclusive`, so a change to it can
-    never commit between another writer's check and that writer's commit."""
-
-    stream_id: uuid.UUID
-    version: int
-    exclusive: bool = False
-
-
-# The lock, the version check and the INSERT in one round trip (migrations/0015).
-GUARDED_INSERT = """
-SELECT * FROM append_guarded($7, $8, $9, $1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::jsonb[], $6::jsonb[])
-"""
-
-INSERT = """
-INSERT INTO events (event_id, stream_id, version, type, payload, metadata)
-SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::jsonb[], $6::jsonb[])
-ON CONFLICT (event_id) DO NOTHING
-RETURNING event_id, position
-"""
-# Event ids made here (uuid4) cannot have been stored before: a plain INSERT skips the
-# speculative insertion ON CONFLICT costs.
-INSERT_NEW = INSERT.replace("ON CONFLICT (event_id) DO NOTHING\n", "")
-# The commonest append, one new event: plain parameters, no arrays to build and unnest.
-INSERT_ONE = """
-INSERT INTO events (event_id, stream_id, version, type, payload, metadata)
-VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb)
-RETURNING event_id, position
-"""
-
 # One row at least: `pending` on every row, the batch's columns NULL when it is empty. An
 # event beyond the watermark is pending iff the newest event is (the index's last entry):
 # asked as EXISTS, the planner scanned the whole table.
@@ -164,80 +118,6 @@ SELECT coalesce(p.pending, false) AS pending, b.*
        ORDER BY events.xid, events.position  -- the columns: `xid` alone names the bigint above
        LIMIT $3) AS b ON true
 """
-
-
-Replayed = Callable[[list[uuid.UUID], asyncpg.Connection], Awaitable[None]]
-
-ANY_STORED = "SELECT exists(SELECT 1 FROM events WHERE event_id = ANY($1::uuid[]))"
-ATTEMPTS = 3  # each retry follows another writer's commit, so a third is already rare
-
-
-def _conflict(e: asyncpg.PostgresError) -> Exception:
-    """What a failed insert means to the caller: a stream moved on, or e itself."""
-    if isinstance(e, asyncpg.UniqueViolationError):
-        taken = _TAKEN.search(e.detail or "")
-        return StreamConflictError(taken.group(1), int(taken.group(2))) if taken else StreamConflictError("(unknown)")
-    if e.sqlstate == "TL409":
-        return StreamConflictError(str(e.detail))
-    if isinstance(e, asyncpg.DeadlockDetectedError):
-        return StreamConflictError("(unknown)")
-    return e
-
-
-@dataclass(frozen=True, slots=True)
-class _Attempt:
-    """One append's INSERT: once in the caller's transaction, or retried on the store's pool."""
-
-    store: "EventStore"
-    args: tuple[Any, ...]  # the columns: event ids, stream ids, versions, types, payloads, metadata
-    guard: Guard | None
-    fresh_ids: bool  # ids made by the store: none can have been stored before
-    replayed: Replayed | None
-
-    async def once(self, conn: asyncpg.Connection) -> dict[uuid.UUID, int]:
-        try:
-            return await self._insert(conn)
-        except asyncpg.PostgresError as e:
-            raise _conflict(e) from None
-
-    async def retrying(self) -> dict[uuid.UUID, int]:
-        for attempt in range(1, ATTEMPTS + 1):
-            try:
-                async with self.store.pool.acquire() as conn:
-                    return await self._insert(conn)
-            except asyncpg.PostgresError as e:
-                if attempt == ATTEMPTS or not await self._worth_retrying(e):
-                    raise _conflict(e) from None
-        raise AssertionError("unreachable: the last attempt returns or raises")
-
-    async def _worth_retrying(self, e: asyncpg.PostgresError) -> bool:
-        if isinstance(e, asyncpg.DeadlockDetectedError):
-            return True  # two appends took the same streams in opposite order; this one was undone
-        if isinstance(e, asyncpg.UniqueViolationError) and not self.fresh_ids:
-            # A version is taken. If by an event of this very append, an identical append
-            # committed after this one checked its event ids: tried again, they are found stored.
-            return bool(await self.store.pool.fetchval(ANY_STORED, self.args[0]))
-        return False
-
-    async def _insert(self, conn: asyncpg.Connection) -> dict[uuid.UUID, int]:
-        """The new events' positions; `replayed` sees the others in the same transaction (one
-        is needed only when there is something to undo besides the replayed events)."""
-        undoable = self.replayed is not None and len(self.args[0]) > 1
-        async with conn.transaction() if undoable else contextlib.nullcontext():
-            rows = await self._statement(conn)
-            positions = {r["event_id"]: r["position"] for r in rows}
-            before = [i for i in self.args[0] if i not in positions]
-            if before and self.replayed is not None:
-                await self.replayed(before, conn)
-        return positions
-
-    async def _statement(self, conn: asyncpg.Connection) -> list[asyncpg.Record]:
-        args, guard = self.args, self.guard
-        if guard is None:
-            if self.fresh_ids and len(args[0]) == 1:
-                return await conn.fetch(INSERT_ONE, *(column[0] for column in args))
-            return await conn.fetch(INSERT_NEW if self.fresh_ids else INSERT, *args)
-        return await conn.fetch(GUARDED_INSERT, *args, guard.stream_id, guard.version, guard.exclusive)
 
 
 class EventStore:
@@ -278,7 +158,7 @@ class EventStore:
             [r.state.decode() for r in records],
             [meta] * len(records),
         )
-        attempt = _Attempt(self, args, guard, fresh_ids=event_ids is None, replayed=replayed)
+        attempt = Attempt(self.pool, args, guard, fresh_ids=event_ids is None, replayed=replayed)
         positions = await attempt.once(conn) if conn is not None else await attempt.retrying()
         fresh = set(positions)
         if len(fresh) < len(ids):  # some were stored before: report where
@@ -319,6 +199,19 @@ class EventStore:
         for r in rows:
             events[r["stream_id"]].append(self._decode(r["stream_id"], r))
         return events
+
+    async def get_holding(
+        self, event_ids: Sequence[uuid.UUID], conn: asyncpg.Connection | None = None
+    ) -> dict[uuid.UUID, Any]:
+        """For each stored event id, the aggregate of the stream that holds it (the whole stream)."""
+        sql = """SELECT held.event_id AS held, e.stream_id, e.version, e.type, e.payload::text AS payload
+                   FROM events held JOIN events e ON e.stream_id = held.stream_id
+                  WHERE held.event_id = ANY($1::uuid[])
+                  ORDER BY held.event_id, e.version"""
+        streams: dict[uuid.UUID, list[DomainEvent]] = {}
+        for r in await (conn or self.pool).fetch(sql, list(event_ids)):
+            streams.setdefault(r["held"], []).append(self._decode(r["stream_id"], r))
+        return {event_id: replay(events) for event_id, events in streams.items()}
 
     async def load_until(
         self, stream_id: uuid.UUID, until: datetime, conn: asyncpg.Connection | None = None
