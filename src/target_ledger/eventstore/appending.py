@@ -57,7 +57,8 @@ RETURNING event_id, position
 
 Replayed = Callable[[list[uuid.UUID], asyncpg.Connection], Awaitable[None]]
 
-ANY_STORED = "SELECT exists(SELECT 1 FROM events WHERE event_id = ANY($1::uuid[]))"
+# Whether the version a unique violation names is held by one of the append's own event ids.
+HELD_BY_ONE_OF = "SELECT event_id = ANY($3::uuid[]) FROM events WHERE stream_id = $1 AND version = $2"
 ATTEMPTS = 3  # each retry follows another writer's commit, so a third is already rare
 
 
@@ -102,10 +103,12 @@ class Attempt:
     async def _worth_retrying(self, e: asyncpg.PostgresError) -> bool:
         if isinstance(e, asyncpg.DeadlockDetectedError):
             return True  # two appends took the same streams in opposite order; this one was undone
-        if isinstance(e, asyncpg.UniqueViolationError) and not self.fresh_ids:
-            # A version is taken. If by an event of this very append, an identical append
-            # committed after this one checked its event ids: tried again, they are found stored.
-            return bool(await self.pool.fetchval(ANY_STORED, self.args[0]))
+        taken = _TAKEN.search(e.detail or "") if isinstance(e, asyncpg.UniqueViolationError) else None
+        if taken and not self.fresh_ids:
+            # A version is taken. By an event of this very append, an identical append committed
+            # after this one checked its event ids: tried again, that one is found stored.
+            stream_id, version = uuid.UUID(taken.group(1)), int(taken.group(2))
+            return bool(await self.pool.fetchval(HELD_BY_ONE_OF, stream_id, version, self.args[0]))
         return False
 
     async def _insert(self, conn: asyncpg.Connection) -> dict[uuid.UUID, int]:
