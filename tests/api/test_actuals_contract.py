@@ -63,12 +63,13 @@ async def served(settings, clock) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-async def race(one, other, auth, db_url: str, path: str, body: dict):
-    """The request to `one` checks its event id, then waits; the identical one to `other` commits meanwhile."""
+async def race(one, other, auth, db_url: str, path: str, body: dict, first_differs: dict | None = None):
+    """The request to `one` checks its event id, then waits; the same one (or one differing by
+    `first_differs`) to `other` commits meanwhile. Return the first answer and the late one."""
     async with next_position_held(db_url) as owner:
         late = asyncio.create_task(one.post(path, json=body, headers=auth(*ADMIN)))
         await blocked_by(owner, late)
-        first = await other.post(path, json=body, headers=auth(*ADMIN))
+        first = await other.post(path, json={**body, **(first_differs or {})}, headers=auth(*ADMIN))
     return first, await late
 
 
@@ -215,6 +216,26 @@ async def test_a_retried_correction_changes_nothing_and_another_is_a_409(client,
     # A different correction of the same (now reversed) actual: correct the correction instead.
     other = await correct(client, auth, old["id"], {"value": "130.00", "reason": "typo again"})
     assert other.status_code == 409 and first.json()["id"] in other.json()["detail"], other.text
+    assert await pool.fetchval(RECORDED) == 2
+
+
+@pytest.mark.parametrize(("late_value", "late_status"), [("120.00", 200), ("130.00", 409)], ids=["same", "other"])
+async def test_two_corrections_at_the_same_moment_store_one(
+    client, auth, pool, db_url, settings, clock, late_value, late_status
+) -> None:
+    old = (await record(client, auth, DEAL)).json()
+    path = f"/v1/actuals/{old['id']}/correction"
+    async with served(settings, clock) as api:
+        # One correction waits after checking its event ids; another commits meanwhile.
+        first, r = await race(api, api, auth, db_url, path, {"value": late_value, "reason": "b"}, {"value": "120.00"})
+    assert first.status_code == 201, first.text
+    # The same correction is a duplicate of it; another one a 409 pointing at it.
+    assert r.status_code == late_status, r.text
+    assert (
+        r.json() == {**first.json(), "duplicate": True}
+        if late_status == 200
+        else "corrected already" in r.json()["detail"]
+    )
     assert await pool.fetchval(RECORDED) == 2
 
 

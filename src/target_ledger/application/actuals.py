@@ -123,7 +123,7 @@ def check_actuals(
             earlier, same = first.setdefault(actual.id, (index, actual))
             if differs := same.differences(actual):
                 raise DomainError(
-                    f"repeats the source and external_ref of item {earlier} with another {', '.join(differs)}",
+                    f"repeats the source and external_ref of item {earlier} with another {_named(differs)}",
                     field="external_ref",
                 )
             actuals.append(actual)
@@ -207,8 +207,13 @@ async def _latest(cmd: Command, actual: Actual, conn: asyncpg.Connection | None 
     return actual
 
 
+def _named(facts: list[str]) -> str:
+    """Facts of an actual as a client names them."""
+    return ", ".join("date" if fact == "occurred_on" else fact for fact in facts)
+
+
 def _clash(stored: Actual, sent: Actual, differs: list[str]) -> str:
-    wording = ", ".join(f"{name} {getattr(stored, name)} (sent: {getattr(sent, name)})" for name in differs)
+    wording = ", ".join(f"{_named([name])} {getattr(stored, name)} (sent: {getattr(sent, name)})" for name in differs)
     change = (
         "it was reversed: record the new one under another external_ref"
         if stored.reversed
@@ -231,7 +236,7 @@ async def record_actual(cmd: Command, item: ActualInput) -> Outcome:
 async def reverse_actual(cmd: Command, actual_id: uuid.UUID, reason: str) -> int:
     actual = await cmd.store.get(actual_id)
     if not isinstance(actual, Actual):
-        raise NotFoundError(f"no actual {actual_id}")
+        raise NotFoundError(f"no actual {actual_id}", field="actual_id")
     check_can_record_actual(cmd.actor, await cmd.org(), actual.person, cmd.today())
     # Taking an actual back changes its period's figures: a closed period keeps them.
     await cmd.check_open(actual.person, actual.occurred_on, actual.occurred_on, field="actual_id")
@@ -279,7 +284,10 @@ async def correct_actual(cmd: Command, actual_id: uuid.UUID, change: Change) -> 
         raise DomainError("the correction says what the actual says already", field="value")
     await cmd.check_open(old.person, old.occurred_on, old.occurred_on, field="actual_id")
     old.reverse(change.reason, at=cmd.clock())
-    [outcome] = await append_actuals(cmd, [new], corrected=old)
+    try:
+        [outcome] = await append_actuals(cmd, [new], corrected=old)
+    except ActualResentError:  # another correction of it committed meanwhile
+        return await _corrected_before(cmd, old, new)
     return outcome
 
 
@@ -290,7 +298,7 @@ async def _corrected_before(cmd: Command, old: Actual, new: Actual) -> Outcome:
         raise AlreadyReversedError(f"actual {old.id} was reversed ({old.reversal_reason}): nothing is left to correct")
     if differs := stored.differences(new):
         raise AlreadyReversedError(
-            f"actual {old.id} was corrected already, by actual {stored.id} with another {', '.join(differs)}:"
+            f"actual {old.id} was corrected already, by actual {stored.id} with another {_named(differs)}:"
             f" correct that one instead"
         )
     first, *_ = await cmd.store.records([stored.id])
