@@ -308,12 +308,14 @@ async def fetch_targets_covering(conn: asyncpg.Connection, starts_on: date, ends
     )
 
 
-async def fetch_last_actual_days(conn: asyncpg.Connection, people: list[str]) -> dict[str, date]:
-    """Each person's latest day with an actual that stands (not reversed)."""
+async def fetch_last_actual_days(conn: asyncpg.Connection, people: list[str], until: date) -> dict[str, date]:
+    """Each person's latest day up to `until` with an actual that stands (not reversed): an
+    actual dated ahead says nothing of the days before it."""
     rows = await conn.fetch(
         """SELECT person, max(occurred_on) AS day FROM attainment_actuals
-            WHERE person = ANY($1::text[]) AND NOT reversed GROUP BY person""",
+            WHERE person = ANY($1::text[]) AND NOT reversed AND occurred_on <= $2 GROUP BY person""",
         people,
+        until,
     )
     return {r["person"]: r["day"] for r in rows}
 

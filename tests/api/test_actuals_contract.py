@@ -19,6 +19,8 @@ from target_ledger.application import Command
 from target_ledger.domain.access import Principal
 from target_ledger.importer import Rejects, import_actuals
 from tests.api.live import serving
+from tests.api.monitoring_support import alerts, judge_on, set_target
+from tests.api.monitoring_support import record as record_deal
 from tests.api.support import ADMIN, admin_post, build_east
 from tests.races import blocked_by, next_position_held
 
@@ -341,3 +343,13 @@ async def test_the_importer_rejects_rows_dated_out_of_reach_or_clashing_and_stor
     assert (summary.stored, summary.duplicates, summary.rejected) == (1, 0, 2)
     rejected = list(csv.DictReader(io.StringIO(out.getvalue())))
     assert [(r["line"], r["field"]) for r in rejected] == [("3", "date"), ("4", "external_ref")]
+
+
+async def test_an_actual_dated_ahead_does_not_silence_the_no_actuals_alert(client, auth, clock) -> None:
+    await set_target(client, auth, "rep1", "2026-08", "3100")
+    # On 3 August a deal is booked for the 20th (within the days allowed ahead)...
+    await record_deal(client, auth, "rep1", "2026-08-20", "100", "ahead")
+    # ...yet by Thursday 6 August nothing has happened for three working days: the alert is raised.
+    await judge_on(client, clock, "2026-08-06")
+    [missing] = await alerts(client, auth, "no_actuals")
+    assert (missing["node"], missing["status"]) == ("rep1", "open")

@@ -65,7 +65,7 @@ async def _missing_actuals(judge: Judge) -> list[Finding]:
     for t in running:
         if judge.org.is_person(t["node"]) and judge.org.parent(t["node"], judge.today) is not None:
             starts[t["node"]] = min(starts.get(t["node"], t["starts_on"]), t["starts_on"])
-    last = await attainment_model.fetch_last_actual_days(judge.conn, list(starts))
+    last = await attainment_model.fetch_last_actual_days(judge.conn, list(starts), judge.today)
     findings = []
     for person, started in starts.items():
         settings = await judge.settings("no_actuals", "", person)
