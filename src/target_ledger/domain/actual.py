@@ -32,8 +32,7 @@ def check_date(occurred_on: date, *, joined: date, today: date, max_days_ahead: 
         raise DomainError(f"{occurred_on} is before the person joined the organisation ({joined})", field="date")
     if (occurred_on - today).days > max_days_ahead:  # not today + timedelta: that can overflow
         raise DomainError(
-            f"{occurred_on} is more than {max_days_ahead} days after today ({today})"
-            " (TL_ACTUAL_MAX_DAYS_AHEAD)",
+            f"{occurred_on} is more than {max_days_ahead} days after today ({today})",
             field="date",
         )
 
