@@ -40,23 +40,33 @@ _AT = re.compile(r"^(?P<message>.*?)(?: - at `\$\.?(?P<path>[^`]*)`)?$")
 
 
 def field_and_message(error: str) -> tuple[str | None, str]:
-    """msgspec's "Expected `str`, got `int` - at `$.person`" as ("person", "Expected ...")."""
+    """msgspec's "Expected `str`, got `int` - at `$.person`" as ("person", "Expected ..."); a
+    field named in the message of a nested object is joined to its path ("items[2].value")."""
     match = _AT.match(error)
     message, path = (match["message"], match["path"]) if match else (error, None)
     named = _FIELD_IN_MESSAGE.search(message)
-    return path or (named.group(1) if named else None), message
+    name = named.group(1) if named else None
+    if name and message.startswith(f"field `{name}`: "):  # check_input's own: the name says it already
+        message = message.removeprefix(f"field `{name}`: ")
+    return (f"{path}.{name}" if path and name else path or name), message
 
 
-def _field(error: dict[str, Any]) -> str:
+def _field(request: Request, error: dict[str, Any]) -> str:
     # msgspec names a missing or unknown field in the message, not in the key.
     named, _ = field_and_message(error.get("message", ""))
     key = error.get("key")
-    return named if key in (None, "data") and named else str(key)
+    return named if key in (None, "data") and named else _public_name(request, str(key))
+
+
+def _public_name(request: Request, key: str) -> str:
+    """A parameter as the client spells it (`from`, `Last-Event-ID`), not its Python name."""
+    parameter = request.route_handler.parsed_fn_signature.parameters.get(key)
+    return getattr(getattr(parameter, "kwarg_definition", None), "name", None) or key
 
 
 def validation_problem(request: Request, exc: ValidationException) -> Response[dict[str, Any]]:
     extra = exc.extra if isinstance(exc.extra, list) else []
-    fields = [{"field": _field(e), "message": e.get("message", "")} for e in extra]
+    fields = [{"field": _field(request, e), "message": field_and_message(e.get("message", ""))[1]} for e in extra]
     if not fields:
         named = _PARAMETER.search(str(exc.detail))
         errors = [{"field": named.group(1), "message": str(exc.detail)}] if named else []
@@ -66,7 +76,9 @@ def validation_problem(request: Request, exc: ValidationException) -> Response[d
 
 
 def http_problem(request: Request, exc: HTTPException) -> Response[dict[str, Any]]:
-    return problem(exc.status_code, _title(exc.status_code), str(exc.detail), exc.headers)
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    fields = [{"field": e["key"], "message": e.get("message", "")} for e in extra if isinstance(e, dict) and "key" in e]
+    return problem(exc.status_code, _title(exc.status_code), str(exc.detail), exc.headers, errors=fields)
 
 
 def domain_problem(request: Request, exc: errors.DomainError) -> Response[dict[str, Any]]:
