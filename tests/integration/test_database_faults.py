@@ -1,13 +1,12 @@
 """PostgreSQL goes away (cut, restarted, out of connection slots): 503 meanwhile, then everything resumes by itself."""
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
-from urllib.parse import parse_qs, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -16,9 +15,16 @@ import pytest
 from projections.runner import PROJECTIONS
 from target_ledger.api.auth import issue_token
 from target_ledger.config import Settings
-from target_ledger.scheduler import LOCK
 from tests.api.feed_support import ADMIN, INTEGRATION, build_east, events, team_target
-from tests.api.live import Receiver, free_port, live_api, serving, sse_events, until
+from tests.api.live import Receiver, live_api, serving, sse_events, until
+from tests.integration.faults_support import (
+    Proxy,
+    Records,
+    end_sessions,
+    listening,
+    scheduler_locked,
+    waiting_for_locks,
+)
 
 # The service as these stories run it: it looks at the clock often (so its scheduler must take
 # its lock again soon after a fault), delivers webhooks fast, and lets a read wait long enough
@@ -38,74 +44,12 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class Proxy:
-    """A TCP proxy between the service and PostgreSQL, in the test's event loop, that the
-    test cuts (every connection reset, new ones refused) and restores on the same port."""
-
-    def __init__(self, db_url: str) -> None:
-        parts = urlsplit(db_url)
-        host = parse_qs(parts.query).get("host", [parts.hostname or "127.0.0.1"])[0]
-        port = parts.port or 5432
-        if host.startswith("/"):  # the embedded server listens on a unix socket only
-            self._upstream: Callable[[], Awaitable] = lambda: asyncio.open_unix_connection(f"{host}/.s.PGSQL.{port}")
-        else:
-            self._upstream = lambda: asyncio.open_connection(host, port)
-        self.port = free_port()
-        userinfo = parts.netloc.rpartition("@")[0]
-        self.url = urlunsplit(("postgresql", f"{userinfo}@127.0.0.1:{self.port}", parts.path, "", ""))
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
-
-    async def restore(self) -> None:
-        self._server = await asyncio.start_server(self._link, "127.0.0.1", self.port)
-
-    async def cut(self) -> None:
-        assert self._server is not None
-        self._server.close()
-        for writer in list(self._writers):
-            writer.transport.abort()
-        await self._server.wait_closed()
-
-    async def _link(self, client: asyncio.StreamReader, to_client: asyncio.StreamWriter) -> None:
-        try:
-            server, to_server = await self._upstream()
-        except OSError:
-            to_client.transport.abort()
-            return
-        self._writers.update((to_client, to_server))
-        await asyncio.gather(self._pump(client, to_server), self._pump(server, to_client))
-        self._writers.difference_update((to_client, to_server))
-
-    @staticmethod
-    async def _pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(OSError):
-            while data := await source.read(65536):
-                sink.write(data)
-                await sink.drain()
-        sink.transport.abort()
-
-
 @pytest.fixture
 def auth(settings: Settings):
     def headers(subject: str, role: str | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {issue_token(settings.secret(), subject, role)}"}
 
     return headers
-
-
-class Records(logging.Handler):
-    """What the service logs, kept in a list (the app's logging set-up replaces the root's
-    handlers, caplog's among them)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-    def messages(self, level: int = logging.INFO) -> list[str]:
-        return [r.getMessage() for r in self.records if r.levelno >= level]
 
 
 @pytest.fixture
@@ -177,17 +121,6 @@ async def _both_refused(api: httpx.AsyncClient, auth, position: int) -> None:
     assert _unavailable(ready), ready.text
 
 
-async def _sessions(admin: asyncpg.Connection, application: str) -> int:
-    sql = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1"
-    return int(await admin.fetchval(sql, application))
-
-
-async def _scheduler_locked(admin: asyncpg.Connection) -> bool:
-    sql = """SELECT count(*) FROM pg_locks JOIN pg_stat_activity USING (pid)
-              WHERE locktype = 'advisory' AND granted AND objid::bigint = $1 AND datname = current_database()"""
-    return bool(await admin.fetchval(sql, LOCK))
-
-
 async def test_while_postgresql_is_unreachable_requests_get_503_and_the_service_resumes_by_itself(
     settings, auth, proxy, logged
 ) -> None:
@@ -224,14 +157,14 @@ async def test_a_read_only_database_refuses_commands_with_503_and_still_serves_r
         assert await _rep1_actual(api, auth, first) == "100"
         # PostgreSQL turns read-only (a standby after a failover, maintenance) and sessions start anew.
         await admin.execute(f'ALTER DATABASE "{database}" SET default_transaction_read_only = on')
-        await _end_sessions(admin)
+        await end_sessions(admin)
         # A command answers 503 with Retry-After (at first perhaps for the session that just
         # ended, then for the read-only one); a read still answers.
         await until(lambda: _refused_for(api, auth, logged, "ReadOnlySQLTransactionError"), "a read-only refusal")
         assert await _rep1_actual(api, auth, first) == "100"
         # Writable again: commands succeed, and the projections, which could not write either, caught up.
         await admin.execute(f'ALTER DATABASE "{database}" RESET default_transaction_read_only')
-        await _end_sessions(admin)
+        await end_sessions(admin)
         last = await _record_once_back(api, auth, "25")
         assert await _rep1_actual(api, auth, last) == "125"
 
@@ -255,14 +188,6 @@ async def _record_once_back(api: httpx.AsyncClient, auth, value: str) -> int:
 
     await until(recorded, "a command to succeed")
     return int(answers[-1].json()["position"])
-
-
-async def _end_sessions(admin: asyncpg.Connection) -> None:
-    """End every session of the service, as a restart does."""
-    await admin.execute(
-        """SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-            WHERE datname = current_database() AND application_name LIKE 'target-ledger%'"""
-    )
 
 
 async def test_an_event_stream_stays_open_through_an_outage_and_carries_on_after_it(settings, auth, proxy) -> None:
@@ -308,14 +233,14 @@ async def test_a_restart_ending_every_session_mid_request_answers_503_and_every_
         async with serving(receiver) as url:
             body = {"url": url, "after": 0}
             assert (await api.post("/v1/webhooks", json=body, headers=auth(*INTEGRATION))).status_code == 201
-            await until(lambda: _scheduler_locked(admin), "the scheduler to take its lock")
+            await until(lambda: scheduler_locked(admin), "the scheduler to take its lock")
             # An administrator holds the event table, so that requests wait inside PostgreSQL...
             async with admin.transaction():
                 await admin.execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE")
                 command = asyncio.create_task(api.post("/v1/actuals", json=_actual("1"), headers=auth(*INTEGRATION)))
                 params = {**ATTAINMENT, "min_position": first}
                 read = asyncio.create_task(api.get("/v1/attainment", params=params, headers=auth(*ADMIN)))
-                await until(lambda: _waiting(admin), "both requests to wait for the table")
+                await until(lambda: waiting_for_locks(admin), "both requests to wait for the table")
                 # ... when PostgreSQL restarts: every session of the service ends.
                 await admin.execute(
                     """SELECT pg_terminate_backend(pid) FROM pg_stat_activity
@@ -327,20 +252,10 @@ async def test_a_restart_ending_every_session_mid_request_answers_503_and_every_
             last = await _record_once_back(api, auth, "25")
             assert await _rep1_actual(api, auth, last) == "125"
             # The listener, the scheduler's lock and webhook delivery came back without a restart.
-            await until(lambda: _listening(admin), "the listener to reconnect")
-            await until(lambda: _scheduler_locked(admin), "the scheduler to take its lock again")
+            await until(lambda: listening(admin), "the listener to reconnect")
+            await until(lambda: scheduler_locked(admin), "the scheduler to take its lock again")
             feed = await events(api, auth, last)
             await until(lambda: _delivered(receiver, feed), "the webhook to deliver every event")
-
-
-async def _waiting(admin: asyncpg.Connection) -> bool:
-    sql = """SELECT count(*) FROM pg_stat_activity
-              WHERE datname = current_database() AND application_name = 'target-ledger' AND wait_event_type = 'Lock'"""
-    return int(await admin.fetchval(sql)) >= 2
-
-
-async def _listening(admin: asyncpg.Connection) -> bool:
-    return await _sessions(admin, "target-ledger-listener") == 1
 
 
 async def _delivered(receiver: Receiver, feed: list[dict]) -> bool:
@@ -374,7 +289,7 @@ async def test_out_of_connection_slots_requests_get_503_until_slots_free_up(
         squatters = [await asyncpg.connect(url) for _ in range(2)]
         await admin.execute(f"ALTER ROLE {role} CONNECTION LIMIT 2")
         # ... and the service's own sessions end (a restart, a failover): it cannot connect again.
-        await _end_sessions(admin)
+        await end_sessions(admin)
         await until(lambda: _refused_for(api, auth, logged, "TooManyConnectionsError"), "a refusal for want of slots")
         await _both_refused(api, auth, first)
         # The slots free up: the service serves again, and its projections caught up.
