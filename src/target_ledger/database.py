@@ -26,8 +26,10 @@ if not MIGRATIONS.exists():  # running from a source checkout
 MIGRATION_LOCK = 7_470_001  # advisory lock key: one migrating process per database
 # SQLSTATE classes saying the database is not there for now: 08 connection exception, 53
 # insufficient resources (too many connections, disk or memory full), 57P shutting down,
-# crashed, starting up; and 25006, read-only (a standby after a failover, maintenance).
-UNAVAILABLE_SQLSTATES = ("08", "53", "57P", "25006")
+# crashed, starting up; 25006, read-only (a standby after a failover, maintenance); and what
+# says "try again": 57014 a statement cancelled (statement_timeout, an operator's
+# pg_cancel_backend), 40001 and 40P01 a serialization failure or deadlock that survived retries.
+UNAVAILABLE_SQLSTATES = ("08", "53", "57P", "25006", "57014", "40001", "40P01")
 CONNECT_TIMEOUT = 10.0  # seconds: a server that does not answer fails a connection attempt after this
 BACKOFF_MAX = 5.0  # seconds: the longest a background part waits before it tries again
 

@@ -258,6 +258,25 @@ async def test_a_restart_ending_every_session_mid_request_answers_503_and_every_
             await until(lambda: _delivered(receiver, feed), "the webhook to deliver every event")
 
 
+async def test_a_statement_cancelled_inside_postgresql_answers_503_not_500(settings, auth, admin) -> None:
+    async with live_api(settings, _now, **QUICK) as api:
+        first = await _ledger(api, auth)
+        # An administrator holds the event table, so that a command waits inside PostgreSQL...
+        async with admin.transaction():
+            await admin.execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE")
+            command = asyncio.create_task(api.post("/v1/actuals", json=_actual("1"), headers=auth(*INTEGRATION)))
+            await until(lambda: waiting_for_locks(admin), "the command to wait for the table")
+            # ... and cancels what waits (as statement_timeout or an operator would).
+            await admin.execute(
+                """SELECT pg_cancel_backend(pid) FROM pg_stat_activity
+                    WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"""
+            )
+            assert _unavailable(await command), (await command).text
+        # Then the same command, sent again, is stored.
+        last = await _record_once_back(api, auth, "1")
+        assert last > first
+
+
 async def _delivered(receiver: Receiver, feed: list[dict]) -> bool:
     return {e["id"] for e in feed} <= {json.loads(body)["id"] for _, body in receiver.delivered()}
 
