@@ -19,7 +19,12 @@ def free_port() -> int:
 async def serving(app) -> AsyncIterator[str]:
     """Serve an ASGI app with uvicorn in this event loop; yield its base URL."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    # A request still running at the end is cancelled after 5 s: a test that failed half-way
+    # fails, instead of waiting forever for its server to stop.
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", timeout_graceful_shutdown=5
+    )
+    server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
