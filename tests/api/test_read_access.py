@@ -280,3 +280,16 @@ async def test_a_review_shows_a_person_only_their_own_row(client, auth, east) ->
 async def test_integration_events_and_webhooks_are_for_the_roles(client, auth, east, path) -> None:
     _refused(await _get(client, auth, path, ("ceo",)))
     await _ok(client, auth, path, CRM)
+
+
+async def test_a_feed_filtered_by_a_node_that_never_was_is_a_404_naming_node(client, auth) -> None:
+    await build_east(client, auth)
+    integration = auth("bi", "integration")
+    # Then a page, the stream and a webhook filtered by `nobody` are refused, naming node...
+    for path in ["/v1/feed", "/v1/feed/stream"]:
+        r = await client.get(path, params={"node": "nobody"}, headers=integration)
+        assert r.status_code == 404 and r.json()["errors"][0]["field"] == "node", r.text
+    r = await client.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/h", "node": "nobody"}, headers=integration)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "node", r.text
+    # ... while a real node filters as before.
+    assert (await client.get("/v1/feed", params={"node": "east"}, headers=integration)).status_code == 200

@@ -9,12 +9,15 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, get
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.params import HeaderParameter, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from projections import public_events
 from target_ledger.api.attainment import MinPosition, wait_for
 from target_ledger.api.schemas import MAX_POSITION, NodeId, Struct
+from target_ledger.application import Command
+from target_ledger.application.reads import known_node
 from target_ledger.domain.access import Principal
 from target_ledger.integration import contract, feed
 from target_ledger.serving import DRAINING
@@ -42,6 +45,7 @@ class FeedController(Controller):
         self,
         request: Request[Principal, Any, State],
         state: State,
+        command: NamedDependency[Command],
         after: After = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
         types: Types = None,
@@ -49,6 +53,7 @@ class FeedController(Controller):
         min_position: MinPosition = None,
     ) -> FeedPage:
         filters = feed.Filters.parse(request.user, types, node)
+        await known_node(command, node)
         await wait_for(state, public_events.NAME, min_position)
         events, cursor = await feed.page(state.pool, after, limit, filters)
         return FeedPage(events=[msgspec.json.decode(e) for _, e in events], next=cursor)
@@ -58,12 +63,14 @@ class FeedController(Controller):
         self,
         request: Request[Principal, Any, State],
         state: State,
+        command: NamedDependency[Command],
         after: After = 0,
         types: Types = None,
         node: Node = None,
         last_event_id: Annotated[int | None, HeaderParameter(name="last-event-id", ge=0, le=MAX_POSITION)] = None,
     ) -> ServerSentEvent:
         filters = feed.Filters.parse(request.user, types, node)
+        await known_node(command, node)
         since = after if last_event_id is None else last_event_id
         # When the server shuts down the stream ends, whole: the client reconnects (to another
         # process) with Last-Event-ID and misses nothing.

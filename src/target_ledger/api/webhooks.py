@@ -10,11 +10,14 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Request, delete, get, post
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from target_ledger.api.schemas import MAX_POSITION, Input, NodeId, Struct
-from target_ledger.domain.access import Principal
+from target_ledger.application import Command
+from target_ledger.domain.access import Principal, check_can_subscribe
+from target_ledger.domain.errors import DomainError
 from target_ledger.integration import webhooks
 from target_ledger.integration.contract import TYPES
 
@@ -68,8 +71,13 @@ class WebhookController(Controller):
     tags = ["integration events"]
 
     @post(summary="Register a URL for public events; the answer carries the signing secret, once")
-    async def register(self, data: JSONBody[NewWebhook], request: Request_, state: State) -> CreatedWebhook:
+    async def register(
+        self, data: JSONBody[NewWebhook], request: Request_, state: State, command: NamedDependency[Command]
+    ) -> CreatedWebhook:
         types = ",".join(data.types) or None
+        check_can_subscribe(request.user)  # before the node is looked up: outsiders learn nothing
+        if data.node is not None and not (await command.org()).exists(data.node):
+            raise DomainError(f"no org node {data.node!r}: a filter by it would deliver nothing", field="node")
         await webhooks.check_url(data.url, state.settings.webhook_allow_private)
         row = await webhooks.register(state.pool, request.user, data.url, types, data.node, data.after)
         state.feed_signal.wake()

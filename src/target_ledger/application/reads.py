@@ -1,7 +1,7 @@
 """Who may read what, asked of domain/access.py the same way by every query before it answers."""
 
 from target_ledger.application import Command
-from target_ledger.domain.access import check_can_read, check_member
+from target_ledger.domain.access import check_can_read, check_known, check_member
 from target_ledger.domain.catalog import Metric, UnknownMetricError
 from target_ledger.domain.errors import NotFoundError
 from target_ledger.domain.org import Organisation
@@ -19,6 +19,13 @@ async def authorize_read(cmd: Command, node: str, *, field: str = "node") -> Org
     org = await cmd.org()
     check_can_read(cmd.actor, org, node, cmd.today(), field=field)
     return org
+
+
+async def known_node(cmd: Command, node: str | None, *, field: str = "node") -> None:
+    """A node named to filter by exists, else 404 naming `field` (a filter by a node that never
+    was would answer an empty page, as if nothing had happened there)."""
+    if node is not None:
+        check_known(cmd.actor, await cmd.org(), node, cmd.today(), field=field)
 
 
 async def known_metric(cmd: Command, name: str, *, field: str = "metric") -> Metric:
