@@ -146,3 +146,38 @@ async def test_a_missed_follow_up_report_raises_an_alert_for_the_supervisor(clie
     assert (await client.post(url, json={"note": "two meetings set"}, headers=auth("rep1"))).status_code == 201
     await judge_on(client, clock, "2026-07-13")
     assert [a["status"] for a in await alerts(client, auth, "follow_up_missed")] == ["resolved"]
+
+
+async def test_a_cost_under_its_plan_raises_nothing_and_an_overrun_raises_both_weekly_rules(
+    client, auth, clock
+) -> None:
+    clock.set("2026-06-30")
+    await build_east(client, auth)
+    body = {"name": "travel_cost", "unit": "money", "direction": "lower"}
+    assert (await client.post("/v1/metrics", json=body, headers=auth(*ADMIN))).status_code == 201
+    r = await client.post(
+        "/v1/targets",
+        json={"node": "rep1", "metric": "travel_cost", "period": "2026-07", "value": "3100"},
+        headers=auth(*ADMIN),
+    )
+    assert r.status_code == 201, r.text
+    spend = {"person": "rep1", "metric": "travel_cost", "source": "crm"}
+    # W27 and W28: 100 of a 500 and a 700 budget: well under plan, which is good for a cost.
+    for day, ref in [("2026-07-02", "w27"), ("2026-07-07", "w28")]:
+        r = await client.post(
+            "/v1/actuals", json={**spend, "date": day, "value": "100", "external_ref": ref}, headers=auth(*ADMIN)
+        )
+        assert r.status_code == 201, r.text
+    await judge_on(client, clock, "2026-07-13")
+    assert await alerts(client, auth, "weekly_completion") == [] and await alerts(client, auth, "week_gap") == []
+    # W29 and W30: 1,000 spent against 700 each week: 70 % completion two weeks running, and a
+    # 42.86 % overrun of the week's budget.
+    for day, ref in [("2026-07-14", "w29"), ("2026-07-21", "w30")]:
+        r = await client.post(
+            "/v1/actuals", json={**spend, "date": day, "value": "1000", "external_ref": ref}, headers=auth(*ADMIN)
+        )
+        assert r.status_code == 201, r.text
+    await judge_on(client, clock, "2026-07-27")
+    [completion] = await alerts(client, auth, "weekly_completion")
+    [gap] = await alerts(client, auth, "week_gap")
+    assert (completion["status"], completion["value"], gap["value"]) == ("open", "70.00", "42.86")

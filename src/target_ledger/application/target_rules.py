@@ -31,14 +31,29 @@ async def target_rules(judge: Judge) -> list[Finding]:
         if not catalog.metric(target["metric"]).additive:
             continue  # a rate has no weekly share; its pace is judged on its parts' targets
         same = [t for t in targets if (t["node"], t["metric"], t["scope"]) == key]
-        findings += await _judge_target(judge, target, same, weeks)
+        lower = catalog.metric(target["metric"]).direction == "lower"
+        findings += await _judge_target(judge, target, same, weeks, lower_is_better=lower)
     return findings
 
 
+def _completion(planned: Fraction, actual: Decimal, *, lower_is_better: bool) -> Fraction | None:
+    """A week's completion in %, exact: actual ÷ planned, or for a lower-is-better metric (a
+    cost) planned ÷ actual, as pace is; None when there is nothing to judge by."""
+    if lower_is_better:
+        return planned * 100 / Fraction(actual) if actual > 0 else None
+    return Fraction(actual) * 100 / planned if planned > 0 else None
+
+
 async def _judge_target(
-    judge: Judge, target: asyncpg.Record, same: list[asyncpg.Record], weeks: list[tuple[date, date]]
+    judge: Judge,
+    target: asyncpg.Record,
+    same: list[asyncpg.Record],
+    weeks: list[tuple[date, date]],
+    *,
+    lower_is_better: bool = False,
 ) -> list[Finding]:
-    """`same`: the targets of the same node, metric and scope, for weeks of other periods."""
+    """`same`: the targets of the same node, metric and scope, for weeks of other periods. For a
+    lower-is-better metric, completion is planned ÷ actual and the gap is the overrun."""
     node, metric, period = target["node"], target["metric"], target["period"]
     base: dict[str, Any] = {
         "subject": f"{node}|{metric}|{target['scope']}",
@@ -57,7 +72,8 @@ async def _judge_target(
             break
         by_week.append(await judge.week(week_target, first, last))
     # Judged on the exact percentages; shown rounded down (completion: higher is better).
-    pcts = [Fraction(actual) * 100 / planned for planned, actual in by_week if planned > 0]
+    judged_weeks = [_completion(planned, actual, lower_is_better=lower_is_better) for planned, actual in by_week]
+    pcts = [p for p in judged_weeks if p is not None]
     if completion.enabled and pcts and completion.threshold is not None:
         judged = verdict(pcts[0], completion.threshold, completion.margin or Decimal(0))
         running = len(pcts) >= (completion.weeks or 1) and all(p < Fraction(completion.threshold) for p in pcts)
@@ -75,7 +91,7 @@ async def _judge_target(
     gap = await judge.settings("week_gap", metric, node)
     if gap.enabled and by_week and by_week[0][0] > 0 and gap.share is not None:
         planned, actual = by_week[0]
-        short = planned - Fraction(actual)
+        short = (Fraction(actual) - planned) if lower_is_better else (planned - Fraction(actual))
         share = short * 100 / planned  # a gap: shown rounded up
         findings.append(
             Finding(
