@@ -180,7 +180,10 @@ def token(subject: str, role: str | None, ttl_hours: float, node: str | None) ->
     """Print a bearer token for SUBJECT (a person id) that the configured server accepts."""
     from target_ledger.api.auth import issue_token
 
-    click.echo(issue_token(Settings.from_env().secret(), subject, role, timedelta(hours=ttl_hours), node))
+    try:
+        click.echo(issue_token(Settings.from_env().secret(), subject, role, timedelta(hours=ttl_hours), node))
+    except ValueError as e:  # a claim the server would refuse: say which, print no token
+        raise click.UsageError(str(e)) from None
 
 
 @main.group("relay")

@@ -29,3 +29,15 @@ async def test_a_printed_token_is_accepted_and_its_secret_is_kept(db_url: str, t
 async def test_an_unknown_role_is_refused_by_the_command() -> None:
     result = await asyncio.to_thread(CliRunner().invoke, main, ["token", "x", "--role", "root"])
     assert result.exit_code == 2 and "root" in result.output
+
+
+async def test_a_token_the_server_would_refuse_is_not_printed(tmp_path) -> None:
+    env = {"TL_DATA_DIR": str(tmp_path), "TL_JWT_SECRET": "x" * 40}
+    for args in (["ann", "--node", "bad node"], ["line\nbreak"]):
+        result = await asyncio.to_thread(CliRunner().invoke, main, ["token", *args], env=env)
+        # Then the command fails naming the claim, and prints no token.
+        assert result.exit_code == 2 and "eyJ" not in result.output, result.output
+    assert (
+        "scope_node"
+        in (await asyncio.to_thread(CliRunner().invoke, main, ["token", "ann", "--node", "a b"], env=env)).output
+    )

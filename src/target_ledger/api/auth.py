@@ -45,13 +45,15 @@ def issue_token(
     ttl: timedelta = timedelta(hours=12),
     scope_node: str | None = None,
 ) -> str:
-    """`scope_node` limits what the token reads of the integration events to that node's subtree."""
+    """`scope_node` limits what the token reads of the integration events to that node's subtree.
+    Raises msgspec.ValidationError (a ValueError) naming the claim for a token the ledger would refuse."""
     now = datetime.now(UTC)
     claims: dict[str, object] = {"sub": subject, "iat": now, "exp": now + ttl}
     if role:
         claims["role"] = role
     if scope_node:
         claims["scope_node"] = scope_node
+    msgspec.convert({**claims, "iat": now.timestamp(), "exp": (now + ttl).timestamp()}, Claims)
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
