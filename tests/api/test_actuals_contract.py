@@ -311,6 +311,25 @@ async def test_the_days_ahead_are_a_setting(auth, settings, clock) -> None:
         assert tomorrow.status_code == 422 and "0 days" in tomorrow.json()["detail"]
 
 
+async def test_an_actual_on_or_after_the_day_its_person_left_is_a_422_naming_date(client, auth, pool) -> None:
+    deal = (await record(client, auth, DEAL)).json()
+    r = await client.post("/v1/org/people/rep2/leave", json={"effective": "2026-07-20"}, headers=auth(*ADMIN))
+    assert r.status_code in (200, 201), r.text
+    # Then an actual of rep2's dated on the day they left, or after, belongs to no unit: refused...
+    for day in ["2026-07-20", "2026-07-25"]:
+        r = await record(client, auth, {**DEAL, "person": "rep2", "external_ref": f"late-{day}", "date": day})
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "date", r.text
+    # ... and so is a correction that would move rep1's deal to rep2 on that day.
+    r = await correct(
+        client, auth, deal["id"], {"value": "120.00", "person": "rep2", "date": "2026-07-21", "reason": "x"}
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "date", r.text
+    # Dated the day before they left, it is theirs, and their team's.
+    day_before = {**DEAL, "person": "rep2", "external_ref": "in-time", "date": "2026-07-19"}
+    assert (await record(client, auth, day_before)).status_code == 201
+    assert await pool.fetchval(RECORDED) == 2
+
+
 async def test_the_date_rule_holds_in_a_batch_and_a_correction(client, auth) -> None:
     items = [DEAL, {**DEAL, "external_ref": "far", "date": "2030-01-01"}]
     r = await client.post("/v1/actuals/batch", json={"items": items}, headers=auth(*ADMIN))

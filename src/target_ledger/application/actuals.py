@@ -79,8 +79,9 @@ def _decide(
     check_can_record_actual(cmd.actor, org, item.person, cmd.today())
     if not org.is_person(item.person):
         raise DomainError(f"{item.person!r} is not a person of the organisation", field="person")
-    joined = org.people[item.person].memberships[0][0]
-    check_date(item.occurred_on, joined=joined, today=cmd.today(), max_days_ahead=cmd.actual_max_days_ahead)
+    person = org.people[item.person]
+    today, ahead = cmd.today(), cmd.actual_max_days_ahead
+    check_date(item.occurred_on, joined=person.memberships[0][0], left=person.left, today=today, max_days_ahead=ahead)
     chain = [item.person, *org.ancestors(item.person, item.occurred_on)]
     periods.check_open(chain, item.occurred_on, item.occurred_on, field="date")
     if not catalog.metric(item.metric).additive:

@@ -24,12 +24,15 @@ def correction_id(corrected: uuid.UUID) -> uuid.UUID:
     return uuid.uuid5(corrected, "correction")
 
 
-def check_date(occurred_on: date, *, joined: date, today: date, max_days_ahead: int) -> None:
-    """An actual happens while its person is in the organisation, and not far in the future:
-    a date beyond the ledger's calendar would count for no period anyone looks at (and
-    would stand as the person's latest actual for ever)."""
+def check_date(occurred_on: date, *, joined: date, today: date, max_days_ahead: int, left: date | None = None) -> None:
+    """An actual happens while its person is in the organisation (from the day they joined to
+    the day before they left: a day after it belongs to no unit, so no unit would count it),
+    and not far in the future: a date beyond the ledger's calendar would count for no period
+    anyone looks at (and would stand as the person's latest actual for ever)."""
     if occurred_on < joined:
         raise DomainError(f"{occurred_on} is before the person joined the organisation ({joined})", field="date")
+    if left is not None and occurred_on >= left:
+        raise DomainError(f"{occurred_on} is on or after the day the person left ({left})", field="date")
     if (occurred_on - today).days > max_days_ahead:  # not today + timedelta: that can overflow
         raise DomainError(
             f"{occurred_on} is more than {max_days_ahead} days after today ({today})",
