@@ -35,6 +35,7 @@ MALFORMED = {
     "sub a list": {"sub": ["ceo"]},
     "sub empty": {"sub": ""},
     "sub with NUL": {"sub": "ce\u0000o"},
+    "sub a lone surrogate": {"sub": "\ud800"},
     "role a list": {"role": ["admin"]},
     "role unknown": {"role": "root"},
     "role a number": {"role": 1},

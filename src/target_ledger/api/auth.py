@@ -36,6 +36,10 @@ class Claims(msgspec.Struct, frozen=True):
     def __post_init__(self) -> None:
         if self.role is not None and self.role not in ROLES:
             raise ValueError(f"unknown role {self.role!r} in `role`; known: {', '.join(ROLES)}")
+        try:  # JSON may escape a lone surrogate, which no database (and no UTF-8) can hold
+            self.sub.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("`sub` is not valid Unicode text") from None
 
 
 def issue_token(
