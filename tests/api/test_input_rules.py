@@ -308,3 +308,21 @@ def test_every_request_body_is_an_input_checked_as_it_is_decoded(client) -> None
                 bodies.append(data.annotation)
     assert len(bodies) > 25
     assert [b for b in bodies if not (isinstance(b, type) and issubclass(b, Input))] == []
+
+
+async def test_decimals_are_kept_in_plain_spelling_whatever_way_they_were_written(client, auth, east) -> None:
+    body = {"node": "east-2", "metric": "revenue", "period": "2026-Q3", "value": "1.5E+2", "stretch": "2E+2"}
+    target = await client.post("/v1/targets", json=body, headers=auth(*ADMIN))
+    # Then the target reads 150 and 200, in the answer and when read again.
+    assert (target.json()["value"], target.json()["stretch"]) == ("150", "200")
+    again = await client.get(f"/v1/targets/{target.json()['id']}", headers=auth(*ADMIN))
+    assert (again.json()["value"], again.json()["stretch"]) == ("150", "200")
+    # A rule refined with "8E+1" reads 80; an actual of "-0" is stored as 0.
+    r = await client.put("/v1/alert-rules/weekly_completion", json={"threshold": "8E+1"}, headers=auth(*ADMIN))
+    assert r.status_code == 200, r.text
+    rules = (await client.get("/v1/alert-rules", headers=auth(*ADMIN))).json()
+    assert "8E+1" not in str(rules) and "80" in str(rules)
+    actual = {"person": "rep1", "metric": "revenue", "date": "2026-07-01", "value": "-0", "external_ref": "z"}
+    recorded = await client.post("/v1/actuals", json=actual, headers=auth(*ADMIN))
+    explained = await client.get(f"/v1/targets/{east['parent']['id']}/explain", headers=auth(*ADMIN))
+    assert recorded.status_code == 201 and "E+" not in explained.text

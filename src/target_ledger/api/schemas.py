@@ -50,32 +50,41 @@ class Input(Struct):
     whatever the field: decimals are finite, below 10^15 and at most 6 places (domain/values.py),
     days lie in the calendar's years (1900-2999), and text holds no NUL character (PostgreSQL refuses it).
     A breach is a 422 naming the field; rules that depend on the field (a target is not negative,
-    money has cents) are the domain's."""
+    money has cents) are the domain's. Decimals are kept in plain spelling ("1.5E+2" is 150), so
+    that every answer and every event shows them one way."""
 
     def __post_init__(self) -> None:
         for name in self.__struct_fields__:
-            check_input(getattr(self, name), name)
+            value = getattr(self, name)
+            checked = check_input(value, name)
+            if checked is not value:
+                msgspec.structs.force_setattr(self, name, checked)
 
 
-def check_input(value: Any, field: str) -> None:
-    """Raise ValueError naming `field` (msgspec makes it a ValidationError) if a value breaks a rule."""
+def check_input(value: Any, field: str) -> Any:
+    """The value with its decimals in plain spelling; raise ValueError naming `field` (msgspec
+    makes it a ValidationError) if it breaks a rule."""
     if isinstance(value, str):
         if "\x00" in value:
             raise ValueError(f"field `{field}` must not contain the NUL character (\\u0000)")
     elif isinstance(value, Decimal | date):
         try:
-            check_amount(value, negative_allowed=True, field=field) if isinstance(value, Decimal) else check_day(
-                value, field
-            )
+            if isinstance(value, Decimal):
+                check_amount(value, negative_allowed=True, field=field)
+                return plain(value)
+            check_day(value, field)
         except DomainError as e:
             raise ValueError(f"field `{field}`: {e}") from None
     elif isinstance(value, dict):
-        for key, item in value.items():
-            check_input(key, field)
-            check_input(item, f"{field}.{key}")
-    elif isinstance(value, list | tuple):
-        for index, item in enumerate(value):
-            check_input(item, f"{field}[{index}]")
+        return {check_input(key, field): check_input(item, f"{field}.{key}") for key, item in value.items()}
+    elif isinstance(value, list):
+        return [check_input(item, f"{field}[{index}]") for index, item in enumerate(value)]
+    return value
+
+
+def plain(value: Decimal) -> Decimal:
+    """The same number written out in digits (no exponent), and never negative zero."""
+    return value if value.as_tuple().exponent in range(-6, 1) and value else Decimal(format(value, "f")) + 0
 
 
 class SetTarget(Input):
