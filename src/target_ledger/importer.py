@@ -6,8 +6,9 @@ number and content), so re-running an interrupted import stores nothing twice.
 
 import csv
 import dataclasses
+import functools
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -35,34 +36,104 @@ class Summary:
     rejected: int = 0
 
 
+JSON_LINES = (".jsonl", ".ndjson", ".json")
+
+
+class Unreadable(ValueError):
+    """Why a line of the file cannot become a row."""
+
+
 @dataclass(frozen=True)
 class Line:
-    number: int
-    raw: str
+    number: int  # the file line the row starts on
+    raw: str  # as in the file, without its line ending; bytes that are not UTF-8 as lone surrogates
     fields: dict[str, Any]
+    fault: str | None = None  # why it cannot become a row
 
 
 def read_lines(path: Path) -> Iterator[Line]:
-    """Rows one at a time: CSV (header row; `scope.<dimension>` columns) or JSON Lines."""
-    with path.open(newline="", encoding="utf-8") as f:
-        if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
-            for number, raw in enumerate(f, start=1):
-                if raw.strip():
-                    yield Line(number, raw.rstrip("\n"), _json_fields(raw))
-            return
-        reader = csv.DictReader(f)
-        for row in reader:
-            scope = {k[6:]: v for k, v in row.items() if k and k.startswith("scope.") and v}
-            fields: dict[str, Any] = {k: v for k, v in row.items() if k and not k.startswith("scope.") and v != ""}
-            yield Line(reader.line_num, ",".join(v or "" for v in row.values()), {**fields, "scope": scope})
+    """Rows one at a time: CSV (header row; `scope.<dimension>` columns) or JSON Lines. A line that
+    cannot become a row (not UTF-8, not CSV or JSON, another field count than the header) comes
+    with its fault, and the reading goes on."""
+    # surrogateescape: a byte that is not UTF-8 costs its line, not the file; utf-8-sig drops the
+    # byte-order mark spreadsheets write, which would otherwise rename the first column.
+    with path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as f:
+        records = _json_records(f) if path.suffix.lower() in JSON_LINES else _csv_records(f)
+        for number, raw, parse in records:
+            yield _line(number, raw.rstrip("\r\n"), parse)
 
 
-def _json_fields(raw: str) -> dict[str, Any]:
+Parse = Callable[[], dict[str, Any]]  # a record's fields, or Unreadable
+
+
+def _line(number: int, raw: str, parse: Parse) -> Line:
+    """The one place deciding whether a line of the file is a row, and if not, why."""
+    try:
+        raw.encode()
+    except UnicodeEncodeError:
+        return Line(number, raw, {}, "not valid UTF-8")
+    try:
+        return Line(number, raw, parse())
+    except Unreadable as e:
+        return Line(number, raw, {}, str(e))
+
+
+def _json_records(f: TextIO) -> Iterator[tuple[int, str, Parse]]:
+    for number, raw in enumerate(f, start=1):
+        if raw.strip():
+            yield number, raw, functools.partial(_json_object, raw)
+
+
+def _json_object(raw: str) -> dict[str, Any]:
     try:
         decoded = msgspec.json.decode(raw)
     except msgspec.DecodeError as e:
-        return {"__error__": f"not JSON: {e}"}
-    return decoded if isinstance(decoded, dict) else {"__error__": "a line must hold one JSON object"}
+        raise Unreadable(f"not JSON: {e}") from None
+    except RecursionError:
+        raise Unreadable("not JSON: nested too deep") from None
+    if not isinstance(decoded, dict):
+        raise Unreadable("a line must hold one JSON object")
+    return decoded
+
+
+def _csv_records(f: TextIO) -> Iterator[tuple[int, str, Parse]]:
+    taken: list[tuple[int, str]] = []  # the file lines of the record being read (a quoted value may span several)
+
+    def file_lines() -> Iterator[str]:
+        for number, text in enumerate(f, start=1):
+            taken.append((number, text))
+            yield text
+
+    reader = csv.reader(file_lines())
+    header: list[str] | None = None
+    while True:
+        try:
+            values, error = next(reader), None
+        except StopIteration:
+            return
+        except csv.Error as e:  # e.g. a value over the field size limit; the reader goes on at the next line
+            values, error = [], f"not CSV: {e}"
+        number, raw = taken[0][0], "".join(text for _, text in taken)
+        taken.clear()
+        if not values and not error:
+            continue  # a blank line
+        if header is None:
+            header = values  # one that is not CSV leaves none: each row is then rejected for its field count
+        else:
+            yield number, raw, functools.partial(_csv_fields, header, values, error)
+
+
+def _csv_fields(header: list[str], values: list[str], error: str | None) -> dict[str, Any]:
+    if error:
+        raise Unreadable(error)
+    if len(values) != len(header):
+        raise Unreadable(f"{len(values)} fields, the header has {len(header)}")
+    row = {k: v for k, v in zip(header, values, strict=True) if k}  # a column without a name is ignored
+    scope = {k[6:]: v for k, v in row.items() if k.startswith("scope.") and v}
+    return {**{k: v for k, v in row.items() if not k.startswith("scope.") and v != ""}, "scope": scope}
+
+
+ROW_SHOWN = 4096  # characters of a rejected row written back: any CSV reader can read the rejects file
 
 
 class Rejects:
@@ -73,12 +144,15 @@ class Rejects:
         self.writer.writerow(["line", "field", "reason", "row"])
 
     def add(self, line: Line, field: str | None, reason: str) -> None:
-        self.writer.writerow([line.number, field or "", reason, line.raw])
+        row = line.raw if len(line.raw) <= ROW_SHOWN else f"{line.raw[:ROW_SHOWN]}… ({len(line.raw)} characters)"
+        cells = [str(line.number), field or "", reason, row]
+        # A byte that is not UTF-8 is written as its escape (\\xff), so that the rejects file is UTF-8.
+        self.writer.writerow([c.encode(errors="surrogateescape").decode(errors="backslashreplace") for c in cells])
 
 
 def _decode(line: Line, source: str) -> ActualInput:
-    if "__error__" in line.fields:
-        raise ValueError(line.fields["__error__"])
+    if line.fault is not None:
+        raise Unreadable(line.fault)
     fields = {"source": source, **line.fields}
     if "external_ref" not in fields:  # a stable identity, so that a re-run is harmless
         fields["external_ref"] = f"line{line.number}-{hashlib.sha256(line.raw.encode()).hexdigest()[:16]}"
@@ -113,9 +187,10 @@ async def _store(cmd: Command, batch: list[tuple[Line, ActualInput]], rejects: R
     cmd = dataclasses.replace(cmd)  # each batch sees the org, catalog and closures as they are now
     catalog, org, periods = await cmd.catalog(), await cmd.org(), await cmd.periods()
     while batch:  # each round rejects one row at least, or stores the batch
+        items, lines = [item for _, item in batch], [line.number for line, _ in batch]
         try:
-            actuals = check_actuals(cmd, catalog, org, periods, [item for _, item in batch], reject_closed=True)
-            outcomes = await append_actuals(cmd, actuals)
+            checked = check_actuals(cmd, catalog, org, periods, items, indexes=lines, reject_closed=True, noun="line")
+            outcomes = await append_actuals(cmd, checked, lines)
         except BatchInvalidError as invalid:
             batch = _reject(batch, [(e.index, e.field, e.message) for e in invalid.errors], rejects, summary)
             continue
@@ -131,9 +206,10 @@ async def _store(cmd: Command, batch: list[tuple[Line, ActualInput]], rejects: R
 def _reject(
     batch: list[tuple[Line, ActualInput]], faults: list[tuple[int, str | None, str]], rejects: Rejects, summary: Summary
 ) -> list[tuple[Line, ActualInput]]:
-    """Write the faulty rows to the rejects file; the rest of the batch."""
-    for index, field, reason in faults:
-        rejects.add(batch[index][0], field, reason)
-    bad = {index for index, _, _ in faults}
+    """Write the faulty rows (each by its line number) to the rejects file; the rest of the batch."""
+    by_number = {line.number: line for line, _ in batch}
+    for number, field, reason in faults:
+        rejects.add(by_number[number], field, reason)
+    bad = {number for number, _, _ in faults}
     summary.rejected += len(bad)
-    return [row for i, row in enumerate(batch) if i not in bad]
+    return [(line, item) for line, item in batch if line.number not in bad]

@@ -111,10 +111,12 @@ def check_actuals(
     indexes: list[int] | None = None,
     errors: list[ItemError] | None = None,
     reject_closed: bool = False,
+    noun: str = "item",
 ) -> list[Actual]:
     """Decide every item; raise BatchInvalidError listing each bad one by index and field,
     together with `errors` found before (items that could not even be decoded). An item in a
-    closed period is a 409 for the whole request, unless `reject_closed` lists it as bad."""
+    closed period is a 409 for the whole request, unless `reject_closed` lists it as bad. A
+    message names another item as `noun` and index ("line 7" for the importer)."""
     actuals, errors = [], list(errors or [])
     first: dict[uuid.UUID, tuple[int, Actual]] = {}  # each actual id's first item
     for position, item in enumerate(items):
@@ -124,7 +126,7 @@ def check_actuals(
             earlier, same = first.setdefault(actual.id, (index, actual))
             if differs := same.differences(actual):
                 raise DomainError(
-                    f"repeats the source and external_ref of item {earlier} with another {_named(differs)}",
+                    f"repeats the source and external_ref of {noun} {earlier} with another {_named(differs)}",
                     field="external_ref",
                 )
             actuals.append(actual)
