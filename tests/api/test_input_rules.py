@@ -326,3 +326,20 @@ async def test_decimals_are_kept_in_plain_spelling_whatever_way_they_were_writte
     recorded = await client.post("/v1/actuals", json=actual, headers=auth(*ADMIN))
     explained = await client.get(f"/v1/targets/{east['parent']['id']}/explain", headers=auth(*ADMIN))
     assert recorded.status_code == 201 and "E+" not in explained.text
+
+
+async def test_a_body_that_is_not_json_is_a_400_naming_body(client, auth, east) -> None:
+    headers = {**auth(*ADMIN), "content-type": "application/json"}
+    for body in [b"{", b'{"node":"east-2",}', b'{"node":"east-2"} trailing', b"\xef\xbb\xbf{}", b'{"value":1e400}']:
+        r = await client.post("/v1/targets", content=body, headers=headers)
+        assert_refused(r, "body", status=400)
+    # No body at all is refused naming the body too.
+    r = await client.post("/v1/targets", headers=headers)
+    assert r.status_code in (400, 422) and [e["field"] for e in r.json()["errors"]] == ["body"], r.text
+
+
+async def test_a_path_no_route_takes_is_a_404_naming_path(client, auth, east) -> None:
+    for path in ["/v1/targets/not-a-uuid", "/v1/adjustments/%ff"]:
+        assert_refused(await client.get(path, headers=auth(*ADMIN)), "path", status=404)
+    r = await client.post("/v1/actuals/not-a-uuid/correction", json={"value": "1", "reason": "x"}, headers=auth(*ADMIN))
+    assert_refused(r, "path", status=404)

@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl, unquote_to_bytes
 
 import msgspec
 from litestar import Request
-from litestar.exceptions import ClientException
+from litestar.exceptions import ClientException, SerializationException
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 PROBLEM = b"application/problem+json"
@@ -20,13 +20,15 @@ KEPT_HEADERS[b"x-correlation-id"] = ("X-Correlation-Id", 200)
 
 
 class LedgerRequest(Request):  # type: ignore[type-arg]
-    """A body nested beyond the decoder's depth or holding bytes that are not UTF-8 is a 400,
-    like any other body that is not JSON (msgspec raises those as RecursionError and
-    UnicodeDecodeError, which litestar would answer with a 500)."""
+    """A body that is not JSON is a 400 naming `body`, whatever is wrong with it: malformed,
+    nested beyond the decoder's depth, or bytes that are not UTF-8 (msgspec raises the last two
+    as RecursionError and UnicodeDecodeError, which litestar would answer with a 500)."""
 
     async def json(self) -> Any:
         try:
             return await super().json()
+        except SerializationException as e:
+            raise _bad_body(f"the body is not JSON: {e}") from None
         except RecursionError:
             raise _bad_body("the body is nested too deeply to be a request of this API") from None
         except UnicodeDecodeError as e:
@@ -83,10 +85,15 @@ def _clean(raw: bytes) -> bool:
     return True
 
 
+def problem_body(status: int, field: str, message: str) -> bytes:
+    """A problem+json body naming `field`, for answers given where litestar does not map errors."""
+    body = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status, "detail": message}
+    return msgspec.json.encode({**body, "errors": [{"field": field, "message": message}]})
+
+
 async def refuse(send: Send, status: int, field: str, message: str) -> None:
     """Answer a problem naming `field`, from ASGI middleware (before litestar's handlers map errors)."""
-    body = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status, "detail": message}
-    encoded = msgspec.json.encode({**body, "errors": [{"field": field, "message": message}]})
+    encoded = problem_body(status, field, message)
     headers = [(b"content-type", PROBLEM), (b"content-length", str(len(encoded)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": encoded, "more_body": False})

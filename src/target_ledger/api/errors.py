@@ -55,7 +55,9 @@ def _field(request: Request, error: dict[str, Any]) -> str:
     # msgspec names a missing or unknown field in the message, not in the key.
     named, _ = field_and_message(error.get("message", ""))
     key = error.get("key")
-    return named if key in (None, "data") and named else _public_name(request, str(key))
+    if key == "data":  # the body as a whole (none was sent, or not an object)
+        return named or "body"
+    return named if key is None and named else _public_name(request, str(key))
 
 
 def _public_name(request: Request, key: str) -> str:
@@ -75,9 +77,15 @@ def validation_problem(request: Request, exc: ValidationException) -> Response[d
     return problem(422, "Invalid input", detail, errors=fields)
 
 
+# What a bare 4xx from the framework is about: a path no route takes, a body over the limit.
+_ABOUT = {404: "path", 413: "body"}
+
+
 def http_problem(request: Request, exc: HTTPException) -> Response[dict[str, Any]]:
     extra = exc.extra if isinstance(exc.extra, list) else []
     fields = [{"field": e["key"], "message": e.get("message", "")} for e in extra if isinstance(e, dict) and "key" in e]
+    if not fields and exc.status_code in _ABOUT:
+        fields = [{"field": _ABOUT[exc.status_code], "message": str(exc.detail)}]
     return problem(exc.status_code, _title(exc.status_code), str(exc.detail), exc.headers, errors=fields)
 
 
