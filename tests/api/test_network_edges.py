@@ -106,7 +106,15 @@ async def test_a_webhook_host_resolving_to_a_private_address_inside_ipv6_or_to_c
     settings, clock, auth, dns
 ) -> None:
     async with live_api(settings, clock, webhook_allow_private=False, run_webhooks=False) as api:
-        for address in ("::ffff:10.0.0.1", "64:ff9b::a00:1", "2002:a00:1::1", "169.254.169.254", "100.64.0.1"):
+        for address in (
+            "::ffff:10.0.0.1",
+            "64:ff9b::a00:1",
+            "2002:a00:1::1",
+            "::127.0.0.1",
+            "::a9fe:a9fe",
+            "169.254.169.254",
+            "100.64.0.1",
+        ):
             dns.names["hooks.example"] = address
             r = await api.post("/v1/webhooks", json={"url": "https://hooks.example/x"}, headers=auth(*INTEGRATION))
             assert r.status_code == 422, (address, r.text)

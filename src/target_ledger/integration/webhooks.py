@@ -38,7 +38,7 @@ def check_address(address: str) -> None:
         ip = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
     elif isinstance(ip, ipaddress.IPv6Address):
         ip = ip.ipv4_mapped or ip.sixtofour or ip
-    if not ip.is_global or ip.is_multicast:
+    if not ip.is_global or ip.is_multicast or ip.is_reserved:  # ::a.b.c.d (IPv4-compatible) is "global" but reserved
         raise NonPublicAddressError(
             f"{address} is not a public address (loopback, private, link-local or reserved); "
             "set TL_WEBHOOK_ALLOW_PRIVATE=1 to allow it"
