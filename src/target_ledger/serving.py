@@ -3,16 +3,22 @@
 import asyncio
 import functools
 import re
+from http import HTTPStatus
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from target_ledger.api.edge import problem_body
 from target_ledger.config import Settings
 
 # Key of an asyncio.Event in the ASGI lifespan state (each request's `scope["state"]`), set once
 # the server begins to shut down: long-lived responses (the event stream) end themselves then.
 DRAINING = "target_ledger.draining"
 _HEAD_END = re.compile(rb"\n\r?\n")  # the blank line after a request's headers
+
+
+class HeadTooLarge(Exception):
+    """Raised from a parser callback to stop parsing a connection answered 431."""
 
 
 class RequestGuardProtocol(HttpToolsProtocol):
@@ -22,15 +28,16 @@ class RequestGuardProtocol(HttpToolsProtocol):
     grow the parser's buffer without end. A head (line and headers) not complete
     `header_timeout` seconds after the connection opened or the request's first byte came,
     or a body not complete `body_timeout` seconds after its head, gets 408 (if no answer was
-    begun); a head over `max_head` bytes gets 431; each closes the connection. Shutting down
-    sets the DRAINING event."""
+    begun); a head over `max_head` bytes gets 431; each a problem+json naming "headers" or
+    "body", and each closes the connection. Shutting down sets the DRAINING event."""
 
     def __init__(self, *args: Any, header_timeout: float, body_timeout: float, max_head: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.header_timeout, self.body_timeout, self.max_head = header_timeout, body_timeout, max_head
         self.awaiting_head = True  # from the connection's start, and after each complete request
         self.deadline: asyncio.TimerHandle | None = None  # of the head, then of the body
-        self.head_size, self.head_tail = 0, b""
+        self.head_size, self.head_tail = 0, b""  # bytes of the head read so far (before the parser)
+        self.head_parsed = 0  # bytes of the head's URL and headers the parser gave (after it)
         self.draining: asyncio.Event = self.app_state.setdefault(DRAINING, asyncio.Event())
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -42,11 +49,29 @@ class RequestGuardProtocol(HttpToolsProtocol):
         if self.awaiting_head:
             self._start_clock(self.header_timeout)
             if not self._head_fits(data):
-                self._refuse(b"431 Request Header Fields Too Large")
+                self._refuse(431, "headers", f"a request's line and headers may take at most {self.max_head} bytes")
                 return
         super().data_received(data)
 
+    # A read may hold the end of one request and the start of the next (pipelined, or sent after
+    # an early answer): that head's clock and size start in the parser's callbacks, not in a read.
+    def on_message_begin(self) -> None:
+        self._start_clock(self.header_timeout)
+        self.head_parsed = 0
+        super().on_message_begin()
+
+    def on_url(self, url: bytes) -> None:
+        self.head_parsed += len(url)
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.head_parsed += len(name) + len(value) + 4  # ": " and CRLF
+        super().on_header(name, value)
+
     def on_headers_complete(self) -> None:
+        if self.head_parsed > self.max_head:
+            self._refuse(431, "headers", f"a request's line and headers may take at most {self.max_head} bytes")
+            raise HeadTooLarge  # no handler for it, and no parsing of what follows
         self.awaiting_head = False
         self._stop_clock()
         self._start_clock(self.body_timeout)  # stopped at once when there is no body
@@ -57,6 +82,10 @@ class RequestGuardProtocol(HttpToolsProtocol):
         super().on_message_complete()
         self._stop_clock()
         self.awaiting_head = True
+
+    def send_400_response(self, msg: str) -> None:
+        if not self.transport.is_closing():  # else already refused (HeadTooLarge ends the parse as an error)
+            super().send_400_response(msg)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_clock()
@@ -85,17 +114,31 @@ class RequestGuardProtocol(HttpToolsProtocol):
 
     def _too_slow(self) -> None:
         self.deadline = None
-        cycle = self.cycle  # the request being answered (or the last one answered)
-        if cycle is not None and cycle.response_started and not (self.awaiting_head and cycle.response_complete):
-            self.transport.close()  # an answer is under way, or given before the body came: a 408 would garble it
+        if self.awaiting_head:
+            self._refuse(408, "headers", f"a request's line and headers must come within {self.header_timeout} s")
         else:
-            self._refuse(b"408 Request Timeout")
+            self._refuse(408, "body", f"a request's body must come within {self.body_timeout} s of its headers")
 
-    def _refuse(self, status: bytes) -> None:
+    def _answer_pending(self) -> bool:
+        """Whether an answer is, or will be, written on this connection: a refusal would garble it."""
+        cycle = self.cycle  # the request being answered, or the last one answered
+        if self.pipeline or cycle is None:
+            return bool(self.pipeline)
+        # Refusing a head: the request before it is not answered yet. Refusing a body: its
+        # request's answer is under way, or was given before the body came.
+        return not cycle.response_complete if self.awaiting_head else cycle.response_started
+
+    def _refuse(self, status: int, field: str, message: str) -> None:
+        """Answer a problem+json naming `field` (unless another answer is pending) and close the connection."""
         self._stop_clock()
-        if not self.transport.is_closing():
-            self.transport.write(b"HTTP/1.1 " + status + b"\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
-            self.transport.close()
+        if self.transport.is_closing():
+            return
+        if not self._answer_pending():
+            body = problem_body(status, field, message)
+            head = f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\ncontent-type: application/problem+json\r\n"
+            head += f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+            self.transport.write(head.encode() + body)
+        self.transport.close()
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:

@@ -3,6 +3,7 @@ shutdown in time, open event streams included (they end whole, so the client res
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import sys
@@ -84,6 +85,18 @@ async def _drain(lines: AsyncIterator[str]) -> None:
         pass
 
 
+def _problem(answer: bytes, status: int) -> str:
+    """The field a problem+json answer of `status` names (the answer being the connection's last)."""
+    head, _, body = answer[answer.rindex(b"HTTP/1.1 ") :].partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 %d" % status), answer[:300]
+    assert b"content-type: application/problem+json" in head.lower(), head
+    problem = json.loads(body)
+    assert problem["status"] == status and problem["detail"]
+    [error] = problem["errors"]
+    assert error["message"]
+    return str(error["field"])
+
+
 async def test_a_client_trickling_its_request_head_is_cut_off_within_the_header_timeout(served) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
     closed = asyncio.create_task(_until_closed(reader, HEADER_TIMEOUT + MARGIN))
@@ -94,6 +107,7 @@ async def test_a_client_trickling_its_request_head_is_cut_off_within_the_header_
         await asyncio.sleep(0.2)
     answer, after = await closed
     assert answer.startswith(b"HTTP/1.1 408") and after < HEADER_TIMEOUT + MARGIN
+    assert _problem(answer, 408) == "headers"
     writer.close()
 
 
@@ -101,6 +115,7 @@ async def test_a_connection_that_sends_nothing_is_closed_within_the_header_timeo
     reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
     answer, after = await _until_closed(reader, HEADER_TIMEOUT + MARGIN)
     assert answer.startswith(b"HTTP/1.1 408") and after >= HEADER_TIMEOUT * 0.9
+    assert _problem(answer, 408) == "headers"
     writer.close()
 
 
@@ -115,6 +130,7 @@ async def test_a_client_trickling_its_request_body_is_cut_off_within_the_body_ti
         await asyncio.sleep(0.2)
     answer, after = await closed
     assert answer.startswith(b"HTTP/1.1 408") and after < BODY_TIMEOUT + MARGIN
+    assert _problem(answer, 408) == "body"
     writer.close()
 
 
@@ -123,6 +139,7 @@ async def test_a_request_head_over_the_size_bound_is_refused_and_the_connection_
     writer.write(b"GET /health/live HTTP/1.1\r\nHost: ledger\r\nX-Big: " + b"a" * 20_000 + b"\r\n\r\n")
     answer, _ = await _until_closed(reader, HEADER_TIMEOUT + MARGIN)
     assert answer.startswith(b"HTTP/1.1 431"), answer[:200]
+    assert _problem(answer, 431) == "headers"
     writer.close()
     # A body is not a head, though it comes in the same read as one.
     reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
@@ -137,6 +154,43 @@ async def test_a_request_head_over_the_size_bound_is_refused_and_the_connection_
         for _ in range(5):
             r = await client.get("/health/live", headers={"X-Big": "a" * 8_000})
             assert r.status_code == 200
+
+
+async def test_a_big_head_after_an_early_answer_on_a_kept_alive_connection_is_still_refused(served) -> None:
+    async def twelve_mib() -> AsyncIterator[bytes]:
+        for _ in range(12):
+            yield b" " * 2**20
+
+    async with httpx.AsyncClient(base_url=served.url, timeout=30) as client:
+        # Answered (413) before the body is read; the client still sends it all, then asks again
+        # on the same connection: the server may read the body's end and the next head at once.
+        headers = {"Authorization": f"Bearer {served.token}", "Content-Type": "application/json"}
+        early = await client.post("/v1/actuals", content=twelve_mib(), headers=headers)
+        assert early.status_code == 413 and early.headers.get("connection") != "close"
+        big = await client.get("/health/live", headers={"X-Big": "a" * 20_000})
+        assert big.status_code == 431 and big.headers["content-type"] == "application/problem+json"
+        assert big.json()["errors"][0]["field"] == "headers"
+
+
+async def test_a_big_head_pipelined_behind_a_request_in_one_write_is_refused(served) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
+    small = b"GET /health/live HTTP/1.1\r\nHost: ledger\r\n\r\n"
+    writer.write(small + b"GET /health/live HTTP/1.1\r\nHost: ledger\r\nX-Big: " + b"a" * 20_000 + b"\r\n\r\n")
+    answer, _ = await _until_closed(reader, HEADER_TIMEOUT + MARGIN)
+    # Refused, and closed: with a 431 after the first answer, or (that answer still pending) without.
+    assert answer.count(b"HTTP/1.1 200") <= 1
+    assert b"HTTP/1.1 431" not in answer or _problem(answer, 431) == "headers"
+    writer.close()
+
+
+async def test_a_head_begun_in_the_same_write_as_a_request_gets_the_header_timeout_too(served) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
+    # The second request's head never ends: its clock starts with its first byte, not with a read.
+    writer.write(b"GET /health/live HTTP/1.1\r\nHost: ledger\r\n\r\nGET /health/live HTTP/1.1\r\nHost: ledger\r\n")
+    answer, after = await _until_closed(reader, HEADER_TIMEOUT + MARGIN)
+    assert answer.startswith(b"HTTP/1.1 200") and _problem(answer, 408) == "headers"
+    assert after < HEADER_TIMEOUT + MARGIN
+    writer.close()
 
 
 async def test_sigterm_ends_an_open_event_stream_whole_and_the_server_exits_promptly(settings, tmp_path) -> None:
