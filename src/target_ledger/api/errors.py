@@ -91,7 +91,10 @@ def http_problem(request: Request, exc: HTTPException) -> Response[dict[str, Any
 
 def domain_problem(request: Request, exc: errors.DomainError) -> Response[dict[str, Any]]:
     status = next(s for cls, s in _STATUS.items() if isinstance(exc, cls))
-    fields = [{"field": exc.field, "message": str(exc)}] if exc.field else []
+    # No field named: a 404 or 409 is about the resource the path names (this actual is reversed
+    # already, no such target); a 403 is about the caller, not an input.
+    field = exc.field or (None if status == 403 else "path")
+    fields = [{"field": field, "message": str(exc)}] if field else []
     return problem(status, _title(status), str(exc), errors=fields)
 
 
