@@ -343,3 +343,10 @@ async def test_a_path_no_route_takes_is_a_404_naming_path(client, auth, east) ->
         assert_refused(await client.get(path, headers=auth(*ADMIN)), "path", status=404)
     r = await client.post("/v1/actuals/not-a-uuid/correction", json={"value": "1", "reason": "x"}, headers=auth(*ADMIN))
     assert_refused(r, "path", status=404)
+
+
+async def test_a_reallocation_of_a_target_without_children_is_refused_not_ignored(client, auth, east) -> None:
+    q4 = east["q4"]
+    body = {"reason_category": "market_change", "justification": "why", "new_value": "800", "reallocation": {"a": "1"}}
+    r = await client.post(f"/v1/targets/{q4['id']}/adjustments", json=body, headers=auth(*ADMIN))
+    assert_refused(r, "reallocation")

@@ -54,6 +54,10 @@ async def _retarget(cmd: Command, target: Target, value: Decimal, explicit: dict
         )
     ]
     if not target.parts:
+        if explicit:  # a re-allocation of children it does not have: refused, not ignored
+            raise DomainError(
+                f"target {target.id} is not decomposed: there is nothing to re-allocate", field="reallocation"
+            )
         return changes
     additive = (await cmd.catalog()).metric(target.metric).additive
     if explicit is not None:
