@@ -291,5 +291,10 @@ async def test_a_feed_filtered_by_a_node_that_never_was_is_a_404_naming_node(cli
         assert r.status_code == 404 and r.json()["errors"][0]["field"] == "node", r.text
     r = await client.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/h", "node": "nobody"}, headers=integration)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "node", r.text
+    # ... and so is a token limited to a subtree that never was...
+    for path in ["/v1/feed", "/v1/feed/stream"]:
+        r = await client.get(path, headers=auth("bi", "integration", "nobody"))
+        assert r.status_code == 404 and r.json()["errors"][0]["field"] == "scope_node", r.text
     # ... while a real node filters as before.
     assert (await client.get("/v1/feed", params={"node": "east"}, headers=integration)).status_code == 200
+    assert (await client.get("/v1/feed", headers=auth("bi", "integration", "east"))).status_code == 200

@@ -53,7 +53,7 @@ class FeedController(Controller):
         min_position: MinPosition = None,
     ) -> FeedPage:
         filters = feed.Filters.parse(request.user, types, node)
-        await known_node(command, node)
+        await known_nodes(command, request.user, node)
         await wait_for(state, public_events.NAME, min_position)
         events, cursor = await feed.page(state.pool, after, limit, filters)
         return FeedPage(events=[msgspec.json.decode(e) for _, e in events], next=cursor)
@@ -70,7 +70,7 @@ class FeedController(Controller):
         last_event_id: Annotated[int | None, HeaderParameter(name="last-event-id", ge=0, le=MAX_POSITION)] = None,
     ) -> ServerSentEvent:
         filters = feed.Filters.parse(request.user, types, node)
-        await known_node(command, node)
+        await known_nodes(command, request.user, node)
         since = after if last_event_id is None else last_event_id
         # When the server shuts down the stream ends, whole: the client reconnects (to another
         # process) with Last-Event-ID and misses nothing.
@@ -91,3 +91,10 @@ async def _messages(live: AsyncIterator[feed.Event | None]) -> AsyncIterator[Ser
             yield ServerSentEventMessage(data=None, comment="heartbeat")
         else:
             yield ServerSentEventMessage(id=event[0], data=event[1])
+
+
+async def known_nodes(command: Command, user: Principal, node: str | None) -> None:
+    """The nodes a feed is filtered by exist: the query's `node`, and the subtree the token is
+    limited to (a token scoped to a node that never was would read an empty feed for ever)."""
+    await known_node(command, node)
+    await known_node(command, user.scope_node, field="scope_node")
