@@ -97,18 +97,24 @@ def _problem(answer: bytes, status: int) -> str:
     return str(error["field"])
 
 
-async def test_a_client_trickling_its_request_head_is_cut_off_within_the_header_timeout(served) -> None:
+async def _trickled(served, start: bytes, piece: bytes, timeout: float) -> str:
+    """Send `start`, then `piece` every 0.2 s until the server closes; the field its 408 names."""
     reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
-    closed = asyncio.create_task(_until_closed(reader, HEADER_TIMEOUT + MARGIN))
-    # One header line every 0.2 s: each byte would reset an idle timer, never a head deadline.
-    writer.write(b"GET /health/live HTTP/1.1\r\nHost: ledger\r\n")
+    closed = asyncio.create_task(_until_closed(reader, timeout + MARGIN))
+    writer.write(start)
     while not closed.done():
-        writer.write(b"X-Slow: yes\r\n")
+        writer.write(piece)
         await asyncio.sleep(0.2)
     answer, after = await closed
-    assert answer.startswith(b"HTTP/1.1 408") and after < HEADER_TIMEOUT + MARGIN
-    assert _problem(answer, 408) == "headers"
     writer.close()
+    assert answer.startswith(b"HTTP/1.1 408") and after < timeout + MARGIN
+    return _problem(answer, 408)
+
+
+async def test_a_client_trickling_its_request_head_is_cut_off_within_the_header_timeout(served) -> None:
+    # One header line every 0.2 s: each byte would reset an idle timer, never a head deadline.
+    start = b"GET /health/live HTTP/1.1\r\nHost: ledger\r\n"
+    assert await _trickled(served, start, b"X-Slow: yes\r\n", HEADER_TIMEOUT) == "headers"
 
 
 async def test_a_connection_that_sends_nothing_is_closed_within_the_header_timeout(served) -> None:
@@ -120,18 +126,10 @@ async def test_a_connection_that_sends_nothing_is_closed_within_the_header_timeo
 
 
 async def test_a_client_trickling_its_request_body_is_cut_off_within_the_body_timeout(served) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
     headers = f"Authorization: Bearer {served.token}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n"
-    writer.write(b"POST /v1/webhooks HTTP/1.1\r\nHost: ledger\r\n" + headers.encode() + b"\r\n")
-    closed = asyncio.create_task(_until_closed(reader, BODY_TIMEOUT + MARGIN))
+    start = b"POST /v1/webhooks HTTP/1.1\r\nHost: ledger\r\n" + headers.encode() + b"\r\n"
     # A byte of the body every 0.2 s: the handler would wait for the rest forever.
-    while not closed.done():
-        writer.write(b" ")
-        await asyncio.sleep(0.2)
-    answer, after = await closed
-    assert answer.startswith(b"HTTP/1.1 408") and after < BODY_TIMEOUT + MARGIN
-    assert _problem(answer, 408) == "body"
-    writer.close()
+    assert await _trickled(served, start, b" ", BODY_TIMEOUT) == "body"
 
 
 async def test_a_request_head_over_the_size_bound_is_refused_and_the_connection_closed(served) -> None:

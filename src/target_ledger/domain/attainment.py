@@ -132,7 +132,7 @@ def assess(
         attainment=attainment,
         pace=pace,
         status=status,
-        attainment_pct=attainment_pct(so_far, goal, lower_is_better=lower_is_better),
+        attainment_pct=None if attainment is None else shown(attainment, higher_is_better=better),
         # A sum's gap is exact as it is; a rate's is rounded like any other figure.
         gap=shown(goal - so_far, RATE, higher_is_better=lower_is_better)
         if isinstance(actual, Fraction)
