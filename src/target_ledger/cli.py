@@ -66,6 +66,7 @@ def project() -> None:
     """Run the projections as a standalone worker until SIGTERM or SIGINT."""
     from projections.runner import PROJECTIONS, read_model_pool, supervise
     from target_ledger.eventstore import EventStore
+    from target_ledger.eventstore.anchor import publishing
     from target_ledger.eventstore.subscription import Notifier, listening
     from target_ledger.scheduler import for_service
 
@@ -81,6 +82,7 @@ def project() -> None:
             tasks = [asyncio.create_task(supervise(read_models, store, notifier, p)) for p in PROJECTIONS]
             # The alert scheduler runs where the projections do (one process at a time judges).
             tasks.append(asyncio.create_task(for_service(store, settings, lambda: datetime.now(UTC)).run()))
+            tasks.extend(publishing(store, settings))  # signed checkpoints, if TL_CHECKPOINT_KEY and _DIR are set
             stop = asyncio.Event()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 asyncio.get_running_loop().add_signal_handler(sig, stop.set)
@@ -154,21 +156,117 @@ def rebuild(projection: str | None) -> None:
 
 
 @main.command()
-def verify() -> None:
-    """Re-check every stream's hash chain; exit 1 naming the first broken link of each."""
+@click.option(
+    "--checkpoint",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="Also check the log against this signed checkpoint (a directory: its newest).",
+)
+@click.option(
+    "--public-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="The public key the checkpoint must be signed with.",
+)
+def verify(checkpoint: Path | None, public_key: Path | None) -> None:
+    """Re-check every stream's hash chain; exit 1 naming the first broken link of each. With
+    --checkpoint, also recompute the log's digest up to the checkpoint and exit 1 naming what
+    differs: a removed or re-hashed tail, an edited ordering column (xid)."""
+    from target_ledger.eventstore import EventStore, anchor
     from target_ledger.eventstore.verify import broken_links
 
-    async def run() -> list:
-        settings = Settings.from_env()
-        async with connect(resolve_url(settings), settings) as conn:
-            return await broken_links(conn)
+    def signed_checkpoint(path: Path, public_key: Path) -> anchor.Checkpoint:
+        """The checkpoint at path (a directory: its newest), or exit 1 saying why it is refused."""
+        try:
+            if path.is_dir():
+                newest = anchor.newest_file(path)
+                if newest is None:
+                    raise anchor.CheckpointError(f"{path} holds no checkpoint")
+                path = newest
+            return anchor.read_signed(path, anchor.load_public_key(public_key))
+        except (anchor.CheckpointError, ValueError) as e:  # ValueError: not a PEM key
+            click.echo(f"REFUSED {e}")
+            sys.exit(1)
 
-    links = asyncio.run(run())
+    if (checkpoint is None) != (public_key is None):
+        raise click.UsageError("--checkpoint and --public-key go together")
+    signed = signed_checkpoint(checkpoint, public_key) if checkpoint and public_key else None
+
+    async def run() -> tuple[list, list[str]]:
+        settings = Settings.from_env()
+        url = resolve_url(settings)
+        async with connect(url, settings) as conn:
+            links = await broken_links(conn)
+        if signed is None:
+            return links, []
+        pool = await create_pool(url, settings, "target-ledger-verify", size=2)
+        try:
+            return links, await anchor.departures(EventStore(pool), signed)
+        finally:
+            await pool.close()
+
+    links, departures = asyncio.run(run())
     for link in links:
         click.echo(f"BROKEN {link}")
-    if links:
+    for departure in departures:
+        click.echo(f"TAMPERED {departure}")
+    if links or departures:
         sys.exit(1)
     click.echo("every stream's hash chain is intact")
+    if signed is not None:
+        head = signed.head
+        click.echo(f"intact up to position {head.position} ({head.count} events), as signed at {signed.signed_at}")
+
+
+@main.group("checkpoint")
+def checkpoint_group() -> None:
+    """Signed checkpoints of the log, kept off the database host: evidence of a rewritten history."""
+
+
+@checkpoint_group.command("keygen")
+@click.argument("private_key_file", type=click.Path(dir_okay=False, path_type=Path))
+def checkpoint_keygen(private_key_file: Path) -> None:
+    """Write a new Ed25519 signing key to PRIVATE_KEY_FILE (mode 0600, never over an existing
+    file) and its public key to PRIVATE_KEY_FILE.pub; print the public key."""
+    from target_ledger.eventstore import anchor
+
+    private, public = anchor.new_key()
+    public_file = private_key_file.with_name(private_key_file.name + ".pub")
+    try:
+        fd = os.open(private_key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise click.UsageError(f"{private_key_file} exists; a key is never overwritten") from None
+    with os.fdopen(fd, "wb") as f:
+        f.write(private)
+    public_file.write_bytes(public)
+    click.echo(public.decode(), nl=False)
+    click.echo(f"private key: {private_key_file} (keep it off the database host); public key: {public_file}", err=True)
+
+
+@checkpoint_group.command("write")
+@click.option("--key", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), required=True)
+def checkpoint_write(key: Path, directory: Path) -> None:
+    """Sign and write the checkpoint after the newest one in DIR (continued from its digest)."""
+    from target_ledger.eventstore import EventStore, anchor
+
+    async def run() -> tuple[Path, anchor.Checkpoint] | None:
+        settings = Settings.from_env()
+        pool = await create_pool(resolve_url(settings), settings, "target-ledger-checkpoint", size=2)
+        try:
+            return await anchor.write_next(EventStore(pool), anchor.load_private_key(key), directory)
+        finally:
+            await pool.close()
+
+    try:
+        written = asyncio.run(run())
+    except (anchor.CheckpointError, ValueError) as e:  # ValueError: not a PEM key
+        raise click.ClickException(str(e)) from None
+    if written is None:
+        click.echo("nothing new since the newest checkpoint")
+        return
+    path, checkpoint = written
+    click.echo(f"wrote {path}: {checkpoint.head.count} events up to position {checkpoint.head.position}")
 
 
 @main.command()

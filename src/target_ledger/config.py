@@ -48,6 +48,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     nats_url: str = "nats://127.0.0.1:4222"
     nats_stream: str = "TARGET_LEDGER"
     nats_subject: str = "target_ledger"  # events go to <this>.<type>
+    checkpoint_key: str | None = None  # Ed25519 private key (PEM) the `project` worker signs checkpoints with
+    checkpoint_dir: str | None = None  # where it writes them; both set, or no periodic checkpoints
+    checkpoint_interval: float = 3600.0  # seconds between the worker's checkpoints
 
     @classmethod
     def from_env(cls, **overrides: object) -> "Settings":
@@ -86,6 +89,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("nats_url", "TL_NATS_URL"),
             ("nats_stream", "TL_NATS_STREAM"),
             ("nats_subject", "TL_NATS_SUBJECT"),
+            ("checkpoint_key", "TL_CHECKPOINT_KEY"),
+            ("checkpoint_dir", "TL_CHECKPOINT_DIR"),
+            ("checkpoint_interval", "TL_CHECKPOINT_INTERVAL"),
         ]:
             if var in env:
                 values[name] = env[var]
