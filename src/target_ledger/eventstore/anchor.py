@@ -269,9 +269,10 @@ async def departures(store: EventStore, checkpoint: Checkpoint) -> list[str]:
             f"{running.count} events up to position {head.position}, {head.count} signed:"
             " events were inserted, or moved before it by an edited xid"
         )
+    after = f" after position {matched.position} (the first {matched.count} events in delivery order match)"
     problems.append(
-        f"the log differs from the signed digest after position {matched.position} (the first {matched.count}"
-        f" events in delivery order match) and at or before position {(differs or head).position}:"
+        f"the log differs from the signed digest{after if matched.count else ''}"
+        f" at or before position {(differs or head).position}:"
         " an event there was edited and re-hashed, removed, or moved by an edited xid"
     )
     return problems
