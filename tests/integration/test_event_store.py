@@ -6,7 +6,7 @@ import uuid
 import asyncpg
 import pytest
 
-from target_ledger.eventstore import EventStore, StreamConflictError
+from target_ledger.eventstore import START, EventStore, StreamConflictError
 from tests.support import META, Counter
 
 
@@ -118,3 +118,27 @@ async def test_even_the_owner_cannot_update_events(store: EventStore, db_url: st
             await owner.execute("UPDATE events SET type = 'forged'")
     finally:
         await owner.close()
+
+
+async def test_a_version_cannot_come_before_its_predecessor_in_delivery_order(store: EventStore, db_url: str) -> None:
+    early = await asyncpg.connect(db_url, server_settings={"role": "target_ledger_app"})
+    try:
+        # A transaction takes its id, then stalls.
+        tx = early.transaction()
+        await tx.start()
+        await early.fetchval("SELECT pg_current_xact_id()")
+        # Meanwhile a later transaction starts a stream and commits.
+        counter = Counter.start("order")
+        await store.append(counter.collect_events(), META)
+        # The early one appends the next version: delivered by (xid, position) it would come
+        # before the version it follows, so it is a conflict.
+        counter.increment()
+        events = counter.collect_events()
+        with pytest.raises(StreamConflictError, match=str(counter.id)):
+            await store.append(events, META, conn=early)
+        await tx.rollback()
+    finally:
+        await early.close()
+    # Appended again in a transaction of its own, it is stored after its predecessor.
+    await store.append(events, META)
+    assert [r.version for r in await store.read_after(START)] == [1, 2]

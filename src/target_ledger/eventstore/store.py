@@ -103,18 +103,20 @@ class Appended(NamedTuple):
 
 # One row at least: `pending` on every row, the batch's columns NULL when it is empty. An
 # event beyond the watermark is pending iff the newest event is (the index's last entry):
-# asked as EXISTS, the planner scanned the whole table.
+# asked as EXISTS, the planner scanned the whole table. The watermark is this server's
+# pg_snapshot_xmin on the scale of the stored keys (migrations/0017): a log restored on
+# another server keeps delivering.
 READ_LIVE = """
 SELECT coalesce(p.pending, false) AS pending, b.*
   FROM (SELECT (SELECT (xid, position) > ($1::text::xid8, $2::bigint)
-                       AND xid >= pg_snapshot_xmin(pg_current_snapshot())
+                       AND xid >= ledger_watermark()
                   FROM events ORDER BY xid DESC, position DESC LIMIT 1) AS pending) AS p
   LEFT JOIN LATERAL (
       SELECT position, xid::text::bigint AS xid, event_id, stream_id, version, type,
              payload::text AS payload, metadata::text AS metadata, recorded_at
         FROM events
        WHERE (xid, position) > ($1::text::xid8, $2::bigint)
-         AND xid < pg_snapshot_xmin(pg_current_snapshot())
+         AND xid < ledger_watermark()
        ORDER BY events.xid, events.position  -- the columns: `xid` alone names the bigint above
        LIMIT $3) AS b ON true
 """

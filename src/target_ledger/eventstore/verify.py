@@ -1,4 +1,4 @@
-"""Re-check every stream's hash chain and name the first broken link of each."""
+"""Re-check every stream's hash chain and delivery order; name the first broken link of each."""
 
 import uuid
 from typing import NamedTuple
@@ -6,13 +6,18 @@ from typing import NamedTuple
 import asyncpg
 
 # Recomputes each link from the stored predecessor: an edited event breaks its own
-# link, and a re-hashed one breaks its successor's.
+# link, and a re-hashed one breaks its successor's. event_hash covers xid, the delivery
+# order, for events written since migrations/0017 (chain_formats says from which
+# position); for every event, a version delivered before its predecessor is named too
+# (the trigger refuses to write one).
 BROKEN_LINKS = """
 SELECT DISTINCT ON (stream_id) stream_id, version, position, problem
   FROM (
     SELECT e.stream_id, e.version, e.position,
            CASE WHEN e.version <> row_number() OVER w THEN 'a version is missing before it'
                 WHEN e.hash <> event_hash(lag(e.hash) OVER w, e) THEN 'its hash does not match its content'
+                WHEN (e.xid, e.position) < (lag(e.xid) OVER w, lag(e.position) OVER w)
+                    THEN 'its delivery order (xid, position) comes before the version it follows'
            END AS problem
       FROM events e
     WINDOW w AS (PARTITION BY e.stream_id ORDER BY e.version)
