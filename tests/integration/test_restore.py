@@ -192,3 +192,41 @@ async def test_the_service_role_cannot_choose_an_events_xid(store: EventStore, p
         await owner.close()
     assert row["stored"] == row["own"] != 1
     assert position in [r.position for r in await store.read_after(START)]
+
+
+async def test_a_new_server_is_recorded_once_whoever_comes_first(store: EventStore, pool, db_url: str) -> None:
+    before = await _append(store, 2)
+    # The log arrives from another server: the one on record is not this one.
+    owner = await asyncpg.connect(db_url)
+    try:
+        await owner.execute("UPDATE ledger_servers SET system_identifier = system_identifier + 1, started = 'epoch'")
+    finally:
+        await owner.close()
+    # A reader in a read-only transaction cannot record it, and reads all the same.
+    async with pool.acquire() as conn, conn.transaction(readonly=True):
+        assert len(await store.read_after(START, conn=conn)) == 4
+    assert await pool.fetchval("SELECT count(*) FROM ledger_servers") == 1
+    # Eight appends at once: one records this server, the others wait for it and use its offset.
+    positions = await asyncio.gather(*(_append(store, 1) for _ in range(8)))
+    servers = await pool.fetch("SELECT system_identifier, started FROM ledger_servers ORDER BY id")
+    here = await pool.fetchval("SELECT system_identifier FROM pg_control_system()")
+    assert [s["system_identifier"] for s in servers] == [here + 1, here]
+    assert servers[1]["started"] == await pool.fetchval("SELECT pg_postmaster_start_time()")
+    # Every event is delivered, each once.
+    read = await store.read_after(START)
+    assert sorted(r.position for r in read) == sorted([*before, *(p for ps in positions for p in ps)])
+
+
+async def test_a_restart_of_the_same_server_keeps_its_offset(store: EventStore, pool, db_url: str) -> None:
+    await _append(store, 1)
+    # As if the server had restarted since the offset was recorded.
+    owner = await asyncpg.connect(db_url)
+    try:
+        offset = await owner.fetchval("UPDATE ledger_servers SET started = 'epoch' RETURNING order_offset")
+    finally:
+        await owner.close()
+    await _append(store, 1)
+    # The start is recorded on the same row; the offset is the same.
+    [server] = await pool.fetch("SELECT started, order_offset FROM ledger_servers")
+    assert server["started"] == await pool.fetchval("SELECT pg_postmaster_start_time()")
+    assert server["order_offset"] == offset
