@@ -194,14 +194,25 @@ async def test_the_service_role_cannot_choose_an_events_xid(store: EventStore, p
     assert position in [r.position for r in await store.read_after(START)]
 
 
+async def _forget_this_server(db_url: str, statement: str) -> object:
+    """What a restart or a restore leaves: a recorded start that is not this server's."""
+    owner = await asyncpg.connect(db_url)
+    try:
+        async with owner.transaction():
+            await owner.execute("UPDATE ledger_servers SET started = 'epoch'")
+            await owner.execute(
+                """CREATE OR REPLACE FUNCTION ledger_server_offset() RETURNS bigint
+                   LANGUAGE sql STABLE AS 'SELECT NULL::bigint'"""
+            )
+            return await owner.fetchval(statement)
+    finally:
+        await owner.close()
+
+
 async def test_a_new_server_is_recorded_once_whoever_comes_first(store: EventStore, pool, db_url: str) -> None:
     before = await _append(store, 2)
     # The log arrives from another server: the one on record is not this one.
-    owner = await asyncpg.connect(db_url)
-    try:
-        await owner.execute("UPDATE ledger_servers SET system_identifier = system_identifier + 1, started = 'epoch'")
-    finally:
-        await owner.close()
+    await _forget_this_server(db_url, "UPDATE ledger_servers SET system_identifier = system_identifier + 1")
     # A reader in a read-only transaction cannot record it, and reads all the same.
     async with pool.acquire() as conn, conn.transaction(readonly=True):
         assert len(await store.read_after(START, conn=conn)) == 4
@@ -220,13 +231,11 @@ async def test_a_new_server_is_recorded_once_whoever_comes_first(store: EventSto
 async def test_a_restart_of_the_same_server_keeps_its_offset(store: EventStore, pool, db_url: str) -> None:
     await _append(store, 1)
     # As if the server had restarted since the offset was recorded.
-    owner = await asyncpg.connect(db_url)
-    try:
-        offset = await owner.fetchval("UPDATE ledger_servers SET started = 'epoch' RETURNING order_offset")
-    finally:
-        await owner.close()
+    offset = await _forget_this_server(db_url, "SELECT order_offset FROM ledger_servers")
     await _append(store, 1)
     # The start is recorded on the same row; the offset is the same.
     [server] = await pool.fetch("SELECT started, order_offset FROM ledger_servers")
     assert server["started"] == await pool.fetchval("SELECT pg_postmaster_start_time()")
     assert server["order_offset"] == offset
+    # And the fast path knows it again.
+    assert await pool.fetchval("SELECT ledger_server_offset()") == offset
