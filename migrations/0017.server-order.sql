@@ -40,8 +40,8 @@ SELECT system_identifier, pg_postmaster_start_time(), ledger_next_offset(0),
 -- The fast path: ledger_server_offset() is this server's offset as a constant while it runs
 -- (NULL on another server, or after a restart), rewritten whenever the offset is recorded.
 -- PostgreSQL inlines it, so the trigger pays next to nothing per event; reading
--- ledger_servers instead cost 3.5 µs of each event's insert, as much as the rest of the
--- trigger. Only its owner can rewrite it. The start time is written as epoch seconds:
+-- ledger_servers instead cost about 3.5 µs of each event's insert, nearly as much as the
+-- rest of the trigger. Only its owner can rewrite it. The start time is written as epoch seconds:
 -- a timestamp's text depends on the session's DateStyle.
 CREATE FUNCTION ledger_remember_offset(order_offset bigint) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, public AS $$
