@@ -27,6 +27,7 @@ from target_ledger.api.edge import EdgeMiddleware, LedgerRequest
 from target_ledger.api.feed import FeedController
 from target_ledger.api.health import live, ready
 from target_ledger.api.idempotency import IdempotencyMiddleware
+from target_ledger.api.metrics import ObservedRequests, metrics
 from target_ledger.api.monitoring import MonitoringController
 from target_ledger.api.org import OrgController
 from target_ledger.api.periods import PeriodController
@@ -42,6 +43,7 @@ from target_ledger.eventstore import EventStore
 from target_ledger.eventstore.subscription import Notifier, listening
 from target_ledger.integration import delivery
 from target_ledger.integration.feed import FeedSignal
+from target_ledger.logs import configure_logging
 
 
 def _utc_now() -> datetime:
@@ -75,6 +77,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> 
             workers, read_models = [], None
             if settings.run_projections:  # and the scheduler with them
                 read_models = await read_model_pool(url, settings)
+                app.state.read_models = read_models  # for /metrics: its connections in use
                 workers = [
                     asyncio.create_task(supervise(read_models, store, notifier, p, progress)) for p in PROJECTIONS
                 ]
@@ -93,7 +96,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> 
                     await read_models.close()
                 await pool.close()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             TargetController,
             ActualController,
@@ -110,6 +113,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> 
             OrgController,
             live,
             ready,
+            metrics,
         ],
         dependencies=DEPENDENCIES,
         exception_handlers=errors.HANDLERS,  # type: ignore[arg-type]
@@ -120,6 +124,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> 
             IdempotencyMiddleware,
         ],
         request_class=LedgerRequest,
+        logging_config=None,  # target_ledger.logs configures logging, once per process (litestar's would replace it)
         lifespan=[lifespan],
         state=State({"settings": settings}),
         openapi_config=OpenAPIConfig(
@@ -133,8 +138,14 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> 
             security=[{"bearer": []}],
         ),
     )
+    # Around litestar's whole handler, not a route: every answer (a path no route takes, the
+    # edge's refusals, an error) gets the request's id, a count and an access line.
+    app.asgi_handler = ObservedRequests(app.asgi_handler)
+    return app
 
 
 def app_from_env() -> Litestar:
-    """Factory for uvicorn workers: settings from the environment."""
-    return create_app(Settings.from_env())
+    """Factory for uvicorn workers: settings from the environment (each worker process logs as `serve` does)."""
+    settings = Settings.from_env()
+    configure_logging(settings)
+    return create_app(settings)

@@ -16,6 +16,7 @@ from target_ledger.application import Command
 from target_ledger.config import Settings
 from target_ledger.database import connect, create_pool, migrate, resolve_url
 from target_ledger.domain.access import ROLES
+from target_ledger.logs import configure_logging
 
 
 @click.group()
@@ -35,9 +36,10 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     from target_ledger.serving import uvicorn_options
 
     settings = Settings.from_env(host=host, port=port, workers=workers)
+    log = configure_logging(settings)
     url = resolve_url(settings)
     applied = migrate(url)
-    click.echo(f"database ready ({len(applied)} migrations applied)", err=True)
+    log.info("database ready", migrations_applied=len(applied))
     os.environ["DATABASE_URL"] = url  # workers (and their projections) use the same server
     settings.secret()  # made once here, not raced by several workers
     # uvicorn re-raises SIGTERM after its graceful shutdown; as SystemExit it lets the
@@ -72,6 +74,7 @@ def project() -> None:
 
     async def run() -> None:
         settings = Settings.from_env()
+        log = configure_logging(settings)
         url = resolve_url(settings)
         migrate(url)
         pool = await create_pool(url, settings, "target-ledger-project")
@@ -86,7 +89,7 @@ def project() -> None:
             stop = asyncio.Event()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-            click.echo(f"projecting: {', '.join(p.NAME for p in PROJECTIONS)}", err=True)
+            log.info("projecting", projections=[p.NAME for p in PROJECTIONS])
             stopped = asyncio.create_task(stop.wait())
             await asyncio.wait([*tasks, stopped], return_when=asyncio.FIRST_COMPLETED)
             stopped.cancel()
@@ -299,6 +302,7 @@ def relay_nats() -> None:
 
     async def run() -> None:
         settings = Settings.from_env()
+        log = configure_logging(settings)
         url = resolve_url(settings)
         migrate(url)
         pool = await create_pool(url, settings, "target-ledger-relay")
@@ -309,9 +313,9 @@ def relay_nats() -> None:
         try:
             async with listening(url, settings, woken.listen):
                 target = Target(settings.nats_url, settings.nats_stream, settings.nats_subject)
-                click.echo(f"relaying public events to NATS stream {target.stream} at {target.url}", err=True)
+                log.info("relaying public events", stream=target.stream, nats=target.url)
                 published = await relay(pool, woken, target, stop)
-                click.echo(f"published {published} events", err=True)
+                log.info("relay stopped", published=published)
         finally:
             await pool.close()
 

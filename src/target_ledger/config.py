@@ -3,6 +3,7 @@
 import os
 from decimal import Decimal
 from pathlib import Path
+from typing import Literal
 
 import msgspec
 import platformdirs
@@ -51,6 +52,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     checkpoint_key: str | None = None  # Ed25519 private key (PEM) the `project` worker signs checkpoints with
     checkpoint_dir: str | None = None  # where it writes them; both set, or no periodic checkpoints
     checkpoint_interval: float = 3600.0  # seconds between the worker's checkpoints
+    ready_max_lag: int = 1000  # events a projection may be behind the log before /health/ready answers 503
+    log_format: Literal["json", "console"] = "json"  # json (one object a line), or console for people
+    log_level: str = "INFO"
 
     @classmethod
     def from_env(cls, **overrides: object) -> "Settings":
@@ -92,6 +96,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("checkpoint_key", "TL_CHECKPOINT_KEY"),
             ("checkpoint_dir", "TL_CHECKPOINT_DIR"),
             ("checkpoint_interval", "TL_CHECKPOINT_INTERVAL"),
+            ("ready_max_lag", "TL_READY_MAX_LAG"),
+            ("log_format", "TL_LOG_FORMAT"),
+            ("log_level", "TL_LOG_LEVEL"),
         ]:
             if var in env:
                 values[name] = env[var]

@@ -155,4 +155,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "http": guard,
         # Requests still running this long after SIGTERM are cancelled; streams end sooner (DRAINING).
         "timeout_graceful_shutdown": settings.shutdown_timeout,
+        # Logging is target_ledger.logs' (JSON, with request ids); the access line is the API's own.
+        "log_config": None,
+        "access_log": False,
     }

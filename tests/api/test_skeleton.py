@@ -213,7 +213,7 @@ async def test_min_position_beyond_the_log_answers_503_with_retry_after(auth, se
 
 async def test_health_and_openapi_need_no_token(client) -> None:
     assert (await client.get("/health/live")).status_code == 200
-    assert (await client.get("/health/ready")).json() == {"status": "ok"}
+    assert (await client.get("/health/ready")).json()["status"] == "ok"
     schema = (await client.get("/schema/openapi.json")).json()
     assert schema["openapi"].startswith("3.1") and "/v1/attainment" in schema["paths"]
 

@@ -1,11 +1,10 @@
 """Dependencies the controllers ask for, built from app state and the request."""
 
-import uuid
-
 from litestar import Request
 from litestar.datastructures import State
 from litestar.di import Provide
 
+from target_ledger.api.edge import request_id
 from target_ledger.application import Command
 from target_ledger.domain.access import Principal
 
@@ -15,7 +14,7 @@ def provide_command(request: Request[Principal, dict, State], state: State) -> C
         store=state.store,
         clock=state.clock,
         actor=request.user,
-        request_id=request.headers.get("x-request-id") or uuid.uuid4().hex,
+        request_id=request_id(request.scope),  # the id its log lines and its answer carry
         correlation_id=request.headers.get("x-correlation-id"),
         idempotency_key=request.headers.get("idempotency-key"),
         calendar=state.calendar,

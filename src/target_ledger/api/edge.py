@@ -2,14 +2,15 @@
 decodes as JSON, a path and query of valid UTF-8 without NUL. Refused here, once, as a 4xx
 problem naming the part at fault, so that no handler (and no SQL statement) ever meets them."""
 
+import uuid
 from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl, unquote_to_bytes
 
 import msgspec
 from litestar import Request
 from litestar.exceptions import ClientException, SerializationException
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 PROBLEM = b"application/problem+json"
 MAX_BODY = 10 * 1024 * 1024  # bytes; litestar's own limit, enforced before anything reads a body
@@ -17,6 +18,7 @@ MAX_BODY = 10 * 1024 * 1024  # bytes; litestar's own limit, enforced before anyt
 # answer), and the most characters each may have: the index on kept answers holds no more.
 KEPT_HEADERS = {b"idempotency-key": ("Idempotency-Key", 255), b"x-request-id": ("X-Request-Id", 200)}
 KEPT_HEADERS[b"x-correlation-id"] = ("X-Correlation-Id", 200)
+REQUEST_ID = "target_ledger.request_id"  # the scope's key for the request's id (see decide_request_id)
 
 
 class LedgerRequest(Request):  # type: ignore[type-arg]
@@ -97,3 +99,35 @@ async def refuse(send: Send, status: int, field: str, message: str) -> None:
     headers = [(b"content-type", PROBLEM), (b"content-length", str(len(encoded)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": encoded, "more_body": False})
+
+
+def decide_request_id(scope: Scope) -> str:
+    """The request's id, decided once for its log lines, its events' metadata and its answer:
+    the client's X-Request-Id when the ledger can keep it (visible ASCII within its bound; a
+    longer one is refused 422 anyway), else a new one (uuid4 hex)."""
+    for key, value in scope.get("headers", []):
+        if key == b"x-request-id" and 0 < len(value) <= KEPT_HEADERS[key][1] and all(0x21 <= b <= 0x7E for b in value):
+            chosen = value.decode("ascii")
+            break
+    else:
+        chosen = uuid.uuid4().hex
+    cast(dict[str, Any], scope)[REQUEST_ID] = chosen
+    return chosen
+
+
+def request_id(scope: Scope) -> str:
+    """The id decide_request_id gave this request (decided now if nothing did yet)."""
+    return str(cast(dict[str, Any], scope).get(REQUEST_ID) or decide_request_id(scope))
+
+
+def echo_request_id(send: Send, chosen: str) -> Send:
+    """`send`, with X-Request-Id on the answer's head: on every answer, refusals and errors included."""
+    header = (b"x-request-id", chosen.encode("ascii"))
+
+    async def echoing(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = [h for h in message.get("headers", []) if h[0].lower() != b"x-request-id"]
+            message = {**message, "headers": [*headers, header]}  # type: ignore[typeddict-item]
+        await send(message)
+
+    return echoing

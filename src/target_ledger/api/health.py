@@ -3,6 +3,8 @@
 from litestar import Response, get
 from litestar.datastructures import State
 
+from projections.runner import PROJECTIONS
+from target_ledger import observability
 from target_ledger.api.errors import RETRY_AFTER, problem
 
 
@@ -11,10 +13,26 @@ async def live() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/health/ready", summary="The database answers (503 with Retry-After while it does not)", tags=["operations"])
+@get(
+    "/health/ready",
+    summary="The database answers and no projection is more than TL_READY_MAX_LAG events behind"
+    " (else 503 with Retry-After); each projection's lag in the body",
+    tags=["operations"],
+)
 async def ready(state: State) -> Response:
     try:
-        await state.pool.fetchval("SELECT 1", timeout=2)
+        lags = await observability.lags(state.pool, [p.NAME for p in PROJECTIONS])
     except Exception as e:  # any failure means not ready; say which
         return problem(503, "Service Unavailable", f"database not reachable: {e}", {"Retry-After": RETRY_AFTER})
-    return Response({"status": "ok"})
+    projections = {lag.name: {"lag_events": lag.events, "lag_seconds": round(lag.seconds, 3)} for lag in lags}
+    most = state.settings.ready_max_lag
+    behind = [lag for lag in lags if lag.events > most]
+    if behind:
+        errors = [
+            {"field": f"projections.{lag.name}", "message": f"{lag.events} events behind (at most {most})"}
+            for lag in behind
+        ]
+        detail = f"{len(behind)} projection(s) more than {most} events behind the log"
+        headers = {"Retry-After": RETRY_AFTER}
+        return problem(503, "Service Unavailable", detail, headers, errors=errors, projections=projections)
+    return Response({"status": "ok", "projections": projections})

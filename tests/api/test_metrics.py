@@ -1,0 +1,93 @@
+"""GET /metrics: requests counted per route template and status, and the ledger's own figures
+(each projection's lag, the database being there) read from PostgreSQL at scrape time."""
+
+import uuid
+from urllib.parse import urlsplit
+
+import asyncpg
+import msgspec
+from litestar.testing import AsyncTestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from target_ledger.app import create_app
+from tests.api.live import until
+
+ADMIN = ("root", "admin")
+
+
+def samples(text: str, name: str) -> dict[tuple[tuple[str, str], ...], float]:
+    """The values of metric `name` in a scrape, by their sorted labels."""
+    found = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name:
+                found[tuple(sorted(sample.labels.items()))] = sample.value
+    return found
+
+
+async def scrape(client: AsyncTestClient) -> str:
+    r = await client.get("/metrics")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+    return r.text
+
+
+async def test_requests_are_counted_per_route_template_and_status_never_per_raw_path(client, auth) -> None:
+    counted = "target_ledger_http_requests_total"
+    key = (("method", "GET"), ("route", "/v1/targets/{target_id}"), ("status", "404"))
+    before = samples(await scrape(client), counted).get(key, 0)
+    # Two reads of targets that do not exist, each at its own path.
+    for _ in range(2):
+        assert (await client.get(f"/v1/targets/{uuid.uuid4()}", headers=auth(*ADMIN))).status_code == 404
+    after = samples(await scrape(client), counted)
+    # One series for the route, counting both; no label holds a raw path.
+    assert after[key] == before + 2
+    assert not [
+        labels for labels in after if "/v1/targets/" in dict(labels)["route"] and "{" not in dict(labels)["route"]
+    ]
+    # A path no route takes is counted under one label, whatever the path.
+    await client.get(f"/nowhere/{uuid.uuid4()}")
+    assert samples(await scrape(client), counted)[(("method", "GET"), ("route", "unmatched"), ("status", "404"))] >= 1
+
+
+async def test_a_projection_held_back_shows_its_lag_then_none_once_a_worker_caught_up(settings, auth) -> None:
+    lag = "target_ledger_projection_lag_events"
+    # An API process that does not run the projections (TL_RUN_PROJECTIONS=0), and no worker yet.
+    async with AsyncTestClient(create_app(msgspec.structs.replace(settings, run_projections=False))) as api:
+        r = await api.post(
+            "/v1/org/units", json={"node": "acme", "kind": "company", "name": "Acme"}, headers=auth(*ADMIN)
+        )
+        assert r.status_code == 201, r.text
+        text = await scrape(api)
+        assert samples(text, lag)[(("projection", "attainment"),)] > 0
+        assert samples(text, "target_ledger_projection_lag_seconds")[(("projection", "attainment"),)] >= 0
+        assert samples(text, "target_ledger_events_head_position")[()] >= 1
+        assert samples(text, "target_ledger_database_up")[()] == 1
+        # A worker starts (another process's projections): the same scrape shows every lag gone.
+        async with AsyncTestClient(create_app(settings)):
+
+            async def caught_up() -> bool:
+                return set(samples(await scrape(api), lag).values()) == {0}
+
+            await until(caught_up, "every projection to catch up")
+        assert samples(await scrape(api), "target_ledger_projection_lag_seconds")[(("projection", "attainment"),)] == 0
+
+
+async def test_a_scrape_without_the_database_still_answers_with_the_process_metrics(settings, server_url) -> None:
+    quiet = msgspec.structs.replace(settings, run_projections=False, run_webhooks=False)
+    name = urlsplit(settings.database_url).path.lstrip("/")
+    async with AsyncTestClient(create_app(quiet)) as client:
+        # The database goes away (no new session, the open ones cut), as in an outage.
+        admin = await asyncpg.connect(server_url)
+        try:
+            await admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
+            await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name)
+            text = await scrape(client)
+            ready = await client.get("/health/ready")
+        finally:
+            await admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
+            await admin.close()
+    # The scrape says so, and keeps the process's own metrics; readiness says it as a problem.
+    assert samples(text, "target_ledger_database_up")[()] == 0
+    assert "target_ledger_http_requests_total" in text and "python_info" in text
+    assert "target_ledger_projection_lag_events" not in text
+    assert ready.status_code == 503 and ready.headers["retry-after"] and ready.json()["status"] == 503
