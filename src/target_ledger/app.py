@@ -43,7 +43,7 @@ from target_ledger.eventstore import EventStore
 from target_ledger.eventstore.subscription import Notifier, listening
 from target_ledger.integration import delivery
 from target_ledger.integration.feed import FeedSignal
-from target_ledger.logs import configure_logging
+from target_ledger.logs import configure_logging, use_standard_logging
 
 
 def _utc_now() -> datetime:
@@ -51,6 +51,7 @@ def _utc_now() -> datetime:
 
 
 def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> Litestar:
+    use_standard_logging()
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         url = await asyncio.to_thread(resolve_url, settings)

@@ -53,10 +53,20 @@ def configure_logging(settings: Settings | None = None) -> structlog.stdlib.Boun
     # which logs access only when this logger has a handler somewhere.
     logging.getLogger("uvicorn.access").handlers = []
     logging.getLogger("uvicorn.access").propagate = False
+    use_standard_logging()
+    return structlog.stdlib.get_logger("target_ledger.cli")
+
+
+def use_standard_logging() -> None:
+    """structlog's loggers write through the standard library's, whether or not configure_logging
+    ran (an app built in a test or a bench logs where their handlers are, not on stdout)."""
     structlog.configure(
-        processors=[*_SHARED, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        processors=[
+            structlog.stdlib.filter_by_level,  # first: a line below the level costs nothing more
+            *_SHARED,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
-    return structlog.stdlib.get_logger("target_ledger.cli")

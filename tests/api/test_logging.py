@@ -3,6 +3,8 @@ answer, is in the events a command appends, and is on each log line written for 
 
 import uuid
 
+import httpx
+
 from target_ledger.api.edge import MAX_BODY
 from tests.api import served
 
@@ -43,7 +45,7 @@ async def test_a_commands_events_carry_the_id_its_answer_came_with(client, auth,
 async def test_serve_logs_one_json_object_a_line_with_the_request_id(settings, auth, tmp_path) -> None:
     api = await served.serve(settings, tmp_path / "serve.log")
     async with served.stopped_at_end(api):
-        async with served.httpx.AsyncClient(base_url=api.url) as http:
+        async with httpx.AsyncClient(base_url=api.url) as http:
             given = await http.post("/v1/org/units", json=UNIT, headers={**auth(*ADMIN), "X-Request-ID": "given-42"})
             made = await http.get(f"/v1/targets/{uuid.uuid4()}", headers=auth(*ADMIN))
         assert given.status_code == 201 and made.status_code == 404

@@ -1,15 +1,18 @@
 """GET /metrics: requests counted per route template and status, and the ledger's own figures
 (each projection's lag, the database being there) read from PostgreSQL at scrape time."""
 
+import asyncio
 import uuid
 from urllib.parse import urlsplit
 
 import asyncpg
+import httpx
 import msgspec
 from litestar.testing import AsyncTestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from target_ledger.app import create_app
+from tests.api import served
 from tests.api.live import until
 
 ADMIN = ("root", "admin")
@@ -91,3 +94,32 @@ async def test_a_scrape_without_the_database_still_answers_with_the_process_metr
     assert "target_ledger_http_requests_total" in text and "python_info" in text
     assert "target_ledger_projection_lag_events" not in text
     assert ready.status_code == 503 and ready.headers["retry-after"] and ready.json()["status"] == 503
+
+
+async def test_two_api_processes_and_a_worker_on_one_database_each_answer_a_scrape(settings, auth, tmp_path) -> None:
+    # The compose example's topology as processes: two APIs without projections, one worker.
+    apart = {"TL_RUN_PROJECTIONS": "0"}
+    first, second, worker = await asyncio.gather(
+        served.serve(settings, tmp_path / "api-1.log", **apart),
+        served.serve(settings, tmp_path / "api-2.log", **apart),
+        served.start(settings, tmp_path / "project.log", "project"),
+    )
+    async with served.stopped_at_end(first, second, worker), httpx.AsyncClient() as http:
+        # A command through the first API; the worker projects it.
+        unit = {"node": "acme", "kind": "company", "name": "Acme"}
+        assert (await http.post(f"{first.url}/v1/org/units", json=unit, headers=auth(*ADMIN))).status_code == 201
+
+        async def caught_up() -> bool:
+            scraped = (await http.get(f"{second.url}/metrics")).text
+            return set(samples(scraped, "target_ledger_projection_lag_events").values()) == {0}
+
+        await until(caught_up, "the worker to apply the command, as the second API's scrape sees it")
+        one, two = [(await http.get(f"{api.url}/metrics")).text for api in (first, second)]
+    # Each process counts its own requests; the ledger's figures are the same from both.
+    created = (("method", "POST"), ("route", "/v1/org/units"), ("status", "201"))
+    assert samples(one, "target_ledger_http_requests_total")[created] == 1
+    assert created not in samples(two, "target_ledger_http_requests_total")
+    head = "target_ledger_events_head_position"
+    assert samples(one, head) == samples(two, head) and samples(one, head)[()] >= 1
+    # The worker logs as the APIs do: JSON lines.
+    assert any(line["event"] == "projecting" for line in worker.lines())

@@ -28,7 +28,7 @@ def uvicorn(app: str, env: dict[str, str], health: str, workers: int = 1) -> Ite
     # uvicorn closes a keep-alive connection idle for 5 s; the bench's clients sit idle while the
     # projections settle, and a request sent as the server closes it fails with a reset.
     command += ["--timeout-keep-alive", "120"]
-    process = subprocess.Popen(command, env={**os.environ, **env})
+    process = subprocess.Popen(command, env={**os.environ, "TL_LOG_LEVEL": "WARNING", **env})  # no access lines
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(process, base + health)
