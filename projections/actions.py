@@ -11,6 +11,7 @@ from target_ledger.eventstore import Recorded
 
 NAME = "actions"
 TABLES = ["corrective_actions"]
+VERSION = 1  # raise it when the handlers or tables change meaning: workers then rebuild the model
 
 Opened = CorrectiveAction.CorrectiveActionOpened
 

@@ -12,6 +12,7 @@ from target_ledger.eventstore import Recorded
 
 NAME = "alerts"
 TABLES = ["alerts", "follow_ups"]
+VERSION = 1  # raise it when the handlers or tables change meaning: workers then rebuild the model
 
 
 def _episode(event: Any, **more: object) -> str:

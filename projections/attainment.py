@@ -26,6 +26,7 @@ TABLES = [
     "attainment_actuals",
     "attainment_daily",
 ]
+VERSION = 1  # raise it when the handlers or tables change meaning: workers then rebuild the model
 
 # Each actual counts for its person and for every unit above the unit they were in that day.
 ADD_TO_DAILY = """

@@ -13,6 +13,7 @@ from target_ledger.eventstore import Recorded
 
 NAME = "audit"
 TABLES = ["audit_trail"]
+VERSION = 1  # raise it when the handlers or tables change meaning: workers then rebuild the model
 
 INSERT = """
 INSERT INTO audit_trail (position, target_id, node, type, actor, recorded_at, adjustment_id, reason_category,

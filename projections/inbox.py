@@ -10,6 +10,7 @@ from target_ledger.eventstore import Recorded
 
 NAME = "inbox"
 TABLES = ["adjustment_inbox"]
+VERSION = 1  # raise it when the handlers or tables change meaning: workers then rebuild the model
 
 
 async def requested(conn: asyncpg.Connection, recorded: Recorded) -> None:

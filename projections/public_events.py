@@ -37,6 +37,7 @@ TABLES = [
     "public_actuals",
     "public_subjects",
 ]
+VERSION = 1  # raise it when the handlers or tables change meaning: workers then rebuild the model
 
 
 async def unit_created(conn: asyncpg.Connection, recorded: Recorded) -> None:

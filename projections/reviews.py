@@ -10,6 +10,7 @@ from target_ledger.eventstore import Recorded
 
 NAME = "reviews"
 TABLES = ["reviews"]
+VERSION = 1  # raise it when the handlers or tables change meaning: workers then rebuild the model
 LISTS = ("success_factors", "shortfall_causes", "lessons", "next_actions")
 
 

@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import itertools
+import logging
 import zlib
 from collections.abc import Awaitable, Callable
 from types import ModuleType
@@ -19,16 +20,25 @@ from target_ledger.eventstore.subscription import Notifier, follow, wake_or_time
 PROJECTIONS: list[ModuleType] = [attainment, targets, audit, inbox, actions, public_events, alerts, reviews]
 Handler = Callable[[asyncpg.Connection, Recorded], Awaitable[None]]
 BatchHandler = Callable[[asyncpg.Connection, list[Recorded]], Awaitable[None]]
+LOCK_POLL = 1.0  # seconds: how soon a standby notices that a lock's holder is gone
+
+log = logging.getLogger(__name__)
 
 
 async def read_model_pool(url: str, settings: Settings) -> asyncpg.Pool:
-    """The pool a process's projections write through: one connection each for its advisory
-    lock and one to write; commits do not wait for the WAL flush (see create_pool)."""
-    return await create_pool(url, settings, "target-ledger-projections", durable=False, size=2 * len(PROJECTIONS))
+    """The pool a process's projections write through: one connection to hold every lock
+    (Locks), one per projection to write (or rebuild); commits do not wait for the WAL
+    flush (see create_pool). It opens only the first until a lock is taken."""
+    return await create_pool(url, settings, "target-ledger-projections", durable=False, size=len(PROJECTIONS) + 1)
 
 
 class FencedError(Exception):
-    """Another worker moved this projection on: stop rather than apply twice."""
+    """Another worker moved this projection on (or a rebuild swapped its tables): stop
+    rather than apply twice."""
+
+
+class LockLostError(Exception):
+    """The session holding this process's projection locks ended: another may hold them now."""
 
 
 class Progress:
@@ -46,9 +56,11 @@ class Progress:
 
 
 async def reset(conn: asyncpg.Connection, projection: Any) -> None:
-    """Empty a projection's tables and move its position back to the start, atomically.
+    """Empty a projection's tables and move its position back to the start, atomically: its
+    worker fills them again from the first event, while readers see the partial model. For
+    the benchmark's timing only; an operator rebuilds beside the live model (rebuild.py).
     A worker mid-batch finds its position fenced off and rolls back; an idle one notices
-    within a second; both then rebuild from the first event."""
+    within a second."""
     async with conn.transaction():
         await conn.execute("SELECT 1 FROM projection_tracking WHERE name = $1 FOR UPDATE", projection.NAME)
         for table in projection.TABLES:  # names from the module's own constant, not input
@@ -58,6 +70,109 @@ async def reset(conn: asyncpg.Connection, projection: Any) -> None:
 
 def _lock_key(name: str) -> int:
     return zlib.crc32(f"projection:{name}".encode())
+
+
+# One round trip for every lock a process waits for; a key it already holds is never asked
+# again (the locks are re-entrant: it would be held twice).
+TRY_LOCKS = "SELECT k FROM unnest($1::bigint[]) AS k WHERE pg_try_advisory_lock(k)"
+
+
+class Locks:
+    """The advisory locks of a process's projections, all held by one session of `pool`.
+
+    A standby then costs one connection however many projections it waits for, and a
+    process still takes over each projection on its own: when the session of a process
+    that held some of them ends (a crash), the next look takes every one it held. A
+    projection that stops running lets its lock go (`let_go`); the session goes back to
+    the pool once none is held or waited for, so the pool can close.
+    """
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        self._conn: Any = None  # the pool's connection, taken at the first look
+        self._held: set[str] = set()
+        self._taken: dict[str, asyncio.Event] = {}  # per projection waited for or held: set once held
+        self._asked: set[str] = set()  # the names the last look asked for
+        self._use = asyncio.Lock()  # one statement at a time on the session
+        self._looked = float("-inf")
+
+    def holds(self, name: str) -> bool:
+        return name in self._held
+
+    async def hold(self, name: str) -> None:
+        """Wait until this process holds projection `name`'s lock."""
+        self._taken.setdefault(name, asyncio.Event())
+        while name not in self._held:
+            await self._look_soon(name)
+            if name not in self._held:
+                await wake_or_timeout(self._taken[name], LOCK_POLL)
+
+    async def first(self, names: list[str]) -> None:
+        """Wait until this process holds the lock of at least one of `names`."""
+        for name in names:
+            self._taken.setdefault(name, asyncio.Event())
+        while not self._held & set(names):
+            await self._look_soon(names[0])
+            if not self._held & set(names):
+                await asyncio.sleep(LOCK_POLL)
+
+    async def _look_soon(self, name: str) -> None:
+        async with self._use:  # waiters woken together share one look, unless one is new
+            if name not in self._asked or asyncio.get_running_loop().time() - self._looked >= LOCK_POLL / 2:
+                await self._look()
+
+    async def _look(self) -> None:
+        wanted = [name for name in self._taken if name not in self._held]
+        try:
+            if self._conn is None:
+                self._conn = await self.pool.acquire()
+                self._conn.add_termination_listener(lambda _: self._held.clear())
+            taken = {r["k"] for r in await self._conn.fetch(TRY_LOCKS, [_lock_key(n) for n in wanted])}
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+            await self._lose()
+            raise
+        self._looked, self._asked = asyncio.get_running_loop().time(), set(wanted)
+        for name in wanted:
+            if _lock_key(name) in taken:
+                self._held.add(name)
+                self._taken[name].set()
+
+    async def _lose(self) -> None:
+        """The session is gone or unusable: so are its locks; the next look opens another."""
+        self._held.clear()
+        self._taken = {name: asyncio.Event() for name in self._taken}
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.terminate()  # never back to the pool still holding a lock
+            with contextlib.suppress(Exception):
+                await self.pool.release(conn)
+
+    async def let_go(self, name: str) -> None:
+        """Projection `name` stops here: its lock goes (another process takes it at its next
+        look), and the session with it once no other projection holds or waits."""
+        async with self._use:
+            self._taken.pop(name, None)
+            if name in self._held and self._conn is not None:
+                self._held.discard(name)
+                try:
+                    await self._conn.execute("SELECT pg_advisory_unlock($1)", _lock_key(name))
+                except Exception:
+                    await self._lose()
+            if not self._taken:
+                await self.close()
+
+    async def close(self) -> None:
+        """Let every lock go, and the session back to the pool."""
+        self._held.clear()
+        self._taken.clear()
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                await conn.execute("SELECT pg_advisory_unlock_all()")
+            except Exception:
+                conn.terminate()
+            with contextlib.suppress(Exception):
+                await self.pool.release(conn)
 
 
 async def tracked(conn: asyncpg.Connection | asyncpg.Pool, name: str) -> Cursor:
@@ -77,27 +192,38 @@ async def _move(conn: asyncpg.Connection, name: str, since: Cursor, until: Curso
         raise FencedError(f"projection {name} was moved on by another worker")
 
 
-async def apply_batch(pool: asyncpg.Pool, projection: Any, batch: list[Recorded], since: Cursor) -> Cursor:
-    """Apply a batch and move the tracked position, in one transaction. A run of events of
-    one type goes to the projection's batch handler for that type, if it has one."""
-    name: str = projection.NAME
+def wanted(projection: Any, batch: list[Recorded]) -> list[tuple[type, list[Recorded]]]:
+    """The batch's runs of one event type that the projection handles, in order. By stored
+    type: an event no handler of this projection wants is never decoded."""
+    handled = projection.HANDLERS.keys() | getattr(projection, "BATCH_HANDLERS", {}).keys()
+    runs = [(kind, list(group)) for kind, group in itertools.groupby(batch, key=lambda r: r.event_type)]
+    return [(kind, group) for kind, group in runs if kind in handled]
+
+
+async def handle(conn: asyncpg.Connection, projection: Any, runs: list[tuple[type, list[Recorded]]]) -> None:
+    """Write the runs with the projection's handlers, in the caller's transaction. A run of
+    events of one type goes to the projection's batch handler for that type, if it has one."""
     handlers: dict[type, Handler] = projection.HANDLERS
     batch_handlers: dict[type, BatchHandler] = getattr(projection, "BATCH_HANDLERS", {})
+    for kind, group in runs:
+        if kind in batch_handlers:
+            await batch_handlers[kind](conn, group)
+        else:
+            for recorded in group:
+                await handlers[kind](conn, recorded)
+
+
+async def apply_batch(pool: asyncpg.Pool, projection: Any, batch: list[Recorded], since: Cursor) -> Cursor:
+    """Apply a batch and move the tracked position, in one transaction."""
+    name: str = projection.NAME
     until = batch[-1].cursor
-    # By stored type: an event no handler of this projection wants is never decoded.
-    runs = [(kind, list(group)) for kind, group in itertools.groupby(batch, key=lambda r: r.event_type)]
-    wanted = [(kind, group) for kind, group in runs if kind in batch_handlers or kind in handlers]
+    runs = wanted(projection, batch)
     async with pool.acquire() as conn:
-        if not wanted:  # nothing to write but the position: one statement is atomic on its own
+        if not runs:  # nothing to write but the position: one statement is atomic on its own
             await _move(conn, name, since, until)
             return until
         async with conn.transaction():
-            for kind, group in wanted:
-                if kind in batch_handlers:
-                    await batch_handlers[kind](conn, group)
-                else:
-                    for recorded in group:
-                        await handlers[kind](conn, recorded)
+            await handle(conn, projection, runs)
             await _move(conn, name, since, until)
     return until
 
@@ -111,31 +237,37 @@ async def run_projection(
     *,
     batch_size: int = 2000,
     outage: Outage | None = None,
+    locks: Locks | None = None,
 ) -> None:
-    """Run one projection forever; only the worker holding its advisory lock applies events.
-    Tells `outage` when it works: the database answered with the tracked position."""
+    """Run one projection forever; only the process holding its advisory lock applies events
+    (`locks`: the process's; without it, a session of `pool` holds this one's lock). Built
+    by another VERSION of its handlers, its read model is first rebuilt beside the live one
+    (which keeps answering) and swapped in. Tells `outage` when it works: the database
+    answered with the tracked position."""
+    from projections import rebuild  # it builds on this module's handlers and tracking
+
     name: str = projection.NAME
-    async with pool.acquire() as lock_conn:
-        key = _lock_key(name)
+    locks = locks or Locks(pool)
+    try:
         # A standby polls the lock: PostgreSQL sends no event when its holder dies.
-        while not await lock_conn.fetchval("SELECT pg_try_advisory_lock($1)", key):  # noqa: ASYNC110
-            await asyncio.sleep(1.0)
-        try:
-            await pool.execute("INSERT INTO projection_tracking (name) VALUES ($1) ON CONFLICT DO NOTHING", name)
-            cursor = await tracked(pool, name)
-            if outage is not None:
-                outage.over()
-            async for batch in follow(store, notifier, cursor, batch_size=batch_size):
-                if not batch:  # idle: make sure nobody reset or moved this projection meanwhile
-                    if await tracked(pool, name) != cursor:
-                        raise FencedError(f"projection {name} was reset or moved on; starting again from there")
-                    continue
-                cursor = await apply_batch(pool, projection, batch, cursor)
-                if progress is not None:
-                    progress.moved()
-        finally:
-            with contextlib.suppress(Exception):
-                await lock_conn.execute("SELECT pg_advisory_unlock($1)", key)
+        await locks.hold(name)
+        async with pool.acquire() as conn:
+            await rebuild.upgrade(conn, store, projection)
+        cursor = await tracked(pool, name)
+        if outage is not None:
+            outage.over()
+        async for batch in follow(store, notifier, cursor, batch_size=batch_size):
+            if not locks.holds(name):
+                raise LockLostError(f"projection {name}: the session holding its lock ended")
+            if not batch:  # idle: make sure nobody rebuilt or moved this projection meanwhile
+                if await tracked(pool, name) != cursor:
+                    raise FencedError(f"projection {name} was rebuilt or moved on; starting again from there")
+                continue
+            cursor = await apply_batch(pool, projection, batch, cursor)
+            if progress is not None:
+                progress.moved()
+    finally:
+        await locks.let_go(name)
 
 
 async def supervise(
@@ -144,14 +276,21 @@ async def supervise(
     notifier: Notifier,
     projection: Any,
     progress: Progress | None = None,
+    *,
+    locks: Locks | None = None,
 ) -> None:
-    """Keep a projection running: after a failure (the database gone or restarted, a bug),
-    logged once per episode, it starts again from its tracked position, which the failed
-    batch never moved, after a short backoff that ends early when the listener's session
-    opens again (the database is back)."""
+    """Keep a projection running (`locks`: the process's, see Locks): after a failure (the
+    database gone or restarted, a bug), logged once per episode, it starts again from its
+    tracked position, which the failed batch never moved, after a short backoff that ends
+    early when the listener's session opens again (the database is back). Fenced off by a
+    rebuild's swap or another worker, it starts again at once: that is no failure."""
 
     async def run(outage: Outage) -> None:
-        await run_projection(pool, store, notifier, projection, progress, outage=outage)
+        while True:
+            try:
+                return await run_projection(pool, store, notifier, projection, progress, outage=outage, locks=locks)
+            except FencedError as e:  # not trouble: a rebuild swapped its tables in, or another worker moved it
+                log.info("%s", e)
 
     await keep_running(f"projection {projection.NAME}", run, woken=notifier.reopened)
 

@@ -12,6 +12,7 @@ from target_ledger.eventstore import Recorded
 
 NAME = "targets"
 TABLES = ["target_tree"]
+VERSION = 1  # raise it when the handlers or tables change meaning: workers then rebuild the model
 
 
 async def target_set(conn: asyncpg.Connection, recorded: Recorded) -> None:

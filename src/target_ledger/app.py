@@ -12,7 +12,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from projections.runner import PROJECTIONS, Progress, read_model_pool, supervise
+from projections.runner import PROJECTIONS, Locks, Progress, read_model_pool, supervise
 from target_ledger import scheduler
 from target_ledger.api import errors
 from target_ledger.api.actuals import ActualController
@@ -52,6 +52,7 @@ def _utc_now() -> datetime:
 
 def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> Litestar:
     use_standard_logging()
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         url = await asyncio.to_thread(resolve_url, settings)
@@ -78,9 +79,11 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> 
             workers, read_models = [], None
             if settings.run_projections:  # and the scheduler with them
                 read_models = await read_model_pool(url, settings)
+                locks = Locks(read_models)  # one session holds every projection's lock
                 app.state.read_models = read_models  # for /metrics: its connections in use
                 workers = [
-                    asyncio.create_task(supervise(read_models, store, notifier, p, progress)) for p in PROJECTIONS
+                    asyncio.create_task(supervise(read_models, store, notifier, p, progress, locks=locks))
+                    for p in PROJECTIONS
                 ]
                 workers.append(asyncio.create_task(app.state.scheduler.run()))
             if settings.run_webhooks:

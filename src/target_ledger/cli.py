@@ -66,7 +66,7 @@ def migrate_command() -> None:
 @main.command()
 def project() -> None:
     """Run the projections as a standalone worker until SIGTERM or SIGINT."""
-    from projections.runner import PROJECTIONS, read_model_pool, supervise
+    from projections.runner import PROJECTIONS, Locks, read_model_pool, supervise
     from target_ledger.eventstore import EventStore
     from target_ledger.eventstore.anchor import publishing
     from target_ledger.eventstore.subscription import Notifier, listening
@@ -77,18 +77,28 @@ def project() -> None:
         log = configure_logging(settings)
         url = resolve_url(settings)
         migrate(url)
-        pool = await create_pool(url, settings, "target-ledger-project")
+        stop = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+        # A standby holds one session, for the locks, until it takes one (README: connections).
         read_models = await read_model_pool(url, settings)
+        locks = Locks(read_models)
+        waiting = asyncio.create_task(locks.first([p.NAME for p in PROJECTIONS]))
+        await asyncio.wait([waiting, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
+        if not waiting.done():
+            waiting.cancel()
+            await asyncio.gather(waiting, return_exceptions=True)
+            await locks.close()
+            await read_models.close()
+            return
+        pool = await create_pool(url, settings, "target-ledger-project")
         store = EventStore(pool)
         notifier = Notifier(pool)
         async with listening(url, settings, notifier.listen):
-            tasks = [asyncio.create_task(supervise(read_models, store, notifier, p)) for p in PROJECTIONS]
+            tasks = [asyncio.create_task(supervise(read_models, store, notifier, p, locks=locks)) for p in PROJECTIONS]
             # The alert scheduler runs where the projections do (one process at a time judges).
             tasks.append(asyncio.create_task(for_service(store, settings, lambda: datetime.now(UTC)).run()))
             tasks.extend(publishing(store, settings))  # signed checkpoints, if TL_CHECKPOINT_KEY and _DIR are set
-            stop = asyncio.Event()
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                asyncio.get_running_loop().add_signal_handler(sig, stop.set)
             log.info("projecting", projections=[p.NAME for p in PROJECTIONS])
             stopped = asyncio.create_task(stop.wait())
             await asyncio.wait([*tasks, stopped], return_when=asyncio.FIRST_COMPLETED)
@@ -140,9 +150,16 @@ def import_actuals(file: Path, rejects: Path | None, source: str, actor: str, ba
 @main.command()
 @click.argument("projection", required=False)
 def rebuild(projection: str | None) -> None:
-    """Empty a projection's tables (all projections without PROJECTION) so that its running
-    workers rebuild it from the first event (reads answer from the partial model meanwhile)."""
-    from projections.runner import PROJECTIONS, reset
+    """Rebuild PROJECTION's read model (every projection's, one after another, without it)
+    from the first event, beside the live one, and swap it in at once: reads answer from
+    the old complete model until then. Runs as the database login user (it creates and drops
+    tables, as migrations do); running workers carry on from the rebuilt model."""
+    from tqdm import tqdm
+
+    from projections.rebuild import RebuildRunningError
+    from projections.rebuild import rebuild as rebuild_beside
+    from projections.runner import PROJECTIONS
+    from target_ledger.eventstore import EventStore
 
     chosen = [p for p in PROJECTIONS if projection in (None, p.NAME)]
     if not chosen:
@@ -150,10 +167,23 @@ def rebuild(projection: str | None) -> None:
 
     async def run() -> None:
         settings = Settings.from_env()
-        async with connect(resolve_url(settings), settings) as conn:
-            for module in chosen:
-                await reset(conn, module)
-                click.echo(f"{module.NAME}: emptied; it is rebuilt from the first event when its worker runs")
+        pool = await create_pool(resolve_url(settings), settings, "target-ledger-rebuild", size=1)
+        try:
+            async with pool.acquire() as conn:
+                for module in chosen:
+                    with tqdm(desc=module.NAME, unit=" events", unit_scale=True, dynamic_ncols=True) as bar:
+
+                        def advance(done: int, total: int, bar: tqdm = bar) -> None:
+                            bar.total = total
+                            bar.update(done - bar.n)
+
+                        try:
+                            at = await rebuild_beside(conn, EventStore(pool), module, advance)
+                        except RebuildRunningError as e:
+                            raise click.ClickException(str(e)) from None
+                    click.echo(f"{module.NAME}: rebuilt from {bar.n:,} events and swapped in at position {at.position}")
+        finally:
+            await pool.close()
 
     asyncio.run(run())
 

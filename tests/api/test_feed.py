@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 
 from projections import public_events
-from projections.runner import reset
+from projections.rebuild import rebuild
 from target_ledger.domain.alert import Alert
 from target_ledger.eventstore import Metadata
 from tests.api.feed_support import INTEGRATION, actual, build_east, east_2_target, events, team_target
@@ -30,7 +30,7 @@ async def test_meeting_a_target_is_announced_exactly_once(client, auth, team) ->
     assert met == [("rep1", "700"), ("east-1", "1000")]
 
 
-async def test_events_are_cloudevents_in_a_stable_order(client, auth, team, pool) -> None:
+async def test_events_are_cloudevents_in_a_stable_order(client, auth, team, pool, store) -> None:
     last = await actual(client, auth, "rep1", "50")
     feed = await events(client, auth, last)
     # Every envelope is CloudEvents 1.0 with the ledger position as an extension.
@@ -46,7 +46,7 @@ async def test_events_are_cloudevents_in_a_stable_order(client, auth, team, pool
     feed = await events(client, auth, last)
     # Rebuilt from the first event, the projection makes the very same events.
     async with pool.acquire() as conn:
-        await reset(conn, public_events)
+        await rebuild(conn, store, public_events)
     assert await events(client, auth, last) == feed
 
 

@@ -4,7 +4,7 @@ ratio target it counts for, and a rebuild announces the same."""
 import pytest
 
 from projections import public_events
-from projections.runner import reset
+from projections.rebuild import rebuild
 from tests.api.feed_support import ADMIN, INTEGRATION, build_east, events
 
 # October 2026 is over: the feed judges a rate on its own, whatever the day it was recorded.
@@ -34,7 +34,7 @@ def _about(feed: list[dict], target_id: str, kind: str) -> list[dict]:
     return [e["data"] for e in feed if e["type"] == kind and e["data"]["target_id"] == target_id]
 
 
-async def test_ratio_target_gets_attainment_events(client, auth, pool, east) -> None:
+async def test_ratio_target_gets_attainment_events(client, auth, pool, store, east) -> None:
     # rep1 and their team each aim at converting a quarter of their proposals.
     rep1 = await _target(client, auth, "rep1", "conversion_rate", "0.25")
     team = await _target(client, auth, "east-1", "conversion_rate", "0.25")
@@ -58,7 +58,7 @@ async def test_ratio_target_gets_attainment_events(client, auth, pool, east) -> 
         ]
     # Rebuilt from the first event, the projection makes the very same events.
     async with pool.acquire() as conn:
-        await reset(conn, public_events)
+        await rebuild(conn, store, public_events)
     assert await events(client, auth, last) == feed
 
 

@@ -1,0 +1,276 @@
+"""Rebuild a read model beside the live one, then swap it in atomically: readers see the old
+complete model until the swap's commit and the new one after, never a partial one.
+
+The shadow model lives in a schema of its own, `rebuild_<projection>`. Its tables are made
+from the live ones (CREATE TABLE ... LIKE ... INCLUDING ALL), not from migrations/ as tables
+otherwise are: the live tables are what every migration so far made of them, so the copy
+has their columns, defaults, constraints and indexes whatever their history, and a
+migration stays the only place a table's shape is decided. The projection's own handlers
+write the shadow, unchanged: they name tables unqualified, so a search_path that puts the
+shadow schema first sends their writes there. Swapping drops the live tables and moves the
+shadow's into public, which takes their owner's rights: the rebuild runs as the session's
+login user (SET LOCAL ROLE NONE), the one that runs migrations, not as the service role.
+"""
+
+import asyncio
+import contextlib
+import zlib
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random
+
+from projections.runner import handle, tracked, wanted
+from target_ledger.eventstore import Cursor, EventStore
+
+BATCH = 2000  # events per shadow transaction
+NEAR = 500  # events behind the head: close enough to swap (the rest is applied under the swap's lock)
+SWAP_LOCK_TIMEOUT = "2s"  # readers queue behind a swap waiting for its locks: never for long
+SWAP_ATTEMPTS = 30
+REPORT_EVERY = 0.5  # seconds: how often the progress row in projection_rebuilds is written
+
+Progress = Callable[[int, int], None]  # events done, events in the log when it began
+
+
+class RebuildRunningError(Exception):
+    """Another session is rebuilding this projection now."""
+
+
+class Tally:
+    """A rebuild's progress: told to `on_progress` at every batch, and kept in a row of
+    projection_rebuilds (at most every REPORT_EVERY seconds) for other processes' /metrics."""
+
+    def __init__(self, conn: asyncpg.Connection, name: str, total: int, on_progress: Progress | None) -> None:
+        self.conn, self.name, self.total, self.on_progress = conn, name, total, on_progress
+        self.done = 0
+        self._written = float("-inf")
+
+    async def begin(self) -> None:
+        await self._write()
+
+    async def add(self, events: int, *, write: bool = True) -> None:
+        self.done += events
+        self.total = max(self.total, self.done)  # events appended since it began count too
+        if self.on_progress is not None:
+            self.on_progress(self.done, self.total)
+        if write and asyncio.get_running_loop().time() - self._written >= REPORT_EVERY:
+            await self._write()
+
+    async def _write(self) -> None:
+        await self.conn.execute(
+            """INSERT INTO projection_rebuilds (name, started_at, updated_at, events_done, events_total)
+               VALUES ($1, now(), now(), $2, $3)
+               ON CONFLICT (name) DO UPDATE
+                  SET updated_at = now(), events_done = EXCLUDED.events_done, events_total = EXCLUDED.events_total""",
+            self.name,
+            self.done,
+            self.total,
+        )
+        self._written = asyncio.get_running_loop().time()
+
+    async def end(self) -> None:
+        """No row left behind, swapped in or not (a killed process's row stays: its
+        updated_at tells how long ago it stopped)."""
+        with contextlib.suppress(Exception):
+            await self.conn.execute("DELETE FROM projection_rebuilds WHERE name = $1", self.name)
+
+
+def shadow_schema(projection: Any) -> str:
+    return f"rebuild_{projection.NAME}"
+
+
+def _key(projection: Any) -> int:
+    return zlib.crc32(f"rebuild:{projection.NAME}".encode())
+
+
+def _q(name: str) -> str:
+    """An identifier quoted: DDL takes no $n parameters, and these names come from the
+    projection modules' own constants, never from input."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+async def rebuild(
+    conn: asyncpg.Connection, store: EventStore, projection: Any, on_progress: Progress | None = None
+) -> Cursor:
+    """Rebuild `projection` from the first event beside its live model and swap it in;
+    return the position it stands at. Refused while another rebuild of it runs."""
+    if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _key(projection)):
+        raise RebuildRunningError(f"a rebuild of {projection.NAME} is running in another session")
+    try:
+        return await _rebuild(conn, store, projection, on_progress)
+    finally:
+        with contextlib.suppress(Exception):  # a connection that broke has let the lock go
+            await conn.execute("SELECT pg_advisory_unlock($1)", _key(projection))
+
+
+async def upgrade(conn: asyncpg.Connection, store: EventStore, projection: Any) -> None:
+    """What a worker does on taking a projection's lock: a read model built by another
+    VERSION of the handlers is rebuilt and swapped in (the old one answers meanwhile); a
+    model with nothing in it yet is simply marked as this version's."""
+    await conn.execute("INSERT INTO projection_tracking (name) VALUES ($1) ON CONFLICT DO NOTHING", projection.NAME)
+    if await _current(conn, projection):
+        return
+    await conn.execute("SELECT pg_advisory_lock($1)", _key(projection))  # wait for an operator's rebuild
+    try:
+        if not await _current(conn, projection):
+            await _rebuild(conn, store, projection, None)
+    finally:
+        with contextlib.suppress(Exception):  # a connection that broke has let the lock go
+            await conn.execute("SELECT pg_advisory_unlock($1)", _key(projection))
+
+
+async def _current(conn: asyncpg.Connection, projection: Any) -> bool:
+    """Whether the read model is this VERSION's, marking an empty one so."""
+    marked = await conn.execute(
+        "UPDATE projection_tracking SET version = $2 WHERE name = $1 AND position = 0 AND version <> $2",
+        projection.NAME,
+        projection.VERSION,
+    )
+    version = await conn.fetchval("SELECT version FROM projection_tracking WHERE name = $1", projection.NAME)
+    return marked == "UPDATE 1" or version == projection.VERSION
+
+
+async def _rebuild(
+    conn: asyncpg.Connection, store: EventStore, projection: Any, on_progress: Progress | None
+) -> Cursor:
+    await conn.execute("INSERT INTO projection_tracking (name) VALUES ($1) ON CONFLICT DO NOTHING", projection.NAME)
+    tally = Tally(conn, projection.NAME, await conn.fetchval("SELECT count(*) FROM events"), on_progress)
+    await tally.begin()
+    try:
+        await _prepare(conn, projection)
+        cursor, full = Cursor(0, 0), True
+        while full:  # until near the head: what comes after is applied under the swap's lock
+            cursor, read = await _catch_up(conn, store, projection, cursor, tally)
+            full = read > NEAR
+        async with conn.transaction():
+            await _as_owner(conn, projection)
+            for table in projection.TABLES:  # fresh tables have no statistics: plan reads well at once
+                await conn.execute(f"ANALYZE {_q(shadow_schema(projection))}.{_q(table)}")
+        return await _swap_when_possible(conn, store, projection, cursor, tally)
+    finally:
+        await tally.end()
+
+
+async def _as_owner(conn: asyncpg.Connection, projection: Any) -> None:
+    """In this transaction only: the login user's rights, unqualified names in the shadow."""
+    await conn.execute("SET LOCAL ROLE NONE")
+    await conn.execute("SELECT set_config('search_path', $1, true)", f"{_q(shadow_schema(projection))}, public")
+
+
+async def _prepare(conn: asyncpg.Connection, projection: Any) -> None:
+    """An empty shadow schema (a killed rebuild's leftovers dropped) with a copy of each live
+    table: its indexes under their live names (migrations may name them) and its grants."""
+    schema = _q(shadow_schema(projection))
+    async with conn.transaction():
+        await conn.execute("SET LOCAL ROLE NONE")
+        await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        await conn.execute(f"CREATE SCHEMA {schema}")
+        for table in projection.TABLES:
+            await conn.execute(f"CREATE TABLE {schema}.{_q(table)} (LIKE public.{_q(table)} INCLUDING ALL)")
+            for statement in await conn.fetch(RENAME_INDEXES, table, shadow_schema(projection)):
+                await conn.execute(statement[0])
+            for statement in await conn.fetch(GRANTS, table, shadow_schema(projection)):
+                await conn.execute(statement[0])
+
+
+# Each shadow index that matches a live one (same definition apart from its name and table)
+# gets the live one's name; an index that backs a constraint renames the constraint with it.
+RENAME_INDEXES = """
+WITH live AS (SELECT c.relname AS name, i.indisunique AS uniq,
+                     regexp_replace(pg_get_indexdef(i.indexrelid), '^.*? ON \\S+ ', '') AS def
+                FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+               WHERE i.indrelid = format('public.%I', $1::text)::regclass),
+     shadow AS (SELECT c.relname AS name, i.indisunique AS uniq,
+                       regexp_replace(pg_get_indexdef(i.indexrelid), '^.*? ON \\S+ ', '') AS def
+                  FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+                 WHERE i.indrelid = format('%I.%I', $2::text, $1::text)::regclass)
+SELECT format('ALTER INDEX %I.%I RENAME TO %I', $2::text, shadow.name, live.name)
+  FROM live JOIN shadow USING (uniq, def)
+ WHERE live.name <> shadow.name
+"""
+
+# The privileges others hold on the live table, granted likewise on its shadow copy.
+GRANTS = """
+SELECT format('GRANT %s ON %I.%I TO %s', string_agg(a.privilege_type, ', '), $2::text, $1::text,
+              CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END)
+  FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) AS a
+ WHERE c.oid = format('public.%I', $1::text)::regclass AND a.grantee <> c.relowner
+ GROUP BY a.grantee
+"""
+
+
+async def _catch_up(
+    conn: asyncpg.Connection, store: EventStore, projection: Any, cursor: Cursor, tally: Tally
+) -> tuple[Cursor, int]:
+    """Apply the events after `cursor` to the shadow, a batch per transaction, until a read
+    comes back short of a batch; the cursor reached and how many events the last read had."""
+    while True:
+        batch = await store.read_after(cursor, BATCH, conn)
+        if batch:
+            async with conn.transaction():
+                await _as_owner(conn, projection)
+                await handle(conn, projection, wanted(projection, batch))
+            cursor = batch[-1].cursor
+            await tally.add(len(batch))
+        if len(batch) < BATCH:
+            return cursor, len(batch)
+
+
+class _Behind(Exception):
+    """The shadow stands behind the live model: catch up more, then try again."""
+
+
+async def _swap_when_possible(
+    conn: asyncpg.Connection, store: EventStore, projection: Any, cursor: Cursor, tally: Tally
+) -> Cursor:
+    """Swap; when the live tables' locks do not come within SWAP_LOCK_TIMEOUT (a long reader
+    or a worker's batch) or a deadlock chose the swap, catch up a little more and try again."""
+    retrying = AsyncRetrying(
+        retry=retry_if_exception_type((asyncpg.LockNotAvailableError, asyncpg.DeadlockDetectedError, _Behind)),
+        wait=wait_random(0.05, 0.5),
+        stop=stop_after_attempt(SWAP_ATTEMPTS),
+        reraise=True,
+    )
+    async for attempt in retrying:
+        with attempt:
+            cursor, _ = await _catch_up(conn, store, projection, cursor, tally)
+            cursor = await _swap(conn, store, projection, cursor, tally)
+    return cursor
+
+
+async def _swap(conn: asyncpg.Connection, store: EventStore, projection: Any, cursor: Cursor, tally: Tally) -> Cursor:
+    """In one transaction: the live tables locked (tables first, then the tracking row: the
+    order a live worker's batch takes them, so neither waits on the other in a circle), the
+    last events applied to the shadow, the live tables dropped, the shadow's moved into
+    their place, and the tracked position and version set to the shadow's. A live worker
+    of this projection elsewhere finds its next move fenced off and starts again from here."""
+    schema, name = shadow_schema(projection), projection.NAME
+    live = ", ".join(f"public.{_q(t)}" for t in projection.TABLES)
+    async with conn.transaction():
+        await _as_owner(conn, projection)
+        await conn.execute(f"SET LOCAL lock_timeout = '{SWAP_LOCK_TIMEOUT}'")
+        await conn.execute(f"LOCK TABLE {live} IN ACCESS EXCLUSIVE MODE")
+        await conn.execute("SELECT 1 FROM projection_tracking WHERE name = $1 FOR UPDATE", name)
+        while True:  # to the watermark: what commits after this transaction began comes after it
+            batch = await store.read_after(cursor, BATCH, conn)
+            if not batch:
+                break
+            await handle(conn, projection, wanted(projection, batch))
+            cursor = batch[-1].cursor
+            await tally.add(len(batch), write=False)
+        if cursor < await tracked(conn, name):
+            raise _Behind(f"the shadow of {name} stands behind its live model")
+        for table in projection.TABLES:
+            await conn.execute(f"DROP TABLE public.{_q(table)}")
+            await conn.execute(f"ALTER TABLE {_q(schema)}.{_q(table)} SET SCHEMA public")
+        await conn.execute(f"DROP SCHEMA {_q(schema)}")
+        await conn.execute(
+            """UPDATE projection_tracking SET xid = $2::text::xid8, position = $3, version = $4 WHERE name = $1""",
+            name,
+            str(cursor.xid),
+            cursor.position,
+            projection.VERSION,
+        )
+        await conn.execute("DELETE FROM projection_rebuilds WHERE name = $1", name)
+    return cursor
