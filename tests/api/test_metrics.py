@@ -123,3 +123,29 @@ async def test_two_api_processes_and_a_worker_on_one_database_each_answer_a_scra
     assert samples(one, head) == samples(two, head) and samples(one, head)[()] >= 1
     # The worker logs as the APIs do: JSON lines.
     assert any(line["event"] == "projecting" for line in worker.lines())
+
+
+async def test_each_webhook_subscriptions_backlog_and_failures_and_each_relays_lag_are_scraped(settings, pool) -> None:
+    # Three public events; a subscription delivered up to the first and failing twice in a row;
+    # a relay that has published none.
+    for seq in (1, 2, 3):
+        await pool.execute(
+            "INSERT INTO public_events (seq, id, type, nodes, position, envelope) VALUES ($1, $2, 't', '{}', $1, '{}')",
+            seq,
+            uuid.uuid4(),
+        )
+    hook = uuid.uuid4()
+    await pool.execute(
+        """INSERT INTO webhook_subscriptions (id, url, nodes, secret, owner, delivered, failures)
+           VALUES ($1, 'https://receiver.example/hook', '{}', 'whsec_x', 'bi', 1, 2)""",
+        hook,
+    )
+    await pool.execute("INSERT INTO relay_positions (name, seq) VALUES ('nats:TARGET_LEDGER', 0)")
+    # Scraped from a process that delivers nothing (the receiver is not there) and projects nothing.
+    quiet = msgspec.structs.replace(settings, run_projections=False, run_webhooks=False)
+    async with AsyncTestClient(create_app(quiet)) as client:
+        text = await scrape(client)
+    subscription = (("status", "active"), ("subscription", str(hook)))
+    assert samples(text, "target_ledger_webhook_backlog_events")[subscription] == 2
+    assert samples(text, "target_ledger_webhook_failures")[subscription] == 2
+    assert samples(text, "target_ledger_relay_lag_events")[(("relay", "nats:TARGET_LEDGER"),)] == 3
