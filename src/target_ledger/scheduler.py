@@ -1,18 +1,22 @@
-"""The alert scheduler: judges the rules once each day (in the configured time zone) has begun.
+"""The alert scheduler: judges the rules when a day (in the configured time zone) begins and
+whenever the log has moved on since its last judgement, looking every `interval` seconds.
 
 It runs beside the projections, in the API process or the `project` worker; an advisory lock
-lets one process at a time do it. The clock is injected, so tests move time instead of waiting.
+lets one process at a time do it. What it last judged is kept in PostgreSQL (scheduler_looks),
+so a restart or another worker taking over neither judges again needlessly nor misses new
+data. The clock is injected, so tests move time instead of waiting.
 """
 
 import asyncio
 import contextlib
+import logging
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from target_ledger.application import Caches, Command, monitoring
+from target_ledger.application import Caches, Command, ReadModelBehindError, monitoring
 from target_ledger.config import Settings
 from target_ledger.database import Outage, keep_running
 from target_ledger.domain.access import Principal
@@ -20,7 +24,27 @@ from target_ledger.domain.attainment import Thresholds
 from target_ledger.domain.calendar import Calendar
 from target_ledger.eventstore import EventStore
 
+log = logging.getLogger(__name__)
+
 LOCK = zlib.crc32(b"scheduler:alerts")
+NAME = "alerts"  # its row in scheduler_looks
+ACTOR = "scheduler"  # whom its alert events are recorded as
+
+LOOK = """INSERT INTO scheduler_looks AS s (scheduler, looked_at) VALUES ($1, $2)
+          ON CONFLICT (scheduler) DO UPDATE SET looked_at = EXCLUDED.looked_at
+          RETURNING s.judged_day, s.judged_through"""
+
+# Whether anyone but the scheduler recorded an event the last judgement did not see: one
+# ordered after the head it saw (in the projections' order, so that one committed late with
+# an earlier position counts too). Its own alert events change nothing it judges on.
+MOVED_ON = """SELECT EXISTS (
+    SELECT 1 FROM events
+     WHERE (xid, position) > (SELECT xid, position FROM events WHERE position = $1)
+       AND metadata->>'actor' IS DISTINCT FROM $2)
+    OR ($1 = 0 AND EXISTS (SELECT 1 FROM events))"""
+
+JUDGED = """UPDATE scheduler_looks SET judged_day = $2, judged_at = $3, judged_through = $4
+             WHERE scheduler = $1"""
 
 
 @dataclass
@@ -28,22 +52,28 @@ class Scheduler:
     command: Command  # the scheduler's own: actor "scheduler", the service's clock and caches
     timezone: str = "UTC"
     interval: float = 60.0
-    evaluated: date | None = field(default=None, init=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
 
     def today(self) -> date:
         return self.command.clock().astimezone(ZoneInfo(self.timezone)).date()
 
     async def run_due(self) -> int | None:
-        """Judge the rules if the day changed since the last look; the position of any alert events."""
+        """Judge the rules if the day changed or the log moved on since the last judgement,
+        once every read model they consult has reached the head of the log (else this look
+        is skipped: the next one tries again). Returns the position of any alert events."""
         async with self._lock:  # the loop and a caller (a test, an operator) never judge at once
-            today = self.today()
-            if today == self.evaluated:
+            today, pool = self.today(), self.command.store.pool
+            last = await pool.fetchrow(LOOK, NAME, self.command.clock())
+            if last["judged_day"] == today and not await pool.fetchval(MOVED_ON, last["judged_through"], ACTOR):
                 return None
             cmd = replace(self.command, request_id=f"scheduler:{today}")
-            position = await monitoring.evaluate(cmd, today)
-            self.evaluated = today
-            return position
+            try:
+                judged = await monitoring.evaluate(cmd, today)
+            except ReadModelBehindError as behind:
+                log.info("the alert scheduler puts off judging: %s", behind)
+                return None
+            await pool.execute(JUDGED, NAME, today, self.command.clock(), judged.head)
+            return judged.position
 
     async def run(self) -> None:
         """Forever: wait for the lock, then look at the clock every `interval` seconds. The
@@ -78,7 +108,7 @@ def for_service(
     command = Command(
         store=store,
         clock=clock,
-        actor=Principal("scheduler", "admin"),
+        actor=Principal(ACTOR, "admin"),
         request_id="scheduler",
         calendar=Calendar(settings.fiscal_year_start),
         thresholds=Thresholds(settings.pace_on_track, settings.pace_at_risk),

@@ -5,17 +5,23 @@ running it twice on the same day changes nothing, and a value between the thresh
 threshold plus its margin keeps an open alert open and a resolved one resolved (hysteresis).
 """
 
+import contextlib
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+
+import asyncpg
 
 from projections import actions as actions_model
 from projections import alerts as alerts_model
 from projections import attainment as attainment_model
-from target_ledger.application import Command
+from projections.runner import tracked
+from target_ledger.application import Command, ReadModelBehindError
 from target_ledger.application.attainment import read_models_current
 from target_ledger.application.judging import Finding, Judge, manager, weeks_ended
 from target_ledger.application.target_rules import target_rules
 from target_ledger.domain.alert import Alert, alert_id
+from target_ledger.eventstore import Cursor
 
 
 async def _overdue_actions(judge: Judge) -> list[Finding]:
@@ -140,11 +146,45 @@ async def _decide(cmd: Command, finding: Finding, open_now: bool) -> Alert | Non
     return alert
 
 
-async def evaluate(cmd: Command, today: date) -> int | None:
-    """Judge every rule as of `today`; append what changed in one go. Returns its position."""
-    await read_models_current(cmd, [attainment_model.NAME, alerts_model.NAME, actions_model.NAME], timeout=30)
+# The read models the rules consult: a judgement waits until each has applied the log's head.
+CONSULTED = [attainment_model.NAME, alerts_model.NAME, actions_model.NAME]
+
+# The newest event in the order the projections apply them (see READ_LIVE in the store):
+# a read model whose tracked cursor reaches it has applied every event this snapshot sees.
+NEWEST = "SELECT xid::text::bigint AS xid, position FROM events ORDER BY xid DESC, position DESC LIMIT 1"
+
+
+@dataclass(frozen=True)
+class Judgement:
+    head: int  # the position of the newest event the read models had applied (0: an empty log)
+    position: int | None  # of the alert events appended, if any
+
+
+async def _at_head(conn: asyncpg.Connection) -> int:
+    """The head of the log as this snapshot sees it, once every consulted read model has
+    applied it in the same snapshot; ReadModelBehindError if one has not."""
+    newest = await conn.fetchrow(NEWEST)
+    if newest is None:
+        return 0
+    head = Cursor(newest["xid"], newest["position"])
+    for name in CONSULTED:
+        if await tracked(conn, name) < head:
+            raise ReadModelBehindError(f"the {name} read model has not reached position {head.position} yet")
+    return head.position
+
+
+async def evaluate(cmd: Command, today: date, wait: float = 5.0) -> Judgement:
+    """Judge every rule as of `today`, on read models that have applied the whole log, and
+    append what changed in one go. Waits up to `wait` seconds for them to get there; raises
+    ReadModelBehindError, judging nothing, if they did not. The positions are checked in the
+    snapshot the rules read, so a read model that falls behind meanwhile (a worker that
+    died, a rebuild) or events recorded meanwhile can never leave a rule judging a part of
+    the log."""
+    with contextlib.suppress(ReadModelBehindError):  # the check below decides
+        await read_models_current(cmd, CONSULTED, timeout=wait)
     org = await cmd.org()
-    async with cmd.store.pool.acquire() as conn:
+    async with cmd.store.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        head = await _at_head(conn)
         judge = Judge(cmd, conn, org, today)
         judge.open_alerts = await alerts_model.fetch_open(conn)
         findings = [
@@ -155,4 +195,4 @@ async def evaluate(cmd: Command, today: date) -> int | None:
         ]
     alerts = [await _decide(cmd, f, f"{f.rule}|{f.subject}" in judge.open_alerts) for f in findings]
     events = [e for a in alerts if a is not None for e in a.collect_events()]
-    return (await cmd.store.append(events, cmd.metadata)).last if events else None
+    return Judgement(head, (await cmd.store.append(events, cmd.metadata)).last if events else None)
