@@ -149,3 +149,38 @@ async def test_each_webhook_subscriptions_backlog_and_failures_and_each_relays_l
     assert samples(text, "target_ledger_webhook_backlog_events")[subscription] == 2
     assert samples(text, "target_ledger_webhook_failures")[subscription] == 2
     assert samples(text, "target_ledger_relay_lag_events")[(("relay", "nats:TARGET_LEDGER"),)] == 3
+
+
+async def test_a_running_rebuild_and_the_schedulers_last_look_are_scraped(settings, pool) -> None:
+    # A rebuild of attainment half-way, and the alert scheduler's last look and judgement.
+    await pool.execute(
+        """INSERT INTO projection_rebuilds (name, started_at, updated_at, events_done, events_total)
+           VALUES ('attainment', now() - interval '1 minute', now(), 500, 1000)"""
+    )
+    await pool.execute(
+        """INSERT INTO scheduler_looks (scheduler, looked_at, judged_day, judged_at)
+           VALUES ('alerts', '2026-11-30T10:00:00Z', '2026-11-30', '2026-11-30T09:00:00Z')"""
+    )
+    quiet = msgspec.structs.replace(settings, run_projections=False, run_webhooks=False)
+    async with AsyncTestClient(create_app(quiet)) as client:
+        text = await scrape(client)
+    attainment = (("projection", "attainment"),)
+    assert samples(text, "target_ledger_rebuild_events_done")[attainment] == 500
+    assert samples(text, "target_ledger_rebuild_events_total")[attainment] == 1000
+    alerts = (("scheduler", "alerts"),)
+    assert samples(text, "target_ledger_scheduler_looked_timestamp_seconds")[alerts] == 1796032800
+    assert samples(text, "target_ledger_scheduler_judged_timestamp_seconds")[alerts] == 1796029200
+
+
+async def test_a_database_without_the_rebuild_and_scheduler_tables_is_still_scraped(settings) -> None:
+    # A schema from before those tables (an operator running an older migration set).
+    admin = await asyncpg.connect(settings.database_url)
+    await admin.execute("DROP TABLE projection_rebuilds, scheduler_looks")
+    await admin.close()
+    quiet = msgspec.structs.replace(settings, run_projections=False, run_webhooks=False)
+    async with AsyncTestClient(create_app(quiet)) as client:
+        text = await scrape(client)
+    assert samples(text, "target_ledger_database_up")[()] == 1
+    assert samples(text, "target_ledger_projection_lag_events")
+    assert not samples(text, "target_ledger_rebuild_events_done")
+    assert not samples(text, "target_ledger_scheduler_looked_timestamp_seconds")

@@ -86,7 +86,10 @@ class _Reading(Collector):
         return iter(self.families)
 
 
-def _gauge(name: str, documentation: str, labels: list[str], samples: list[tuple[list[str], float]]) -> Any:
+Samples = list[tuple[list[str], float]]  # (label values, value) of each series
+
+
+def _gauge(name: str, documentation: str, labels: list[str], samples: Samples) -> GaugeMetricFamily:
     family = GaugeMetricFamily(name, documentation, labels=labels)
     for values, value in samples:
         family.add_metric(values, value)
@@ -108,7 +111,7 @@ def _ledger(reading: observability.Reading) -> list[GaugeMetricFamily]:
     """What PostgreSQL said, as gauges (the same whichever process is scraped)."""
     head, lags, hooks = reading.public_head, reading.projections, reading.webhooks
     looks, rebuilds = reading.schedulers, reading.rebuilds
-    rows: list[tuple[str, str, list[str], list[tuple[list[str], float]]]] = [
+    rows: list[tuple[str, str, list[str], Samples]] = [
         ("events_head_position", "Position of the last event appended", [], [([], reading.head)]),
         ("projection_position", "Position a projection has applied up to", ["projection"],
          [([p.name], p.position) for p in lags]),
