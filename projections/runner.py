@@ -189,7 +189,7 @@ MOVE = """UPDATE projection_tracking SET xid = $2::text::xid8, position = $3
 async def _move(conn: asyncpg.Connection, name: str, since: Cursor, until: Cursor) -> None:
     moved = await conn.execute(MOVE, name, str(until.xid), until.position, str(since.xid), since.position)
     if moved != "UPDATE 1":
-        raise FencedError(f"projection {name} was moved on by another worker")
+        raise FencedError(f"projection {name} was rebuilt or moved on by another worker; starting again from there")
 
 
 def wanted(projection: Any, batch: list[Recorded]) -> list[tuple[type, list[Recorded]]]:
@@ -222,9 +222,16 @@ async def apply_batch(pool: asyncpg.Pool, projection: Any, batch: list[Recorded]
         if not runs:  # nothing to write but the position: one statement is atomic on its own
             await _move(conn, name, since, until)
             return until
-        async with conn.transaction():
-            await handle(conn, projection, runs)
-            await _move(conn, name, since, until)
+        try:
+            async with conn.transaction():
+                await handle(conn, projection, runs)
+                await _move(conn, name, since, until)
+        except asyncpg.PostgresError as e:
+            # A rebuild swapped new tables in while this batch waited for them: its writes
+            # clash with rows already there, or its tables are gone. Not a failure: fenced.
+            if await tracked(conn, name) != since:
+                raise FencedError(f"projection {name} was rebuilt or moved on; starting again from there") from e
+            raise
     return until
 
 

@@ -4,21 +4,35 @@ new VERSION is rebuilt when a worker starts; a standby costs one connection."""
 
 import asyncio
 import contextlib
+import os
+import random
+import signal
+import subprocess
+import sys
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
+import pytest
+from click.testing import CliRunner
 
 from projections import attainment, audit, inbox, public_events, targets
-from projections.rebuild import rebuild
-from projections.runner import PROJECTIONS, tracked
+from projections.rebuild import BATCH, rebuild
+from projections.runner import LOCK_POLL, PROJECTIONS, Locks, _lock_key, read_model_pool, supervise, tracked
 from target_ledger.api.auth import issue_token
+from target_ledger.cli import main
 from target_ledger.config import Settings
-from tests.api.live import live_api
+from target_ledger.domain.actual import Actual
+from target_ledger.domain.target import Target
+from target_ledger.eventstore import EventStore
+from target_ledger.eventstore.subscription import Notifier
+from tests.api.live import live_api, until
 from tests.api.support import ask, build_east, team_target
+from tests.support import META
 
 Q3 = (date(2026, 7, 1), date(2026, 9, 30))
 NOW = datetime(2026, 10, 1, tzinfo=UTC)
@@ -130,3 +144,185 @@ async def test_readers_see_the_old_or_the_new_model_while_every_projection_is_re
         # No shadow left behind, no progress row either.
         assert await pool.fetchval("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'rebuild_%'") == 0
         assert await pool.fetchval("SELECT count(*) FROM projection_rebuilds") == 0
+
+
+async def _ledger(store: EventStore, actuals: int) -> None:
+    """Q3 revenue targets for 20 reps and many actuals, in appends of 1,000."""
+    rng, people = random.Random(7), [f"rep-{i}" for i in range(20)]
+    events = []
+    for person in people:
+        target = Target.set(
+            node=person, metric="revenue", period="2026-Q3", starts_on=Q3[0], ends_on=Q3[1], value=Decimal(1000), at=NOW
+        )
+        events += target.collect_events()
+    for i in range(actuals):
+        actual = Actual.record(
+            person=rng.choice(people),
+            metric="revenue",
+            occurred_on=Q3[0] + timedelta(days=rng.randint(0, 91)),
+            value=Decimal(rng.randint(1, 10_000)) / 100,
+            source="import",
+            external_ref=str(i),
+            at=NOW,
+        )
+        events += actual.collect_events()
+    for start in range(0, len(events), 1000):
+        await store.append(events[start : start + 1000], META)
+
+
+async def _totals(pool: asyncpg.Pool) -> dict[str, Decimal]:
+    rows = await pool.fetch("SELECT node, sum(value) AS total FROM attainment_daily GROUP BY node")
+    return {r["node"]: r["total"] for r in rows}
+
+
+@contextlib.asynccontextmanager
+async def _projecting(settings: Settings, store: EventStore, projections: list[Any]) -> AsyncIterator[None]:
+    """A worker in this process running these projections, as `target-ledger project` does."""
+    assert settings.database_url is not None
+    read_models = await read_model_pool(settings.database_url, settings)
+    locks, notifier = Locks(read_models), Notifier(store.pool)
+    tasks = [asyncio.create_task(supervise(read_models, store, notifier, p, locks=locks)) for p in projections]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await read_models.close()
+
+
+async def test_a_killed_rebuild_leaves_the_live_model_as_it_was_and_the_next_one_succeeds(
+    settings, pool, store
+) -> None:
+    await _ledger(store, 3 * BATCH)
+    async with _projecting(settings, store, [attainment]):
+        await _all_caught_up(pool, [attainment])
+    before, at = await _totals(pool), await tracked(pool, attainment.NAME)
+    # A rebuild killed after its first batch.
+    async with pool.acquire() as conn:
+        killed: list[asyncio.Task] = []
+
+        def kill(done: int, total: int) -> None:
+            killed[0].cancel()
+
+        killed.append(asyncio.create_task(rebuild(conn, store, attainment, kill)))
+        with pytest.raises(asyncio.CancelledError):
+            await killed[0]
+    assert await pool.fetchval("SELECT count(*) FROM pg_namespace WHERE nspname = 'rebuild_attainment'") == 1
+    # The live model is as it was: the same figures, at the same position.
+    assert await _totals(pool) == before and await tracked(pool, attainment.NAME) == at
+    # The next rebuild (the command) drops what the killed one left and swaps its model in.
+    env = {"DATABASE_URL": settings.database_url}
+    result = await asyncio.to_thread(CliRunner().invoke, main, ["rebuild", "attainment"], env=env)
+    assert result.exit_code == 0, result.output
+    events = await pool.fetchval("SELECT count(*) FROM events")
+    assert f"attainment: rebuilt from {events:,} events and swapped in at position {at.position}" in result.output
+    assert await _totals(pool) == before and await tracked(pool, attainment.NAME) == at
+    assert await pool.fetchval("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'rebuild_%'") == 0
+
+
+async def test_a_new_version_of_a_projection_is_rebuilt_when_its_worker_starts(
+    settings, pool, store, monkeypatch
+) -> None:
+    # On a fresh ledger a new version has nothing to rebuild: the worker just marks it.
+    monkeypatch.setattr(inbox, "VERSION", 2)
+    async with _projecting(settings, store, [inbox]):
+        await until(lambda: _version_is(pool, inbox, 2), "the empty inbox marked as version 2")
+    await _ledger(store, 1000)
+    async with _projecting(settings, store, [attainment]):
+        await _all_caught_up(pool, [attainment])
+    right = await _totals(pool)
+    # Say version 1 of the handlers lost every figure; version 2 counts them right.
+    await pool.execute("UPDATE attainment_daily SET value = 0")
+    monkeypatch.setattr(attainment, "VERSION", 2)
+    async with _projecting(settings, store, [attainment]):
+        await until(lambda: _version_is(pool, attainment, 2), "the attainment model rebuilt as version 2")
+    assert await _totals(pool) == right
+
+
+async def _version_is(pool: asyncpg.Pool, projection: Any, version: int) -> bool:
+    found = await pool.fetchval("SELECT version FROM projection_tracking WHERE name = $1", projection.NAME)
+    return bool(found == version)
+
+
+async def test_one_session_holds_a_process_locks_and_another_process_takes_them_all_when_it_ends(
+    settings, db_url
+) -> None:
+    names = [p.NAME for p in PROJECTIONS]
+    first, second = await read_model_pool(db_url, settings), await read_model_pool(db_url, settings)
+    admin = await asyncpg.connect(db_url)  # a superuser: sees every session's locks
+    try:
+        active, standby = Locks(first), Locks(second)
+        await asyncio.gather(*(active.hold(n) for n in names))
+        waiting = [asyncio.create_task(standby.hold(n)) for n in names]
+        done, _ = await asyncio.wait(waiting, timeout=3 * LOCK_POLL)
+        assert not done  # the standby looked, and got none
+        # Every lock on one session.
+        holders = await admin.fetch("SELECT DISTINCT pid FROM pg_locks WHERE locktype = 'advisory' AND granted")
+        assert len(holders) == 1
+        # That process dies (its session ends): the standby takes every projection it held.
+        await admin.execute("SELECT pg_terminate_backend($1)", holders[0]["pid"])
+        await asyncio.wait_for(asyncio.gather(*waiting), 30)
+        assert all(standby.holds(n) for n in names)
+        await until(lambda: _none_held(active, names), "the dead session's locks forgotten")
+        for name in names:
+            await standby.let_go(name)
+        assert await admin.fetchval("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'") == 0
+    finally:
+        await admin.close()
+        await asyncio.wait_for(first.close(), 10)
+        await asyncio.wait_for(second.close(), 10)
+
+
+async def _none_held(locks: Locks, names: list[str]) -> bool:
+    return not any(locks.holds(n) for n in names)
+
+
+def _start_worker(db_url: str, log: Path) -> subprocess.Popen:
+    with log.open("ab") as err:
+        return subprocess.Popen(
+            [sys.executable, "-m", "target_ledger.cli", "project"],
+            env={**os.environ, "DATABASE_URL": db_url},
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+
+
+async def _sessions(admin: asyncpg.Connection) -> dict[str, int]:
+    """The worker's sessions by application name (the test's own pool is "target-ledger")."""
+    rows = await admin.fetch(
+        """SELECT application_name AS name, count(*) FROM pg_stat_activity
+            WHERE datname = current_database() AND application_name LIKE 'target-ledger-%' GROUP BY 1"""
+    )
+    return {r["name"]: r["count"] for r in rows}
+
+
+async def test_a_standby_worker_holds_one_connection_and_an_active_one_stays_in_its_budget(
+    settings, pool, store, db_url, tmp_path
+) -> None:
+    await _ledger(store, 500)
+    admin = await asyncpg.connect(db_url)
+    # Another process holds every projection's lock: the worker we start is a standby.
+    keys = [_lock_key(p.NAME) for p in PROJECTIONS]
+    await admin.execute("SELECT pg_advisory_lock(k) FROM unnest($1::bigint[]) AS k", keys)
+    worker = _start_worker(db_url, tmp_path / "worker.log")
+    try:
+        await until(lambda: _has_sessions(admin), "the standby's session")
+        for _ in range(int(3 * LOCK_POLL / 0.1)):  # over a few of its looks at the locks
+            assert await _sessions(admin) == {"target-ledger-projections": 1}
+            await asyncio.sleep(0.1)
+        # The other process lets go: the standby takes every projection and catches up.
+        await admin.execute("SELECT pg_advisory_unlock_all()")
+        await _all_caught_up(pool)
+        active = await _sessions(admin)
+        assert active["target-ledger-projections"] <= len(PROJECTIONS) + 1  # the locks' session, a writer each
+        assert active["target-ledger-listener"] == 1
+        assert active.get("target-ledger-project", 0) <= settings.pool_size  # reads of the log, the scheduler
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(10) == 0, (tmp_path / "worker.log").read_text()
+        await admin.close()
+
+
+async def _has_sessions(admin: asyncpg.Connection) -> bool:
+    return bool(await _sessions(admin))
