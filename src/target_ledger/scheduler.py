@@ -16,6 +16,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+import asyncpg
+
 from target_ledger.application import Caches, Command, ReadModelBehindError, monitoring
 from target_ledger.config import Settings
 from target_ledger.database import Outage, keep_running
@@ -57,14 +59,15 @@ class Scheduler:
     def today(self) -> date:
         return self.command.clock().astimezone(ZoneInfo(self.timezone)).date()
 
-    async def run_due(self) -> int | None:
+    async def run_due(self, conn: asyncpg.Connection | None = None) -> int | None:
         """Judge the rules if the day changed or the log moved on since the last judgement,
         once every read model they consult has reached the head of the log (else this look
-        is skipped: the next one tries again). Returns the position of any alert events."""
+        is skipped: the next one tries again). Returns the position of any alert events.
+        `conn`: a session to look on (the loop's own), else one of the pool's."""
         async with self._lock:  # the loop and a caller (a test, an operator) never judge at once
-            today, pool = self.today(), self.command.store.pool
-            last = await pool.fetchrow(LOOK, NAME, self.command.clock())
-            if last["judged_day"] == today and not await pool.fetchval(MOVED_ON, last["judged_through"], ACTOR):
+            today, db = self.today(), conn or self.command.store.pool
+            last = await db.fetchrow(LOOK, NAME, self.command.clock())
+            if last["judged_day"] == today and not await db.fetchval(MOVED_ON, last["judged_through"], ACTOR):
                 return None
             cmd = replace(self.command, request_id=f"scheduler:{today}")
             try:
@@ -72,7 +75,7 @@ class Scheduler:
             except ReadModelBehindError as behind:
                 log.info("the alert scheduler puts off judging: %s", behind)
                 return None
-            await pool.execute(JUDGED, NAME, today, self.command.clock(), judged.head)
+            await db.execute(JUDGED, NAME, today, self.command.clock(), judged.head)
             return judged.position
 
     async def run(self) -> None:
@@ -83,13 +86,15 @@ class Scheduler:
 
     async def _look_while_locked(self, outage: Outage) -> None:
         async with self.command.store.pool.acquire() as conn:
+            # Its looks, every `interval` seconds, show in pg_stat_activity under a name of their own.
+            await conn.execute("SET application_name = 'target-ledger-scheduler'")
             await conn.execute("SELECT pg_advisory_lock($1)", LOCK)
             try:
                 while True:
                     # Still the session holding the lock? If it ended, another process may judge.
                     await conn.execute("SELECT 1")
                     try:
-                        await self.run_due()
+                        await self.run_due(conn)
                     except Exception as e:  # a failed look is retried at the next one
                         outage.failed(e)
                     else:
