@@ -248,7 +248,7 @@ async def test_a_standby_taking_over_behind_the_log_raises_only_what_one_process
                 )
                 # The standby's scheduler takes over at once, and looks every 0.1 s.
                 await until(lambda: scheduler_locked(admin), "the standby's scheduler to take over")
-                await asyncio.sleep(0.5)
+                await asyncio.sleep(0.5)  # several looks while its attainment model is still held back
             # It judges once its read models have applied the whole log, not before.
             await until(lambda: _judged_through(admin, imported), "the standby to judge the whole log", limit=180)
             await until(lambda: _all_applied(admin), "the alerts read model", limit=60)
