@@ -105,6 +105,8 @@ class Locks:
         while name not in self._held:
             await self._look_soon(name)
             if name not in self._held:
+                if self._taken[name].is_set():  # held once, lost since: wait for news afresh
+                    self._taken[name] = asyncio.Event()
                 await wake_or_timeout(self._taken[name], LOCK_POLL)
 
     async def first(self, names: list[str]) -> None:
@@ -126,7 +128,7 @@ class Locks:
         try:
             if self._conn is None:
                 self._conn = await self.pool.acquire()
-                self._conn.add_termination_listener(lambda _: self._held.clear())
+                self._conn.add_termination_listener(lambda _: self._forget())
             taken = {r["k"] for r in await self._conn.fetch(TRY_LOCKS, [_lock_key(n) for n in wanted])}
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
             await self._lose()
@@ -137,10 +139,14 @@ class Locks:
                 self._held.add(name)
                 self._taken[name].set()
 
-    async def _lose(self) -> None:
-        """The session is gone or unusable: so are its locks; the next look opens another."""
+    def _forget(self) -> None:
+        """The session ended: its locks went with it."""
         self._held.clear()
         self._taken = {name: asyncio.Event() for name in self._taken}
+
+    async def _lose(self) -> None:
+        """The session is gone or unusable: so are its locks; the next look opens another."""
+        self._forget()
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.terminate()  # never back to the pool still holding a lock

@@ -154,6 +154,7 @@ def rebuild(projection: str | None) -> None:
     from the first event, beside the live one, and swap it in at once: reads answer from
     the old complete model until then. Runs as the database login user (it creates and drops
     tables, as migrations do); running workers carry on from the rebuilt model."""
+    import asyncpg
     from tqdm import tqdm
 
     from projections.rebuild import RebuildRunningError
@@ -181,6 +182,11 @@ def rebuild(projection: str | None) -> None:
                             at = await rebuild_beside(conn, EventStore(pool), module, advance)
                         except RebuildRunningError as e:
                             raise click.ClickException(str(e)) from None
+                        except asyncpg.InsufficientPrivilegeError as e:
+                            raise click.ClickException(
+                                f"{e}: a rebuild creates and drops tables, so it needs the login of the user"
+                                " that runs migrations (DATABASE_URL), not the service role's"
+                            ) from None
                     click.echo(f"{module.NAME}: rebuilt from {bar.n:,} events and swapped in at position {at.position}")
         finally:
             await pool.close()

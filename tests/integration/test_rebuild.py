@@ -77,6 +77,23 @@ async def _answers(conn: asyncpg.Connection, team: Any) -> dict[str, Any]:
     }
 
 
+async def _shape(pool: asyncpg.Pool) -> list[Any]:
+    """Every read model table's indexes (name and definition) and privileges."""
+    tables = [t for p in PROJECTIONS for t in p.TABLES]
+    indexes = await pool.fetch(
+        """SELECT tablename, indexname, indexdef FROM pg_indexes
+            WHERE schemaname = 'public' AND tablename = ANY($1::text[]) ORDER BY 1, 2""",
+        tables,
+    )
+    grants = await pool.fetch(
+        """SELECT table_name, grantee, privilege_type FROM information_schema.role_table_grants
+            WHERE table_schema = 'public' AND table_name = ANY($1::text[]) ORDER BY 1, 2, 3""",
+        tables,
+    )
+    assert len(indexes) > len(tables) and {g["grantee"] for g in grants} >= {"target_ledger_app"}
+    return [*map(tuple, indexes), *map(tuple, grants)]
+
+
 @contextlib.asynccontextmanager
 async def _service(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
     """The API on a real port (in this event loop: a test client would block it while a
@@ -113,6 +130,7 @@ async def test_readers_see_the_old_or_the_new_model_while_every_projection_is_re
                 r = await client.post("/v1/actuals", json=body, headers=_auth(settings)("crm", "integration"))
                 assert r.status_code == 201, r.text
 
+        shape = await _shape(pool)
         reader, writer = asyncio.create_task(poll()), asyncio.create_task(append_elsewhere())
         try:
             # Every projection rebuilt beside the live one and swapped in, one after another.
@@ -141,6 +159,8 @@ async def test_readers_see_the_old_or_the_new_model_while_every_projection_is_re
         assert await pool.fetchval(
             "SELECT sum(value) FROM attainment_daily WHERE node = 'east-2' AND metric = 'orders'"
         ) == Decimal(orders)
+        # The new tables have the old ones' indexes, by name, and the service role's grants.
+        assert await _shape(pool) == shape
         # No shadow left behind, no progress row either.
         assert await pool.fetchval("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'rebuild_%'") == 0
         assert await pool.fetchval("SELECT count(*) FROM projection_rebuilds") == 0
