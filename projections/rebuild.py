@@ -30,7 +30,7 @@ SWAP_LOCK_TIMEOUT = "2s"  # readers queue behind a swap waiting for its locks: n
 SWAP_ATTEMPTS = 30
 REPORT_EVERY = 0.5  # seconds: how often the progress row in projection_rebuilds is written
 
-Progress = Callable[[int, int], None]  # events done, events in the log when it began
+OnProgress = Callable[[int, int], None]  # events done, events in the log when it began
 
 
 class RebuildRunningError(Exception):
@@ -41,12 +41,14 @@ class Tally:
     """A rebuild's progress: told to `on_progress` at every batch, and kept in a row of
     projection_rebuilds (at most every REPORT_EVERY seconds) for other processes' /metrics."""
 
-    def __init__(self, conn: asyncpg.Connection, name: str, total: int, on_progress: Progress | None) -> None:
+    def __init__(self, conn: asyncpg.Connection, name: str, total: int, on_progress: OnProgress | None) -> None:
         self.conn, self.name, self.total, self.on_progress = conn, name, total, on_progress
         self.done = 0
         self._written = float("-inf")
 
     async def begin(self) -> None:
+        # A killed rebuild's row (its process died) gives way: this one starts now.
+        await self.conn.execute("DELETE FROM projection_rebuilds WHERE name = $1", self.name)
         await self._write()
 
     async def add(self, events: int, *, write: bool = True) -> None:
@@ -91,7 +93,7 @@ def _q(name: str) -> str:
 
 
 async def rebuild(
-    conn: asyncpg.Connection, store: EventStore, projection: Any, on_progress: Progress | None = None
+    conn: asyncpg.Connection, store: EventStore, projection: Any, on_progress: OnProgress | None = None
 ) -> Cursor:
     """Rebuild `projection` from the first event beside its live model and swap it in;
     return the position it stands at. Refused while another rebuild of it runs."""
@@ -132,7 +134,7 @@ async def _current(conn: asyncpg.Connection, projection: Any) -> bool:
 
 
 async def _rebuild(
-    conn: asyncpg.Connection, store: EventStore, projection: Any, on_progress: Progress | None
+    conn: asyncpg.Connection, store: EventStore, projection: Any, on_progress: OnProgress | None
 ) -> Cursor:
     await conn.execute("INSERT INTO projection_tracking (name) VALUES ($1) ON CONFLICT DO NOTHING", projection.NAME)
     tally = Tally(conn, projection.NAME, await conn.fetchval("SELECT count(*) FROM events"), on_progress)

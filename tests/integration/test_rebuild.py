@@ -218,16 +218,31 @@ async def test_a_killed_rebuild_leaves_the_live_model_as_it_was_and_the_next_one
     async with _projecting(settings, store, [attainment]):
         await _all_caught_up(pool, [attainment])
     before, at = await _totals(pool), await tracked(pool, attainment.NAME)
-    # A rebuild killed after its first batch.
+    # A rebuild killed after its second batch; meanwhile its progress is there for /metrics.
+    progress: list[tuple[int, int]] = []
+
+    async def watch() -> None:
+        async with pool.acquire() as watcher:
+            while True:
+                row = await watcher.fetchrow("SELECT events_done, events_total FROM projection_rebuilds")
+                progress.extend([tuple(row)] if row else [])
+
     async with pool.acquire() as conn:
         killed: list[asyncio.Task] = []
 
         def kill(done: int, total: int) -> None:
-            killed[0].cancel()
+            if done >= 2 * BATCH:
+                killed[0].cancel()
 
+        watching = asyncio.create_task(watch())
         killed.append(asyncio.create_task(rebuild(conn, store, attainment, kill)))
         with pytest.raises(asyncio.CancelledError):
             await killed[0]
+        watching.cancel()
+        await asyncio.gather(watching, return_exceptions=True)
+    events = await pool.fetchval("SELECT count(*) FROM events")
+    assert progress and {total for _, total in progress} == {events}
+    assert await pool.fetchval("SELECT count(*) FROM projection_rebuilds") == 0
     assert await pool.fetchval("SELECT count(*) FROM pg_namespace WHERE nspname = 'rebuild_attainment'") == 1
     # The live model is as it was: the same figures, at the same position.
     assert await _totals(pool) == before and await tracked(pool, attainment.NAME) == at
@@ -235,7 +250,6 @@ async def test_a_killed_rebuild_leaves_the_live_model_as_it_was_and_the_next_one
     env = {"DATABASE_URL": settings.database_url}
     result = await asyncio.to_thread(CliRunner().invoke, main, ["rebuild", "attainment"], env=env)
     assert result.exit_code == 0, result.output
-    events = await pool.fetchval("SELECT count(*) FROM events")
     assert f"attainment: rebuilt from {events:,} events and swapped in at position {at.position}" in result.output
     assert await _totals(pool) == before and await tracked(pool, attainment.NAME) == at
     assert await pool.fetchval("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'rebuild_%'") == 0
@@ -254,10 +268,22 @@ async def test_a_new_version_of_a_projection_is_rebuilt_when_its_worker_starts(
     right = await _totals(pool)
     # Say version 1 of the handlers lost every figure; version 2 counts them right.
     await pool.execute("UPDATE attainment_daily SET value = 0")
+    old = await _totals(pool)
     monkeypatch.setattr(attainment, "VERSION", 2)
+    # The upgraded worker rebuilds it; readers meanwhile see the old model, then the new one.
+    seen: list[dict[str, Decimal]] = []
+
+    async def poll() -> None:
+        while True:
+            seen.append(await _totals(pool))
+
+    reader = asyncio.create_task(poll())
     async with _projecting(settings, store, [attainment]):
         await until(lambda: _version_is(pool, attainment, 2), "the attainment model rebuilt as version 2")
+    reader.cancel()
+    await asyncio.gather(reader, return_exceptions=True)
     assert await _totals(pool) == right
+    assert seen and [t for t in seen if t not in (old, right)] == []
 
 
 async def _version_is(pool: asyncpg.Pool, projection: Any, version: int) -> bool:
