@@ -77,6 +77,12 @@ async def _answers(conn: asyncpg.Connection, team: Any) -> dict[str, Any]:
     }
 
 
+async def _oids(pool: asyncpg.Pool) -> list[int]:
+    """The read model tables in public, by identity (a swapped-in table is another one)."""
+    tables = [f"public.{t}" for p in PROJECTIONS for t in p.TABLES]
+    return list(await pool.fetchval("SELECT array_agg(t::regclass::oid) FROM unnest($1::text[]) AS t", tables))
+
+
 async def _shape(pool: asyncpg.Pool) -> list[Any]:
     """Every read model table's indexes (name and definition) and privileges."""
     tables = [t for p in PROJECTIONS for t in p.TABLES]
@@ -130,7 +136,7 @@ async def test_readers_see_the_old_or_the_new_model_while_every_projection_is_re
                 r = await client.post("/v1/actuals", json=body, headers=_auth(settings)("crm", "integration"))
                 assert r.status_code == 201, r.text
 
-        shape = await _shape(pool)
+        shape, live = await _shape(pool), await _oids(pool)
         reader, writer = asyncio.create_task(poll()), asyncio.create_task(append_elsewhere())
         try:
             # Every projection rebuilt beside the live one and swapped in, one after another.
@@ -145,6 +151,7 @@ async def test_readers_see_the_old_or_the_new_model_while_every_projection_is_re
         assert [a for a in seen if a != before] == []
         # The live worker carried on from the new tables: the writes made meanwhile and a new
         # actual of the team all reached them.
+        assert set(await _oids(pool)).isdisjoint(live)
         await _all_caught_up(pool)
         body = {"person": "rep2", "metric": "revenue", "date": "2026-07-16", "value": "100"}
         assert (
