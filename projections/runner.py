@@ -13,7 +13,7 @@ import asyncpg
 
 from projections import actions, alerts, attainment, audit, inbox, public_events, reviews, targets
 from target_ledger.config import Settings
-from target_ledger.database import Outage, create_pool, keep_running
+from target_ledger.database import Outage, create_pool, keep_running, unavailable
 from target_ledger.eventstore import Cursor, EventStore, Recorded
 from target_ledger.eventstore.subscription import Notifier, follow, wake_or_timeout
 
@@ -235,7 +235,7 @@ async def apply_batch(pool: asyncpg.Pool, projection: Any, batch: list[Recorded]
         except asyncpg.PostgresError as e:
             # A rebuild swapped new tables in while this batch waited for them: its writes
             # clash with rows already there, or its tables are gone. Not a failure: fenced.
-            if await tracked(conn, name) != since:
+            if not unavailable(e) and await tracked(conn, name) != since:
                 raise FencedError(f"projection {name} was rebuilt or moved on; starting again from there") from e
             raise
     return until
