@@ -301,6 +301,9 @@ def checkpoint_write(key: Path, directory: Path) -> None:
         written = asyncio.run(run())
     except (anchor.CheckpointError, ValueError) as e:  # ValueError: not a PEM key
         raise click.ClickException(str(e)) from None
+    except FileExistsError as e:  # a worker (or another run) wrote the same checkpoint meanwhile
+        taken = e.filename2 or e.filename
+        raise click.ClickException(f"{taken} was written meanwhile by another writer; run again") from None
     if written is None:
         click.echo("nothing new since the newest checkpoint")
         return
