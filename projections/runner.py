@@ -175,8 +175,9 @@ class Locks:
         if conn is not None:
             try:
                 await conn.execute("SELECT pg_advisory_unlock_all()")
-            except Exception:
-                conn.terminate()
+            except Exception:  # the session is gone, or asyncpg already took the dead connection back
+                with contextlib.suppress(Exception):
+                    conn.terminate()
             with contextlib.suppress(Exception):
                 await self.pool.release(conn)
 
