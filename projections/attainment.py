@@ -26,7 +26,7 @@ TABLES = [
     "attainment_actuals",
     "attainment_daily",
 ]
-VERSION = 1  # raise it when the handlers or tables change meaning: workers then rebuild the model
+VERSION = 2  # raise it when the handlers or tables change meaning: workers then rebuild the model
 
 # Each actual counts for its person and for every unit above the unit they were in that day.
 ADD_TO_DAILY = """
@@ -144,14 +144,19 @@ async def actuals_recorded(conn: asyncpg.Connection, batch: list[Recorded]) -> N
     people, metrics, days = [e.person for e in events], [e.metric for e in events], [e.occurred_on for e in events]
     scopes, values = [_json(e.scope) for e in events], [e.value for e in events]
     await conn.execute(
-        """INSERT INTO attainment_actuals (actual_id, person, metric, occurred_on, value, scope)
-           SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::date[], $5::numeric[], $6::jsonb[])""",
+        """INSERT INTO attainment_actuals (actual_id, person, metric, occurred_on, value, scope, source,
+                                           external_ref, position)
+           SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::date[], $5::numeric[], $6::jsonb[],
+                                $7::text[], $8::text[], $9::bigint[])""",
         [e.originator_id for e in events],
         people,
         metrics,
         days,
         values,
         scopes,
+        [e.source for e in events],
+        [e.external_ref for e in events],
+        [r.position for r in batch],
     )
     await conn.execute(ADD_TO_DAILY, people, metrics, days, scopes, values)
 
@@ -333,3 +338,62 @@ async def fetch_targets_within(
         starts_on,
         ends_on,
     )
+
+
+# A page of actuals in the order they were recorded (their event's position) after a position,
+# filtered; `people` NULL means everyone's. `node` takes the person's own actuals and those of
+# the people who were in a unit below it on their day (as attainment counts them).
+LIST_ACTUALS = """
+SELECT a.actual_id, a.person, a.metric, a.occurred_on, a.value, a.scope::text AS scope, a.source,
+       a.external_ref, a.reversed, a.position
+  FROM attainment_actuals a
+ WHERE a.position > $1
+   AND ($2::text[] IS NULL OR a.person = ANY($2))
+   AND ($3::text IS NULL OR a.person = $3)
+   AND ($4::text IS NULL OR a.person = $4 OR EXISTS (
+        SELECT 1 FROM attainment_memberships m JOIN attainment_units u ON u.node = m.unit
+         WHERE m.person = a.person AND m.valid_from <= a.occurred_on
+           AND (m.valid_to IS NULL OR a.occurred_on < m.valid_to) AND $4 = ANY(u.path)))
+   AND ($5::text IS NULL OR a.metric = $5)
+   AND ($6::date IS NULL OR a.occurred_on >= $6)
+   AND ($7::date IS NULL OR a.occurred_on <= $7)
+   AND ($8::text IS NULL OR a.source = $8)
+   AND ($9::text IS NULL OR a.external_ref = $9)
+   AND ($10::boolean IS NULL OR a.reversed = $10)
+ ORDER BY a.position
+ LIMIT $11
+"""
+
+
+@dataclass(frozen=True)
+class ActualFilter:
+    """What an actuals list asks for; None leaves a field unfiltered."""
+
+    people: list[str] | None = None  # those the reader may read; None: everyone's
+    person: str | None = None
+    node: str | None = None
+    metric: str | None = None
+    since: date | None = None
+    until: date | None = None
+    source: str | None = None
+    external_ref: str | None = None
+    reversed: bool | None = None
+
+
+async def fetch_actuals(conn: asyncpg.Connection, f: ActualFilter, *, after: int, limit: int) -> list[dict]:
+    """Up to `limit` actuals recorded after position `after`, oldest first."""
+    rows = await conn.fetch(
+        LIST_ACTUALS,
+        after,
+        f.people,
+        f.person,
+        f.node,
+        f.metric,
+        f.since,
+        f.until,
+        f.source,
+        f.external_ref,
+        f.reversed,
+        limit,
+    )
+    return [{**dict(r), "scope": msgspec.json.decode(r["scope"])} for r in rows]

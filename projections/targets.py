@@ -1,5 +1,6 @@
 """The target tree: every target with its parent, for the decomposition matrix."""
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -12,15 +13,15 @@ from target_ledger.eventstore import Recorded
 
 NAME = "targets"
 TABLES = ["target_tree"]
-VERSION = 1  # raise it when the handlers or tables change meaning: workers then rebuild the model
+VERSION = 2  # raise it when the handlers or tables change meaning: workers then rebuild the model
 
 
 async def target_set(conn: asyncpg.Connection, recorded: Recorded) -> None:
     e = recorded.event
     await conn.execute(
         """INSERT INTO target_tree (target_id, parent_id, node, metric, period, scope, value,
-                                    stretch, version, position)
-           VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10)""",
+                                    stretch, version, position, starts_on, ends_on)
+           VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12)""",
         e.originator_id,
         e.parent_id,
         e.node,
@@ -31,6 +32,8 @@ async def target_set(conn: asyncpg.Connection, recorded: Recorded) -> None:
         e.stretch,
         e.originator_version,
         recorded.position,
+        e.starts_on,
+        e.ends_on,
     )
 
 
@@ -125,3 +128,43 @@ async def fetch_tree(conn: asyncpg.Connection, root: UUID) -> list[dict[str, Any
 
 def _share(part: Decimal, whole: Decimal) -> Decimal | None:
     return (part / whole * 100).quantize(Decimal("0.01")) if whole else None
+
+
+# A page of targets in (node, metric, starts_on, target_id) order after a key (none: the first),
+# filtered; `nodes` NULL means every node. Scope filters by containment (`{}`: every scope).
+LIST = """
+SELECT target_id, parent_id, node, metric, period, starts_on, ends_on, scope::text AS scope, value, stretch,
+       axis, method, acknowledgement, version
+  FROM target_tree
+ WHERE ($1::text IS NULL OR (node, metric, starts_on, target_id) > ($1, $2::text, $3::date, $4::uuid))
+   AND ($5::text[] IS NULL OR node = ANY($5))
+   AND ($6::text IS NULL OR node = $6)
+   AND ($7::text IS NULL OR metric = $7)
+   AND ($8::text IS NULL OR period = $8)
+   AND scope @> $9::jsonb
+   AND ($10::boolean IS NULL OR (acknowledgement = 'acknowledged') = $10)
+ ORDER BY node, metric, starts_on, target_id
+ LIMIT $11
+"""
+
+TargetKey = tuple[str, str, date, UUID]  # node, metric, first day, target id
+
+
+async def fetch_targets(
+    conn: asyncpg.Connection,
+    *,
+    after: TargetKey | None,
+    nodes: list[str] | None,
+    node: str | None,
+    metric: str | None,
+    period: str | None,
+    scope: dict[str, str],
+    acknowledged: bool | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Up to `limit` targets after the key `after`, in key order."""
+    key = after or (None, None, None, None)
+    rows = await conn.fetch(
+        LIST, *key, nodes, node, metric, period, msgspec.json.encode(scope).decode(), acknowledged, limit
+    )
+    return [{**dict(r), "scope": msgspec.json.decode(r["scope"])} for r in rows]

@@ -27,6 +27,7 @@ from target_ledger.api.edge import EdgeMiddleware, LedgerRequest
 from target_ledger.api.feed import FeedController
 from target_ledger.api.health import live, ready
 from target_ledger.api.idempotency import IdempotencyMiddleware
+from target_ledger.api.lists import EventLogController
 from target_ledger.api.metrics import ObservedRequests, metrics
 from target_ledger.api.monitoring import MonitoringController
 from target_ledger.api.org import OrgController
@@ -115,6 +116,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> 
             PeriodController,
             ReviewController,
             OrgController,
+            EventLogController,
             live,
             ready,
             metrics,

@@ -273,10 +273,11 @@ async def test_a_new_version_of_a_projection_is_rebuilt_when_its_worker_starts(
     async with _projecting(settings, store, [attainment]):
         await _all_caught_up(pool, [attainment])
     right = await _totals(pool)
-    # Say version 1 of the handlers lost every figure; version 2 counts them right.
+    # Say this version of the handlers lost every figure; the next one counts them right.
     await pool.execute("UPDATE attainment_daily SET value = 0")
     old = await _totals(pool)
-    monkeypatch.setattr(attainment, "VERSION", 2)
+    upgraded = attainment.VERSION + 1
+    monkeypatch.setattr(attainment, "VERSION", upgraded)
     # The upgraded worker rebuilds it; readers meanwhile see the old model, then the new one.
     seen: list[dict[str, Decimal]] = []
 
@@ -286,7 +287,7 @@ async def test_a_new_version_of_a_projection_is_rebuilt_when_its_worker_starts(
 
     reader = asyncio.create_task(poll())
     async with _projecting(settings, store, [attainment]):
-        await until(lambda: _version_is(pool, attainment, 2), "the attainment model rebuilt as version 2")
+        await until(lambda: _version_is(pool, attainment, upgraded), "the attainment model rebuilt, upgraded")
     reader.cancel()
     await asyncio.gather(reader, return_exceptions=True)
     assert await _totals(pool) == right

@@ -8,6 +8,7 @@ from litestar import Controller, Response, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
+from target_ledger.api import lists
 from target_ledger.api.errors import field_and_message
 from target_ledger.api.schemas import (
     ActualRecorded,
@@ -61,6 +62,7 @@ def _decode_items(raw: list[dict[str, Any]]) -> tuple[list[actuals.ActualInput],
 class ActualController(Controller):
     path = "/v1/actuals"
     tags = ["actuals"]
+    list_actuals = lists.list_actuals
 
     @post(
         "/",

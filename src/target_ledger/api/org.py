@@ -11,6 +11,7 @@ from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
+from target_ledger.api import lists
 from target_ledger.api.schemas import Input, NodeId, Struct
 from target_ledger.application import Command, org
 from target_ledger.application.reads import authorize_member
@@ -89,6 +90,7 @@ async def _read(command: Command, as_of: date | None) -> tuple[Organisation, dat
 class OrgController(Controller):
     path = "/v1/org"
     tags = ["org"]
+    list_people, list_units = lists.list_people, lists.list_units
 
     @post("/units", status_code=201, summary="Create a unit: the company first, then units under it")
     async def create_unit(self, data: JSONBody[CreateUnit], command: NamedDependency[Command]) -> Response[OrgChanged]:

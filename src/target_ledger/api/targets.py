@@ -13,7 +13,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from projections import targets as target_tree
-from target_ledger.api import spreadsheet
+from target_ledger.api import lists, spreadsheet
 from target_ledger.api.attainment import AsOf, MinPosition, check_instant, read_position, wait_for
 from target_ledger.api.schemas import (
     Comment,
@@ -69,6 +69,7 @@ def _view(
 class TargetController(Controller):
     path = "/v1/targets"
     tags = ["targets"]
+    list_targets = lists.list_targets
 
     @post("/", status_code=201, summary="Set a target for (node, metric, period, scope)")
     async def set_target(self, data: JSONBody[SetTarget], command: NamedDependency[Command]) -> Response[TargetView]:

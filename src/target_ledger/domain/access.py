@@ -150,6 +150,12 @@ def check_can_search_all(actor: Principal) -> None:
         raise ForbiddenError("searching without a node needs the auditor or admin role")
 
 
+def check_can_read_log(actor: Principal) -> None:
+    """The raw log holds every figure of everyone: auditors and admins only."""
+    if actor.role not in READ_ALL:
+        raise ForbiddenError("reading the event log needs the auditor or admin role")
+
+
 def check_can_subscribe(actor: Principal) -> None:
     """Integration events (feed, stream, webhooks) are for systems and auditors, not people."""
     if actor.role not in ("admin", "auditor", "integration"):
