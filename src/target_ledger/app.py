@@ -29,6 +29,7 @@ from target_ledger.api.health import live, ready
 from target_ledger.api.idempotency import IdempotencyMiddleware
 from target_ledger.api.lists import EventLogController
 from target_ledger.api.metrics import ObservedRequests, metrics
+from target_ledger.api.plans import PlanController
 from target_ledger.api.monitoring import MonitoringController
 from target_ledger.api.org import OrgController
 from target_ledger.api.periods import PeriodController
@@ -112,6 +113,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> 
             FeedController,
             WebhookController,
             CorrectiveActionController,
+            PlanController,
             MonitoringController,
             PeriodController,
             ReviewController,

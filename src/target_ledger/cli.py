@@ -430,3 +430,93 @@ async def cmd_notifier(cmd: Command) -> AsyncIterator[None]:
 
 if __name__ == "__main__":
     main()
+@import_group.command("plan")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Say what the import would do; store nothing.")
+@click.option(
+    "--actor", default="plan-import", show_default=True, help="Who the events are recorded as (admin rights)."
+)
+def import_plan(file: Path, dry_run: bool, actor: str) -> None:
+    """Import the annual plan from an .xlsx or CSV FILE: a row per target (node, metric, period,
+    scope, target, stretch, rationale; zh-CN or en headers) and optional split columns (periods such
+    as 2026-03, or dimension values such as product:A). All of it is stored in one append, or
+    nothing; the same file again changes nothing; a changed value of an existing target is listed
+    as needing an adjustment request, never applied. Exit 1 if anything is wrong."""
+    import dataclasses
+    import hashlib
+
+    from target_ledger.application.plans import PlanReport
+    from target_ledger.application.plans import import_plan as run_import
+    from target_ledger.domain.access import Principal
+    from target_ledger.domain.errors import DomainError
+    from target_ledger.plan_file import PlanFileError, read_plan
+
+    content = file.read_bytes()
+    try:
+        lines, problems = read_plan(content, file.name)
+    except PlanFileError as e:
+        raise click.ClickException(f"{file}: {e}") from None
+
+    async def run() -> PlanReport:
+        async with _service(actor) as service, cmd_notifier(service):
+            cmd = dataclasses.replace(service, actor=Principal(actor, "admin"))
+            digest = hashlib.sha256(content).hexdigest()
+            return await run_import(cmd, lines, digest, dry_run=dry_run or bool(problems))
+
+    try:
+        report = asyncio.run(run())
+    except DomainError as e:
+        raise click.ClickException(str(e)) from None
+    for target in report.targets_to_set:
+        scope = "".join(f" {k}={v}" for k, v in target.scope.items())
+        click.echo(f"set {target.node} {target.metric} {target.period}{scope}: {target.value}")
+    for split in report.splits:
+        parts = ", ".join(f"{k} {v}" for k, v in split.parts.items())
+        click.echo(f"split {split.target_id} along {split.axis}: {parts}")
+    for p in report.needs_adjustment:
+        click.echo(f"needs an adjustment request: {p.sheet}!{p.row} {p.column or ''}: {p.message}")
+    errors = [*problems, *report.errors]
+    for p in errors:
+        click.echo(f"error: {p.sheet}!{p.row} {p.column or ''}: {p.message}", err=True)
+    stored = f"stored at position {report.position}" if report.stored else "nothing stored"
+    click.echo(
+        f"targets to set {len(report.targets_to_set)}, splits {len(report.splits)}, unchanged {report.unchanged}, "
+        f"needing an adjustment request {len(report.needs_adjustment)}, errors {len(errors)}; {stored}"
+        f"{' (dry run)' if dry_run else ''}"
+    )
+    if errors:
+        sys.exit(1)
+
+
+@main.group("export")
+def export_group() -> None:
+    """Export data to files."""
+
+
+@export_group.command("plan")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.option("--year", default=None, help="The plan's year, e.g. 2026 [this year].")
+@click.option("--lang", type=click.Choice(["en", "zh-CN"]), default="en", show_default=True, help="Header language.")
+def export_plan(file: Path, year: str | None, lang: str) -> None:
+    """Write the year's plan to an .xlsx FILE in the layout `import plan` reads, so it round-trips:
+    a row per target, a target split along time or a dimension with its parts as split columns."""
+    from target_ledger.application import ReadModelBehindError
+    from target_ledger.application.plans import plan_of_year
+    from target_ledger.domain.errors import DomainError
+    from target_ledger.plan_file import write_plan
+
+    async def run() -> tuple[str, list, dict[str, str]]:
+        async with _service("plan-export") as cmd:
+            chosen = year or str(cmd.today().year)
+            rows = await plan_of_year(cmd, chosen)
+            catalog = await cmd.catalog()
+            return chosen, rows, {m: catalog.metric(m).unit for m in {r["metric"] for r in rows}}
+
+    try:
+        chosen, rows, units = asyncio.run(run())
+    except (DomainError, ReadModelBehindError) as e:
+        raise click.ClickException(str(e)) from None
+    file.write_bytes(write_plan(rows, units, lang, f"{chosen}"))
+    click.echo(f"wrote {len(rows)} target(s) of {chosen} to {file}")
+
+

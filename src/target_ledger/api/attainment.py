@@ -1,17 +1,18 @@
 """/v1/attainment: how a node's targets stand, broken down, and a unit's leaderboard."""
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 import asyncpg
 from litestar import Controller, Response, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.exceptions import ServiceUnavailableException, ValidationException
-from litestar.params import FromQuery, QueryParameter
+from litestar.params import FromQuery, HeaderParameter, QueryParameter
 
 from projections import attainment as model
 from projections.runner import caught_up, tracked
+from target_ledger.api import report_workbooks, workbook
 from target_ledger.api.schemas import (
     MAX_POSITION,
     Attainment,
@@ -38,6 +39,8 @@ Breakdown = Annotated[
     str | None,
     QueryParameter(max_length=64, description="`children`, `time`, or a dimension name"),
 ]
+Format = Annotated[Literal["json", "xlsx"], QueryParameter(description="xlsx: a workbook, totals as formulas")]
+AcceptLanguage = Annotated[str | None, HeaderParameter(name="Accept-Language", max_length=200)]
 
 
 async def read_position(conn: asyncpg.Connection, projection: str) -> int:
@@ -130,6 +133,8 @@ class AttainmentController(Controller):
         breakdown: Breakdown = None,
         min_position: MinPosition = None,
         as_of: AsOf = None,
+        format: Format = "json",
+        accept_language: AcceptLanguage = None,
     ) -> Response[Attainment]:
         check_instant(as_of)
         await wait_for(state, model.NAME, min_position)
@@ -147,6 +152,13 @@ class AttainmentController(Controller):
                 position = await read_position(conn, model.NAME)
         day = as_of.date() if as_of else command.today()
         body = Attainment(position=position, as_of=day, row=_row(row), breakdown=[_row(r) for r in rows])
+        if format == "xlsx":
+            unit = (await command.catalog()).metric(metric).unit
+            title = f"{node} {metric} {period}"
+            book = report_workbooks.attainment(
+                body.row, body.breakdown, unit, workbook.language(accept_language), title
+            )
+            return _xlsx(book, f"attainment-{node}-{metric}-{period}")
         return Response(body, headers={"X-Read-Position": str(position)})
 
     @get("/leaderboard", summary="The people of a unit ranked by attainment")
@@ -158,10 +170,22 @@ class AttainmentController(Controller):
         metric: FromQuery[MetricName],
         period: FromQuery[PeriodKey],
         min_position: MinPosition = None,
+        format: Format = "json",
+        accept_language: AcceptLanguage = None,
     ) -> Response[Leaderboard]:
         await wait_for(state, model.NAME, min_position)
         async with state.pool.acquire() as conn:
             position = await read_position(conn, model.NAME)
         rows = await leaderboard(command, unit=unit, metric=metric, period=period)
         body = Leaderboard(position=position, as_of=command.today(), rows=[_row(r) for r in rows])
+        if format == "xlsx":
+            measure = (await command.catalog()).metric(metric).unit
+            lang = workbook.language(accept_language)
+            book = report_workbooks.attainment(None, body.rows, measure, lang, f"{unit} {metric} {period}")
+            return _xlsx(book, f"leaderboard-{unit}-{metric}-{period}")
         return Response(body, headers={"X-Read-Position": str(position)})
+
+
+def _xlsx(book: bytes, filename: str) -> Response[Any]:
+    """The workbook instead of the JSON body (the operation documents the JSON one)."""
+    return Response(book, media_type=workbook.XLSX, headers=workbook.attachment(filename))

@@ -12,9 +12,10 @@ import msgspec
 from litestar import Controller, MediaType, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from projections import actions, alerts, attainment, audit, reviews
+from target_ledger.api import report_workbooks, workbook
 from target_ledger.api.attainment import MinPosition, wait_for
 from target_ledger.api.review_export import to_csv, to_html
 from target_ledger.api.schemas import Input, NodeId, PeriodKey, Struct
@@ -116,9 +117,11 @@ class ReviewController(Controller):
         command: NamedDependency[Command],
         node: Annotated[NodeId, QueryParameter()],
         format: Annotated[
-            Literal["json", "csv", "html"], QueryParameter(description="csv: a spreadsheet; html: a printable report")
+            Literal["json", "csv", "html", "xlsx"],
+            QueryParameter(description="csv: a spreadsheet; html: a printable report; xlsx: a workbook by metric"),
         ] = "json",
         min_position: MinPosition = None,
+        accept_language: Annotated[str | None, HeaderParameter(name="Accept-Language", max_length=200)] = None,
     ) -> Response:
         for name in READ_MODELS:
             await wait_for(state, name, min_position)
@@ -128,6 +131,11 @@ class ReviewController(Controller):
         if format == "csv":
             headers = {"Content-Disposition": f'attachment; filename="{filename}.csv"'}
             return Response(to_csv(report), media_type="text/csv; charset=utf-8", headers=headers)
+        if format == "xlsx":
+            catalog = await command.catalog()
+            units: dict[str, str] = {row.metric: catalog.metric(row.metric).unit for row in checked.rows}
+            book = report_workbooks.review(report, units, workbook.language(accept_language))
+            return Response(book, media_type=workbook.XLSX, headers=workbook.attachment(filename))
         if format == "html":
             return Response(to_html(report), media_type=MediaType.HTML)
         return Response(checked)

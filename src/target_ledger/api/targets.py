@@ -10,10 +10,10 @@ import msgspec
 from litestar import Controller, MediaType, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from projections import targets as target_tree
-from target_ledger.api import lists, spreadsheet
+from target_ledger.api import lists, report_workbooks, spreadsheet, workbook
 from target_ledger.api.attainment import AsOf, MinPosition, check_instant, read_position, wait_for
 from target_ledger.api.schemas import (
     Comment,
@@ -165,8 +165,10 @@ class TargetController(Controller):
         command: NamedDependency[Command],
         min_position: MinPosition = None,
         format: Annotated[
-            Literal["json", "csv"], QueryParameter(description="csv: a spreadsheet-ready export")
+            Literal["json", "csv", "xlsx"],
+            QueryParameter(description="csv: a spreadsheet-ready export; xlsx: a workbook, a sheet per pair of axes"),
         ] = "json",
+        accept_language: Annotated[str | None, HeaderParameter(name="Accept-Language", max_length=200)] = None,
     ) -> Response:
         await authorize_member(command)  # before the lookup: an outsider learns no target ids
         await wait_for(state, target_tree.NAME, min_position)
@@ -179,6 +181,10 @@ class TargetController(Controller):
         matrix = Matrix(position=position, rows=[MatrixRow(**r) for r in rows])
         if format == "csv":
             return Response(_csv(matrix), media_type="text/csv; charset=utf-8", headers=_attachment(target_id))
+        if format == "xlsx":
+            unit = (await command.catalog()).metric(rows[0]["metric"]).unit if rows else "count"
+            book = report_workbooks.decomposition(matrix, unit, workbook.language(accept_language))
+            return Response(book, media_type=workbook.XLSX, headers=workbook.attachment(f"decomposition-{target_id}"))
         return Response(matrix, headers={"X-Read-Position": str(position)})
 
 

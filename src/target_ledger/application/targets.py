@@ -29,6 +29,24 @@ async def set_target(
     stretch: Decimal | None = None,
     rationale: str = "",
 ) -> tuple[Target, int]:
+    target = await decide_target(
+        cmd, node=node, metric=metric, period=period, value=value, scope=scope, stretch=stretch, rationale=rationale
+    )
+    return target, await _append_new(cmd, [target])
+
+
+async def decide_target(
+    cmd: Command,
+    *,
+    node: str,
+    metric: str,
+    period: str,
+    value: Decimal,
+    scope: Scope | None = None,
+    stretch: Decimal | None = None,
+    rationale: str = "",
+) -> Target:
+    """A new target after every check of setting one, not yet stored (a plan import stores many at once)."""
     catalog, org = await cmd.catalog(), await cmd.org()
     definition = catalog.metric(metric)
     definition.check_value(value)
@@ -40,7 +58,7 @@ async def set_target(
         raise DomainError(f"unknown org node {node!r}: add it under /v1/org first", field="node")
     check_can_set_target(cmd.actor, org, node, cmd.today())
     await cmd.check_open(node, span.start, span.end, field="period")
-    target = Target.set(
+    return Target.set(
         node=node,
         metric=metric,
         period=span.key,
@@ -53,7 +71,6 @@ async def set_target(
         at=cmd.clock(),
         lower_is_better=definition.direction == "lower",
     )
-    return target, await _append_new(cmd, [target])
 
 
 async def _append_new(cmd: Command, targets: list[Target], *before: Target) -> int:
@@ -144,7 +161,17 @@ class _Candidate:
 
 async def decompose(cmd: Command, parent_id: uuid.UUID, split: Split) -> tuple[Target, int | None]:
     """Split a target into child targets in one append; repeating the same split is harmless."""
-    parent, catalog, org = await get_target(cmd.store, parent_id), await cmd.catalog(), await cmd.org()
+    parent = await get_target(cmd.store, parent_id)
+    children = await decide_split(cmd, parent, split)
+    if children is None:
+        return parent, None  # the same decomposition again: nothing to store
+    return parent, await _append_new(cmd, children, parent)
+
+
+async def decide_split(cmd: Command, parent: Target, split: Split) -> list[Target] | None:
+    """Decompose `parent` (stored or new) and answer its new children, not yet stored; None if
+    it is already split this very way."""
+    catalog, org = await cmd.catalog(), await cmd.org()
     check_can_decompose(cmd.actor, org, parent.node, split.axis, cmd.today())
     metric = catalog.metric(parent.metric)
     candidates = await _candidates(cmd, parent, split)
@@ -185,9 +212,9 @@ async def decompose(cmd: Command, parent_id: uuid.UUID, split: Split) -> tuple[T
         await cmd.check_open(child.node, child.starts_on, child.ends_on, field="parts")
     parts = [Part(target_id=t.id, node=t.node, period=t.period, scope=t.scope, value=t.value) for t in children]
     if parent.parts and (parent.axis, parent.method, parent.parts) == (split.axis, split.method, parts):
-        return parent, None  # the same decomposition again: nothing to store
+        return None
     parent.decompose(split.axis, split.method, parts, at=cmd.clock())
-    return parent, await _append_new(cmd, children, parent)
+    return children
 
 
 async def _candidates(cmd: Command, parent: Target, split: Split) -> dict[str, _Candidate]:

@@ -26,6 +26,7 @@ class Metadata(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     correlation_id: str | None = None
     causation_id: str | None = None
     request_id: str | None = None
+    file_sha256: str | None = None  # a plan import: the digest of the file the events came from
 
 
 def replay(events: Sequence[DomainEvent], aggregate: Any = None) -> Any:
