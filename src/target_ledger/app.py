@@ -8,13 +8,10 @@ from datetime import UTC, datetime
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
 
 from projections.runner import PROJECTIONS, Locks, Progress, read_model_pool, supervise
 from target_ledger import scheduler
-from target_ledger.api import errors
+from target_ledger.api import errors, openapi
 from target_ledger.api.actuals import ActualController
 from target_ledger.api.adjustments import AdjustmentController
 from target_ledger.api.attainment import AttainmentController
@@ -29,10 +26,10 @@ from target_ledger.api.health import live, ready
 from target_ledger.api.idempotency import IdempotencyMiddleware
 from target_ledger.api.lists import EventLogController
 from target_ledger.api.metrics import ObservedRequests, metrics
-from target_ledger.api.plans import PlanController
 from target_ledger.api.monitoring import MonitoringController
 from target_ledger.api.org import OrgController
 from target_ledger.api.periods import PeriodController
+from target_ledger.api.plans import PlanController
 from target_ledger.api.reviews import ReviewController
 from target_ledger.api.targets import TargetController
 from target_ledger.api.webhooks import WebhookController
@@ -113,10 +110,10 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> 
             FeedController,
             WebhookController,
             CorrectiveActionController,
-            PlanController,
             MonitoringController,
             PeriodController,
             ReviewController,
+            PlanController,
             OrgController,
             EventLogController,
             live,
@@ -135,16 +132,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> 
         logging_config=None,  # target_ledger.logs configures logging, once per process (litestar's would replace it)
         lifespan=[lifespan],
         state=State({"settings": settings}),
-        openapi_config=OpenAPIConfig(
-            title="Target Ledger",
-            version="0.1.0",
-            path="/schema",
-            render_plugins=[ScalarRenderPlugin()],
-            components=Components(
-                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
-            ),
-            security=[{"bearer": []}],
-        ),
+        openapi_config=openapi.config(),  # api/openapi.py: names, problems, headers; offline docs
     )
     # Around litestar's whole handler, not a route: every answer (a path no route takes, the
     # edge's refusals, an error) gets the request's id, a count and an access line.

@@ -13,6 +13,7 @@ from litestar.params import FromQuery, HeaderParameter, QueryParameter
 from projections import attainment as model
 from projections.runner import caught_up, tracked
 from target_ledger.api import report_workbooks, workbook
+from target_ledger.api.openapi import answers
 from target_ledger.api.schemas import (
     MAX_POSITION,
     Attainment,
@@ -121,7 +122,7 @@ class AttainmentController(Controller):
     path = "/v1/attainment"
     tags = ["attainment"]
 
-    @get("/", summary="How a node stands against its target, with a breakdown")
+    @get("/", summary="How a node stands against its target, with a breakdown", responses=answers(Attainment))
     async def read(
         self,
         state: State,
@@ -161,7 +162,7 @@ class AttainmentController(Controller):
             return _xlsx(book, f"attainment-{node}-{metric}-{period}")
         return Response(body, headers={"X-Read-Position": str(position)})
 
-    @get("/leaderboard", summary="The people of a unit ranked by attainment")
+    @get("/leaderboard", summary="The people of a unit ranked by attainment", responses=answers(Leaderboard))
     async def leaderboard(
         self,
         state: State,

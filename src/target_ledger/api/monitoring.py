@@ -77,7 +77,7 @@ class FollowUpReport(Input):
     note: Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
 
 
-class Position(Struct):
+class Appended(Struct):
     position: int
 
 
@@ -113,21 +113,21 @@ class MonitoringController(Controller):
     @put("/alert-rules/{rule:str}", status_code=200, summary="Refine a rule for a subtree and/or metric")
     async def configure(
         self, rule: FromPath[RuleName], data: JSONBody[RuleRefinement], command: NamedDependency[Command]
-    ) -> Position:
+    ) -> Appended:
         given = msgspec.structs.asdict(data)
         node, metric = given.pop("node"), given.pop("metric")
-        return Position(position=await alerts.configure_rule(command, rule, node, metric, Settings(**given)))
+        return Appended(position=await alerts.configure_rule(command, rule, node, metric, Settings(**given)))
 
     @put("/targets/{target_id:uuid}/follow-up-plan", status_code=200, summary="Who reports how often, who supervises")
     async def plan(
         self, target_id: FromPath[UUID], data: JSONBody[FollowUpPlan], command: NamedDependency[Command]
-    ) -> Position:
+    ) -> Appended:
         _, position = await alerts.plan_follow_up(command, target_id, data.cadence, data.reporter, data.supervisor)
-        return Position(position=position)
+        return Appended(position=position)
 
     @post("/targets/{target_id:uuid}/follow-ups", status_code=201, summary="The reporter's follow-up report")
     async def report(
         self, target_id: FromPath[UUID], data: JSONBody[FollowUpReport], command: NamedDependency[Command]
-    ) -> Position:
+    ) -> Appended:
         _, position = await alerts.report_follow_up(command, target_id, data.note)
-        return Position(position=position)
+        return Appended(position=position)

@@ -8,6 +8,7 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
 from target_ledger.api.errors import problem
+from target_ledger.api.openapi import answers
 from target_ledger.api.workbook import XLSX
 from target_ledger.application import Command
 from target_ledger.application.plans import PlanReport, Problem, import_plan
@@ -35,6 +36,7 @@ class PlanController(Controller):
         "/import",
         status_code=200,
         summary="Import the annual plan: targets and their splits from an .xlsx or CSV file",
+        responses=answers(PlanReport, 200, 201),
         description=PLAN_FILE + "A dry run answers the targets to set, the splits, the targets that would need an "
         "adjustment request, and every error by sheet, row and column, storing nothing. Otherwise the new "
         "targets and splits are stored in one append (all or nothing; 201), with the file's sha256 in the "

@@ -17,6 +17,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from projections import actions, alerts, attainment, audit, reviews
 from target_ledger.api import report_workbooks, workbook
 from target_ledger.api.attainment import MinPosition, wait_for
+from target_ledger.api.openapi import answers
 from target_ledger.api.review_export import to_csv, to_html
 from target_ledger.api.schemas import Input, NodeId, PeriodKey, Struct
 from target_ledger.application import Command
@@ -109,6 +110,7 @@ class ReviewController(Controller):
         "/{period:str}",
         summary="The historical review of a period for a node and its children",
         media_type=MediaType.JSON,
+        responses=answers(HistoricalReview),
     )
     async def read(
         self,

@@ -15,6 +15,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from projections import targets as target_tree
 from target_ledger.api import lists, report_workbooks, spreadsheet, workbook
 from target_ledger.api.attainment import AsOf, MinPosition, check_instant, read_position, wait_for
+from target_ledger.api.openapi import answers
 from target_ledger.api.schemas import (
     Comment,
     Decompose,
@@ -157,6 +158,7 @@ class TargetController(Controller):
         "/{target_id:uuid}/decomposition",
         summary="The decomposition matrix: the target and every target split from it, with shares",
         media_type=MediaType.JSON,
+        responses=answers(Matrix),
     )
     async def matrix(
         self,

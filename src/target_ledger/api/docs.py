@@ -1,0 +1,45 @@
+"""Interactive docs that work offline: Swagger UI from the installed swagger-ui-bundle-v2 package."""
+
+from collections.abc import Callable
+from typing import Any
+
+from litestar import Request, Router
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.static_files import create_static_files_router
+from swagger_ui_bundle import swagger_ui_path
+
+ASSETS = "/schema/assets"  # under the OpenAPI router's path (/schema), public like the rest of it
+Amend = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class OfflineSwagger(SwaggerRenderPlugin):
+    """Swagger UI whose script, styles and icon come from this server, never from a CDN."""
+
+    def __init__(self, amend: Amend) -> None:
+        super().__init__(
+            path="/docs",
+            js_url=f"{ASSETS}/swagger-ui-bundle.js",
+            css_url=f"{ASSETS}/swagger-ui.css",
+            standalone_preset_js_url=f"{ASSETS}/swagger-ui-standalone-preset.js",
+            favicon=f"<link rel='icon' type='image/png' href='{ASSETS}/favicon-32x32.png'>",
+        )
+        self.amend = amend
+
+    def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:  # type: ignore[type-arg]
+        return super().render(request, self.amend(openapi_schema))
+
+    def receive_router(self, router: Router) -> None:
+        super().receive_router(router)
+        # Served from the installed package's own directory: nothing third-party is copied into the repo.
+        router.register(create_static_files_router(path="/assets", directories=[str(swagger_ui_path)]))
+
+
+class AmendedJson(JsonRenderPlugin):
+    """/schema/openapi.json: the document as amended (api/openapi.py)."""
+
+    def __init__(self, amend: Amend) -> None:
+        super().__init__()
+        self.amend = amend
+
+    def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:  # type: ignore[type-arg]
+        return super().render(request, self.amend(openapi_schema))

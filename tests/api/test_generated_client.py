@@ -1,0 +1,151 @@
+"""A Python client generated from the served OpenAPI (openapi-python-client, as an integrator would)
+works against the real service: it sets a target, records an actual, reads attainment, and reads
+the ledger's errors as typed problem objects."""
+
+import datetime
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from target_ledger.api.auth import issue_token
+from target_ledger.api.openapi import OPERATIONS
+from tests.api.live import live_api
+from tests.api.support import build_east
+
+GENERATOR = Path(sys.executable).parent / "openapi-python-client"
+# The generator has no model for a file upload's own media type (the plan import takes an .xlsx
+# or a CSV as the body): it is told to send such a body as raw bytes, as its documentation advises.
+CONFIG = """content_type_overrides:
+  application/vnd.openxmlformats-officedocument.spreadsheetml.sheet: application/octet-stream
+  text/csv: application/octet-stream
+"""
+
+
+def generate(spec: str, where: Path) -> tuple[ModuleType, str]:
+    """Generate the client package `ledger_client` in `where`; import it; return it with the generator's output."""
+    (where / "openapi.json").write_text(spec)
+    (where / "generator.yaml").write_text(CONFIG)
+    arguments = ["--path", str(where / "openapi.json"), "--config", str(where / "generator.yaml"), "--meta", "none"]
+    arguments += ["--output-path", str(where / "ledger_client")]
+    run = subprocess.run(
+        [str(GENERATOR), "generate", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    sys.path.insert(0, str(where))
+    try:
+        for name in [m for m in sys.modules if m == "ledger_client" or m.startswith("ledger_client.")]:
+            del sys.modules[name]  # another test's generation
+        importlib.import_module("ledger_client")
+        return importlib.import_module("ledger_client.client"), run.stdout + run.stderr
+    finally:
+        sys.path.remove(str(where))
+
+
+def module(name: str) -> ModuleType:
+    return importlib.import_module(f"ledger_client.{name}")
+
+
+async def test_a_generated_client_sets_records_reads_and_reads_problems(settings, clock, auth, tmp_path) -> None:
+    clock.set("2026-07-20")
+    async with live_api(settings, clock) as api:
+        await build_east(api, auth)
+        # The document as served, generated without a word of warning.
+        spec = (await api.get("/schema/openapi.json")).text
+        client_module, output = generate(spec, tmp_path)
+        assert "warning" not in output.lower(), output
+
+        def as_(subject: str, role: str | None = None):
+            token = issue_token(settings.secret(), subject, role)
+            return client_module.AuthenticatedClient(base_url=str(api.base_url), token=token)
+
+        models = module("models")
+        set_target = module("api.targets.set_target")
+        record_actual = module("api.actuals.record_actual")
+        read_attainment = module("api.attainment.read_attainment")
+
+        # The regional manager sets east-1's quarter; the answer is a typed target.
+        async with as_("east-boss") as boss:
+            body = models.SetTarget(node="east-1", metric="revenue", period="2026-Q3", value="1000")
+            target = await set_target.asyncio(client=boss, body=body)
+        assert isinstance(target, models.TargetView), target
+        assert target.value == "1000"
+
+        # An admin records a deal of rep1's.
+        async with as_("root", "admin") as admin:
+            deal = models.RecordActual(
+                person="rep1",
+                metric="revenue",
+                date=datetime.date(2026, 7, 14),
+                value="250",
+                source="crm",
+                external_ref="deal-88",
+            )
+            recorded = await record_actual.asyncio(client=admin, body=deal)
+            assert isinstance(recorded, models.ActualRecorded), recorded
+
+            # Attainment, read at least as far as the write: a quarter of the target.
+            attainment = await read_attainment.asyncio(
+                client=admin, node="east-1", metric="revenue", period="2026-Q3", min_position=recorded.position
+            )
+            assert isinstance(attainment, models.Attainment), attainment
+            assert attainment.row.actual == "250" and attainment.row.attainment_pct == "25.00"
+
+            # The same deal sent again with another value: a 409, as a typed problem naming external_ref.
+            clash = models.RecordActual.from_dict({**deal.to_dict(), "value": "300"})
+            answer = await record_actual.asyncio_detailed(client=admin, body=clash)
+            assert answer.status_code == 409 and isinstance(answer.parsed, models.ProblemDetails), answer
+            assert answer.parsed.status == 409 and answer.parsed.errors[0].field == "external_ref"
+
+        # A negative target: a 422, as a typed problem naming the field.
+        async with as_("east-boss") as boss:
+            body = models.SetTarget(node="east-1", metric="revenue", period="2026-Q4", value="-5")
+            answer = await set_target.asyncio_detailed(client=boss, body=body)
+        assert answer.status_code == 422 and isinstance(answer.parsed, models.ProblemDetails), answer
+        assert [e.field for e in answer.parsed.errors] == ["value"], answer.parsed
+        assert answer.headers["x-request-id"]
+
+
+async def test_every_operation_has_a_chosen_name(client) -> None:
+    spec = (await client.get("/schema/openapi.json")).json()
+    operations = {
+        (method.upper(), path): operation["operationId"]
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        if method in {"get", "post", "put", "patch", "delete"}
+    }
+    # A route added without a name in api/openapi.py's OPERATIONS fails here.
+    unnamed = sorted(key for key in operations if key not in OPERATIONS)
+    assert not unnamed, f"name these operations in api/openapi.py OPERATIONS: {unnamed}"
+    assert operations[("POST", "/v1/targets")] == "set_target"
+    assert operations[("POST", "/v1/actuals")] == "record_actual"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "expected", "absent"),
+    [
+        ("post", "/v1/targets", {"400", "401", "403", "404", "409", "413", "422", "503"}, set()),
+        ("get", "/v1/targets/{target_id}", {"400", "401", "403", "404", "422", "503"}, {"409", "413"}),
+        ("get", "/health/ready", {"400", "503"}, {"401", "403"}),
+    ],
+)
+async def test_each_operation_documents_its_problems_as_problem_details(client, method, path, expected, absent) -> None:
+    spec = (await client.get("/schema/openapi.json")).json()
+    operation = spec["paths"][path][method]
+    problems = {
+        status: answer["content"]["application/problem+json"]["schema"]["$ref"]
+        for status, answer in operation["responses"].items()
+        if status.startswith(("4", "5"))
+    }
+    assert set(problems) >= expected and not set(problems) & absent, problems
+    assert set(problems.values()) == {"#/components/schemas/ProblemDetails"}
+    assert operation.get("security") == ([] if path.startswith("/health") else None)
+    headers = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
+    assert "X-Request-ID" in headers and ("Idempotency-Key" in headers) == (method == "post")
