@@ -202,7 +202,33 @@ async def test_the_raw_log_is_for_auditors_and_admins(client, auth, east) -> Non
 # Walking to the end.
 
 
-async def _walk(client, auth, path: str, **params) -> list[str]:
+class Writer:
+    """Another task that writes while a walk goes on: one round of writes after each page the
+    walk reads (handed over through a queue, so that the writes land between pages every time)."""
+
+    def __init__(self, rounds) -> None:
+        self.rounds, self.asked, self.written = iter(rounds), asyncio.Queue(), asyncio.Queue()
+        self.task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            await self.asked.get()
+            write = next(self.rounds, None)
+            if write is not None:
+                await write()
+            await self.written.put(write is not None)
+
+    async def between_pages(self) -> None:
+        await self.asked.put(True)
+        await self.written.get()
+
+    async def stop(self) -> int:
+        self.task.cancel()
+        await asyncio.gather(self.task, return_exceptions=True)
+        return sum(1 for _ in self.rounds)  # rounds left unwritten
+
+
+async def _walk(client, auth, path: str, writer: Writer | None = None, **params) -> list[str]:
     seen, cursor = [], None
     while True:
         page = await _page(client, auth, path, **params, **({"cursor": cursor} if cursor else {}))
@@ -210,46 +236,60 @@ async def _walk(client, auth, path: str, **params) -> list[str]:
         seen += [item["id"] for item in page["items"]]
         if (cursor := page["next"]) is None:
             return seen
-        await asyncio.sleep(0.01)  # let the writer in between pages
+        if writer is not None:
+            await writer.between_pages()
 
 
 async def test_walking_targets_to_the_end_while_others_set_targets_repeats_and_misses_nothing(
     client, auth, east
 ) -> None:
-    # Monthly targets for east-2 before the walk; during it, more for nodes that sort before
-    # and after (acme, rep1), which an offset would have counted twice or skipped.
+    # Monthly targets for east-2 before the walk; during it, more for nodes that sort before and
+    # after (acme, rep1): an offset would count some twice, a key reached by position skip some.
     for month in range(1, 13):
         body = {"node": "east-2", "metric": "revenue", "period": f"2026-{month:02}", "value": "10"}
         await admin_post(client, auth, "/v1/targets", body)
     before = await _walk(client, auth, "/v1/targets", limit=500)
 
-    async def write() -> None:
-        for month in range(1, 13):
+    def month_of_orders(month: int):
+        async def write() -> None:
             for node in ("acme", "rep1"):
                 body = {"node": node, "metric": "orders", "period": f"2026-{month:02}", "value": "5"}
                 await admin_post(client, auth, "/v1/targets", body)
 
-    writer = asyncio.create_task(write())
-    walked = await _walk(client, auth, "/v1/targets", limit=2)
-    await writer
+        return write
+
+    writer = Writer(month_of_orders(m) for m in range(1, 13))
+    walked = await _walk(client, auth, "/v1/targets", writer, limit=2)
+    assert await writer.stop() < 6, "the walk ended before the writes it was to see between its pages"
     assert len(walked) == len(set(walked)), "a target came twice"
     assert set(before) <= set(walked), "a target that existed before the walk was skipped"
 
 
-async def test_walking_actuals_to_the_end_while_others_record_repeats_and_misses_nothing(client, auth, east) -> None:
+async def test_walking_actuals_to_the_end_while_others_record_and_reverse_repeats_and_misses_nothing(
+    client, auth, east
+) -> None:
+    recorded = []
     for day in range(1, 21):
         body = {"person": "rep1", "metric": "calls", "date": f"2026-06-{day:02}", "value": "1"}
-        assert (await client.post("/v1/actuals", json=body, headers=auth("rep1"))).status_code == 201
+        r = await client.post("/v1/actuals", json=body, headers=auth("rep1"))
+        assert r.status_code == 201, r.text
+        recorded.append(r.json()["id"])
     before = await _walk(client, auth, "/v1/actuals", limit=500)
 
-    async def write() -> None:
-        for day in range(1, 21):
+    def record_and_reverse(day: int):
+        async def write() -> None:
             body = {"person": "rep2", "metric": "calls", "date": f"2026-05-{day:02}", "value": "1"}
             assert (await client.post("/v1/actuals", json=body, headers=auth("rep2"))).status_code == 201
+            # A reversal changes a row already walked past, and one still ahead: neither moves.
+            for actual in (recorded[day - 1], recorded[-day]):
+                r = await client.post(f"/v1/actuals/{actual}/reversal", json={"reason": "typo"}, headers=auth("rep1"))
+                assert r.status_code in (201, 409), r.text
 
-    writer = asyncio.create_task(write())
-    walked = await _walk(client, auth, "/v1/actuals", limit=3)
-    await writer
+        return write
+
+    writer = Writer(record_and_reverse(d) for d in range(1, 11))
+    walked = await _walk(client, auth, "/v1/actuals", writer, limit=3)
+    assert await writer.stop() < 5, "the walk ended before the writes it was to see between its pages"
     assert len(walked) == len(set(walked)), "an actual came twice"
     assert set(before) <= set(walked), "an actual that existed before the walk was skipped"
 
