@@ -20,6 +20,7 @@ from target_ledger.logs import configure_logging
 
 
 @click.group()
+@click.version_option(package_name="target-ledger", prog_name="target-ledger")
 def main() -> None:
     """Target Ledger: event-sourced sales targets. Without DATABASE_URL, an embedded
     PostgreSQL is started in the data directory (TL_DATA_DIR)."""
@@ -117,37 +118,77 @@ def import_group() -> None:
     """Import data from files."""
 
 
+def _source_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    from target_ledger.domain.actual import check_source
+    from target_ledger.domain.errors import DomainError
+
+    try:
+        check_source(value)
+    except DomainError as e:
+        raise click.BadParameter(str(e)) from None
+    return value
+
+
 @import_group.command("actuals")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--rejects",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Where to write rejected rows [FILE.rejects.csv].",
+    help="Where to write rejected rows [FILE.rejects.csv; FILE.rejects.jsonl for JSON Lines].",
 )
-@click.option("--source", default="import", show_default=True, help="Source of rows that name none.")
+@click.option(
+    "--source",
+    default="import",
+    show_default=True,
+    callback=_source_name,
+    help="Where rows that name no source came from (any name: 1-64 letters, digits, '.', '_' or '-').",
+)
 @click.option("--actor", default="import", show_default=True, help="Who the events are recorded as.")
 @click.option("--batch-size", type=click.IntRange(1, 10_000), default=1000, show_default=True)
 def import_actuals(file: Path, rejects: Path | None, source: str, actor: str, batch_size: int) -> None:
-    """Import actuals from a CSV (header: person,metric,date,value[,source,external_ref,scope.<dim>...])
-    or JSON Lines FILE, streaming; safe to re-run after an interruption."""
-    from target_ledger.importer import Rejects
+    """Import actuals from a CSV FILE (header: person,metric,date,value[,source,external_ref,scope.<dim>...];
+    comma, semicolon or tab), an .xlsx workbook (its first sheet, the same header) or JSON Lines,
+    streaming; safe to re-run after an interruption. Empty or missing trailing values take their
+    defaults. Rejected rows go to the rejects file in the file's columns plus `error`: fixed, it
+    imports as it is. Exit 1 if a row was rejected or the header is wrong."""
+    from target_ledger.import_rows import JSON_LINES, HeaderError
+    from target_ledger.importer import Rejects, Summary
     from target_ledger.importer import import_actuals as run_import
 
-    rejects = rejects or file.with_name(file.name + ".rejects.csv")
+    kind = "jsonl" if file.suffix.lower() in JSON_LINES else "csv"
+    rejects = rejects or file.with_name(f"{file.name}.rejects.{kind}")
 
-    async def run() -> None:
+    async def run() -> Summary:
         async with _service(actor) as cmd, cmd_notifier(cmd):
             with rejects.open("w", newline="", encoding="utf-8") as out:
-                summary = await run_import(cmd, file, Rejects(out), source=source, batch_size=batch_size)
-        click.echo(f"stored {summary.stored}, duplicates {summary.duplicates}, rejected {summary.rejected}")
-        if summary.rejected:
-            click.echo(f"rejected rows and why: {rejects}")
+                return await run_import(cmd, file, Rejects(out), source=source, batch_size=batch_size)
 
-    asyncio.run(run())
+    try:
+        summary, wrong = asyncio.run(run()), None
+    except HeaderError as e:
+        summary, wrong = Summary(), e
+    click.echo(f"stored {summary.stored}, duplicates {summary.duplicates}, rejected {summary.rejected}")
+    if wrong:
+        click.echo(f"nothing imported: the header is wrong: {wrong}", err=True)
+    elif summary.rejected:
+        click.echo(f"rejected rows and why: {rejects}")
+    if wrong or summary.rejected:
+        sys.exit(1)
 
 
-@main.command()
+class _ListsProjections(click.Command):
+    """A command whose help ends with the projections' names (read when the help is shown)."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from projections.runner import PROJECTIONS
+
+        formatter.write_paragraph()
+        formatter.write_text(f"PROJECTION is one of: {', '.join(p.NAME for p in PROJECTIONS)}.")
+        super().format_epilog(ctx, formatter)
+
+
+@main.command(cls=_ListsProjections)
 @click.argument("projection", required=False)
 def rebuild(projection: str | None) -> None:
     """Rebuild PROJECTION's read model (every projection's, one after another, without it)

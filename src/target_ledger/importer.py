@@ -1,4 +1,4 @@
-"""Import actuals from CSV or JSON Lines, streaming, in batches; bad rows go to a rejects file.
+"""Import actuals from CSV, xlsx or JSON Lines, streaming, in batches; bad rows go to a rejects file.
 
 Each row's identity is its source and external reference (or, without one, its line
 number and content), so re-running an interrupted import stores nothing twice.
@@ -6,9 +6,7 @@ number and content), so re-running an interrupted import stores nothing twice.
 
 import csv
 import dataclasses
-import functools
 import hashlib
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -27,6 +25,7 @@ from target_ledger.application.actuals import (
     append_actuals,
     check_actuals,
 )
+from target_ledger.import_rows import ERROR, SPREADSHEETS, Line, Unreadable, read_lines
 
 
 @dataclass
@@ -36,118 +35,37 @@ class Summary:
     rejected: int = 0
 
 
-JSON_LINES = (".jsonl", ".ndjson", ".json")
-
-
-class Unreadable(ValueError):
-    """Why a line of the file cannot become a row."""
-
-
-@dataclass(frozen=True)
-class Line:
-    number: int  # the file line the row starts on
-    raw: str  # as in the file, without its line ending; bytes that are not UTF-8 as lone surrogates
-    fields: dict[str, Any]
-    fault: str | None = None  # why it cannot become a row
-
-
-def read_lines(path: Path) -> Iterator[Line]:
-    """Rows one at a time: CSV (header row; `scope.<dimension>` columns) or JSON Lines. A line that
-    cannot become a row (not UTF-8, not CSV or JSON, another field count than the header) comes
-    with its fault, and the reading goes on."""
-    # surrogateescape: a byte that is not UTF-8 costs its line, not the file; utf-8-sig drops the
-    # byte-order mark spreadsheets write, which would otherwise rename the first column.
-    with path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as f:
-        records = _json_records(f) if path.suffix.lower() in JSON_LINES else _csv_records(f)
-        for number, raw, parse in records:
-            yield _line(number, raw.rstrip("\r\n"), parse)
-
-
-Parse = Callable[[], dict[str, Any]]  # a record's fields, or Unreadable
-
-
-def _line(number: int, raw: str, parse: Parse) -> Line:
-    """The one place deciding whether a line of the file is a row, and if not, why."""
-    try:
-        raw.encode()
-    except UnicodeEncodeError:
-        return Line(number, raw, {}, "not valid UTF-8")
-    try:
-        return Line(number, raw, parse())
-    except Unreadable as e:
-        return Line(number, raw, {}, str(e))
-
-
-def _json_records(f: TextIO) -> Iterator[tuple[int, str, Parse]]:
-    for number, raw in enumerate(f, start=1):
-        if raw.strip():
-            yield number, raw, functools.partial(_json_object, raw)
-
-
-def _json_object(raw: str) -> dict[str, Any]:
-    try:
-        decoded = msgspec.json.decode(raw)
-    except msgspec.DecodeError as e:
-        raise Unreadable(f"not JSON: {e}") from None
-    except RecursionError:
-        raise Unreadable("not JSON: nested too deep") from None
-    if not isinstance(decoded, dict):
-        raise Unreadable("a line must hold one JSON object")
-    return decoded
-
-
-def _csv_records(f: TextIO) -> Iterator[tuple[int, str, Parse]]:
-    taken: list[tuple[int, str]] = []  # the file lines of the record being read (a quoted value may span several)
-
-    def file_lines() -> Iterator[str]:
-        for number, text in enumerate(f, start=1):
-            taken.append((number, text))
-            yield text
-
-    reader = csv.reader(file_lines())
-    header: list[str] | None = None
-    while True:
-        try:
-            values, error = next(reader), None
-        except StopIteration:
-            return
-        except csv.Error as e:  # e.g. a value over the field size limit; the reader goes on at the next line
-            values, error = [], f"not CSV: {e}"
-        number, raw = taken[0][0], "".join(text for _, text in taken)
-        taken.clear()
-        if not values and not error:
-            continue  # a blank line
-        if header is None:
-            header = values  # one that is not CSV leaves none: each row is then rejected for its field count
-        else:
-            yield number, raw, functools.partial(_csv_fields, header, values, error)
-
-
-def _csv_fields(header: list[str], values: list[str], error: str | None) -> dict[str, Any]:
-    if error:
-        raise Unreadable(error)
-    if len(values) != len(header):
-        raise Unreadable(f"{len(values)} fields, the header has {len(header)}")
-    row = {k: v for k, v in zip(header, values, strict=True) if k}  # a column without a name is ignored
-    scope = {k[6:]: v for k, v in row.items() if k.startswith("scope.") and v}
-    return {**{k: v for k, v in row.items() if not k.startswith("scope.") and v != ""}, "scope": scope}
-
-
-ROW_SHOWN = 4096  # characters of a rejected row written back: any CSV reader can read the rejects file
+ROW_SHOWN = 4096  # characters of a line that cannot become a row, quoted in its error
 
 
 class Rejects:
-    """A CSV naming each rejected row: its line, the field at fault, why, and the row itself."""
+    """The rejected rows in the file's own form, each with its `error` (where and why): a CSV of
+    the file's columns (a workbook's too) plus `error`, or JSON Lines, each object with an `error`
+    key. The importer ignores that column, so the rejects file, fixed, imports as it is."""
 
     def __init__(self, out: TextIO) -> None:
-        self.writer = csv.writer(out)
-        self.writer.writerow(["line", "field", "reason", "row"])
+        self.out = out
+        self.writer: Any = None  # a csv.writer once the first rejected row of a CSV file or workbook came
 
     def add(self, line: Line, field: str | None, reason: str) -> None:
-        row = line.raw if len(line.raw) <= ROW_SHOWN else f"{line.raw[:ROW_SHOWN]}… ({len(line.raw)} characters)"
-        cells = [str(line.number), field or "", reason, row]
-        # A byte that is not UTF-8 is written as its escape (\\xff), so that the rejects file is UTF-8.
-        self.writer.writerow([c.encode(errors="surrogateescape").decode(errors="backslashreplace") for c in cells])
+        error = f"{line.place}: {field}: {reason}" if field else f"{line.place}: {reason}"
+        if line.cells is None and (line.header is not None or not line.fields):  # no values to write back
+            shown = line.raw if len(line.raw) <= ROW_SHOWN else f"{line.raw[:ROW_SHOWN]}… ({len(line.raw)} characters)"
+            error = f"{error}: {shown}"
+        if line.header is None:
+            self.out.write(msgspec.json.encode({**line.fields, ERROR: _utf8(error)}).decode() + "\n")
+            return
+        columns = [i for i, name in enumerate(line.header) if name != ERROR]
+        if self.writer is None:
+            self.writer = csv.writer(self.out)
+            self.writer.writerow([*(line.header[i] for i in columns), ERROR])
+        cells = line.cells or [""] * len(line.header)
+        self.writer.writerow([_utf8(c) for c in (*(cells[i] for i in columns), error)])
+
+
+def _utf8(text: str) -> str:
+    """A byte that is not UTF-8 as its escape (\\xff): the rejects file is UTF-8, and shows where to fix."""
+    return text.encode(errors="surrogateescape").decode(errors="backslashreplace")
 
 
 def _decode(line: Line, source: str) -> ActualInput:
@@ -162,10 +80,25 @@ def _decode(line: Line, source: str) -> ActualInput:
 async def import_actuals(
     cmd: Command, path: Path, rejects: Rejects, *, source: str = "import", batch_size: int = 1000
 ) -> Summary:
+    """Import the file's rows in batches. Raises HeaderError, before storing anything, when its
+    header is not one of actuals."""
     summary = Summary()
     batch: list[tuple[Line, ActualInput]] = []
-    with tqdm(unit=" rows", desc=path.name, disable=None) as progress:
-        for line in read_lines(path):
+    by_rows = path.suffix.lower() in SPREADSHEETS  # a workbook is unzipped as it is read: its bytes say little
+    with tqdm(
+        desc=path.name,
+        unit=" rows" if by_rows else "B",
+        unit_scale=True,
+        unit_divisor=1000 if by_rows else 1024,
+        dynamic_ncols=True,
+        disable=None,  # on a terminal only, not in logs and pipes
+    ) as bar:
+
+        def advance(done: int, total: int | None) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        for line in read_lines(path, advance):
             try:
                 batch.append((line, _decode(line, source)))
             except (msgspec.ValidationError, ValueError) as e:
@@ -173,11 +106,9 @@ async def import_actuals(
                 summary.rejected += 1
             if len(batch) >= batch_size:
                 await _store(cmd, batch, rejects, summary)
-                progress.update(len(batch))
                 batch = []
         if batch:
             await _store(cmd, batch, rejects, summary)
-            progress.update(len(batch))
     return summary
 
 

@@ -361,7 +361,7 @@ async def test_the_importer_rejects_rows_dated_out_of_reach_or_clashing_and_stor
     summary = await import_actuals(cmd, path, Rejects(out))
     assert (summary.stored, summary.duplicates, summary.rejected) == (1, 0, 2)
     rejected = list(csv.DictReader(io.StringIO(out.getvalue())))
-    assert [(r["line"], r["field"]) for r in rejected] == [("3", "date"), ("4", "external_ref")]
+    assert [r["error"].split(": ")[:2] for r in rejected] == [["line 3", "date"], ["line 4", "external_ref"]]
 
 
 async def test_an_actual_dated_ahead_does_not_silence_the_no_actuals_alert(client, auth, clock) -> None:

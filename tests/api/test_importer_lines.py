@@ -5,6 +5,7 @@ import csv
 import io
 import json
 import os
+import re
 import sys
 from datetime import UTC, date, datetime, timedelta
 
@@ -36,10 +37,20 @@ def importer(store) -> Command:
 
 
 async def run(store, path) -> tuple[tuple[int, int, int], list[dict[str, str]]]:
-    """Import `path`; the summary (stored, duplicates, rejected) and the rejects file's rows."""
+    """Import `path`; the summary (stored, duplicates, rejected) and the rejects file's rows (CSV
+    or JSON Lines), each with the `line`, `field` and `reason` its error names."""
     out = io.StringIO()
     summary = await import_actuals(importer(store), path, Rejects(out), batch_size=3)
-    return (summary.stored, summary.duplicates, summary.rejected), list(csv.DictReader(io.StringIO(out.getvalue())))
+    text = out.getvalue()
+    rows = [json.loads(t) for t in text.splitlines()] if path.suffix == ".jsonl" else csv.DictReader(io.StringIO(text))
+    return (summary.stored, summary.duplicates, summary.rejected), [{**r, **where(r["error"])} for r in rows]
+
+
+def where(error: str) -> dict[str, str]:
+    """ "line 4: value: Expected ..." as its line, field (if any) and reason."""
+    match = re.fullmatch(r"line (\d+): (?:([a-z_.]+): )?(.*)", error, re.DOTALL)
+    assert match, error
+    return {"line": match[1], "field": match[2] or "", "reason": match[3]}
 
 
 async def test_hostile_csv_lines_are_rejected_by_line_and_reason_and_every_good_row_is_stored(
@@ -61,35 +72,34 @@ async def test_hostile_csv_lines_are_rejected_by_line_and_reason_and_every_good_
     ]
     path = tmp_path / "actuals.csv"
     path.write_bytes(b"".join(lines))
-    # The import reads the file to its end: five rows stored, each bad line in the rejects file.
+    # The import reads the file to its end: six rows stored (the short one takes the defaults),
+    # each bad line in the rejects file.
     summary, rejected = await run(store, path)
-    assert summary == (5, 0, 5)
-    assert await pool.fetchval(STORED) == 5
+    assert summary == (6, 0, 4)
+    assert await pool.fetchval(STORED) == 6
     assert [(r["line"], r["reason"]) for r in rejected] == [
         ("3", "not valid UTF-8"),
-        ("4", "8 fields, the header has 7"),
-        ("5", "5 fields, the header has 7"),
-        ("7", "not CSV: field larger than field limit (131072)"),
+        ("4", "8 fields, the header has 7: rep1,calls,2026-07-02,1,crm,imp11,new,extra"),
+        ("7", f"not CSV: field larger than field limit (131072): {lines[6][:4096].decode()}… (200034 characters)"),
         ("10", "not valid UTF-8"),
     ]
-    # The rejected row is the line as written, a byte that is not UTF-8 as its escape.
-    assert rejected[0]["row"] == "\\xff\\xfe,bad"
-    assert rejected[1]["row"] == "rep1,calls,2026-07-02,1,crm,imp11,new,extra"
-    assert rejected[4]["row"] == "rep1,calls,2026-07-06,1,crm,imp6,café\\xe9"
-    assert rejected[3]["row"].endswith("… (200034 characters)") and len(rejected[3]["row"]) < 5000
+    # A row with values keeps them in the file's columns, a byte that is not UTF-8 as its escape.
+    assert (rejected[0]["person"], rejected[0]["metric"], rejected[0]["value"]) == ("\\xff\\xfe", "bad", "")
+    assert rejected[3]["scope.segment"] == "café\\xe9" and rejected[3]["external_ref"] == "imp6"
+    assert [r["person"] for r in rejected[1:3]] == ["", ""]  # its line is in the error
     # Re-running it stores nothing twice.
-    assert (await run(store, path))[0] == (0, 5, 5)
+    assert (await run(store, path))[0] == (0, 6, 4)
 
 
 async def test_a_rejected_row_holding_commas_and_quotes_keeps_its_columns_in_the_rejects_file(store, tmp_path) -> None:
     row = 'nobody,calls,2026-07-01,1,crm,"ref, with a comma","a ""quoted"" one"'
     path = tmp_path / "actuals.csv"
-    path.write_text(f"person,metric,date,value,source,external_ref,note\n{row}\n")
+    path.write_bytes(HEADER + row.encode() + b"\n")
     _, [rejected] = await run(store, path)
-    # Four columns as the header says, and the row as it stands in the file (a valid CSV line itself).
-    assert list(rejected) == ["line", "field", "reason", "row"] and None not in rejected
-    assert rejected["line"] == "2" and rejected["row"] == row
-    assert next(csv.reader([rejected["row"]]))[5] == "ref, with a comma"
+    # The file's columns plus `error`, each value as it was.
+    assert list(rejected)[:8] == [*HEADER.decode().strip().split(","), "error"]
+    assert (rejected["line"], rejected["field"]) == ("2", "person")
+    assert rejected["external_ref"] == "ref, with a comma" and rejected["scope.segment"] == 'a "quoted" one'
 
 
 async def test_hostile_json_lines_are_rejected_by_line_and_reason_and_every_good_one_is_stored(
@@ -118,12 +128,16 @@ async def test_hostile_json_lines_are_rejected_by_line_and_reason_and_every_good
     assert await pool.fetchval(STORED) == 3
     reasons = {r["line"]: (r["field"], r["reason"]) for r in rejected}
     assert list(reasons) == ["2", "3", "4", "5", "6", "9"]
-    assert reasons["2"] == ("", "not valid UTF-8")
+    assert reasons["2"][1].startswith("not valid UTF-8: ")
     assert reasons["3"][1].startswith("not JSON")
-    assert reasons["4"][1] == "a line must hold one JSON object"
-    assert reasons["5"] == ("", "not JSON: nested too deep")
+    assert reasons["4"][1] == 'a line must hold one JSON object: ["rep1", "calls"]'
+    assert reasons["5"][1].startswith("not JSON: nested too deep: [[[")
     assert reasons["6"][1].startswith("not JSON")  # a lone surrogate is no text PostgreSQL can hold
     assert reasons["9"][0] == "value"
+    # A rejected object comes back as it was, with its error: fixed, it imports as it is.
+    assert {k: v for k, v in rejected[-1].items() if k not in ("error", "line", "field", "reason")} == json.loads(
+        lines[8]
+    )
 
 
 async def test_a_clash_within_the_file_names_the_line_it_repeats(store, tmp_path) -> None:
@@ -153,7 +167,9 @@ async def test_blank_lines_before_the_header_are_skipped(store, tmp_path) -> Non
     assert summary == (1, 0, 0), rejected
 
 
-async def test_the_command_exits_0_with_a_summary_when_lines_are_rejected(db_url, pool, tmp_path) -> None:
+async def test_the_command_exits_1_with_a_summary_and_the_rejects_file_when_lines_are_rejected(
+    db_url, pool, tmp_path
+) -> None:
     # The command runs on the real clock: a day a week back, after the people joined.
     day = (date.today() - timedelta(days=7)).isoformat()
     path = tmp_path / "actuals.csv"
@@ -164,8 +180,8 @@ async def test_the_command_exits_0_with_a_summary_when_lines_are_rejected(db_url
         env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     out, err = await cli.communicate()
-    assert cli.returncode == 0, err.decode()
+    assert cli.returncode == 1, err.decode()
     assert "stored 1, duplicates 0, rejected 1" in out.decode()
     with (tmp_path / "actuals.csv.rejects.csv").open(encoding="utf-8", newline="") as f:
         [rejected] = list(csv.DictReader(f))
-    assert (rejected["line"], rejected["reason"], rejected["row"]) == ("3", "not valid UTF-8", "\\xff,bad")
+    assert (rejected["person"], rejected["metric"], rejected["error"]) == ("\\xff", "bad", "line 3: not valid UTF-8")

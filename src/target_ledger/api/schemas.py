@@ -200,7 +200,14 @@ class RecordActual(Input):
     metric: MetricName
     date: date
     value: Decimal
-    source: Annotated[str, msgspec.Meta(pattern=r"^(manual|crm|import)$")] = "manual"
+    # Any name (domain/actual.py checks it, saying what a source is); the schema shows the same rule.
+    source: Annotated[
+        str,
+        msgspec.Meta(
+            description="where the actual came from, e.g. crm or salesforce",
+            extra_json_schema={"pattern": "^[A-Za-z0-9._-]{1,64}$"},
+        ),
+    ] = "manual"
     external_ref: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
     scope: ScopeMap = {}
 

@@ -1,5 +1,6 @@
 """The Actual aggregate: a dated result for (person, metric) from a source."""
 
+import re
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
@@ -17,6 +18,16 @@ def actual_id(source: str, external_ref: str | None) -> uuid.UUID:
     if external_ref is None:
         return uuid.uuid4()
     return uuid.uuid5(ACTUALS, f"{source}|{external_ref}")
+
+
+SOURCE_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def check_source(source: str) -> None:
+    """A source says where actuals came from (manual, crm, import, salesforce, ...): any name,
+    short and plain enough to stand in a file name, a query string and a log line."""
+    if not SOURCE_NAME.fullmatch(source):
+        raise DomainError("a source is where the data came from: 1-64 letters, digits, '.', '_' or '-'", field="source")
 
 
 def correction_id(corrected: uuid.UUID) -> uuid.UUID:
@@ -105,6 +116,7 @@ class Actual(Aggregate, created_event_name="ActualRecorded"):
         """A new actual; its id follows from its source and external_ref, or, for the
         correction of another (`corrects`), from that one's id."""
         check_amount(value, negative_allowed=True)  # a negative actual is a credit note
+        check_source(source)
         return cls._create(
             cls.ActualRecorded,
             id=correction_id(corrects) if corrects else actual_id(source, external_ref),
