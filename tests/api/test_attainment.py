@@ -2,6 +2,7 @@
 
 import asyncio
 import csv
+import json
 import math
 from datetime import date, timedelta
 from decimal import Decimal
@@ -59,10 +60,10 @@ async def ledger(client, auth, tmp_path, db_url, settings):
     return {"team": team, "file": path}
 
 
-async def _import(path, db_url, settings) -> str:
+async def _import(path, db_url, settings, exit_code: int = 0) -> str:
     env = {"DATABASE_URL": db_url, "TL_DATA_DIR": settings.data_dir}
     result = await asyncio.to_thread(CliRunner().invoke, main, ["import", "actuals", str(path)], env=env)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == exit_code, result.output
     return result.output
 
 
@@ -277,13 +278,17 @@ async def test_an_import_rejects_bad_rows_with_reasons_and_takes_json_lines(
         "{not json\n"
         '{"person": "b1", "metric": "revenue", "date": "2026-02-30", "value": "1"}\n'
     )
-    output = await _import(path, db_url, settings)
+    output = await _import(path, db_url, settings, exit_code=1)
     assert "stored 2, duplicates 0, rejected 3" in output
-    rejects = (tmp_path / "crm-export.jsonl.rejects.csv").read_text().splitlines()
-    assert rejects[0] == "line,field,reason,row"
-    assert sorted(r.split(",")[:2] for r in rejects[1:]) == [["3", "metric"], ["4", ""], ["5", "date"]]
+    # Each rejected line as it was, with its error (a broken line quoted in it).
+    rejects = [json.loads(line) for line in (tmp_path / "crm-export.jsonl.rejects.jsonl").read_text().splitlines()]
+    assert sorted(r["error"].split(": ")[:2] for r in rejects) == [
+        ["line 3", "metric"],
+        ["line 4", "not JSON"],
+        ["line 5", "date"],
+    ]
     # Run again after an "interruption": nothing new.
-    assert "stored 0, duplicates 2, rejected 3" in await _import(path, db_url, settings)
+    assert "stored 0, duplicates 2, rejected 3" in await _import(path, db_url, settings, exit_code=1)
 
 
 async def test_managers_record_for_their_subtree_only(client, auth, ledger) -> None:
