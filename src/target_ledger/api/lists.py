@@ -31,6 +31,10 @@ AsOf = Annotated[date | None, QueryParameter(description="the day the answer is 
 # What a cursor may hold, checked as it is decoded: a key this list could have given.
 Position = Annotated[int, msgspec.Meta(ge=0, le=MAX_POSITION)]
 TargetKey = tuple[NodeId, MetricName, date, UUID]
+Next = Annotated[
+    str | None,
+    msgspec.Meta(description="the `cursor` of the next page; null: this page is the last"),
+]
 
 
 class TargetItem(Struct):
@@ -52,7 +56,7 @@ class TargetItem(Struct):
 
 class TargetPage(Struct):
     items: list[TargetItem]
-    next: str | None
+    next: Next
 
 
 class ActualItem(Struct):
@@ -70,7 +74,7 @@ class ActualItem(Struct):
 
 class ActualPage(Struct):
     items: list[ActualItem]
-    next: str | None
+    next: Next
 
 
 class PersonItem(Struct):
@@ -81,7 +85,7 @@ class PersonItem(Struct):
 
 class PersonPage(Struct):
     items: list[PersonItem]
-    next: str | None
+    next: Next
 
 
 class UnitItem(Struct):
@@ -94,7 +98,7 @@ class UnitItem(Struct):
 
 class UnitPage(Struct):
     items: list[UnitItem]
-    next: str | None
+    next: Next
 
 
 class LogEvent(Struct):
@@ -111,7 +115,7 @@ class LogEvent(Struct):
 
 class LogPage(Struct):
     items: list[LogEvent]
-    next: str | None
+    next: Next
 
 
 def _target(r: dict[str, Any]) -> TargetItem:

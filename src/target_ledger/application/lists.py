@@ -1,7 +1,7 @@
 """Lists and searches, a page at a time: targets, actuals, people, units, and the raw log."""
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -71,11 +71,7 @@ async def list_actuals(cmd: Command, f: attainment.ActualFilter, *, after: int, 
         await known_metric(cmd, f.metric)
     people = None if everyone else _readable(cmd, org, list(org.people))
     async with cmd.store.pool.acquire() as conn:
-        return await attainment.fetch_actuals(conn, _with_people(f, people), after=after, limit=limit)
-
-
-def _with_people(f: attainment.ActualFilter, people: list[str] | None) -> attainment.ActualFilter:
-    return attainment.ActualFilter(**{**f.__dict__, "people": people})
+        return await attainment.fetch_actuals(conn, replace(f, people=people), after=after, limit=limit)
 
 
 def _unit(org: Organisation, cmd: Command, unit: str | None, field: str) -> None:
