@@ -170,7 +170,7 @@ def import_actuals(file: Path, rejects: Path | None, source: str, actor: str, ba
         summary, wrong = Summary(), e
     click.echo(f"stored {summary.stored}, duplicates {summary.duplicates}, rejected {summary.rejected}")
     if wrong:
-        click.echo(f"nothing imported: the header is wrong: {wrong}", err=True)
+        click.echo(f"nothing imported: {wrong}", err=True)
     elif summary.rejected:
         click.echo(f"rejected rows and why: {rejects}")
     if wrong or summary.rejected:

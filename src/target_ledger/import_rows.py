@@ -4,6 +4,7 @@ import csv
 import functools
 import io
 import itertools
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -12,6 +13,7 @@ from typing import Any, TextIO
 
 import msgspec
 import openpyxl
+from openpyxl.utils.exceptions import InvalidFileException
 
 from target_ledger.api.schemas import RecordActual
 
@@ -31,7 +33,7 @@ class Unreadable(ValueError):
 
 
 class HeaderError(ValueError):
-    """The header row cannot be read as actuals: nothing of the file is imported."""
+    """The file has no header of actuals (or is no workbook): nothing of it is imported."""
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,7 @@ def check_header(header: list[str]) -> None:
     ]
     if faults:
         raise HeaderError(
-            f"{'; '.join(faults)} (the header names {', '.join(REQUIRED)}, and may name"
+            f"the header is wrong: {'; '.join(faults)} (it names {', '.join(REQUIRED)}, and may name"
             f" {', '.join(c for c in COLUMNS if c not in REQUIRED)}, scope.<dimension> and {ERROR}, in any order)"
         )
 
@@ -178,7 +180,10 @@ def _row_fields(header: list[str], values: list[str], error: str | None) -> tupl
 
 def _sheet_lines(path: Path, advance: Advance) -> Iterator[Line]:
     """The first sheet's rows, read as CSV rows are: read-only, so a large workbook streams."""
-    book = openpyxl.load_workbook(path, read_only=True, data_only=True)  # data_only: formulas' values
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)  # data_only: formulas' values
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as e:
+        raise HeaderError(f"not an xlsx workbook: {e}") from None
     try:
         sheet = book.worksheets[0]
         header: list[str] | None = None

@@ -23,6 +23,7 @@ from projections.runner import PROJECTIONS
 from target_ledger.application import Command
 from target_ledger.cli import main
 from target_ledger.domain.access import Principal
+from target_ledger.import_rows import HeaderError
 from target_ledger.importer import Rejects, import_actuals
 from tests.api.support import ADMIN, build_east
 
@@ -161,8 +162,15 @@ async def test_a_wrong_header_stops_the_import_with_exit_1_naming_the_columns(db
     code, out, err = await cli(db_url, tmp_path, "import", "actuals", str(path))
     assert code == 1
     assert "stored 0, duplicates 0, rejected 0" in out
-    assert "persn" in err and "person" in err and "date" in err and "value twice" in err, err
+    assert "the header is wrong: no column person; no column date; unknown column 'persn'; value twice" in err, err
     assert await pool.fetchval("SELECT count(*) FROM events WHERE type = 'ActualRecorded'") == 0
+
+
+async def test_a_file_named_xlsx_that_is_no_workbook_is_refused_as_a_whole(store, tmp_path) -> None:
+    path = tmp_path / "actuals.xlsx"
+    path.write_text(f"{HEADER}\nrep1,calls,2026-07-01,1,crm,x1,new\n")
+    with pytest.raises(HeaderError, match="not an xlsx workbook"):
+        await run(store, path)
 
 
 async def test_a_bad_source_option_is_refused_before_anything_is_read(db_url, tmp_path) -> None:
