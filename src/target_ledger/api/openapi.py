@@ -132,7 +132,8 @@ HEADERS = {
     "X-Request-ID": {"maxLength": 200, "description": "your id for this request: kept in its events and logs"},
     "Idempotency-Key": {"maxLength": 255, "description": "a retry with the same key gets the first answer again"},
 }
-# Request bodies that work as sent, in the order of the introduction's walk-through (acme → east → rep1).
+# Request bodies that work as sent, in the order of the introduction's walk-through (acme → east → rep1);
+# an id in a body stands for the one an earlier answer gave.
 EXAMPLES: dict[str, dict[str, Any]] = {
     "create_unit": {"node": "east", "kind": "region", "name": "East", "parent": "acme"},
     "add_person": {"person": "rep1", "name": "Rita Rep", "unit": "east", "effective": "2026-01-01"},
@@ -154,7 +155,6 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "justification": "a key customer went bankrupt",
         "new_value": "1000000.00",
     },
-    "approve_adjustment": {"reason": "checked with finance"},
     "reject_adjustment": {"reason": "the loss is covered by the pipeline"},
     "withdraw_adjustment": {"reason": "asked too early"},
     "close_period": {"node": "east"},
@@ -163,6 +163,19 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "record_review": {"period": "2026-Q3", "node": "east", "summary": "Two deals slipped into Q4."},
     "register_webhook": {"url": "https://crm.example/hooks"},
     "report_follow_up": {"note": "three proposals out, one signed"},
+    "plan_follow_ups": {"cadence": "weekly", "reporter": "rep1", "supervisor": "east-boss"},
+    "refine_alert_rule": {"node": "east", "metric": "revenue", "enabled": True, "weeks": 2},
+    "acknowledge_alert": {"comment": "on it"},
+    "open_corrective_action": {
+        "target_id": "5f0c6c57-2d3b-5a6e-9a43-1f0d6c1b2a10",  # the id set_target answered
+        "causes": [{"kind": "objective", "factor": "market", "description": "a key customer went bankrupt"}],
+        "plan": "two extra demos a week with the new segment",
+        "owner": "rep1",
+        "due": "2026-08-31",
+    },
+    "note_corrective_action_progress": {"note": "the first two demos are done"},
+    "complete_corrective_action": {"outcome": "the pipeline is back to plan"},
+    "cancel_corrective_action": {"reason": "the target was adjusted instead"},
 }
 
 
