@@ -12,6 +12,20 @@ ASSETS = "/schema/assets"  # under the OpenAPI router's path (/schema), public l
 Amend = Callable[[dict[str, Any]], dict[str, Any]]
 
 
+class Amended:
+    """litestar's document (built once per app) as amended, amended once."""
+
+    def __init__(self, amend: Amend) -> None:
+        self.amend = amend
+        self.source: dict[str, Any] | None = None
+        self.document: dict[str, Any] = {}
+
+    def __call__(self, source: dict[str, Any]) -> dict[str, Any]:
+        if source is not self.source:  # held, so another app's document is never taken for it
+            self.source, self.document = source, self.amend(source)
+        return self.document
+
+
 class OfflineSwagger(SwaggerRenderPlugin):
     """Swagger UI whose script, styles and icon come from this server, never from a CDN."""
 
@@ -23,7 +37,7 @@ class OfflineSwagger(SwaggerRenderPlugin):
             standalone_preset_js_url=f"{ASSETS}/swagger-ui-standalone-preset.js",
             favicon=f"<link rel='icon' type='image/png' href='{ASSETS}/favicon-32x32.png'>",
         )
-        self.amend = amend
+        self.amend = Amended(amend)
 
     def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:  # type: ignore[type-arg]
         return super().render(request, self.amend(openapi_schema))
@@ -39,7 +53,7 @@ class AmendedJson(JsonRenderPlugin):
 
     def __init__(self, amend: Amend) -> None:
         super().__init__()
-        self.amend = amend
+        self.amend = Amended(amend)
 
     def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:  # type: ignore[type-arg]
         return super().render(request, self.amend(openapi_schema))

@@ -208,15 +208,9 @@ def config() -> OpenAPIConfig:
     )
 
 
-_amended: dict[int, dict[str, Any]] = {}
-
-
 def amend(document: dict[str, Any]) -> dict[str, Any]:
-    """The document as served: litestar's (built once per app), with problems, headers, media types and bounds."""
-    if id(document) not in _amended:
-        _amended.clear()
-        _amended[id(document)] = _amend(copy.deepcopy(document))
-    return _amended[id(document)]
+    """The document as served: litestar's, with problems, headers, media types and bounds (a copy)."""
+    return _amend(copy.deepcopy(document))
 
 
 def _amend(document: dict[str, Any]) -> dict[str, Any]:
