@@ -12,7 +12,7 @@ from types import ModuleType
 import pytest
 
 from target_ledger.api.auth import issue_token
-from target_ledger.api.openapi import EXAMPLES, OPERATIONS
+from target_ledger.api.operations import EXAMPLES, OPERATIONS
 from tests.api.live import live_api
 from tests.api.support import build_east
 
@@ -121,9 +121,9 @@ async def test_every_operation_has_a_chosen_name(client) -> None:
         for method, operation in item.items()
         if method in {"get", "post", "put", "patch", "delete"}
     }
-    # A route added without a name in api/openapi.py's OPERATIONS fails here.
+    # A route added without a name in api/operations.py's OPERATIONS fails here.
     unnamed = sorted(key for key in operations if key not in OPERATIONS)
-    assert not unnamed, f"name these operations in api/openapi.py OPERATIONS: {unnamed}"
+    assert not unnamed, f"name these operations in api/operations.py OPERATIONS: {unnamed}"
     assert operations[("POST", "/v1/targets")] == "set_target"
     assert operations[("POST", "/v1/actuals")] == "record_actual"
 
