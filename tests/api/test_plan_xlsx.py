@@ -151,11 +151,13 @@ async def test_historical_review_as_xlsx_has_a_sheet_per_metric_with_totals(clie
     assert book.sheetnames == ["revenue 2026-Q3"]
     ws = book["revenue 2026-Q3"]
     nodes = [ws.cell(row=i, column=1).value for i in range(2, ws.max_row + 1)]
-    assert nodes[-1] == "Total"
-    total = nodes.index("Total") + 2
-    # The final targets of east-1 and its reps: their sum is counted twice (team and reps).
-    finals = [Decimal(str(ws.cell(row=i, column=4).value)) for i in range(2, total)]
-    assert _sum(ws, ws.cell(row=total, column=4).value) == sum(finals) == Decimal(2000)
+    # The team's own row first, then its reps', then the total of the parts: the reps' finals
+    # add up to the team's, never the team and its reps counted together.
+    assert nodes[0] == "east-1" and nodes[-1] == "Total of the parts"
+    total = ws.max_row
+    team = Decimal(str(ws.cell(row=2, column=4).value))
+    reps = [Decimal(str(ws.cell(row=i, column=4).value)) for i in range(3, total)]
+    assert _sum(ws, ws.cell(row=total, column=4).value) == sum(reps) == team == Decimal(1000)
     assert ws.cell(row=2, column=4).number_format == "#,##0.00"
 
 

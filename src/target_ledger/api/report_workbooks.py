@@ -122,11 +122,18 @@ REVIEW_COLUMNS = ["original", "final", "actual", "gap", "attainment_pct", "previ
 REVIEW_COLUMNS += ["last_year_final", "last_year_actual", "alerts", "corrective_actions"]
 
 
+def _review_order(row: dict[str, Any], node: str) -> tuple[int, bool]:
+    """The reviewed node's rows first, then its children's whole-scope rows (the block the
+    total adds up), then their scoped rows (parts of those: adding them would count twice)."""
+    return (0 if row["node"] == node else 1, bool(row["scope"]))
+
+
 def review(report: dict[str, Any], units: dict[str, str], lang: str) -> bytes:
-    """One sheet per metric (one unit each): a row per node and scope, the figures summed below."""
+    """One sheet per metric (one unit each): a row per node and scope, and below them the total
+    of the children's whole-scope rows, to hold against the reviewed node's own row."""
     book = wb.new()
     by_metric: dict[str, list[dict[str, Any]]] = {}
-    for row in report["rows"]:
+    for row in sorted(report["rows"], key=lambda row: _review_order(row, report["node"])):
         by_metric.setdefault(row["metric"], []).append(row)
     for metric, rows in by_metric.items():
         unit = units.get(metric, "count")
@@ -143,12 +150,14 @@ def review(report: dict[str, Any], units: dict[str, str], lang: str) -> bytes:
             for c, value in enumerate(cells, start=1):
                 number_format = wb.FORMATS["percent"] if c == 7 else fmt if 3 <= c <= 11 else None
                 wb.put(ws, r, c, value, number_format)
+        parts = [r for r, row in enumerate(rows, start=2) if _review_order(row, report["node"]) == (1, False)]
         if unit != "ratio":
-            last = len(rows) + 1
+            total = len(rows) + 2
             summed: dict[int, str | None] = {c: fmt for c in (3, 4, 5, 6, 8, 9, 10, 11)}
             summed |= {12: None, 13: None}
-            wb.total_row(ws, last + 1, 2, last, summed, lang)
-            cell = ws.cell(row=last + 1, column=7, value=f'=IF(D{last + 1}=0,"",E{last + 1}/D{last + 1})')
+            first, last = (parts[0], parts[-1]) if parts else (total, total - 1)
+            wb.total_row(ws, total, first, last, summed, lang, title="parts_total")
+            cell = ws.cell(row=total, column=7, value=f'=IF(D{total}=0,"",E{total}/D{total})')
             cell.number_format = wb.FORMATS["percent"]
     if not book.sheetnames:
         wb.sheet(book, report["period"], [wb.label(c, lang) for c in ["node", "scope", *REVIEW_COLUMNS]])

@@ -42,6 +42,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key → (en, zh-CN)
     "last_year_final": ("same period last year: target", "去年同期目标"),
     "last_year_actual": ("same period last year: actual", "去年同期实际"),
     "total": ("Total", "合计"),
+    "parts_total": ("Total of the parts", "下级合计"),
     "depth": ("depth", "层级"),
     "share_of_parent": ("share of parent", "占上级比例"),
     "share_of_root": ("share of total", "占总目标比例"),
@@ -114,9 +115,11 @@ def percent(value: Decimal | None) -> Decimal | None:
     return None if value is None else value / 100
 
 
-def total_row(ws: Worksheet, row: int, first: int, last: int, columns: dict[int, str | None], lang: str) -> None:
+def total_row(
+    ws: Worksheet, row: int, first: int, last: int, columns: dict[int, str | None], lang: str, title: str = "total"
+) -> None:
     """A bold totals row under rows first..last: a SUM per column in `columns` (with its format)."""
-    put(ws, row, 1, label("total", lang))
+    put(ws, row, 1, label(title, lang))
     ws.cell(row=row, column=1).font = _BOLD
     for column, number_format in columns.items():
         letter = get_column_letter(column)
