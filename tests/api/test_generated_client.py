@@ -17,6 +17,7 @@ from tests.api.live import live_api
 from tests.api.support import build_east
 
 GENERATOR = Path(sys.executable).parent / "openapi-python-client"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # The generator has no model for a file upload's own media type (the plan import takes an .xlsx
 # or a CSV as the body): it is told to send such a body as raw bytes, as its documentation advises.
 CONFIG = """content_type_overrides:
@@ -202,3 +203,19 @@ async def test_every_request_example_fits_its_schema(client) -> None:
                 assert not errors, (operation["operationId"], errors)
                 checked += 1
     assert checked == len(EXAMPLES)  # each example found its operation
+
+
+async def test_answers_media_types_headers_and_bounds_are_as_served(client) -> None:
+    spec = (await client.get("/schema/openapi.json")).json()
+    # What `format` asks for, and the event stream, as the media types really answered.
+    review = spec["paths"]["/v1/reviews/{period}"]["get"]["responses"]["200"]["content"]
+    assert set(review) >= {"application/json", "text/csv", "text/html", XLSX}
+    assert review["application/json"]["schema"] == {"$ref": "#/components/schemas/HistoricalReview"}
+    stream = spec["paths"]["/v1/feed/stream"]["get"]
+    assert set(stream["responses"]["200"]["content"]) == {"text/event-stream"}
+    assert "Last-Event-ID" in {p["name"] for p in stream["parameters"] if p["in"] == "header"}
+    # A position's bound is the bigint's, exactly (not a float above it), and never below 0.
+    feed = {p["name"]: p["schema"] for p in spec["paths"]["/v1/feed"]["get"]["parameters"]}
+    assert feed["after"]["maximum"] == 2**63 - 1 and feed["after"]["minimum"] == 0
+    assert feed["min_position"]["maximum"] == 2**63 - 1 and feed["min_position"]["minimum"] == 0
+    assert feed["limit"]["maximum"] == 1000 and isinstance(feed["limit"]["maximum"], int)
