@@ -198,7 +198,7 @@ def rebuild(projection: str | None) -> None:
     import asyncpg
     from tqdm import tqdm
 
-    from projections.rebuild import RebuildRunningError
+    from projections.rebuild import RebuildRunningError, SwapBlockedError
     from projections.rebuild import rebuild as rebuild_beside
     from projections.runner import PROJECTIONS
     from target_ledger.eventstore import EventStore
@@ -221,7 +221,7 @@ def rebuild(projection: str | None) -> None:
 
                         try:
                             at = await rebuild_beside(conn, EventStore(pool), module, advance)
-                        except RebuildRunningError as e:
+                        except (RebuildRunningError, SwapBlockedError) as e:
                             raise click.ClickException(str(e)) from None
                         except asyncpg.InsufficientPrivilegeError as e:
                             raise click.ClickException(

@@ -8,6 +8,8 @@ from datetime import datetime
 
 import asyncpg
 
+from projections.rebuild import rebuild_lock_key
+
 READ_TIMEOUT = 2.0  # seconds for the whole reading: a scrape must answer during an outage too
 STATEMENT_TIMEOUT = "1s"  # each statement, on the server: a slow table cannot hold a connection
 
@@ -28,8 +30,18 @@ HEAD = "SELECT coalesce(max(position), 0) AS head, now() AS now FROM events"
 PUBLIC_HEAD = "SELECT coalesce(max(seq), 0) FROM public_events"
 WEBHOOKS = "SELECT id::text AS id, status, delivered, failures FROM webhook_subscriptions ORDER BY id"
 RELAYS = "SELECT name, seq FROM relay_positions ORDER BY name"
-REBUILDS = """SELECT name, started_at, updated_at, events_done, events_total
-                FROM projection_rebuilds ORDER BY name"""
+# The rebuilds alive now: a row whose rebuild holds its advisory lock. A killed rebuild's row
+# stays behind, but its lock went with its session; and a live rebuild may write no progress
+# for a while (a long batch, a swap waiting for its locks), so a row's age would tell neither.
+# A bigint advisory key shows in pg_locks as classid (high half), objid (low half), objsubid 1.
+REBUILDS = """
+SELECT r.name, r.started_at, r.updated_at, r.events_done, r.events_total
+  FROM projection_rebuilds r JOIN unnest($1::text[], $2::bigint[]) AS k(name, key) ON k.name = r.name
+ WHERE EXISTS (SELECT FROM pg_locks l
+                WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+                  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                  AND (l.classid::bigint << 32 | l.objid::bigint) = k.key)
+ ORDER BY r.name"""
 SCHEDULERS = """SELECT scheduler, looked_at, judged_at FROM scheduler_looks ORDER BY scheduler"""
 
 
@@ -74,17 +86,22 @@ def _lag(row: asyncpg.Record, head: int, now: datetime) -> ProjectionLag:
     return ProjectionLag(row["name"], row["position"], behind, max((now - row["next_recorded_at"]).total_seconds(), 0))
 
 
-async def lags(pool: asyncpg.Pool, names: list[str]) -> list[ProjectionLag]:
-    """Each projection's lag behind the log, for readiness."""
+async def readiness(pool: asyncpg.Pool, names: list[str]) -> tuple[list[ProjectionLag], dict[str, asyncpg.Record]]:
+    """Each projection's lag behind the log, and the rebuilds alive now by projection."""
     async with asyncio.timeout(READ_TIMEOUT), _reading(pool) as conn:
-        return (await _lags(conn, names))[1]
+        lags = (await _lags(conn, names))[1]
+        return lags, {r["name"]: r for r in await _rebuilds(conn, names)}
 
 
-async def _optional(conn: asyncpg.Connection, query: str) -> list[asyncpg.Record]:
+async def _rebuilds(conn: asyncpg.Connection, names: list[str]) -> list[asyncpg.Record]:
+    return await _optional(conn, REBUILDS, names, [rebuild_lock_key(name) for name in names])
+
+
+async def _optional(conn: asyncpg.Connection, query: str, *args: object) -> list[asyncpg.Record]:
     """Rows of a table another part of the service may not have created yet (an older schema): none then."""
     try:
         async with conn.transaction():  # a savepoint: the failed statement leaves the reading usable
-            return list(await conn.fetch(query))
+            return list(await conn.fetch(query, *args))
     except asyncpg.UndefinedTableError:
         return []
 
@@ -99,6 +116,6 @@ async def read(pool: asyncpg.Pool, names: list[str]) -> Reading:
             public_head=await conn.fetchval(PUBLIC_HEAD),
             webhooks=list(await conn.fetch(WEBHOOKS)),
             relays=list(await conn.fetch(RELAYS)),
-            rebuilds=await _optional(conn, REBUILDS),
+            rebuilds=await _rebuilds(conn, names),
             schedulers=await _optional(conn, SCHEDULERS),
         )

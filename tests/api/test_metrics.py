@@ -11,6 +11,7 @@ import msgspec
 from litestar.testing import AsyncTestClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from projections.rebuild import rebuild_lock_key
 from target_ledger.app import create_app
 from tests.api import served
 from tests.api.live import until
@@ -151,22 +152,42 @@ async def test_each_webhook_subscriptions_backlog_and_failures_and_each_relays_l
     assert samples(text, "target_ledger_relay_lag_events")[(("relay", "nats:TARGET_LEDGER"),)] == 3
 
 
-async def test_a_running_rebuild_and_the_schedulers_last_look_are_scraped(settings, pool) -> None:
-    # A rebuild of attainment half-way, and the alert scheduler's last look and judgement.
+async def test_a_running_rebuild_and_the_schedulers_last_look_are_scraped_and_a_killed_rebuild_is_not(
+    settings, pool
+) -> None:
+    # A rebuild of attainment half-way, alive (its session holds the rebuild's lock), and the
+    # alert scheduler's last look and judgement.
+    rebuilding = await asyncpg.connect(settings.database_url)
+    await rebuilding.execute("SELECT pg_advisory_lock($1)", rebuild_lock_key("attainment"))
     await pool.execute(
         """INSERT INTO projection_rebuilds (name, started_at, updated_at, events_done, events_total)
            VALUES ('attainment', now() - interval '1 minute', now(), 500, 1000)"""
+    )
+    # A rebuild of targets whose process was killed: its row stays, its session and lock are gone.
+    await pool.execute(
+        """INSERT INTO projection_rebuilds (name, started_at, updated_at, events_done, events_total)
+           VALUES ('targets', now() - interval '1 minute', now(), 200, 1000)"""
     )
     await pool.execute(
         """INSERT INTO scheduler_looks (scheduler, looked_at, judged_day, judged_at)
            VALUES ('alerts', '2026-11-30T10:00:00Z', '2026-11-30', '2026-11-30T09:00:00Z')"""
     )
     quiet = msgspec.structs.replace(settings, run_projections=False, run_webhooks=False)
-    async with AsyncTestClient(create_app(quiet)) as client:
-        text = await scrape(client)
-    attainment = (("projection", "attainment"),)
-    assert samples(text, "target_ledger_rebuild_events_done")[attainment] == 500
-    assert samples(text, "target_ledger_rebuild_events_total")[attainment] == 1000
+    try:
+        async with AsyncTestClient(create_app(quiet)) as client:
+            text = await scrape(client)
+            attainment = (("projection", "attainment"),)
+            assert samples(text, "target_ledger_rebuild_events_done") == {attainment: 500}
+            assert samples(text, "target_ledger_rebuild_events_total") == {attainment: 1000}
+            # The attainment rebuild's process dies too: it is no longer shown as running.
+            await rebuilding.close()
+
+            async def gone() -> bool:
+                return not samples(await scrape(client), "target_ledger_rebuild_events_done")
+
+            await until(gone, "the dead rebuild gone from /metrics")
+    finally:
+        await rebuilding.close()
     alerts = (("scheduler", "alerts"),)
     assert samples(text, "target_ledger_scheduler_looked_timestamp_seconds")[alerts] == 1796032800
     assert samples(text, "target_ledger_scheduler_judged_timestamp_seconds")[alerts] == 1796029200
