@@ -61,8 +61,9 @@ class Scheduler:
 
     async def run_due(self, conn: asyncpg.Connection | None = None) -> int | None:
         """Judge the rules if the day changed or the log moved on since the last judgement,
-        once every read model they consult has reached the head of the log (else this look
-        is skipped: the next one tries again). Returns the position of any alert events.
+        once every read model they consult holds every event recorded before the look
+        began (else this look is skipped: the next one tries again). Returns the position
+        of any alert events.
         `conn`: a session to look on (the loop's own), else one of the pool's."""
         async with self._lock:  # the loop and a caller (a test, an operator) never judge at once
             today, db = self.today(), conn or self.command.store.pool

@@ -3,6 +3,7 @@ repeats nothing, new data is judged the same day, and LISTEN comes back after a 
 
 import asyncio
 import contextlib
+import itertools
 import os
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -302,6 +303,83 @@ async def test_a_restart_repeats_no_judgement_and_new_data_is_judged_at_the_next
         assert {s for _, s, status in now if status == "open" and s.startswith(BEHIND[0])} == set()
         assert {s.split("|")[0] for _, s, status in now if status == "open"} == set(BEHIND[1:])
         assert (await _judged(admin))["judged_day"] == JUDGED_ON.date()
+
+
+async def _keep_recording(store: EventStore, recorded: list[int]) -> None:
+    """Steady input, as integrations send it: 20 actuals every 50 ms (about 400 a second at
+    most), each batch's position noted, until cancelled."""
+    for batch in itertools.count():
+        events = []
+        for n in range(20):
+            actual = Actual.record(
+                person=PEOPLE[len(BEHIND) + n],  # those on track: the alerts stay as they are
+                metric="revenue",
+                occurred_on=date(2026, 8, 2),
+                value=Decimal("0.01"),
+                source="crm",
+                external_ref=f"steady-{batch}-{n}",
+                at=JUDGED_ON,
+            )
+            events += actual.collect_events()
+        recorded.append((await store.append(events, META)).last)
+        await asyncio.sleep(0.05)
+
+
+async def test_under_steady_input_every_look_judges(settings, db_url, admin) -> None:
+    looks = 6
+    clock = Clock(JUDGED_ON)
+    async with worker(db_url, settings, "worker", clock, judging=False) as only:
+        head = await _append(only.store, _targets() + _actuals(date(2026, 7, 1), date(2026, 8, 2), split=1))
+        await until(lambda: _models_at(admin, head), "the read models", limit=120)
+        # Actuals keep arriving while the scheduler looks, so its read models are always a
+        # little behind the newest event.
+        recorded: list[int] = []
+        writer = asyncio.create_task(_keep_recording(only.store, recorded))
+        judgements, seen = 0, 0
+
+        async def moved_on() -> bool:
+            return len(recorded) > seen
+
+        try:
+            for _ in range(looks):
+                # Something recorded since the last look ended: the log moved on, so it judges.
+                await until(moved_on, "the next batch of actuals")
+                before = recorded[-1]
+                clock.now += timedelta(minutes=1)
+                await only.scheduler.run_due()
+                seen = len(recorded)
+                judged = await _judged(admin)
+                if judged["judged_at"] == clock.now:
+                    judgements += 1
+                    # It judged at least everything recorded before the look began.
+                    assert judged["judged_through"] >= before
+        finally:
+            writer.cancel()
+            await asyncio.gather(writer, return_exceptions=True)
+    # Every look judged: none was put off waiting for read models to catch up with a moving head.
+    assert judgements == looks
+
+
+async def test_a_look_whose_read_models_stay_behind_the_head_it_took_judges_nothing(
+    settings, db_url, admin, pool
+) -> None:
+    clock = Clock(JUDGED_ON)
+    async with worker(db_url, settings, "worker", clock, judging=False) as only:
+        head = await _append(only.store, _targets())
+        await until(lambda: _models_at(admin, head), "the targets in the read models")
+        async with pool.acquire() as blocker:
+            # The attainment read model is held back (a slow catch-up) while actuals arrive.
+            async with blocker.transaction():
+                await blocker.execute("LOCK TABLE attainment_daily IN EXCLUSIVE MODE")
+                imported = await _append(only.store, _actuals(date(2026, 7, 1), date(2026, 8, 2), split=1))
+                # The look waits its while, then puts off judging: on targets alone, everyone is behind.
+                assert await only.scheduler.run_due() is None
+                assert (await _judged(admin))["judged_day"] is None
+                assert await _alerts(admin) == set()
+            # Caught up, the next look judges the whole log.
+            clock.now += timedelta(minutes=1)
+            await only.scheduler.run_due()
+            assert await _judged_through(admin, imported)
 
 
 def _now() -> datetime:

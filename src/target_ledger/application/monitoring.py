@@ -5,7 +5,7 @@ running it twice on the same day changes nothing, and a value between the thresh
 threshold plus its margin keeps an open alert open and a resolved one resolved (hysteresis).
 """
 
-import contextlib
+import asyncio
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -15,9 +15,8 @@ import asyncpg
 from projections import actions as actions_model
 from projections import alerts as alerts_model
 from projections import attainment as attainment_model
-from projections.runner import tracked
+from projections.runner import caught_up, tracked
 from target_ledger.application import Command, ReadModelBehindError
-from target_ledger.application.attainment import read_models_current
 from target_ledger.application.judging import Finding, Judge, manager, weeks_ended
 from target_ledger.application.target_rules import target_rules
 from target_ledger.domain.alert import Alert, alert_id
@@ -146,45 +145,64 @@ async def _decide(cmd: Command, finding: Finding, open_now: bool) -> Alert | Non
     return alert
 
 
-# The read models the rules consult: a judgement waits until each has applied the log's head.
+# The read models the rules consult: a judgement waits until each holds every event
+# recorded before it began.
 CONSULTED = [attainment_model.NAME, alerts_model.NAME, actions_model.NAME]
 
 # The newest event in the order the projections apply them (see READ_LIVE in the store):
-# a read model whose tracked cursor reaches it has applied every event this snapshot sees.
+# every event committed before it was read comes at or before it, and none can come before
+# it later (a read model applies it only once the watermark passed it), so a read model
+# whose tracked cursor reaches it holds every event recorded before it was read.
 NEWEST = "SELECT xid::text::bigint AS xid, position FROM events ORDER BY xid DESC, position DESC LIMIT 1"
 
 
 @dataclass(frozen=True)
 class Judgement:
-    head: int  # the position of the newest event the read models had applied (0: an empty log)
+    head: int  # the position of the newest event every consulted read model had applied (0: none)
     position: int | None  # of the alert events appended, if any
 
 
-async def _at_head(conn: asyncpg.Connection) -> int:
-    """The head of the log as this snapshot sees it, once every consulted read model has
-    applied it in the same snapshot; ReadModelBehindError if one has not."""
-    newest = await conn.fetchrow(NEWEST)
-    if newest is None:
-        return 0
-    head = Cursor(newest["xid"], newest["position"])
+async def _head(cmd: Command) -> Cursor:
+    """The log's head now, in the order the projections apply events (0, 0 for an empty log)."""
+    newest = await cmd.store.pool.fetchrow(NEWEST)
+    return Cursor(0, 0) if newest is None else Cursor(newest["xid"], newest["position"])
+
+
+async def _reached(cmd: Command, head: Cursor, wait: float) -> None:
+    """Wait, `wait` seconds at most in all, for every consulted read model to reach `head`."""
+    if head.position == 0:
+        return  # an empty log: nothing to wait for
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
     for name in CONSULTED:
-        if await tracked(conn, name) < head:
+        await caught_up(cmd.store.pool, cmd.store, name, head.position, max(0.0, deadline - loop.time()))
+
+
+async def _applied(conn: asyncpg.Connection, head: Cursor) -> int:
+    """The position of the newest event every consulted read model has applied, as this
+    snapshot sees them, once each has reached `head`; ReadModelBehindError if one has not."""
+    cursors = [await tracked(conn, name) for name in CONSULTED]
+    for name, cursor in zip(CONSULTED, cursors, strict=True):
+        if cursor < head:
             raise ReadModelBehindError(f"the {name} read model has not reached position {head.position} yet")
-    return head.position
+    return min(cursors).position
 
 
 async def evaluate(cmd: Command, today: date, wait: float = 5.0) -> Judgement:
-    """Judge every rule as of `today`, on read models that have applied the whole log, and
-    append what changed in one go. Waits up to `wait` seconds for them to get there; raises
-    ReadModelBehindError, judging nothing, if they did not. The positions are checked in the
-    snapshot the rules read, so a read model that falls behind meanwhile (a worker that
-    died, a rebuild) or events recorded meanwhile can never leave a rule judging a part of
-    the log."""
-    with contextlib.suppress(ReadModelBehindError):  # the check below decides
-        await read_models_current(cmd, CONSULTED, timeout=wait)
+    """Judge every rule as of `today`, on read models holding every event recorded before
+    the judgement began, and append what changed in one go. The log's head is taken first;
+    waits up to `wait` seconds for the read models to reach it, then judges on them as they
+    stand (events recorded meanwhile may be in, or are judged at the next look: under steady
+    input the head moves on while they catch up, so waiting for the head of the moment would
+    never end). Raises ReadModelBehindError, judging nothing, if one is still behind that
+    head. That is checked in the snapshot the rules read, so a read model that falls behind
+    meanwhile (a worker that died, a rebuild) can never leave a rule judging a part of the
+    log recorded before it began."""
+    head = await _head(cmd)
+    await _reached(cmd, head, wait)  # the check in the rules' snapshot below decides
     org = await cmd.org()
     async with cmd.store.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        head = await _at_head(conn)
+        applied = await _applied(conn, head)
         judge = Judge(cmd, conn, org, today)
         judge.open_alerts = await alerts_model.fetch_open(conn)
         findings = [
@@ -195,4 +213,4 @@ async def evaluate(cmd: Command, today: date, wait: float = 5.0) -> Judgement:
         ]
     alerts = [await _decide(cmd, f, f"{f.rule}|{f.subject}" in judge.open_alerts) for f in findings]
     events = [e for a in alerts if a is not None for e in a.collect_events()]
-    return Judgement(head, (await cmd.store.append(events, cmd.metadata)).last if events else None)
+    return Judgement(applied, (await cmd.store.append(events, cmd.metadata)).last if events else None)
