@@ -286,9 +286,11 @@ SELECT DISTINCT a.pid, a.application_name, a.state, a.xact_start
 
 async def _blockers(conn: asyncpg.Connection, projection: Any) -> str:
     """The sessions in the swap's way, in a line: pid, application, state, transaction start."""
-    rows = await conn.fetch(BLOCKERS, [f"public.{t}" for t in projection.TABLES])
+    async with conn.transaction():  # as the login user: the service role sees no other user's state
+        await conn.execute("SET LOCAL ROLE NONE")
+        rows = await conn.fetch(BLOCKERS, [f"public.{t}" for t in projection.TABLES])
     held = [
-        f"pid {r['pid']} ({r['application_name'] or 'no application_name'}, {r['state'] or 'state unknown'}"
+        f"pid {r['pid']} ({r['application_name'] or 'no application_name'}, {r['state'] or 'state not visible'}"
         + (f", in a transaction since {r['xact_start']:%Y-%m-%d %H:%M:%S%z}" if r["xact_start"] else "")
         + ")"
         for r in rows

@@ -1,6 +1,7 @@
 """Rebuilding a read model beside the live one: readers see the old or the new model, never a
 partial one; a live worker carries on from the new one; a killed rebuild changes nothing; a
-new VERSION is rebuilt when a worker starts; a standby costs one connection."""
+new VERSION is rebuilt when a worker starts; a standby costs one connection; a reader left idle in
+a transaction stalls other readers only briefly and the swap waits for it, within a bound."""
 
 import asyncio
 import contextlib
@@ -21,7 +22,8 @@ import pytest
 from click.testing import CliRunner
 
 from projections import attainment, audit, inbox, public_events, targets
-from projections.rebuild import BATCH, rebuild
+from projections import rebuild as rebuilding
+from projections.rebuild import BATCH, SwapBlockedError, rebuild
 from projections.runner import LOCK_POLL, PROJECTIONS, Locks, _lock_key, read_model_pool, supervise, tracked
 from target_ledger.api.auth import issue_token
 from target_ledger.cli import main
@@ -380,3 +382,81 @@ async def test_a_standby_worker_holds_one_connection_and_an_active_one_stays_in_
 
 async def _has_sessions(admin: asyncpg.Connection) -> bool:
     return bool(await _sessions(admin))
+
+
+async def _report_left_open(db_url: str) -> asyncpg.Connection:
+    """A reporting session that read an attainment table in a transaction and went idle in it."""
+    report = await asyncpg.connect(db_url, server_settings={"application_name": "nightly-report"})
+    await report.execute("BEGIN; SELECT count(*) FROM attainment_targets")
+    return report
+
+
+async def _shadows(pool: asyncpg.Pool) -> int:
+    return int(await pool.fetchval("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'rebuild_%'"))
+
+
+async def test_a_reader_idle_in_a_transaction_stalls_other_readers_only_briefly_and_the_swap_waits_for_it(
+    pool, store, db_url
+) -> None:
+    await _ledger(store, 500)
+    report = await _report_left_open(db_url)
+    # Other readers of that table, unwilling to wait a whole second for its lock.
+    reader, admin = await asyncpg.connect(db_url), await asyncpg.connect(db_url)
+    await reader.execute("SET lock_timeout = '1s'")
+    try:
+        async with pool.acquire() as conn:
+            swap = asyncio.create_task(rebuild(conn, store, attainment))
+            try:
+                # The swap tries for the live tables' locks again and again (each try a transaction
+                # of its own, waiting on a lock); readers meanwhile are never refused.
+                tries: set[datetime] = set()
+                while len(tries) < 4:
+                    assert not swap.done()
+                    await reader.fetchval("SELECT count(*) FROM attainment_targets")
+                    tries |= {
+                        r["xact_start"]
+                        for r in await admin.fetch(
+                            "SELECT xact_start FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'",
+                            conn.get_server_pid(),
+                        )
+                    }
+                # The report ends: the swap goes in, the new model complete.
+                await report.execute("ROLLBACK")
+                at = await asyncio.wait_for(swap, 60)
+            finally:  # a failed test leaves no rebuild running on the pool's connection
+                swap.cancel()
+                await asyncio.gather(swap, return_exceptions=True)
+        assert at.position == await _head(pool) and await tracked(pool, attainment.NAME) == at
+        assert sum((await _totals(pool)).values()) == await pool.fetchval(
+            "SELECT sum((payload ->> 'value')::numeric) FROM events WHERE type LIKE '%ActualRecorded'"
+        )
+        assert await _shadows(pool) == 0
+    finally:
+        for session in (report, reader, admin):
+            await session.close()
+
+
+async def test_a_swap_kept_out_past_its_bound_fails_naming_the_session_and_leaves_no_shadow(
+    settings, pool, store, db_url, monkeypatch
+) -> None:
+    await _ledger(store, 200)
+    report = await _report_left_open(db_url)
+    held_by = f"pid {report.get_server_pid()} (nightly-report, idle in transaction, in a transaction since "
+    try:
+        # Given one second, the rebuild gives up: it names the report's session, and drops its shadow.
+        async with pool.acquire() as conn:
+            with pytest.raises(SwapBlockedError) as refused:
+                await rebuild(conn, store, attainment, give_up_after=1.0)
+        assert held_by in str(refused.value)
+        assert await _shadows(pool) == 0 and await pool.fetchval("SELECT count(*) FROM projection_rebuilds") == 0
+        assert await tracked(pool, attainment.NAME) == (0, 0)
+        # The command says so in one line and exits 1, no traceback.
+        monkeypatch.setattr(rebuilding, "SWAP_GIVE_UP", 1.0)
+        env = {"DATABASE_URL": settings.database_url}
+        result = await asyncio.to_thread(CliRunner().invoke, main, ["rebuild", "attainment"], env=env)
+        assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+        said = [line for line in result.output.splitlines() if line.startswith("Error:")]
+        assert len(said) == 1 and held_by in said[0] and "Traceback" not in result.output
+        assert await _shadows(pool) == 0
+    finally:
+        await report.close()
