@@ -5,6 +5,7 @@ a transaction stalls other readers only briefly and the swap waits for it, withi
 
 import asyncio
 import contextlib
+import logging
 import os
 import random
 import signal
@@ -457,6 +458,43 @@ async def test_a_swap_kept_out_past_its_bound_fails_naming_the_session_and_leave
         assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
         said = [line for line in result.output.splitlines() if line.startswith("Error:")]
         assert len(said) == 1 and held_by in said[0] and "Traceback" not in result.output
+        assert await _shadows(pool) == 0
+    finally:
+        await report.close()
+
+
+async def test_a_workers_upgrade_kept_from_its_swap_keeps_its_shadow_and_names_the_session_in_the_way(
+    settings, pool, store, db_url, monkeypatch, caplog
+) -> None:
+    await _ledger(store, 500)
+    async with _projecting(settings, store, [attainment]):
+        await _all_caught_up(pool, [attainment])
+    report = await _report_left_open(db_url)
+    # Upgraded handlers; the operator's bound is short, and the worker names who is in its
+    # way every half second (not every minute).
+    monkeypatch.setattr(attainment, "VERSION", attainment.VERSION + 1)
+    monkeypatch.setattr(rebuilding, "SWAP_GIVE_UP", 0.5)
+    monkeypatch.setattr(rebuilding, "BLOCKED_LOG_EVERY", 0.5)
+    caplog.set_level(logging.WARNING, logger="projections.rebuild")
+    in_the_way = f"pid {report.get_server_pid()} (nightly-report, idle in transaction"
+
+    async def named(times: int) -> bool:
+        return sum(in_the_way in r.getMessage() for r in caplog.records) >= times
+
+    try:
+        async with _projecting(settings, store, [attainment]):
+            # The worker's swap waits for the report, past the operator's bound, naming it.
+            await until(lambda: named(1), "the report's session named")
+            started = await pool.fetchval("SELECT started_at FROM projection_rebuilds WHERE name = 'attainment'")
+            await until(lambda: named(4), "the report's session named again and again")
+            # The same rebuild all along: never given up, never begun again from the first event.
+            assert await pool.fetchval("SELECT started_at FROM projection_rebuilds") == started
+            assert await _shadows(pool) == 1
+            # The report ends: the rebuilt model goes in.
+            await report.execute("ROLLBACK")
+            upgraded = attainment.VERSION
+            await until(lambda: _version_is(pool, attainment, upgraded), "the attainment model rebuilt, upgraded")
+            await _all_caught_up(pool, [attainment])
         assert await _shadows(pool) == 0
     finally:
         await report.close()
