@@ -19,7 +19,56 @@ from target_ledger.domain.access import ROLES
 from target_ledger.logs import configure_logging
 
 
-@click.group()
+def _operator_error(e: Exception) -> str | None:
+    """The one line that tells an operator what went wrong, for the failures an operator causes
+    and mends (a database that is down, a login without the rights to migrate, an unreadable
+    key); None for anything else, which is a bug and keeps its traceback."""
+    import asyncpg
+    import psycopg
+
+    from target_ledger.eventstore.anchor import CheckpointError
+
+    said = " ".join(str(e).split()) or type(e).__name__  # psycopg's messages span lines
+    if isinstance(e, psycopg.errors.InsufficientPrivilege):  # only the migrations use psycopg
+        return (
+            f"{said}: the migrations need the login that owns the ledger's tables, and serve and project"
+            " run them at start-up. Run `target-ledger migrate` with DATABASE_URL naming that owner, and let"
+            " the service log in as the owner too: its sessions switch to TL_DB_ROLE (target_ledger_app) themselves"
+        )
+    if isinstance(e, asyncpg.InsufficientPrivilegeError):
+        return f"the database refused: {said}"
+    connecting = (
+        psycopg.OperationalError,
+        asyncpg.PostgresConnectionError,
+        asyncpg.InvalidAuthorizationSpecificationError,  # no such role, wrong password
+        asyncpg.InvalidCatalogNameError,  # no such database
+        asyncpg.CannotConnectNowError,  # starting up or shutting down
+        asyncpg.TooManyConnectionsError,
+    )
+    # An OSError naming no file is the socket's: refused, timed out, no such host or unix socket.
+    if isinstance(e, OSError) and e.filename is None and e.errno:
+        said = f"{os.strerror(e.errno)}: {e.strerror}"  # asyncpg's says only "Connect call failed"
+    if isinstance(e, connecting) or (isinstance(e, OSError) and e.filename is None):
+        return f"cannot reach the database (DATABASE_URL): {said}"
+    if isinstance(e, OSError | CheckpointError):
+        return said
+    return None
+
+
+class _OperatorErrors(click.Group):
+    """Every command's known operator errors end in one line on stderr and exit 1."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except Exception as e:
+            said = _operator_error(e)
+            if said is None:
+                raise
+            raise click.ClickException(said) from None
+
+
+@click.group(cls=_OperatorErrors)
 @click.version_option(package_name="target-ledger", prog_name="target-ledger")
 def main() -> None:
     """Target Ledger: event-sourced sales targets. Without DATABASE_URL, an embedded
@@ -346,7 +395,9 @@ def checkpoint_write(key: Path, directory: Path) -> None:
         taken = e.filename2 or e.filename
         raise click.ClickException(f"{taken} was written meanwhile by another writer; run again") from None
     if written is None:
-        click.echo("nothing new since the newest checkpoint")
+        # No checkpoint to continue and nothing to sign: no event at all.
+        empty = anchor.newest_file(directory) is None
+        click.echo("the log has no events yet: nothing to sign" if empty else "nothing new since the newest checkpoint")
         return
     path, checkpoint = written
     click.echo(f"wrote {path}: {checkpoint.head.count} events up to position {checkpoint.head.position}")
@@ -471,6 +522,8 @@ async def cmd_notifier(cmd: Command) -> AsyncIterator[None]:
 
 if __name__ == "__main__":
     main()
+
+
 @import_group.command("plan")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Say what the import would do; store nothing.")
@@ -559,5 +612,3 @@ def export_plan(file: Path, year: str | None, lang: str) -> None:
         raise click.ClickException(str(e)) from None
     file.write_bytes(write_plan(rows, units, lang, f"{chosen}"))
     click.echo(f"wrote {len(rows)} target(s) of {chosen} to {file}")
-
-

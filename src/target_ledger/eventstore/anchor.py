@@ -94,14 +94,20 @@ def new_key() -> tuple[bytes, bytes]:
 
 
 def load_private_key(path: Path) -> Ed25519PrivateKey:
-    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (ValueError, TypeError):  # not PEM, or protected by a passphrase
+        raise CheckpointError(f"{path} is not an unencrypted PEM private key") from None
     if not isinstance(key, Ed25519PrivateKey):
         raise CheckpointError(f"{path} is not an Ed25519 private key")
     return key
 
 
 def load_public_key(path: Path) -> Ed25519PublicKey:
-    key = serialization.load_pem_public_key(path.read_bytes())
+    try:
+        key = serialization.load_pem_public_key(path.read_bytes())
+    except ValueError:
+        raise CheckpointError(f"{path} is not a PEM public key") from None
     if not isinstance(key, Ed25519PublicKey):
         raise CheckpointError(f"{path} is not an Ed25519 public key")
     return key
