@@ -1,15 +1,10 @@
 """Rebuild a read model beside the live one, then swap it in atomically: readers see the old
 complete model until the swap's commit and the new one after, never a partial one.
 
-The shadow model lives in a schema of its own, `rebuild_<projection>`. Its tables are made
-from the live ones (CREATE TABLE ... LIKE ... INCLUDING ALL), not from migrations/ as tables
-otherwise are: the live tables are what every migration so far made of them, so the copy
-has their columns, defaults, constraints and indexes whatever their history, and a
-migration stays the only place a table's shape is decided. The projection's own handlers
-write the shadow, unchanged: they name tables unqualified, so a search_path that puts the
-shadow schema first sends their writes there. Swapping drops the live tables and moves the
-shadow's into public, which takes their owner's rights: the rebuild runs as the session's
-login user (SET LOCAL ROLE NONE), the one that runs migrations, not as the service role.
+The shadow model (shadow.py) is built by the projection's own handlers, unchanged. Swapping
+drops the live tables and moves the shadow's into public, which takes their owner's rights: the
+rebuild runs as the session's login user (SET LOCAL ROLE NONE), the one that runs migrations,
+not as the service role.
 """
 
 import asyncio
@@ -30,6 +25,7 @@ from tenacity import (
 )
 
 from projections.runner import handle, tracked, wanted
+from projections.shadow import as_owner, drop, prepare, quoted, shadow_schema
 from target_ledger.eventstore import Cursor, EventStore
 
 BATCH = 2000  # events per shadow transaction
@@ -98,10 +94,6 @@ class Tally:
             await self.conn.execute("DELETE FROM projection_rebuilds WHERE name = $1", self.name)
 
 
-def shadow_schema(projection: Any) -> str:
-    return f"rebuild_{projection.NAME}"
-
-
 def rebuild_lock_key(name: str) -> int:
     """The advisory lock a rebuild of projection `name` holds while it runs: held, the rebuild
     is alive (PostgreSQL lets it go when the session ends, however its process died)."""
@@ -110,12 +102,6 @@ def rebuild_lock_key(name: str) -> int:
 
 def _key(projection: Any) -> int:
     return rebuild_lock_key(projection.NAME)
-
-
-def _q(name: str) -> str:
-    """An identifier quoted: DDL takes no $n parameters, and these names come from the
-    projection modules' own constants, never from input."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 async def rebuild(
@@ -179,73 +165,23 @@ async def _rebuild(
     tally = Tally(conn, projection.NAME, await conn.fetchval("SELECT count(*) FROM events"), on_progress)
     await tally.begin()
     try:
-        await _prepare(conn, projection)
+        await prepare(conn, projection)
         cursor, full = Cursor(0, 0), True
         while full:  # until near the head: what comes after is applied under the swap's lock
             cursor, read = await _catch_up(conn, store, projection, cursor, tally)
             full = read > NEAR
         await tally.write()  # near the head now: said at once, the swap may wait a while for its locks
         async with conn.transaction():
-            await _as_owner(conn, projection)
+            await as_owner(conn, projection)
             for table in projection.TABLES:  # fresh tables have no statistics: plan reads well at once
-                await conn.execute(f"ANALYZE {_q(shadow_schema(projection))}.{_q(table)}")
+                await conn.execute(f"ANALYZE {quoted(shadow_schema(projection))}.{quoted(table)}")
         try:
             return await _swap_when_possible(conn, store, projection, cursor, tally, give_up_after)
         except SwapBlockedError:
-            async with conn.transaction():  # nothing left for an operator to clean up
-                await conn.execute("SET LOCAL ROLE NONE")
-                await conn.execute(f"DROP SCHEMA IF EXISTS {_q(shadow_schema(projection))} CASCADE")
+            await drop(conn, projection)  # nothing left for an operator to clean up
             raise
     finally:
         await tally.end()
-
-
-async def _as_owner(conn: asyncpg.Connection, projection: Any) -> None:
-    """In this transaction only: the login user's rights, unqualified names in the shadow."""
-    await conn.execute("SET LOCAL ROLE NONE")
-    await conn.execute("SELECT set_config('search_path', $1, true)", f"{_q(shadow_schema(projection))}, public")
-
-
-async def _prepare(conn: asyncpg.Connection, projection: Any) -> None:
-    """An empty shadow schema (a killed rebuild's leftovers dropped) with a copy of each live
-    table: its indexes under their live names (migrations may name them) and its grants."""
-    schema = _q(shadow_schema(projection))
-    async with conn.transaction():
-        await conn.execute("SET LOCAL ROLE NONE")
-        await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        await conn.execute(f"CREATE SCHEMA {schema}")
-        for table in projection.TABLES:
-            await conn.execute(f"CREATE TABLE {schema}.{_q(table)} (LIKE public.{_q(table)} INCLUDING ALL)")
-            for statement in await conn.fetch(RENAME_INDEXES, table, shadow_schema(projection)):
-                await conn.execute(statement[0])
-            for statement in await conn.fetch(GRANTS, table, shadow_schema(projection)):
-                await conn.execute(statement[0])
-
-
-# Each shadow index that matches a live one (same definition apart from its name and table)
-# gets the live one's name; an index that backs a constraint renames the constraint with it.
-RENAME_INDEXES = """
-WITH live AS (SELECT c.relname AS name, i.indisunique AS uniq,
-                     regexp_replace(pg_get_indexdef(i.indexrelid), '^.*? ON \\S+ ', '') AS def
-                FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-               WHERE i.indrelid = format('public.%I', $1::text)::regclass),
-     shadow AS (SELECT c.relname AS name, i.indisunique AS uniq,
-                       regexp_replace(pg_get_indexdef(i.indexrelid), '^.*? ON \\S+ ', '') AS def
-                  FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-                 WHERE i.indrelid = format('%I.%I', $2::text, $1::text)::regclass)
-SELECT format('ALTER INDEX %I.%I RENAME TO %I', $2::text, shadow.name, live.name)
-  FROM live JOIN shadow USING (uniq, def)
- WHERE live.name <> shadow.name
-"""
-
-# The privileges others hold on the live table, granted likewise on its shadow copy.
-GRANTS = """
-SELECT format('GRANT %s ON %I.%I TO %s', string_agg(a.privilege_type, ', '), $2::text, $1::text,
-              CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END)
-  FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) AS a
- WHERE c.oid = format('public.%I', $1::text)::regclass AND a.grantee <> c.relowner
- GROUP BY a.grantee
-"""
 
 
 async def _catch_up(
@@ -257,7 +193,7 @@ async def _catch_up(
         batch = await store.read_after(cursor, BATCH, conn)
         if batch:
             async with conn.transaction():
-                await _as_owner(conn, projection)
+                await as_owner(conn, projection)
                 await handle(conn, projection, wanted(projection, batch))
             cursor = batch[-1].cursor
             await tally.add(len(batch))
@@ -345,9 +281,9 @@ async def _swap(conn: asyncpg.Connection, store: EventStore, projection: Any, cu
     their place, and the tracked position and version set to the shadow's. A live worker
     of this projection elsewhere finds its next move fenced off and starts again from here."""
     schema, name = shadow_schema(projection), projection.NAME
-    live = ", ".join(f"public.{_q(t)}" for t in projection.TABLES)
+    live = ", ".join(f"public.{quoted(t)}" for t in projection.TABLES)
     async with conn.transaction():
-        await _as_owner(conn, projection)
+        await as_owner(conn, projection)
         # Each lock waited for, and all of them together, bounded: a reader stalls that long at most.
         before = await conn.fetchval("SELECT current_setting('statement_timeout')")
         await conn.execute("SELECT set_config('lock_timeout', $1, true)", SWAP_LOCK_TIMEOUT)
@@ -365,9 +301,9 @@ async def _swap(conn: asyncpg.Connection, store: EventStore, projection: Any, cu
         if cursor < await tracked(conn, name):
             raise _Behind(f"the shadow of {name} stands behind its live model")
         for table in projection.TABLES:
-            await conn.execute(f"DROP TABLE public.{_q(table)}")
-            await conn.execute(f"ALTER TABLE {_q(schema)}.{_q(table)} SET SCHEMA public")
-        await conn.execute(f"DROP SCHEMA {_q(schema)}")
+            await conn.execute(f"DROP TABLE public.{quoted(table)}")
+            await conn.execute(f"ALTER TABLE {quoted(schema)}.{quoted(table)} SET SCHEMA public")
+        await conn.execute(f"DROP SCHEMA {quoted(schema)}")
         await conn.execute(
             """UPDATE projection_tracking SET xid = $2::text::xid8, position = $3, version = $4 WHERE name = $1""",
             name,
