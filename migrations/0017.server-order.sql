@@ -11,15 +11,17 @@
 -- written with the new format is then known.
 LOCK TABLE events IN SHARE MODE;
 
--- Who may steer these functions, and how they are kept from it. A session's temporary
+-- The service role must not steer the offset or the trigger's checks. A session's temporary
 -- schema is searched for table and type names before any other (even inside a function whose
--- search_path is set, unless pg_temp is named in it, last), so every table and type below is
--- named with its schema, and the SECURITY DEFINER functions name pg_temp last. Functions and
--- operators are never looked up in pg_temp, but the service role could put its own in a schema
--- it may create in and set its search_path to put that schema first: before PostgreSQL 15
--- everyone may create in public. Hence nobody but its owner may, and the service role may
--- create in no schema at all; the trigger then needs no search_path of its own (setting one
--- would save and restore it for every row appended).
+-- search_path is set, unless pg_temp is named in it, last): the trigger and the functions it
+-- calls name every table and type with its schema, and those with a search_path put pg_temp
+-- last. (ledger_watermark and event_hash run as their caller and decide only what the caller
+-- reads: a session's own temporary objects mislead only that session.) Functions and operators
+-- are never looked up in pg_temp, but a role could put its own in a schema it may create in
+-- and put that schema first in its search_path: before PostgreSQL 15 everyone may create in
+-- public. Hence nobody but its owner may, and the service role may create in no schema at
+-- all; the trigger then needs no search_path of its own (setting one would save and restore it
+-- for every row appended).
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 
 DO $$
@@ -29,7 +31,7 @@ BEGIN
                    WHERE has_schema_privilege('target_ledger_app', oid, 'CREATE')
                      AND nspname NOT LIKE 'pg\_temp\_%' AND nspname NOT LIKE 'pg\_toast\_temp\_%') THEN
         RAISE EXCEPTION 'the service role target_ledger_app may create schemas or objects in one: with its own operators it could choose the order of events'
-            USING HINT = 'As the owner of the database and its schemas, revoke CREATE from target_ledger_app and from PUBLIC (REVOKE CREATE ON SCHEMA public FROM PUBLIC), then migrate again.';
+            USING ERRCODE = 'TL412', HINT = 'As the owner of the database and its schemas, revoke CREATE from target_ledger_app and from PUBLIC (REVOKE CREATE ON SCHEMA public FROM PUBLIC), then migrate again.';
     END IF;
 END
 $$;

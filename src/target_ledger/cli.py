@@ -35,6 +35,8 @@ def _operator_error(e: Exception) -> str | None:
             " run them at start-up. Run `target-ledger migrate` with DATABASE_URL naming that owner, and let"
             " the service log in as the owner too: its sessions switch to TL_DB_ROLE (target_ledger_app) themselves"
         )
+    if isinstance(e, psycopg.Error) and e.sqlstate == "TL412":  # a migration's precondition, with what to do
+        return f"{said}. {e.diag.message_hint}"
     if isinstance(e, asyncpg.InsufficientPrivilegeError):
         return f"the database refused: {said}"
     connecting = (

@@ -14,6 +14,7 @@ import asyncpg
 import pytest
 
 from target_ledger.eventstore import anchor
+from tests.conftest import with_database
 
 
 def _closed_port_url() -> str:
@@ -101,3 +102,19 @@ async def test_checkpoint_write_on_an_empty_log_says_there_is_nothing_to_sign(
     done = await _run(tmp_path, "checkpoint", "write", "--key", str(key), "--dir", str(tmp_path), DATABASE_URL=db_url)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "the log has no events yet: nothing to sign\n"
+
+
+async def test_migrate_stops_while_the_service_role_may_create_schemas(
+    tmp_path: Path, server_url: str, template_db: str
+) -> None:
+    # template_db: the migrations ran once on this server, so the service role exists.
+    name = f"tl_create_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(server_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        await admin.execute(f'GRANT CREATE ON DATABASE "{name}" TO target_ledger_app')
+        done = await _run(tmp_path, "migrate", DATABASE_URL=with_database(server_url, name))
+        _one_line_error(done, "target_ledger_app may create schemas", "REVOKE CREATE")
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
