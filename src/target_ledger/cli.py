@@ -522,10 +522,6 @@ async def cmd_notifier(cmd: Command) -> AsyncIterator[None]:
         await notifier.close()
 
 
-if __name__ == "__main__":
-    main()
-
-
 @import_group.command("plan")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Say what the import would do; store nothing.")
@@ -614,3 +610,7 @@ def export_plan(file: Path, year: str | None, lang: str) -> None:
         raise click.ClickException(str(e)) from None
     file.write_bytes(write_plan(rows, units, lang, f"{chosen}"))
     click.echo(f"wrote {len(rows)} target(s) of {chosen} to {file}")
+
+
+if __name__ == "__main__":
+    main()
