@@ -315,6 +315,13 @@ async def test_a_bad_limit_or_cursor_is_refused_naming_it(client, auth, east, pa
     assert [e["field"] for e in r.json()["errors"]] == [field], r.text
 
 
+@pytest.mark.parametrize("period", ["2026-Q9", "2026-13", "nonsense"])
+async def test_a_target_list_of_a_period_that_cannot_be_is_refused_naming_it(client, auth, east, period) -> None:
+    r = await _get(client, auth, "/v1/targets", AUDITOR, period=period)
+    assert r.status_code == 422, r.text
+    assert [e["field"] for e in r.json()["errors"]] == ["period"], r.text
+
+
 async def test_a_page_s_next_cursor_continues_where_it_ended(client, auth, east) -> None:
     first = await _page(client, auth, "/v1/org/people", limit=4)
     rest = await _page(client, auth, "/v1/org/people", limit=4, cursor=first["next"])

@@ -41,6 +41,8 @@ async def list_targets(
             check_can_read(cmd.actor, org, named, today, field=field)
     if q.metric is not None:
         await known_metric(cmd, q.metric)
+    # A period that cannot be is a 422 naming `period`, as when setting a target, not an empty page.
+    period = cmd.calendar.parse(q.period).key if q.period is not None else None
     nodes = _readable(cmd, org, [*org.units, *org.people])
     if q.subtree is not None:
         below = org.subtree(q.subtree, today)
@@ -52,7 +54,7 @@ async def list_targets(
             nodes=nodes,
             node=q.node,
             metric=q.metric,
-            period=q.period,
+            period=period,
             scope=q.scope or {},
             acknowledged=q.acknowledged,
             limit=limit,
