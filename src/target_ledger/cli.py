@@ -576,7 +576,7 @@ def import_plan(file: Path, dry_run: bool, actor: str) -> None:
         f"needing an adjustment request {len(report.needs_adjustment)}, errors {len(errors)}; {stored}"
         f"{' (dry run)' if dry_run else ''}"
     )
-    if errors:
+    if errors or report.needs_adjustment:  # a row the file asks for and the import cannot apply is wrong too
         sys.exit(1)
 
 

@@ -20,6 +20,7 @@ from target_ledger.api.schemas import RecordActual
 JSON_LINES = (".jsonl", ".ndjson", ".json")
 SPREADSHEETS = (".xlsx",)
 DELIMITERS = ",;\t"  # comma first: it wins a tie
+MAX_COLUMNS = 1_000  # a workbook's columns read; a value past them makes its row a rejected one
 ERROR = "error"  # the column (or key) a rejects file adds: ignored, so a fixed rejects file imports as it is
 # The columns a header may name, from the request body of POST /v1/actuals (scope as `scope.<dimension>`).
 COLUMNS = [f.encode_name for f in msgspec.structs.fields(RecordActual) if f.encode_name != "scope"]
@@ -186,10 +187,14 @@ def _sheet_lines(path: Path, advance: Advance) -> Iterator[Line]:
         raise HeaderError(f"not an xlsx workbook: {e}") from None
     try:
         sheet = book.worksheets[0]
+        total = sheet.max_row  # as the sheet declares it: for the progress only
+        # The declared size is the file's word (a few bytes may declare 1,048,576 rows of 16,384 columns,
+        # and every row would be padded to it): rows are read as they are, their values up to MAX_COLUMNS.
+        sheet.reset_dimensions()
         header: list[str] | None = None
         for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-            advance(number, sheet.max_row)
-            values = [_cell_text(v) for v in row]
+            advance(number, total)
+            values = [_cell_text(v) for v in row[: MAX_COLUMNS + 1]]
             if not any(values):
                 continue
             if header is None:

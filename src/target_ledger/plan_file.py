@@ -22,6 +22,11 @@ REQUIRED = ["node", "metric", "period", "target"]
 _HEADERS = {wb.label(f, lang).strip().lower(): f for f in FIELDS for lang in ("en", "zh-CN")} | {"value": "target"}
 _SPLIT = re.compile(r"^\d{4}(-.+)?$|^[^:]+:.+$")
 _ZIP = b"PK\x03\x04"
+_GROUPED = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
+# A plan is a few thousand rows; beyond these a file is refused rather than read (a sheet may declare
+# a million rows of 16,384 columns in a few bytes, and the reader would pad every row to them).
+MAX_ROWS = 100_000  # of the whole file, every sheet's rows counted
+MAX_COLUMNS = 1_000
 
 
 class PlanFileError(Exception):
@@ -39,10 +44,17 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
-def _number(value: Any) -> Decimal:
+def _number(value: Any, commas: bool) -> Decimal:
+    """A number cell; a comma only as a thousands separator (1,234,567.89), and never in a `;` or tab
+    CSV, where it is a decimal comma this reader does not guess at (1234,56 is an error, not 123456)."""
     if isinstance(value, float):
         return Decimal(repr(value))
-    return Decimal(_text(value).replace(",", "").replace(" ", ""))
+    text = _text(value).replace(" ", "")
+    if "," in text:
+        if not commas or not _GROUPED.match(text):
+            raise InvalidOperation(text)
+        text = text.replace(",", "")
+    return Decimal(text)
 
 
 def _scope(text: str) -> dict[str, str]:
@@ -56,14 +68,20 @@ def _scope(text: str) -> dict[str, str]:
     return scope
 
 
-def _sheets(content: bytes, name: str) -> Iterator[tuple[str, list[list[Any]]]]:
+Rows = Iterator[tuple[int, list[Any]]]  # a sheet's rows one at a time, by their row number
+
+
+def _sheets(content: bytes, name: str) -> Iterator[tuple[str, bool, Rows]]:
+    """Each sheet's title, whether a comma may group thousands in its numbers, and its rows, streamed."""
     if content.startswith(_ZIP):
         try:
             book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
         except (InvalidFileException, KeyError, OSError, ValueError) as error:
             raise PlanFileError(f"not a readable .xlsx workbook: {error}") from None
         for ws in book.worksheets:
-            yield ws.title, [list(row) for row in ws.iter_rows(values_only=True)]
+            ws.reset_dimensions()  # the declared size is the file's word: rows are padded only to their own cells
+            rows = ws.iter_rows(values_only=True)
+            yield ws.title, True, ((n, list(row)) for n, row in enumerate(rows, start=1))
         return
     try:
         text = content.decode("utf-8-sig")
@@ -71,30 +89,62 @@ def _sheets(content: bytes, name: str) -> Iterator[tuple[str, list[list[Any]]]]:
         raise PlanFileError("neither an .xlsx workbook nor UTF-8 text (save the CSV as UTF-8)") from None
     first = text.split("\n", 1)[0]
     delimiter = max([",", ";", "\t"], key=first.count)
-    yield name, list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    yield name, delimiter == ",", _csv_rows(name, csv.reader(io.StringIO(text), delimiter=delimiter))
+
+
+def _csv_rows(name: str, reader: Iterator[list[str]]) -> Rows:
+    number = 0
+    try:
+        for number, row in enumerate(reader, start=1):
+            yield number, list(row)
+    except csv.Error as error:
+        raise PlanFileError(f"sheet {name!r} row {number + 1} is not CSV: {error}") from None
+
+
+def _capped(sheet: str, rows: Rows, before: int) -> Iterator[tuple[int, list[Any]]]:
+    """The rows, refused past MAX_ROWS (with the rows of earlier sheets) or MAX_COLUMNS."""
+    for count, (number, row) in enumerate(rows, start=before + 1):
+        if count > MAX_ROWS:
+            raise PlanFileError(f"sheet {sheet!r} goes past {MAX_ROWS:,} rows, the most a plan file may hold")
+        if len(row) > MAX_COLUMNS and any(_text(c) for c in row[MAX_COLUMNS:]):
+            raise PlanFileError(
+                f"sheet {sheet!r} row {number} has cells past column {get_column_letter(MAX_COLUMNS)}, "
+                f"the most a plan file may have ({MAX_COLUMNS:,})"
+            )
+        yield number, row[: MAX_COLUMNS + 1]
 
 
 def read_plan(content: bytes, name: str = "csv") -> tuple[list[PlanLine], list[Problem]]:
-    """Every row of every sheet as a plan line, or the problems of the rows that are not one."""
+    """Every row of every sheet as a plan line, or the problems of the rows that are not one. Rows are
+    read one at a time: only the plan lines are kept, so a file's size in memory is its values'."""
     lines: list[PlanLine] = []
     problems: list[Problem] = []
-    for sheet, rows in _sheets(content, name):
-        if not any(_text(c) for row in rows for c in row):
-            continue  # an empty sheet says nothing
-        header = [_text(c) for c in rows[0]] if rows else []
-        fields = {i: _HEADERS.get(h.lower(), h) for i, h in enumerate(header) if h}
-        missing = [f for f in REQUIRED if f not in fields.values()]
-        unknown = [h for i, h in fields.items() if h not in FIELDS and not _SPLIT.match(h)]
-        if missing or unknown:
-            message = f"row 1 is not a plan header: missing {', '.join(missing)}" if missing else ""
-            if unknown:
-                message += ("; " if message else "") + f"unknown columns {', '.join(unknown)} (a split column is "
-                message += "a period such as 2026-03, or dimension:value such as product:A)"
-            problems.append(Problem(sheet=sheet, row=1, column=None, message=message))
-            continue
-        columns = {f: f"{get_column_letter(i + 1)} ({header[i]})" for i, f in fields.items()}
-        for number, row in enumerate(rows[1:], start=2):
-            line = _line(sheet, number, row, fields, columns, problems)
+    count = 0
+    for sheet, commas, sheet_rows in _sheets(content, name):
+        header: list[str] | None = None
+        fields: dict[int, str] = {}
+        columns: dict[str, str] = {}
+        for number, row in _capped(sheet, sheet_rows, count):
+            count += 1
+            if header is None:
+                if not any(_text(c) for c in row):
+                    continue  # blank rows before the header (an empty sheet says nothing)
+                header = [_text(c) for c in row]
+                while header and not header[-1]:
+                    header.pop()  # empty cells after the last column
+                fields = {i: _HEADERS.get(h.lower(), h) for i, h in enumerate(header) if h}
+                missing = [f for f in REQUIRED if f not in fields.values()]
+                unknown = [h for i, h in fields.items() if h not in FIELDS and not _SPLIT.match(h)]
+                if missing or unknown:
+                    message = f"row {number} is not a plan header: missing {', '.join(missing)}" if missing else ""
+                    if unknown:
+                        message += ("; " if message else "") + f"unknown columns {', '.join(unknown)} (a split "
+                        message += "column is a period such as 2026-03, or dimension:value such as product:A)"
+                    problems.append(Problem(sheet=sheet, row=number, column=None, message=message))
+                    break
+                columns = {f: f"{get_column_letter(i + 1)} ({header[i]})" for i, f in fields.items()}
+                continue
+            line = _line(sheet, number, row, len(header), fields, columns, problems, commas)
             if line is not None:
                 lines.append(line)
     if not lines and not problems:
@@ -106,11 +156,22 @@ def _line(
     sheet: str,
     number: int,
     row: list[Any],
+    width: int,
     fields: dict[int, str],
     columns: dict[str, str],
     problems: list[Problem],
+    commas: bool,
 ) -> PlanLine | None:
     cells = {f: row[i] if i < len(row) else None for i, f in fields.items()}
+    extra = next((i for i in range(width, len(row)) if _text(row[i])), None)
+    if extra is not None:
+        # An unquoted 1,200 in a CSV shifts the row: its cells cannot be trusted to be the header's.
+        where = get_column_letter(extra + 1)
+        message = (
+            f"the row has a value in column {where}, past the header's {width} columns (quote a number with a comma)"
+        )
+        problems.append(Problem(sheet=sheet, row=number, column=where, message=message))
+        return None
     if not any(_text(v) for v in cells.values()):
         return None
     wrong = len(problems)
@@ -125,9 +186,9 @@ def _line(
     for field, cell in cells.items():
         if (field in ("target", "stretch") or field not in FIELDS) and _text(cell):
             try:
-                values[field] = _number(cell)
+                values[field] = _number(cell, commas)
             except InvalidOperation:
-                fail(field, f"{_text(cell)!r} is not a number")
+                fail(field, f"{_text(cell)!r} is not a number (a comma only groups thousands, as in 1,234,567.89)")
     scope: dict[str, str] = {}
     try:
         scope = _scope(_text(cells.get("scope")))

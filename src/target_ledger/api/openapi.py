@@ -10,7 +10,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types.internal_types import PathParameterDefinition
 
 from target_ledger.api.docs import AmendedJson, OfflineSwagger
-from target_ledger.api.operations import EXAMPLES, OPERATIONS
+from target_ledger.api.operations import EXAMPLES, FILE_BODIES, OPERATIONS
 from target_ledger.api.schemas import MAX_POSITION
 
 PUBLIC = ("/health/",)  # no token needed (and /metrics, which the document leaves out)
@@ -113,6 +113,8 @@ def _operation(path: str, method: str, operation: dict[str, Any]) -> None:
     public = path.startswith(PUBLIC)
     if public:
         operation["security"] = []
+    if operation.get("operationId") in FILE_BODIES:
+        operation["requestBody"] = copy.deepcopy(FILE_BODIES[operation["operationId"]])
     body = operation.get("requestBody", {}).get("content", {}).get("application/json")
     if body is not None and operation.get("operationId") in EXAMPLES:
         body["example"] = EXAMPLES[operation["operationId"]]

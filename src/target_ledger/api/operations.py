@@ -119,3 +119,16 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "complete_corrective_action": {"outcome": "the pipeline is back to plan"},
     "cancel_corrective_action": {"reason": "the target was adjusted instead"},
 }
+
+# Operations whose body is a file, not JSON (the handler reads it raw, so litestar declares none).
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+FILE_BODIES: dict[str, dict[str, Any]] = {
+    "import_plan": {
+        "required": True,
+        "description": "the plan file itself: an .xlsx workbook or a UTF-8 CSV",
+        "content": {
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": _BINARY,
+            "text/csv": _BINARY,
+        },
+    },
+}

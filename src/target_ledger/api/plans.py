@@ -1,5 +1,6 @@
 """/v1/plans/import: the annual plan from an .xlsx or CSV file, tried (dry run) or stored in one append."""
 
+import asyncio
 import hashlib
 from typing import Annotated
 
@@ -52,7 +53,8 @@ class PlanController(Controller):
         await authorize_member(command)  # an outsider learns nothing of the plan's targets
         data = await request.body()  # the file as sent: not JSON, so no `data` parameter
         try:
-            lines, problems = read_plan(data, "csv")
+            # In a worker thread: a large workbook takes seconds to parse, and the loop serves everyone else.
+            lines, problems = await asyncio.to_thread(read_plan, data, "csv")
         except PlanFileError as error:
             return problem(422, "Invalid plan", str(error), errors=[{"field": "body", "message": str(error)}])
         report = await import_plan(command, lines, hashlib.sha256(data).hexdigest(), dry_run=dry_run or bool(problems))

@@ -12,6 +12,7 @@ from projections import targets as target_tree
 from projections.runner import caught_up
 from target_ledger.application import Command, ReadModelBehindError
 from target_ledger.application.targets import Split, decide_split, decide_target
+from target_ledger.domain.access import check_can_set_target
 from target_ledger.domain.errors import ConflictError, DomainError
 from target_ledger.domain.target import Target, target_id
 from target_ledger.eventstore import Metadata, StreamConflictError
@@ -165,6 +166,12 @@ class _Plan:
         period = cmd.calendar.parse(line.period).key
         tid = target_id(line.node, line.metric, period, line.scope)
         split = _split_of(cmd, line) if line.splits else None
+        # The importer's rights first, as for a new target: an existing one's value and id are not
+        # revealed (nor confirmed by `unchanged`) to someone who may not set the node's targets.
+        org = await cmd.org()
+        if not org.exists(line.node):
+            raise DomainError(f"unknown org node {line.node!r}: add it under /v1/org first", field="node")
+        check_can_set_target(cmd.actor, org, line.node, cmd.today())
         existing = await cmd.store.get(tid)
         if isinstance(existing, Target):
             self.claim(line, [tid, *(_child_ids(cmd, existing, split) if split else [])])
