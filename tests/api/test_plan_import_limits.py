@@ -11,6 +11,7 @@ from openpyxl import Workbook
 
 from target_ledger.cli import main
 from target_ledger.import_rows import read_lines
+from target_ledger.plan_file import MAX_COLUMNS, MAX_ROWS
 from tests.api.support import ADMIN, admin_post, build_east, team_target
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -109,3 +110,18 @@ async def test_the_plan_import_documents_its_file_body_and_413(client):
     assert set(content) == {XLSX, "text/csv"}
     assert content["text/csv"]["schema"] == {"type": "string", "format": "binary"}
     assert "413" in operation["responses"]
+
+
+async def test_a_csv_past_the_row_cap_and_a_sheet_past_the_column_cap_are_refused(client, auth, east):
+    csv = b"node,metric,period,target\n" + b"east,revenue,2026,x\n" * MAX_ROWS
+    r = await client.post("/v1/plans/import", params={"dry_run": "true"}, content=csv, headers=auth(*ADMIN))
+    assert r.status_code == 422, r.text
+    assert "sheet 'csv' goes past 100,000 rows" in r.json()["detail"]
+    book = Workbook()
+    book.active.append(["node", "metric", "period", "target"])
+    book.active.cell(row=2, column=MAX_COLUMNS + 1, value=1)
+    out = io.BytesIO()
+    book.save(out)
+    r = await client.post("/v1/plans/import", content=out.getvalue(), headers=auth(*ADMIN))
+    assert r.status_code == 422, r.text
+    assert "sheet 'Sheet' row 2 has cells past column ALL" in r.json()["detail"]
