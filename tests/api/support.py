@@ -1,6 +1,21 @@
 """The org, target and request that the adjustment stories share."""
 
+from datetime import UTC, datetime
+
+from target_ledger.application import Command
+from target_ledger.domain.access import Principal
+
 ADMIN = ("root", "admin")
+
+
+def importer(store, today: str) -> Command:
+    """The command the importer tests run as: a CRM sync (integration role) at noon UTC on `today`."""
+    return Command(
+        store=store,
+        clock=lambda: datetime.fromisoformat(today).replace(hour=12, tzinfo=UTC),
+        actor=Principal("crm-sync", "integration"),
+        request_id="import-1",
+    )
 
 
 async def admin_post(client, auth, path: str, body: dict) -> dict:

@@ -7,14 +7,12 @@ import json
 import os
 import re
 import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 
-from target_ledger.application import Command
-from target_ledger.domain.access import Principal
 from target_ledger.importer import Rejects, import_actuals
-from tests.api.support import build_east
+from tests.api.support import build_east, importer
 
 TODAY = "2026-08-03"
 STORED = "SELECT count(*) FROM events WHERE type = 'ActualRecorded'"
@@ -27,20 +25,11 @@ async def east(client, auth, clock) -> None:
     await build_east(client, auth)
 
 
-def importer(store) -> Command:
-    return Command(
-        store=store,
-        clock=lambda: datetime.fromisoformat(TODAY).replace(hour=12, tzinfo=UTC),
-        actor=Principal("crm-sync", "integration"),
-        request_id="import-1",
-    )
-
-
 async def run(store, path) -> tuple[tuple[int, int, int], list[dict[str, str]]]:
     """Import `path`; the summary (stored, duplicates, rejected) and the rejects file's rows (CSV
     or JSON Lines), each with the `line`, `field` and `reason` its error names."""
     out = io.StringIO()
-    summary = await import_actuals(importer(store), path, Rejects(out), batch_size=3)
+    summary = await import_actuals(importer(store, TODAY), path, Rejects(out), batch_size=3)
     text = out.getvalue()
     rows = [json.loads(t) for t in text.splitlines()] if path.suffix == ".jsonl" else csv.DictReader(io.StringIO(text))
     return (summary.stored, summary.duplicates, summary.rejected), [{**r, **where(r["error"])} for r in rows]

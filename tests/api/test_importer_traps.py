@@ -11,7 +11,7 @@ import struct
 import sys
 import termios
 import threading
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,12 +20,10 @@ import pytest
 from click.testing import CliRunner
 
 from projections.runner import PROJECTIONS
-from target_ledger.application import Command
 from target_ledger.cli import main
-from target_ledger.domain.access import Principal
 from target_ledger.import_rows import HeaderError
 from target_ledger.importer import Rejects, import_actuals
-from tests.api.support import ADMIN, build_east
+from tests.api.support import ADMIN, build_east, importer
 
 TODAY = "2026-08-03"
 VALUES = "SELECT payload->>'source', payload->>'external_ref', (payload->>'value')::numeric FROM events"
@@ -39,19 +37,10 @@ async def east(client, auth, clock) -> None:
     await build_east(client, auth)
 
 
-def importer(store) -> Command:
-    return Command(
-        store=store,
-        clock=lambda: datetime.fromisoformat(TODAY).replace(hour=12, tzinfo=UTC),
-        actor=Principal("crm-sync", "integration"),
-        request_id="import-1",
-    )
-
-
 async def run(store, path: Path, source: str = "import") -> tuple[tuple[int, int, int], str]:
     """Import `path`: the summary (stored, duplicates, rejected) and the rejects file's text."""
     out = io.StringIO()
-    summary = await import_actuals(importer(store), path, Rejects(out), source=source, batch_size=3)
+    summary = await import_actuals(importer(store, TODAY), path, Rejects(out), source=source, batch_size=3)
     return (summary.stored, summary.duplicates, summary.rejected), out.getvalue()
 
 
