@@ -30,6 +30,7 @@ from target_ledger.api.monitoring import MonitoringController
 from target_ledger.api.org import OrgController
 from target_ledger.api.periods import PeriodController
 from target_ledger.api.plans import PlanController
+from target_ledger.api.query_values import DatedQueries
 from target_ledger.api.reviews import ReviewController
 from target_ledger.api.targets import TargetController
 from target_ledger.api.webhooks import WebhookController
@@ -127,6 +128,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> 
             EdgeMiddleware,
             DefineMiddleware(JWTAuthentication, secret=settings.secret()),
             IdempotencyMiddleware,
+            DatedQueries,  # every day and instant in a query string in the calendar's years
         ],
         request_class=LedgerRequest,
         logging_config=None,  # target_ledger.logs configures logging, once per process (litestar's would replace it)

@@ -1,19 +1,20 @@
 """/v1/attainment: how a node's targets stand, broken down, and a unit's leaderboard."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import asyncpg
 from litestar import Controller, Response, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.exceptions import ServiceUnavailableException, ValidationException
+from litestar.exceptions import ServiceUnavailableException
 from litestar.params import FromQuery, HeaderParameter, QueryParameter
 
 from projections import attainment as model
 from projections.runner import caught_up, tracked
 from target_ledger.api import report_workbooks, workbook
 from target_ledger.api.openapi import answers
+from target_ledger.api.query_values import ScopeQuery, parse_scope
 from target_ledger.api.schemas import (
     MAX_POSITION,
     Attainment,
@@ -25,16 +26,10 @@ from target_ledger.api.schemas import (
 )
 from target_ledger.application import Command
 from target_ledger.application.attainment import Row, attainment, leaderboard
-from target_ledger.domain.errors import InvalidValueError
-from target_ledger.domain.values import FIRST_DAY, LAST_DAY, check_day
 
 MinPosition = Annotated[
     int | None,
     QueryParameter(ge=0, le=MAX_POSITION, description="wait (bounded) until the read model has applied this position"),
-]
-ScopeQuery = Annotated[
-    str | None,
-    QueryParameter(name="scope", max_length=500, description="dimension values, e.g. `segment:new,product:A`"),
 ]
 Breakdown = Annotated[
     str | None,
@@ -68,35 +63,6 @@ AsOf = Annotated[
         "knew it then, by the time its events were recorded",
     ),
 ]
-
-
-def check_instant(value: datetime | None, name: str = "as_of") -> None:
-    """An instant needs its timezone (a naive time names no instant), and in UTC it lies
-    in the calendar's years, 1900-2999 (so no arithmetic on it overflows, whatever its offset)."""
-    if value is None:
-        return
-    if value.utcoffset() is None:
-        message = f"{name} needs a timezone, e.g. 2026-07-01T09:00:00Z"
-    else:
-        try:
-            check_day(value.astimezone(UTC), name)
-            return
-        except (OverflowError, InvalidValueError):
-            message = f"{name} must lie between {FIRST_DAY} and {LAST_DAY} (UTC)"
-    raise ValidationException(detail=message, extra=[{"key": name, "message": message, "source": "query"}])
-
-
-def parse_scope(text: str | None) -> dict[str, str]:
-    scope: dict[str, str] = {}
-    for pair in filter(None, (text or "").split(",")):
-        name, sep, value = pair.partition(":")
-        if not sep or not name.strip() or not value.strip():
-            raise ValidationException(
-                "scope is a comma-separated list of dimension:value pairs",
-                extra=[{"key": "scope", "message": f"{pair!r} is not dimension:value"}],
-            )
-        scope[name.strip()] = value.strip()
-    return scope
 
 
 def _row(row: Row) -> AttainmentRow:
@@ -137,7 +103,6 @@ class AttainmentController(Controller):
         format: Format = "json",
         accept_language: AcceptLanguage = None,
     ) -> Response[Attainment]:
-        check_instant(as_of)
         await wait_for(state, model.NAME, min_position)
         row, rows, position = await attainment(
             command,

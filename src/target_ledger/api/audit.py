@@ -14,7 +14,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
 from projections import audit as audit_model
-from target_ledger.api.attainment import MinPosition, check_instant, wait_for
+from target_ledger.api.attainment import MinPosition, wait_for
 from target_ledger.api.schemas import NodeId, Struct
 from target_ledger.application import Command, audit
 from target_ledger.domain.adjustment import REASONS
@@ -63,8 +63,6 @@ class AuditController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1000,
         min_position: MinPosition = None,
     ) -> list[AuditEntry]:
-        check_instant(since, "from")
-        check_instant(until, "to")
         await wait_for(state, audit_model.NAME, min_position)
         entries = await audit.search(
             command, node=node, actor=by_actor, since=since, until=until, reason_category=reason_category, limit=limit

@@ -21,7 +21,8 @@ from litestar.params import QueryParameter
 from projections import attainment as attainment_model
 from projections import targets as target_tree
 from target_ledger.api import pages
-from target_ledger.api.attainment import MinPosition, ScopeQuery, parse_scope, wait_for
+from target_ledger.api.attainment import MinPosition, wait_for
+from target_ledger.api.query_values import ScopeQuery, parse_scope
 from target_ledger.api.schemas import MAX_POSITION, MetricName, NodeId, PeriodKey, Struct
 from target_ledger.application import Command, lists
 

@@ -14,7 +14,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from projections import targets as target_tree
 from target_ledger.api import lists, report_workbooks, spreadsheet, workbook
-from target_ledger.api.attainment import AsOf, MinPosition, check_instant, read_position, wait_for
+from target_ledger.api.attainment import AsOf, MinPosition, read_position, wait_for
 from target_ledger.api.openapi import answers
 from target_ledger.api.schemas import (
     Comment,
@@ -101,7 +101,6 @@ class TargetController(Controller):
         command: NamedDependency[Command],
         as_of: AsOf = None,
     ) -> Response[TargetView]:
-        check_instant(as_of)
         target = await targets.read_target(command, target_id)
         if as_of is None:
             return _view(target)

@@ -41,6 +41,8 @@ async def list_targets(
             check_can_read(cmd.actor, org, named, today, field=field)
     if q.metric is not None:
         await known_metric(cmd, q.metric)
+    if q.scope:  # dimensions and values the catalog declares, as a target's own scope must be
+        (await cmd.catalog()).check_scope(q.scope)
     # A period that cannot be is a 422 naming `period`, as when setting a target, not an empty page.
     period = cmd.calendar.parse(q.period).key if q.period is not None else None
     nodes = _readable(cmd, org, [*org.units, *org.people])
