@@ -21,6 +21,7 @@ from target_ledger.api.catalog import CatalogController
 from target_ledger.api.corrective_actions import CorrectiveActionController
 from target_ledger.api.deps import DEPENDENCIES
 from target_ledger.api.edge import EdgeMiddleware, LedgerRequest
+from target_ledger.api.exports import ExportController
 from target_ledger.api.feed import FeedController
 from target_ledger.api.health import live, ready
 from target_ledger.api.idempotency import IdempotencyMiddleware
@@ -117,6 +118,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> 
             PlanController,
             OrgController,
             EventLogController,
+            ExportController,
             live,
             ready,
             metrics,

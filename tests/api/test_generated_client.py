@@ -4,11 +4,14 @@ the ledger's errors as typed problem objects."""
 
 import datetime
 import importlib
+import io
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
 
+import openpyxl
 import pytest
 
 from target_ledger.api.auth import issue_token
@@ -78,6 +81,21 @@ async def test_a_generated_client_sets_records_reads_and_reads_problems(settings
             target = await set_target.asyncio(client=boss, body=body)
         assert isinstance(target, models.TargetView), target
         assert target.value == "1000"
+
+        # The team lead splits it 600 : 400; the matrix comes back as a workbook's bytes, not as JSON.
+        async with as_("lead1") as lead:
+            split = models.Decompose.from_dict(
+                {"axis": "org", "method": "weights", "weights": {"rep1": "6", "rep2": "4"}}
+            )
+            parent = await module("api.targets.split_target").asyncio(target.id, client=lead, body=split)
+            assert isinstance(parent, models.TargetView), parent
+            file = await module("api.exports.export_decomposition").asyncio(
+                target.id, client=lead, format_=models.ExportDecompositionFormat.XLSX, min_position=parent.position
+            )
+        assert isinstance(file, module("types").File), file
+        sheet = openpyxl.load_workbook(io.BytesIO(file.payload.read())).worksheets[0]
+        targets = {row[1]: Decimal(str(row[5])) for row in sheet.iter_rows(min_row=2, values_only=True)}
+        assert targets == {"east-1": 1000, "rep1": 600, "rep2": 400}, targets
 
         # An admin records a deal of rep1's.
         async with as_("root", "admin") as admin:
@@ -211,6 +229,12 @@ async def test_answers_media_types_headers_and_bounds_are_as_served(client) -> N
     review = spec["paths"]["/v1/reviews/{period}"]["get"]["responses"]["200"]["content"]
     assert set(review) >= {"application/json", "text/csv", "text/html", XLSX}
     assert review["application/json"]["schema"] == {"$ref": "#/components/schemas/HistoricalReview"}
+    # Each file has an operation answering only files (a generator reads every 200 as its first media type).
+    exports = [op for item in spec["paths"].values() for op in item.values() if op["operationId"].startswith("export_")]
+    assert {op["operationId"] for op in exports} >= {"export_decomposition", "export_attainment", "export_review"}
+    for op in exports:
+        files = op["responses"]["200"]["content"]
+        assert files and all(c["schema"] == {"type": "string", "format": "binary"} for c in files.values()), op
     stream = spec["paths"]["/v1/feed/stream"]["get"]
     assert set(stream["responses"]["200"]["content"]) == {"text/event-stream"}
     assert "Last-Event-ID" in {p["name"] for p in stream["parameters"] if p["in"] == "header"}

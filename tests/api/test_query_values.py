@@ -59,7 +59,8 @@ def _cases(spec: dict) -> list[tuple[str, str, str, str, str]]:
 def _request(spec: dict, path: str, where: str, name: str, value: str) -> tuple[str, dict[str, str]]:
     """The URL and query of a request that is right in everything but `name`."""
     operation = spec["paths"][path]["get"]
-    params = {p["name"]: GOOD.get(p["name"], "x") for p in operation["parameters"] if p.get("required")}
+    required = [p for p in operation["parameters"] if p.get("required")]
+    params = {p["name"]: GOOD.get(p["name"]) or p["schema"].get("enum", ["x"])[0] for p in required}
     url = path
     for p in operation["parameters"]:
         if p["in"] == "path":
@@ -118,3 +119,23 @@ async def test_a_scope_query_reads_as_a_bodys_scope(client, auth, clock) -> None
     # A value the dimension does not declare: a 422 naming the scope's dimension, as in a body.
     r = await client.get("/v1/targets", params={"scope": "segment:old"}, headers=admin)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "scope.segment", r.text
+
+
+EXPORTS = ["/v1/attainment/export", "/v1/attainment/leaderboard/export", "/v1/reviews/2026-Q3/export"]
+
+
+@pytest.mark.parametrize("path", EXPORTS)
+async def test_an_export_answers_a_file_and_refuses_json(client, auth, clock, path) -> None:
+    clock.set("2026-07-20")
+    await build_east(client, auth)
+    query = {"node": "east", "unit": "east", "metric": "revenue", "period": "2026-Q3"}
+    # No format, or json: a 422 naming format (the JSON is the read's own, without /export).
+    for asked in ({}, {"format": "json"}):
+        r = await client.get(path, params={**query, **asked}, headers=auth(*ADMIN))
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "format", r.text
+    # A file format: the file, as the read with ?format= makes it.
+    file = {**query, "format": "csv" if "reviews" in path else "xlsx"}
+    r = await client.get(path, params=file, headers=auth(*ADMIN))
+    read = await client.get(path.removesuffix("/export"), params=file, headers=auth(*ADMIN))
+    assert r.status_code == read.status_code and r.headers["content-type"] == read.headers["content-type"], r.text
+    assert "reviews" in path or (r.status_code == 200 and r.content[:2] == b"PK"), r.text  # a workbook is a zip

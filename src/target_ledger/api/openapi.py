@@ -10,7 +10,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types.internal_types import PathParameterDefinition
 
 from target_ledger.api.docs import AmendedJson, OfflineSwagger
-from target_ledger.api.operations import EXAMPLES, FILE_BODIES, OPERATIONS
+from target_ledger.api.operations import EXAMPLES, EXPORTS, FILE_BODIES, OPERATIONS
 from target_ledger.api.schemas import MAX_POSITION
 
 PUBLIC = ("/health/",)  # no token needed (and /metrics, which the document leaves out)
@@ -177,6 +177,11 @@ def _media_types(path: str, operation: dict[str, Any], answer: dict[str, Any]) -
         return
     for parameter in operation.get("parameters", []):
         if parameter["name"] == "format" and parameter["in"] == "query":
+            if operation.get("operationId") in EXPORTS:  # api/exports.py: a file, never JSON; format required
+                content.clear()
+                parameter["schema"].pop("default", None)
+                parameter["schema"]["enum"] = [f for f in parameter["schema"]["enum"] if f in MEDIA]
+                parameter["required"] = True
             for value in parameter["schema"].get("enum", []):
                 if value in MEDIA:
                     content[MEDIA[value]] = {"schema": {"type": "string", "format": "binary"}}

@@ -25,6 +25,7 @@ OPERATIONS = {
     ("POST", "/v1/targets/{target_id}/dispute"): "dispute_target",
     ("POST", "/v1/targets/{target_id}/decomposition"): "split_target",
     ("GET", "/v1/targets/{target_id}/decomposition"): "read_decomposition",
+    ("GET", "/v1/targets/{target_id}/decomposition/export"): "export_decomposition",
     ("GET", "/v1/targets/{target_id}/history"): "read_target_history",
     ("POST", "/v1/actuals"): "record_actual",
     ("GET", "/v1/actuals"): "list_actuals",
@@ -33,6 +34,8 @@ OPERATIONS = {
     ("POST", "/v1/actuals/{actual_id}/correction"): "correct_actual",
     ("GET", "/v1/attainment"): "read_attainment",
     ("GET", "/v1/attainment/leaderboard"): "read_leaderboard",
+    ("GET", "/v1/attainment/export"): "export_attainment",
+    ("GET", "/v1/attainment/leaderboard/export"): "export_leaderboard",
     ("POST", "/v1/targets/{target_id}/adjustments"): "request_adjustment",
     ("GET", "/v1/adjustments"): "list_adjustments",
     ("GET", "/v1/adjustments/{adjustment_id}"): "read_adjustment",
@@ -70,9 +73,12 @@ OPERATIONS = {
     ("POST", "/v1/periods/{period}/reopen/approval"): "approve_period_reopen",
     ("POST", "/v1/reviews"): "record_review",
     ("GET", "/v1/reviews/{period}"): "read_review",
+    ("GET", "/v1/reviews/{period}/export"): "export_review",
     ("GET", "/health/live"): "check_live",
     ("GET", "/health/ready"): "check_ready",
 }
+# The operations answering only files (api/exports.py): JSON is their read's, without `/export`.
+EXPORTS = {"export_decomposition", "export_attainment", "export_leaderboard", "export_review"}
 
 # Request bodies that work as sent, in the order of the introduction's walk-through (acme → east → rep1);
 # an id in a body stands for the one an earlier answer gave.
