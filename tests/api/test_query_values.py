@@ -1,7 +1,7 @@
-"""Every day, instant, period and scope a query string (or a path) carries passes one rule, on
-every GET operation the OpenAPI document lists: a value outside the calendar's years, an instant
-without its timezone, or a malformed scope is a 422 naming the parameter. The operations are read
-from the document, so a new endpoint is covered without a line here."""
+"""Every day, instant, period, scope and list of event types in a query string (or a path)
+passes one rule, on every GET operation the OpenAPI document lists: a day outside the calendar's
+years, an instant without its timezone, a malformed scope or a list with an empty item is a 422
+naming the parameter. The operations are read from the document: a new endpoint is covered."""
 
 import uuid
 
@@ -30,6 +30,7 @@ BAD_SCOPES = [
     "segment:new,segment:old",  # a dimension named twice
     "nosuch:x",  # a dimension the catalog does not declare
 ]
+BAD_TYPES = [",", "target.set.v1,,alert.raised.v1", "target.set.v1,"]  # comma lists with an empty item
 
 
 def _kind(schema: dict) -> str | None:
@@ -41,7 +42,7 @@ def _kind(schema: dict) -> str | None:
 
 
 def _cases(spec: dict) -> list[tuple[str, str, str, str, str]]:
-    """(path, where, parameter, bad value, operation) for every GET operation's dated, period and scope parameters."""
+    """(path, where, parameter, bad value, operation) for every GET operation's days, periods, scopes and type lists."""
     cases = []
     for path, item in spec["paths"].items():
         operation = item.get("get")
@@ -51,7 +52,7 @@ def _cases(spec: dict) -> list[tuple[str, str, str, str, str]]:
                 continue
             kind = _kind(parameter["schema"])
             bad = {"date": BAD_DAYS, "date-time": BAD_INSTANTS}.get(kind or "", [])
-            bad = bad or {"period": BAD_PERIODS, "scope": BAD_SCOPES if where == "query" else []}.get(name, [])
+            bad = bad or {"period": BAD_PERIODS, "scope": BAD_SCOPES, "types": BAD_TYPES}.get(name, [])
             cases += [(path, where, name, value, operation["operationId"]) for value in bad]
     return cases
 
@@ -81,6 +82,7 @@ async def test_every_dated_period_and_scope_parameter_refuses_what_no_calendar_h
     assert {("list_targets", "scope"), ("read_attainment", "scope"), ("list_actuals", "from")} <= found
     assert {("list_people", "as_of"), ("read_target", "as_of"), ("search_audit", "to")} <= found
     assert {("read_leaderboard", "period"), ("read_review", "period"), ("list_targets", "period")} <= found
+    assert ("read_feed", "types") in found
     wrong = []
     for path, where, name, value, operation in cases:
         # Each bad value, alone in an otherwise good request: a 422 naming the parameter.

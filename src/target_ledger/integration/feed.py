@@ -31,7 +31,9 @@ class Filters:
         """A reader's filters, with the node scope of their token added: a node outside it
         then matches nothing."""
         check_can_subscribe(reader)
-        kinds = [t.strip() for t in types.split(",") if t.strip()] if types else None
+        kinds = [t.strip() for t in types.split(",")] if types else None
+        if kinds is not None and not all(kinds):  # `a,,b` or `,`: a malformed list, not "no types"
+            raise DomainError(f"{types!r} has an empty type: name event types joined by commas", field="types")
         unknown = [t for t in kinds or [] if t not in TYPES]
         if unknown:
             raise DomainError(f"unknown event type {unknown[0]!r}; known: {', '.join(TYPES)}", field="types")
