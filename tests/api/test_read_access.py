@@ -95,7 +95,13 @@ async def test_a_person_sees_their_units_request_without_a_colleagues_figures(cl
 
 # Outsiders and leavers read nothing, whichever read it is.
 
-QUERY = {"node": "east", "unit": "east-1", "metric": "revenue", "period": "2026-Q3"}
+QUERY = {
+    "node": "east",
+    "unit": "east-1",
+    "metric": "revenue",
+    "period": "2026-Q3",
+    "format": "xlsx",
+}  # xlsx: the exports
 
 
 async def test_outsiders_and_leavers_get_403_from_every_read(client, auth, east) -> None:
