@@ -12,6 +12,7 @@ from litestar.types.internal_types import PathParameterDefinition
 from target_ledger.api.docs import AmendedJson, OfflineSwagger
 from target_ledger.api.operations import CONDITIONAL, EXAMPLES, FILE_BODIES, OPERATIONS, TAGGED
 from target_ledger.api.schemas import MAX_POSITION
+from target_ledger.application import preconditions
 
 PUBLIC = ("/health/",)  # no token needed (and /metrics, which the document leaves out)
 WRITES = {"post", "put", "patch", "delete"}
@@ -69,7 +70,7 @@ IF_MATCH = {
     "required": False,
     "description": 'the version you decided on, as its ETag gave it ("3"; a list "3", "4" matches any; * any '
     "version): another is a 412 and nothing is stored. Without it the change is unconditional",
-    "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+    "schema": {"type": "string", "minLength": 1, "maxLength": preconditions.MAX_LENGTH},
 }
 ETAG = {"description": "the version of what the answer shows, quoted", "schema": {"type": "string"}}
 

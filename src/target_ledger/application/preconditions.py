@@ -12,6 +12,7 @@ from target_ledger.domain.adjustment import Adjustment
 from target_ledger.domain.errors import DomainError, PreconditionFailedError
 from target_ledger.domain.target import Target
 
+MAX_LENGTH = 200  # characters: a few dozen versions, more than any client needs
 Reader = Callable[[], Awaitable[None]]  # raises unless the caller may read the thing
 _TAG = re.compile(r'"(\d{1,18})"')
 _HOW = 'an If-Match is *, or one or more versions as the ETag gives them, quoted and comma-separated: "3" or "3", "4"'
@@ -20,6 +21,8 @@ _HOW = 'an If-Match is *, or one or more versions as the ETag gives them, quoted
 def versions(header: str) -> frozenset[int] | None:
     """The versions an If-Match header accepts (None for `*`: any); a DomainError naming the header if it
     is not `*` or a list of the ETags the ledger gives (strong, a quoted whole number)."""
+    if len(header) > MAX_LENGTH:
+        raise DomainError(f"an If-Match holds at most {MAX_LENGTH} characters", field="If-Match")
     tags = [tag.strip() for tag in header.split(",") if tag.strip()]
     if tags == ["*"]:
         return None
@@ -59,12 +62,14 @@ async def _check(cmd: Command, stream_id: uuid.UUID, version: int, may_read: Rea
     if cmd.if_match is None:
         return  # unconditional, as before If-Match existed
     accepted = versions(cmd.if_match)
+    if accepted is None:
+        return  # `*`: it exists, whatever its version (a write racing in is the usual 409)
     cmd.condition_on(stream_id)
-    if accepted is None or version in accepted or await _replayed(cmd):
+    if version in accepted or await _replayed(cmd):
         return
     await may_read()  # a 412 tells the current version: only to whoever may read it
     raise PreconditionFailedError(
-        f"{stream_id} is at version {version}, not {', '.join(map(str, sorted(accepted)))}: "
+        f"{stream_id} is at version {version}, not {', '.join(map(str, sorted(accepted)[:5]))}: "
         "read it again and decide on what it says now",
         version=version,
     )
