@@ -101,7 +101,7 @@ async def test_the_cli_exits_1_when_a_row_needs_an_adjustment(client, auth, east
     env = {"DATABASE_URL": db_url, "TL_DATA_DIR": settings.data_dir}
     result = await asyncio.to_thread(CliRunner().invoke, main, ["import", "plan", str(path)], env=env)
     assert result.exit_code == 1, result.output
-    assert "needing an adjustment request 1, errors 0; nothing stored" in result.output
+    assert "needing an adjustment request 1, errors 0, warnings 0; nothing stored" in result.output
 
 
 async def test_the_plan_import_documents_its_file_body_and_413(client):
