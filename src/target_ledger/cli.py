@@ -540,9 +540,9 @@ def import_plan(file: Path, dry_run: bool, actor: str) -> None:
     an adjustment request, never applied; a part above its whole is a warning. Exit 1 if anything
     is wrong.
 
-    This command runs as the admin ACTOR on the server: it bypasses the per-manager rights that
-    POST /v1/plans/import applies (there each row needs its importer to manage a unit above the
-    row's node)."""
+    This command runs as the admin ACTOR on the server: it bypasses the rights of each manager
+    that POST /v1/plans/import applies (there each row needs its importer to manage a unit above
+    the row's node)."""
     import dataclasses
     import hashlib
 
