@@ -28,6 +28,9 @@ ROWS = [
     # east-2's Q1 (a part of its quarters) split into months; its Q2 into products.
     ["east-2", "revenue", "2026-Q1", _, 750, _, _, _, _, _, 250, 250, 250],
     ["east-2", "revenue", "2026-Q2", _, 750, _, _, _, _, _, _, _, _, 500, 250],
+    # east-2's Q3 is all lead2's: an org split of a part of a split along time.
+    ["lead2", "revenue", "2026-Q3", _, 750, "east-2"],
+    ["east-2", "revenue", "2026-Q3", _, 750],
     # rep1 and rep2 are the parts of east-1's target; rep1's own is split by product.
     ["rep1", "revenue", "2026", _, 3000, "east-1", _, _, _, _, _, _, _, 2000, 1000],
     ["rep2", "revenue", "2026", _, 2000, "east-1"],
@@ -101,7 +104,7 @@ async def test_a_three_level_plan_round_trips_into_a_second_ledger(
     await build_east(client, auth)
     await admin_post(client, auth, "/v1/dimensions", {"name": "product", "values": ["A", "B"]})
     plan = _workbook(ROWS)
-    # Imported into the first ledger: 7 rows, 6 splits (2 along the org, 2 along time, 2 by product).
+    # Imported into the first ledger: 9 rows, 7 splits (3 along the org, 2 along time, 2 by product).
     r = await client.post("/v1/plans/import", content=plan, headers=auth(*ADMIN))
     assert r.status_code == 201, r.text
     report = r.json()
@@ -109,10 +112,11 @@ async def test_a_three_level_plan_round_trips_into_a_second_ledger(
     assert sorted((s["row"], s["axis"]) for s in report["splits"]) == [
         (2, "period"),
         (3, "dimension"),
-        (4, "dimension"),
-        (6, "org"),
-        (7, "period"),
+        (5, "org"),
+        (6, "dimension"),
         (8, "org"),
+        (9, "period"),
+        (10, "org"),
     ]
     # east's org split is the decomposition the API makes: its parts east-1 and east-2.
     east = next(t for t in report["targets_to_set"] if t["node"] == "east")
@@ -130,19 +134,19 @@ async def test_a_three_level_plan_round_trips_into_a_second_ledger(
     result = await asyncio.to_thread(CliRunner().invoke, main, ["import", "plan", str(path)], env=env2)
     assert result.exit_code == 0, result.output
     first, copy = await _ledger(db_url, settings), await _ledger(second_url, second)
-    assert len(first) == 7 + 2 + 3 + 2 + 2  # the rows, and the parts that are split columns only
+    assert len(first) == 9 + 1 + 3 + 2 + 2  # the rows, and the parts that are split columns only
     assert copy == first
     # The export imported again, in either ledger: nothing to change.
     for environment in (env, env2):
         args = ["import", "plan", "--dry-run", str(path)]
         result = await asyncio.to_thread(CliRunner().invoke, main, args, env=environment)
         assert result.exit_code == 0, result.output
-        assert "targets to set 0, splits 0, unchanged 7, needing an adjustment request 0, errors 0" in result.output
+        assert "targets to set 0, splits 0, unchanged 9, needing an adjustment request 0, errors 0" in result.output
 
 
 async def test_a_part_that_disagrees_with_its_wholes_split_names_the_cell(client, auth):
     await build_east(client, auth)
-    rows = [row[:] for row in ROWS if row[0] not in ("rep1", "rep2") and row[2] != "2026-Q2"]
+    rows = [row[:] for row in ROWS if row[0] not in ("rep1", "rep2", "lead2") and row[2] not in ("2026-Q2", "2026-Q3")]
     rows[0][4] = 700  # east-2's Q1 row says 700; east-2's quarters say 750
     rows[1][5] = rows[2][5] = None  # east-1 and east-2 are no parts of east here
     rows.append(["rep1", "revenue", "2026", _, 3000, "east-2"])  # rep1 is not under east-2

@@ -324,7 +324,7 @@ async def plan_of_year(cmd: Command, year: str) -> list[dict[str, Any]]:
             for c in children.get(row["target_id"], []):
                 name = next(k for k in c["scope"] if k not in row["scope"])
                 splits[f"{name}:{c['scope'][name]}"] = c["value"]
-        if parent is not None and parent["axis"] in ("period", "dimension") and not splits:
+        if parent is not None and parent["axis"] in ("period", "dimension") and row["axis"] is None:
             continue  # only a split column of its parent's row
         part_of = parent["node"] if parent is not None and parent["axis"] == "org" else ""
         plan.append({**row, "splits": splits, "part_of": part_of})
