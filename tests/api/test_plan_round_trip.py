@@ -155,3 +155,14 @@ async def test_a_part_that_disagrees_with_its_wholes_split_names_the_cell(client
     errors = {(e["row"], e["column"]): e["message"] for e in r.json()["errors"]}
     assert "row 4's split makes this target 750, the file says 700 here" in errors[(2, "E (target)")]
     assert errors[(6, "F (part of)")] == "'rep1' is not directly under 'east-2'"
+
+
+async def test_a_target_set_by_two_rows_is_an_error_naming_the_first(client, auth):
+    await build_east(client, auth)
+    # The same target on two rows.
+    rows = [["east", "revenue", "2026", _, 8000], ["east", "revenue", "2026", _, 8000]]
+    r = await client.post("/v1/plans/import", params={"dry_run": "true"}, content=_workbook(rows), headers=auth(*ADMIN))
+    assert r.status_code == 200, r.text
+    assert [(e["row"], e["column"], e["message"]) for e in r.json()["errors"]] == [
+        (3, "A (node)", "this target is already set by sheet '2026' row 2 (directly or by its split)")
+    ]

@@ -61,3 +61,13 @@ async def test_a_cost_ceiling_above_its_regions_is_a_warning_and_a_rate_is_not_c
         "east-1's target 150 is above east's 100 (travel_cost 2026): east-1's ceiling cannot be used up "
         "without passing east's"
     )
+
+
+async def test_a_team_quarter_above_the_regions_quarter_is_a_warning_on_its_cell(client, auth, east):
+    # east's year splits into quarters of 1000; east-1's Q1 row asks 1500, unlinked.
+    csv = "node,metric,period,target,2026-Q1,2026-Q2,2026-Q3,2026-Q4\neast,revenue,2026,4000,1000,1000,1000,1000\n"
+    csv += "east-1,revenue,2026-Q1,1500\n"
+    report = await _import(client, auth, csv, dry_run=True)
+    [warning] = report["warnings"]
+    assert (warning["row"], warning["column"]) == (3, "D (target)")
+    assert warning["message"].startswith("east-1's target 1500 is above east's 1000 (revenue 2026-Q1)")
