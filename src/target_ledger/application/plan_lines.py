@@ -12,7 +12,9 @@ from target_ledger.application.targets import Split
 from target_ledger.domain.errors import DomainError
 from target_ledger.domain.target import Scope, target_id
 
-ORG = "org:"  # the split key of an org part: `org:east-1` (made from the rows naming their parent in `part of`)
+# The split key of an org part, made from the rows naming their whole in `part of`: `part of:east-1`
+# (never a dimension's, whose names have no space: a dimension may well be called `org`).
+ORG = "part of:"
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ def problem(line: PlanLine, column: str | None, message: str, tid: uuid.UUID | N
 
 def split_of(cmd: Command, line: PlanLine) -> Split:
     """Split columns are all period keys of one kind (`2026-03`), all values of one dimension
-    (`product:A`), or all org parts (`org:east-1`, from the rows that are part of this one)."""
+    (`product:A`), or all org parts (`part of:east-1`, from the rows that are part of this one)."""
     dimensions = {key.partition(":")[0] for key in line.splits if ":" in key}
     if dimensions:
         if len(dimensions) > 1 or len(dimensions) != len({k.partition(":")[0] for k in line.splits}):
@@ -92,15 +94,18 @@ async def gather_org_splits(cmd: Command, lines: list[PlanLine]) -> tuple[list[P
     """A row naming a node in `part of` is a part of that node's target (same metric, period and
     scope): the parent's row gets an org split into its parts' values, as POST …/decomposition
     with axis org would make. The parent's row must be in the file; the part a direct child."""
-    rows: dict[uuid.UUID | None, PlanLine] = {}
+    rows: dict[uuid.UUID, PlanLine] = {}
     for line in lines:
-        rows.setdefault(_key(cmd, line), line)
+        key = _key(cmd, line)
+        if key is not None:
+            rows.setdefault(key, line)
     parts: dict[int, dict[str, Decimal]] = {}
     problems: list[Problem] = []
     org = await cmd.org()
     for line in (line for line in lines if line.part_of):
         where = line.columns.get("part_of")
-        parent = rows.get(_key(cmd, line, line.part_of)) if org.exists(line.part_of) else None
+        whole = _key(cmd, line, line.part_of) if org.exists(line.part_of) else None
+        parent = rows.get(whole) if whole is not None else None
         if parent is None:
             message = f"no row of the file sets {line.part_of!r}'s {line.metric} {line.period} target"
             problems.append(problem(line, where, message + " (the target this row is part of)"))
