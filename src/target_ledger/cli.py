@@ -606,7 +606,7 @@ def export_plan(file: Path, year: str | None, lang: str) -> None:
     a row per target, a target split along time or a dimension with its parts as split columns (a
     part split further is a row too), a part of an org split naming its parent in `part of`."""
     from target_ledger.application import ReadModelBehindError
-    from target_ledger.application.plans import plan_of_year
+    from target_ledger.application.plan_export import plan_of_year
     from target_ledger.domain.errors import DomainError
     from target_ledger.plan_file import write_plan
 

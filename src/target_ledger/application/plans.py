@@ -1,17 +1,15 @@
-"""The annual plan from a file: which targets and splits it sets, stored in one append, and the plan read back."""
+"""The annual plan from a file: which targets and splits it sets, stored in one append."""
 
 import dataclasses
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import msgspec
 
-from projections import targets as target_tree
-from projections.runner import caught_up
-from target_ledger.application import Command, ReadModelBehindError
+from target_ledger.application import Command
 from target_ledger.application.plan_lines import (
     ORG,
     PlanLine,
@@ -28,11 +26,10 @@ from target_ledger.domain.access import check_can_set_target
 from target_ledger.domain.errors import ConflictError, DomainError
 from target_ledger.domain.target import Target, target_id
 
-__all__ = ["PlanLine", "PlanReport", "Problem", "import_plan", "plan_of_year"]
+__all__ = ["PlanLine", "PlanReport", "Problem", "import_plan"]
 from target_ledger.eventstore import Metadata, StreamConflictError
 
 PLAN_IMPORT = uuid.UUID("0b6c3f7e-5d0e-4c61-9a57-3c2f8f1d6a11")
-READ_MODEL_WAIT = 10.0  # seconds an export waits for the targets read model to apply the log's last event
 
 
 class Planned(msgspec.Struct, frozen=True, kw_only=True):
@@ -281,51 +278,3 @@ async def import_plan(cmd: Command, lines: list[PlanLine], sha256: str, *, dry_r
         errors=in_file_order(errors),
         warnings=in_file_order(await plan_warnings(importing, plan.named)),
     )
-
-
-async def plan_of_year(cmd: Command, year: str) -> list[dict[str, Any]]:
-    """The targets inside a year as the plan file lists them: a target split along time or a dimension
-    carries its parts as that row's split columns (a part split further is a row of its own too);
-    a part of an org split is a row naming its parent's node in `part_of`."""
-    span = cmd.calendar.parse(year)
-    if span.kind != "year":
-        raise DomainError(f"{year!r} is not a year", field="year")
-    store = cmd.store
-    if not await caught_up(store.pool, store, target_tree.NAME, await store.head(), READ_MODEL_WAIT):
-        raise ReadModelBehindError("the targets read model is behind the log: is the server or `project` running?")
-    rows: list[dict[str, Any]] = []
-    after = None
-    async with store.pool.acquire() as conn:
-        while page := await target_tree.fetch_targets(
-            conn,
-            after=after,
-            nodes=None,
-            node=None,
-            metric=None,
-            period=None,
-            scope={},
-            acknowledged=None,
-            limit=1000,
-        ):
-            rows.extend(r for r in page if r["starts_on"] and span.start <= r["starts_on"] <= r["ends_on"] <= span.end)
-            last = page[-1]
-            after = (last["node"], last["metric"], last["starts_on"], last["target_id"])
-    by_id = {r["target_id"]: r for r in rows}
-    children: dict[uuid.UUID, list[dict[str, Any]]] = {}
-    for row in rows:
-        children.setdefault(row["parent_id"], []).append(row)
-    plan = []
-    for row in rows:
-        parent = by_id.get(row["parent_id"])
-        splits: dict[str, Decimal] = {}
-        if row["axis"] == "period":
-            splits = {c["period"]: c["value"] for c in children.get(row["target_id"], [])}
-        elif row["axis"] == "dimension":
-            for c in children.get(row["target_id"], []):
-                name = next(k for k in c["scope"] if k not in row["scope"])
-                splits[f"{name}:{c['scope'][name]}"] = c["value"]
-        if parent is not None and parent["axis"] in ("period", "dimension") and row["axis"] is None:
-            continue  # only a split column of its parent's row
-        part_of = parent["node"] if parent is not None and parent["axis"] == "org" else ""
-        plan.append({**row, "splits": splits, "part_of": part_of})
-    return plan
