@@ -164,5 +164,5 @@ async def test_a_target_set_by_two_rows_is_an_error_naming_the_first(client, aut
     r = await client.post("/v1/plans/import", params={"dry_run": "true"}, content=_workbook(rows), headers=auth(*ADMIN))
     assert r.status_code == 200, r.text
     assert [(e["row"], e["column"], e["message"]) for e in r.json()["errors"]] == [
-        (3, "A (node)", "this target is already set by sheet '2026' row 2 (directly or by its split)")
+        (3, "A (node)", "this target is already set by sheet '2026' row 2")
     ]

@@ -112,7 +112,7 @@ class _Plan:
         if tid in self.rows:
             other = self.rows[tid]
             where = f"sheet {other.sheet!r} row {other.row}"
-            raise DomainError(f"this target is already set by {where} (directly or by its split)", field="node")
+            raise DomainError(f"this target is already set by {where}", field="node")
         parts = list(parts)
         for part in parts:
             taken = self.parts.get(part) or self.rows.get(part)
