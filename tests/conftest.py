@@ -3,6 +3,7 @@
 Migrations run once into a template database; each test gets a fresh copy of it.
 """
 
+import contextlib
 import itertools
 import os
 import tempfile
@@ -45,15 +46,24 @@ async def template_db(server_url: str) -> AsyncIterator[str]:
     await admin.close()
 
 
-@pytest.fixture
-async def db_url(server_url: str, template_db: str) -> AsyncIterator[str]:
-    """A freshly migrated database of its own for one test."""
+@contextlib.asynccontextmanager
+async def fresh_database(server_url: str, template_db: str) -> AsyncIterator[str]:
+    """A freshly migrated database, dropped afterwards: its URL."""
     name = f"tl_test_{os.getpid()}_{next(_counter)}"
     admin = await asyncpg.connect(server_url)
     await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
-    yield with_database(server_url, name)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await admin.close()
+    try:
+        yield with_database(server_url, name)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture
+async def db_url(server_url: str, template_db: str) -> AsyncIterator[str]:
+    """A freshly migrated database of its own for one test."""
+    async with fresh_database(server_url, template_db) as url:
+        yield url
 
 
 @pytest.fixture

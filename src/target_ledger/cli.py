@@ -526,14 +526,23 @@ async def cmd_notifier(cmd: Command) -> AsyncIterator[None]:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Say what the import would do; store nothing.")
 @click.option(
-    "--actor", default="plan-import", show_default=True, help="Who the events are recorded as (admin rights)."
+    "--actor",
+    default="plan-import",
+    show_default=True,
+    help="The name the events are recorded under (their metadata's actor), with admin rights.",
 )
 def import_plan(file: Path, dry_run: bool, actor: str) -> None:
     """Import the annual plan from an .xlsx or CSV FILE: a row per target (node, metric, period,
-    scope, target, stretch, rationale; zh-CN or en headers) and optional split columns (periods such
-    as 2026-03, or dimension values such as product:A). All of it is stored in one append, or
-    nothing; the same file again changes nothing; a changed value of an existing target is listed
-    as needing an adjustment request, never applied. Exit 1 if anything is wrong."""
+    scope, target, stretch, rationale, part of; zh-CN or en headers) and optional split columns
+    (periods such as 2026-03, or dimension values such as product:A); the rows naming a node in
+    `part of` make that node's target's org split. All of it is stored in one append, or nothing;
+    the same file again changes nothing; a changed value of an existing target is listed as needing
+    an adjustment request, never applied; a part above its whole is a warning. Exit 1 if anything
+    is wrong.
+
+    This command runs as the admin ACTOR on the server: it bypasses the rights of each manager
+    that POST /v1/plans/import applies (there each row needs its importer to manage a unit above
+    the row's node)."""
     import dataclasses
     import hashlib
 
@@ -567,13 +576,16 @@ def import_plan(file: Path, dry_run: bool, actor: str) -> None:
         click.echo(f"split {split.target_id} along {split.axis}: {parts}")
     for p in report.needs_adjustment:
         click.echo(f"needs an adjustment request: {p.sheet}!{p.row} {p.column or ''}: {p.message}")
+    for p in report.warnings:
+        click.echo(f"warning: {p.sheet}!{p.row} {p.column or ''}: {p.message}", err=True)
     errors = [*problems, *report.errors]
     for p in errors:
         click.echo(f"error: {p.sheet}!{p.row} {p.column or ''}: {p.message}", err=True)
     stored = f"stored at position {report.position}" if report.stored else "nothing stored"
     click.echo(
         f"targets to set {len(report.targets_to_set)}, splits {len(report.splits)}, unchanged {report.unchanged}, "
-        f"needing an adjustment request {len(report.needs_adjustment)}, errors {len(errors)}; {stored}"
+        f"needing an adjustment request {len(report.needs_adjustment)}, errors {len(errors)}, "
+        f"warnings {len(report.warnings)}; {stored}"
         f"{' (dry run)' if dry_run else ''}"
     )
     if errors or report.needs_adjustment:  # a row the file asks for and the import cannot apply is wrong too
@@ -591,9 +603,10 @@ def export_group() -> None:
 @click.option("--lang", type=click.Choice(["en", "zh-CN"]), default="en", show_default=True, help="Header language.")
 def export_plan(file: Path, year: str | None, lang: str) -> None:
     """Write the year's plan to an .xlsx FILE in the layout `import plan` reads, so it round-trips:
-    a row per target, a target split along time or a dimension with its parts as split columns."""
+    a row per target, a target split along time or a dimension with its parts as split columns (a
+    part split further is a row too), a part of an org split naming its parent in `part of`."""
     from target_ledger.application import ReadModelBehindError
-    from target_ledger.application.plans import plan_of_year
+    from target_ledger.application.plan_export import plan_of_year
     from target_ledger.domain.errors import DomainError
     from target_ledger.plan_file import write_plan
 

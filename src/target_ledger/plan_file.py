@@ -13,13 +13,23 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
 from target_ledger.api import workbook as wb
-from target_ledger.application.plans import PlanLine, Problem
+from target_ledger.application.plan_lines import PlanLine, Problem
 
 # The plan's own columns in the order written; any other column is a split: a period key (2026-03)
-# or a dimension value (product:A). Headers in either language are read.
-FIELDS = ["node", "metric", "period", "scope", "target", "stretch", "rationale"]
+# or a dimension value (product:A). `part of` names the node whose target (same metric, period and
+# scope) this row's is a part of: the rows naming a node make its org split. Headers in either
+# language are read.
+FIELDS = ["node", "metric", "period", "scope", "target", "stretch", "rationale", "part_of"]
 REQUIRED = ["node", "metric", "period", "target"]
-_HEADERS = {wb.label(f, lang).strip().lower(): f for f in FIELDS for lang in ("en", "zh-CN")} | {"value": "target"}
+_LABELS = {"part_of": ("part of", "所属上级")}
+
+
+def _label(field: str, lang: str) -> str:
+    en, zh = _LABELS.get(field, (wb.label(field, "en"), wb.label(field, "zh-CN")))
+    return zh if lang == "zh-CN" else en
+
+
+_HEADERS = {_label(f, lang).strip().lower(): f for f in FIELDS for lang in ("en", "zh-CN")} | {"value": "target"}
 _SPLIT = re.compile(r"^\d{4}(-.+)?$|^[^:]+:.+$")
 _ZIP = b"PK\x03\x04"
 _GROUPED = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
@@ -209,20 +219,23 @@ def _line(
         stretch=values.get("stretch"),
         rationale=_text(cells.get("rationale")),
         splits=splits,
+        part_of=_text(cells.get("part_of")),
     )
 
 
 def write_plan(plan: Iterable[dict[str, Any]], units: dict[str, str], lang: str, title: str) -> bytes:
-    """The plan as one sheet in the layout read_plan reads: a row per target, its split in columns."""
+    """The plan as one sheet in the layout read_plan reads: a row per target, its split in columns
+    (`splits`), the node whose org split it is a part of in `part of` (`part_of`)."""
     rows = list(plan)
     split_columns = sorted({k for r in rows for k in r["splits"]}, key=lambda k: (":" in k, len(k.split("-")), k))
     book = wb.new()
-    header = [wb.label(f, lang) for f in FIELDS] + split_columns
+    header = [_label(f, lang) for f in FIELDS] + split_columns
     ws = wb.sheet(book, title, header, frozen_columns=3)
     for r, row in enumerate(rows, start=2):
         fmt = wb.FORMATS[units.get(row["metric"], "count")]
         scope = ";".join(f"{k}={v}" for k, v in row["scope"].items())
         cells = [row["node"], row["metric"], row["period"], scope, row["value"], row["stretch"], ""]
+        cells.append(row.get("part_of") or None)
         for c, value in enumerate(cells, start=1):
             wb.put(ws, r, c, value, fmt if c in (5, 6) else None)
         for c, key in enumerate(split_columns, start=len(FIELDS) + 1):

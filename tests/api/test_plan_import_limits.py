@@ -1,17 +1,23 @@
 """The plan import's limits: what a rep may learn of targets above them, files that declare a million
-rows, numbers with commas, the CLI's exit code and the documented request body."""
+rows, numbers with commas, a parse that keeps the service answering, the CLI's exit code and actor,
+and the documented request body."""
 
 import asyncio
 import io
+import threading
 import zipfile
 
+import httpx
 import pytest
 from click.testing import CliRunner
 from openpyxl import Workbook
 
+from target_ledger.api import plans as plans_api
+from target_ledger.app import create_app
 from target_ledger.cli import main
 from target_ledger.import_rows import read_lines
-from target_ledger.plan_file import MAX_COLUMNS, MAX_ROWS
+from target_ledger.plan_file import MAX_COLUMNS, MAX_ROWS, read_plan
+from tests.api.live import serving
 from tests.api.support import ADMIN, admin_post, build_east, team_target
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -101,7 +107,7 @@ async def test_the_cli_exits_1_when_a_row_needs_an_adjustment(client, auth, east
     env = {"DATABASE_URL": db_url, "TL_DATA_DIR": settings.data_dir}
     result = await asyncio.to_thread(CliRunner().invoke, main, ["import", "plan", str(path)], env=env)
     assert result.exit_code == 1, result.output
-    assert "needing an adjustment request 1, errors 0; nothing stored" in result.output
+    assert "needing an adjustment request 1, errors 0, warnings 0; nothing stored" in result.output
 
 
 async def test_the_plan_import_documents_its_file_body_and_413(client):
@@ -125,3 +131,55 @@ async def test_a_csv_past_the_row_cap_and_a_sheet_past_the_column_cap_are_refuse
     r = await client.post("/v1/plans/import", content=out.getvalue(), headers=auth(*ADMIN))
     assert r.status_code == 422, r.text
     assert "sheet 'Sheet' row 2 has cells past column ALL" in r.json()["detail"]
+
+
+async def test_a_plan_is_parsed_off_the_event_loop_so_health_answers_first(settings, auth, monkeypatch):
+    # The parse is held open until the health check has answered: on the loop it would block that answer.
+    parsing, health_answered = threading.Event(), threading.Event()
+
+    def held_parse(content: bytes, name: str):
+        parsing.set()
+        health_answered.wait(timeout=10)  # a bound, not an assertion: a parse on the loop just fails the order
+        return read_plan(content, name)
+
+    monkeypatch.setattr(plans_api, "read_plan", held_parse)
+    answers = []
+    # A real server in this event loop (the test client would run each request to its end in turn).
+    async with serving(create_app(settings)) as url, httpx.AsyncClient(base_url=url, timeout=60) as client:
+
+        async def importing() -> None:
+            # Not a plan at all: once parsed, the answer (422) is immediate.
+            content = b"\xff not UTF-8"
+            r = await client.post("/v1/plans/import", params={"dry_run": "true"}, content=content, headers=auth(*ADMIN))
+            answers.append(("import", r.status_code))
+
+        task = asyncio.create_task(importing())
+        # While the file is being parsed, the service answers a health check.
+        await asyncio.to_thread(parsing.wait, 10)
+        r = await client.get("/health/live")
+        answers.append(("health", r.status_code))
+        health_answered.set()
+        await task
+    assert answers == [("health", 200), ("import", 422)]
+
+
+async def test_the_cli_import_runs_as_the_named_admin_actor(client, auth, east, db_url, settings, tmp_path, pool):
+    env = {"DATABASE_URL": db_url, "TL_DATA_DIR": settings.data_dir}
+    # Its help says it bypasses the per-manager rights the HTTP endpoint applies.
+    result = await asyncio.to_thread(CliRunner().invoke, main, ["import", "plan", "--help"], env=env)
+    assert "bypasses the rights of each manager that POST /v1/plans/import applies" in " ".join(result.output.split())
+    # Named: any node's target, recorded under that name.
+    path = tmp_path / "plan.csv"
+    path.write_text("node,metric,period,target\neast,revenue,2026,6\n")
+    args = ["import", "plan", "--actor", "ops-anna", str(path)]
+    result = await asyncio.to_thread(CliRunner().invoke, main, args, env=env)
+    assert result.exit_code == 0, result.output
+    # Unnamed: `plan-import`.
+    path.write_text("node,metric,period,target\neast-1,revenue,2026,5\n")
+    result = await asyncio.to_thread(CliRunner().invoke, main, ["import", "plan", str(path)], env=env)
+    assert result.exit_code == 0, result.output
+    actors = await pool.fetch(
+        "SELECT payload->>'node' AS node, metadata->>'actor' AS actor FROM events "
+        "WHERE type = 'TargetSet' ORDER BY position"
+    )
+    assert [(a["node"], a["actor"]) for a in actors] == [("east", "ops-anna"), ("east-1", "plan-import")]

@@ -17,6 +17,8 @@ def provide_command(request: Request[Principal, dict, State], state: State) -> C
         request_id=request_id(request.scope),  # the id its log lines and its answer carry
         correlation_id=request.headers.get("x-correlation-id"),
         idempotency_key=request.headers.get("idempotency-key"),
+        # Several If-Match lines are one list (RFC 9110 §5.3).
+        if_match=", ".join(request.headers.getall("if-match", [])) or None,
         calendar=state.calendar,
         thresholds=state.thresholds,
         caches=state.caches,

@@ -98,6 +98,12 @@ def domain_problem(request: Request, exc: errors.DomainError) -> Response[dict[s
     return problem(status, _title(status), str(exc), errors=fields)
 
 
+def precondition_problem(request: Request, exc: errors.PreconditionFailedError) -> Response[dict[str, Any]]:
+    """412: the If-Match named another version; the ETag of the current one, to read and decide again."""
+    fields = [{"field": "If-Match", "message": str(exc)}]
+    return problem(412, _title(412), str(exc), {"ETag": f'"{exc.version}"'}, errors=fields)
+
+
 def conflict_problem(request: Request, exc: StreamConflictError) -> Response[dict[str, Any]]:
     return problem(409, "Conflict", f"{exc}; reload and try again", stream=exc.stream_id)
 
@@ -151,6 +157,7 @@ def _title(status: int) -> str:
 HANDLERS = {
     ValidationException: validation_problem,
     HTTPException: http_problem,
+    errors.PreconditionFailedError: precondition_problem,
     errors.DomainError: domain_problem,
     StreamConflictError: conflict_problem,
     ReadModelBehindError: behind_problem,

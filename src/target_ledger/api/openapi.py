@@ -10,8 +10,9 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types.internal_types import PathParameterDefinition
 
 from target_ledger.api.docs import AmendedJson, OfflineSwagger
-from target_ledger.api.operations import EXAMPLES, EXPORTS, FILE_BODIES, OPERATIONS
+from target_ledger.api.operations import CONDITIONAL, EXAMPLES, EXPORTS, FILE_BODIES, OPERATIONS, TAGGED
 from target_ledger.api.schemas import MAX_POSITION
+from target_ledger.application import preconditions
 
 PUBLIC = ("/health/",)  # no token needed (and /metrics, which the document leaves out)
 WRITES = {"post", "put", "patch", "delete"}
@@ -26,6 +27,7 @@ PROBLEMS = {
     403: "The token's role or subtree does not allow this",
     404: "Something the request names does not exist (or is outside the caller's subtree)",
     409: "The change conflicts with what is stored (already done, closed period, a concurrent write); reload and retry",
+    412: "If-Match named a version the target (or request) is no longer at; `ETag` is the current one: read it again",
     413: "The body is larger than the ledger accepts",
     422: "An input breaks a rule; `errors` names each field and what is wrong with it",
     503: "The database or a read model is not available yet; retry after `Retry-After` seconds",
@@ -62,6 +64,15 @@ HEADERS = {
     "X-Request-ID": {"maxLength": 200, "description": "your id for this request: kept in its events and logs"},
     "Idempotency-Key": {"maxLength": 255, "description": "a retry with the same key gets the first answer again"},
 }
+IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "description": 'the version you decided on, as its ETag gave it ("3"; a list "3", "4" matches any; * any '
+    "version): another is a 412 and nothing is stored. Without it the change is unconditional",
+    "schema": {"type": "string", "minLength": 1, "maxLength": preconditions.MAX_LENGTH},
+}
+ETAG = {"description": "the version of what the answer shows, quoted", "schema": {"type": "string"}}
 
 
 def operation_id(handler: HTTPRouteHandler, method: str, components: list[str | PathParameterDefinition]) -> str:
@@ -130,11 +141,15 @@ def _operation(path: str, method: str, operation: dict[str, Any]) -> None:
             parameters.append(
                 {"name": name, "in": "header", "required": False, "description": description, "schema": bound}
             )
+    if operation.get("operationId") in CONDITIONAL:
+        parameters.append(copy.deepcopy(IF_MATCH))
     responses = operation.setdefault("responses", {})
     for status, answer in responses.items():
         answer.setdefault("headers", {})["X-Request-ID"] = _request_id()
         if status.startswith("2"):
             _media_types(path, operation, answer)
+            if operation.get("operationId") in TAGGED:
+                answer["headers"]["ETag"] = copy.deepcopy(ETAG)
     for status in _problems(path, method, operation, public):
         responses[str(status)] = _problem(status)
 
@@ -145,6 +160,7 @@ def _problems(path: str, method: str, operation: dict[str, Any], public: bool) -
     statuses += [] if public else [401, 403]
     statuses += [404] if not public and names_something else []
     statuses += [409] if method in WRITES else []
+    statuses += [412] if operation.get("operationId") in CONDITIONAL else []
     statuses += [413] if "requestBody" in operation else []
     statuses += [422] if not public else []
     statuses += [503] if path != "/health/live" else []
@@ -153,6 +169,8 @@ def _problems(path: str, method: str, operation: dict[str, Any], public: bool) -
 
 def _problem(status: int) -> dict[str, Any]:
     headers: dict[str, Any] = {"X-Request-ID": _request_id()}
+    if status == 412:
+        headers["ETag"] = {"description": "the current version, quoted", "schema": {"type": "string"}}
     if status == 503:
         headers["Retry-After"] = {"description": "seconds to wait", "schema": {"type": "integer", "minimum": 0}}
     schema = {"$ref": "#/components/schemas/ProblemDetails"}

@@ -138,3 +138,27 @@ FILE_BODIES: dict[str, dict[str, Any]] = {
         },
     },
 }
+
+# Operations that take If-Match with the version of the target (or, deciding one, the adjustment
+# request) the path names, and answer 412 when it is at another: application/preconditions.py.
+CONDITIONAL = {
+    "acknowledge_target",
+    "dispute_target",
+    "split_target",
+    "request_adjustment",
+    "approve_adjustment",
+    "reject_adjustment",
+    "withdraw_adjustment",
+}
+# Operations whose answer carries the version of the target, request or action it shows as an ETag.
+TAGGED = CONDITIONAL | {
+    "set_target",
+    "read_target",
+    "explain_target",
+    "read_adjustment",
+    "open_corrective_action",
+    "read_corrective_action",
+    "note_corrective_action_progress",
+    "complete_corrective_action",
+    "cancel_corrective_action",
+}

@@ -20,8 +20,9 @@ PLAN_FILE = (
     "The body is the plan file itself (Content-Type `"
     + XLSX
     + "` or `text/csv`): an .xlsx workbook or a UTF-8 CSV, a row per target (node, metric, period, scope, target, "
-    "stretch, rationale; zh-CN or en headers) and optional split columns: periods such as `2026-03`, or dimension "
-    "values such as `product:A`. "
+    "stretch, rationale, part of; zh-CN or en headers) and optional split columns: periods such as `2026-03`, or "
+    "dimension values such as `product:A`. A part split further is a row of its own; the rows naming a node in "
+    "`part of` make that node's target's org split. "
 )
 
 
@@ -42,7 +43,8 @@ class PlanController(Controller):
         "adjustment request, and every error by sheet, row and column, storing nothing. Otherwise the new "
         "targets and splits are stored in one append (all or nothing; 201), with the file's sha256 in the "
         "events' metadata; the same file again stores nothing (200). A changed value of an existing target "
-        "is never applied: it is listed under `needs_adjustment`.",
+        "is never applied: it is listed under `needs_adjustment`. A target above its org ancestor's, or children "
+        "adding up to more than their parent, are listed under `warnings` and do not block.",
     )
     async def import_plan(
         self,

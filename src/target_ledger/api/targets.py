@@ -115,16 +115,17 @@ class TargetController(Controller):
         "time, actor, payload, and the hash chain (`hash`, `previous_hash` in hex) to check them against "
         "the raw log.",
     )
-    async def explain(self, target_id: FromPath[UUID], command: NamedDependency[Command]) -> Explanation:
+    async def explain(self, target_id: FromPath[UUID], command: NamedDependency[Command]) -> Response[Explanation]:
         await authorize_member(command)  # before the lookup: an outsider learns no target ids
         target, records = await targets.explain(command.store, target_id)
         await authorize_read(command, target.node)
-        return Explanation(
+        body = Explanation(
             target_id=target.id,
             value=target.value,
             version=target.version,
             events=[ExplainedEvent(**r) for r in records],
         )
+        return Response(body, headers={"ETag": f'"{target.version}"'})
 
     @post("/{target_id:uuid}/acknowledgement", status_code=200, summary="The assignee accepts the target")
     async def acknowledge(

@@ -12,7 +12,7 @@ from target_ledger.domain.alert_rules import ALERT_RULES_ID, AlertRules
 from target_ledger.domain.attainment import Thresholds
 from target_ledger.domain.calendar import Calendar
 from target_ledger.domain.catalog import CATALOG_ID, Catalog
-from target_ledger.domain.errors import ConflictError
+from target_ledger.domain.errors import ConflictError, PreconditionFailedError
 from target_ledger.domain.org import ORG_ID, Organisation
 from target_ledger.domain.period import PERIODS_ID, Closure, Periods
 from target_ledger.eventstore import Appended, EventStore, Guard, Metadata, StreamConflictError
@@ -51,6 +51,7 @@ class Command:
     request_id: str
     correlation_id: str | None = None
     idempotency_key: str | None = None
+    if_match: str | None = None  # the If-Match header as sent: application/preconditions.py reads it
     calendar: Calendar = field(default_factory=Calendar)
     thresholds: Thresholds = field(default_factory=Thresholds)
     caches: Caches = field(default_factory=Caches)
@@ -59,6 +60,8 @@ class Command:
     # stored version each was at then.
     _seen: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     _versions: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
+    # The streams an If-Match was checked against: a write racing in before the append is a 412.
+    _conditioned: set[uuid.UUID] = field(default_factory=set, init=False, repr=False, compare=False)
 
     def today(self) -> date:
         return self.clock().date()
@@ -126,9 +129,26 @@ class Command:
                 replayed=replayed,
             )
         except StreamConflictError as conflict:
+            await self._check_conditions(conflict)
             if conflict.stream_id != str(PERIODS_ID):
                 raise
             raise ConflictError("a period was closed or reopened while this was being written: send it again") from None
+
+    def condition_on(self, stream_id: uuid.UUID) -> None:
+        """The If-Match was checked against this stream's version: see append."""
+        self._conditioned.add(stream_id)
+
+    async def _check_conditions(self, conflict: StreamConflictError) -> None:
+        """A conditioned stream moved on between the If-Match check and the append: 412 naming
+        the version it is at now, as if it had moved before the check."""
+        moved = next((s for s in self._conditioned if str(s) == conflict.stream_id), None)
+        if moved is not None:
+            version = (await self.store.get(moved)).version
+            raise PreconditionFailedError(
+                f"{moved} changed to version {version} while this was being written: "
+                "read it again and decide on what it says now",
+                version=version,
+            ) from None
 
     @property
     def metadata(self) -> Metadata:

@@ -11,7 +11,7 @@ import msgspec
 
 from projections import attainment as attainment_model
 from projections import inbox as inbox_model
-from target_ledger.application import Command
+from target_ledger.application import Command, preconditions
 from target_ledger.application.attainment import actual_of, parts_of
 from target_ledger.application.reads import authorize_member
 from target_ledger.application.targets import get_target
@@ -113,6 +113,7 @@ async def _changes(cmd: Command, target: Target, ask: Ask) -> tuple[list[Change]
 
 async def request_adjustment(cmd: Command, target_id: uuid.UUID, ask: Ask) -> tuple[Adjustment, int]:
     target, org = await get_target(cmd.store, target_id), await cmd.org()
+    await preconditions.check_target(cmd, target)  # the version the requester saw
     today, me = cmd.today(), cmd.actor.subject
     may_ask = cmd.actor.is_admin or me == target.node or org.manages(me, target.node, today)
     if not (may_ask or (org.is_unit(target.node) and org.manager_of(target.node, today) == me)):
@@ -170,6 +171,7 @@ async def _may_approve(cmd: Command, node: str, approvals: list[str]) -> bool:
 async def approve(cmd: Command, adjustment_id: uuid.UUID) -> tuple[Adjustment, int]:
     """Approve; the last approval applies every change in the same append, or none (409)."""
     adjustment, me = await get_adjustment(cmd, adjustment_id), cmd.actor.subject
+    await preconditions.check_adjustment(cmd, adjustment)
     if not await _may_approve(cmd, adjustment.changes[0].node, adjustment.approvals):
         above = _above(adjustment.changes[0].node, adjustment.approvals)
         raise ForbiddenError(f"approval {adjustment.level} needs to manage a unit above {above!r}, or the admin role")
@@ -199,6 +201,7 @@ async def _apply(cmd: Command, adjustment: Adjustment) -> list[Target]:
 
 async def reject(cmd: Command, adjustment_id: uuid.UUID, reason: str) -> tuple[Adjustment, int]:
     adjustment, org, me = await get_adjustment(cmd, adjustment_id), await cmd.org(), cmd.actor.subject
+    await preconditions.check_adjustment(cmd, adjustment)
     if not (cmd.actor.is_admin or org.manages(me, adjustment.changes[0].node, cmd.today())):
         raise ForbiddenError("rejecting needs to manage a unit above the target, or the admin role")
     adjustment.reject(me, reason, at=cmd.clock())
@@ -208,6 +211,7 @@ async def reject(cmd: Command, adjustment_id: uuid.UUID, reason: str) -> tuple[A
 
 async def withdraw(cmd: Command, adjustment_id: uuid.UUID, reason: str) -> tuple[Adjustment, int]:
     adjustment = await get_adjustment(cmd, adjustment_id)
+    await preconditions.check_adjustment(cmd, adjustment)
     adjustment.withdraw(cmd.actor.subject, reason, at=cmd.clock())
     events = adjustment.collect_events()
     return adjustment, (await cmd.append(events)).last

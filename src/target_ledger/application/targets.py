@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from projections.attainment import fetch_actual_totals
-from target_ledger.application import Command
+from target_ledger.application import Command, preconditions
 from target_ledger.application.attainment import actuals_current
 from target_ledger.application.reads import authorize_member, authorize_read
 from target_ledger.domain import decomposition
@@ -131,6 +131,7 @@ async def explain(store: EventStore, target_id: uuid.UUID) -> tuple[Target, list
 async def respond(cmd: Command, target_id: uuid.UUID, *, agree: bool, comment: str) -> int:
     """The assignee acknowledges (agree) or disputes the target."""
     target, org = await get_target(cmd.store, target_id), await cmd.org()
+    await preconditions.check_target(cmd, target)
     assignee = target.node if org.is_person(target.node) else org.manager_of(target.node, cmd.today())
     respond_by = target.acknowledge if agree else target.dispute
     respond_by(cmd.actor.subject, assignee, comment, at=cmd.clock())
@@ -162,6 +163,7 @@ class _Candidate:
 async def decompose(cmd: Command, parent_id: uuid.UUID, split: Split) -> tuple[Target, int | None]:
     """Split a target into child targets in one append; repeating the same split is harmless."""
     parent = await get_target(cmd.store, parent_id)
+    await preconditions.check_target(cmd, parent)
     children = await decide_split(cmd, parent, split)
     if children is None:
         return parent, None  # the same decomposition again: nothing to store

@@ -31,3 +31,11 @@ class ConflictError(DomainError):
 
 class AlreadyExistsError(ConflictError):
     """A natural key is taken: the message names what holds it."""
+
+
+class PreconditionFailedError(DomainError):
+    """An If-Match named versions the thing is no longer at; `version` is the one it is at."""
+
+    def __init__(self, message: str, *, version: int) -> None:
+        super().__init__(message, field="If-Match")
+        self.version = version

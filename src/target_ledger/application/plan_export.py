@@ -1,0 +1,60 @@
+"""The annual plan read back: the targets of a year as the rows of a plan file."""
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from projections import targets as target_tree
+from projections.runner import caught_up
+from target_ledger.application import Command, ReadModelBehindError
+from target_ledger.domain.errors import DomainError
+
+READ_MODEL_WAIT = 10.0  # seconds an export waits for the targets read model to apply the log's last event
+
+
+async def plan_of_year(cmd: Command, year: str) -> list[dict[str, Any]]:
+    """The targets inside a year as the plan file lists them: a target split along time or a dimension
+    carries its parts as that row's split columns (a part split further is a row of its own too);
+    a part of an org split is a row naming its parent's node in `part_of`."""
+    span = cmd.calendar.parse(year)
+    if span.kind != "year":
+        raise DomainError(f"{year!r} is not a year", field="year")
+    store = cmd.store
+    if not await caught_up(store.pool, store, target_tree.NAME, await store.head(), READ_MODEL_WAIT):
+        raise ReadModelBehindError("the targets read model is behind the log: is the server or `project` running?")
+    rows: list[dict[str, Any]] = []
+    after = None
+    async with store.pool.acquire() as conn:
+        while page := await target_tree.fetch_targets(
+            conn,
+            after=after,
+            nodes=None,
+            node=None,
+            metric=None,
+            period=None,
+            scope={},
+            acknowledged=None,
+            limit=1000,
+        ):
+            rows.extend(r for r in page if r["starts_on"] and span.start <= r["starts_on"] <= r["ends_on"] <= span.end)
+            last = page[-1]
+            after = (last["node"], last["metric"], last["starts_on"], last["target_id"])
+    by_id = {r["target_id"]: r for r in rows}
+    children: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    for row in rows:
+        children.setdefault(row["parent_id"], []).append(row)
+    plan = []
+    for row in rows:
+        parent = by_id.get(row["parent_id"])
+        splits: dict[str, Decimal] = {}
+        if row["axis"] == "period":
+            splits = {c["period"]: c["value"] for c in children.get(row["target_id"], [])}
+        elif row["axis"] == "dimension":
+            for c in children.get(row["target_id"], []):
+                name = next(k for k in c["scope"] if k not in row["scope"])
+                splits[f"{name}:{c['scope'][name]}"] = c["value"]
+        if parent is not None and parent["axis"] in ("period", "dimension") and row["axis"] is None:
+            continue  # only a split column of its parent's row
+        part_of = parent["node"] if parent is not None and parent["axis"] == "org" else ""
+        plan.append({**row, "splits": splits, "part_of": part_of})
+    return plan
