@@ -29,6 +29,7 @@ from target_ledger.api.metrics import ObservedRequests, metrics
 from target_ledger.api.monitoring import MonitoringController
 from target_ledger.api.org import OrgController
 from target_ledger.api.periods import PeriodController
+from target_ledger.api.pipeline import OpportunityController, PipelineController
 from target_ledger.api.plans import PlanController
 from target_ledger.api.reviews import ReviewController
 from target_ledger.api.targets import TargetController
@@ -115,6 +116,8 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> 
             ReviewController,
             PlanController,
             OrgController,
+            OpportunityController,
+            PipelineController,
             EventLogController,
             live,
             ready,
