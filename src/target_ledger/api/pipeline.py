@@ -10,6 +10,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from projections import attainment as attainment_model
 from projections import pipeline as pipeline_model
 from target_ledger.api.attainment import MinPosition, ScopeQuery, parse_scope, wait_for
 from target_ledger.api.pipeline_schemas import (
@@ -151,7 +152,8 @@ class PipelineController(Controller):
         scope_filter: ScopeQuery = None,
         min_position: MinPosition = None,
     ) -> ForecastView:
-        await wait_for(state, pipeline_model.NAME, min_position)
+        for model in (pipeline_model.NAME, attainment_model.NAME):  # opportunities, and actuals to date
+            await wait_for(state, model, min_position)
         found = await pipeline.read_forecast(
             command, node=node, metric=metric, period=period, scope=parse_scope(scope_filter)
         )
