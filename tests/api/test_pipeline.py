@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 
+from tests.api.feed_support import events
 from tests.api.monitoring_support import head
 from tests.api.pipeline_support import PATH, july_quarter, move, open_deal
 from tests.api.support import ADMIN
@@ -160,3 +161,32 @@ async def test_configured_stages_set_the_probability_of_those_entering_them(clie
     assert (await move(client, auth, "rep1", deal, "demo"))["probability"] == "0.35"
     r = await client.put("/v1/pipeline/stages", json={"stages": stages}, headers=auth("east-boss"))
     assert r.status_code == 403, r.text
+
+
+async def test_subscribers_hear_of_stage_changes_closes_and_forecasts(client, auth, clock, deals) -> None:
+    # Globex is won on 25 July, and lead1 submits east-1's forecast.
+    assert (await client.post(f"{PATH}/{deals['globex']['id']}/win", json={}, headers=auth("rep1"))).status_code == 201
+    body = {"node": "east-1", "period": "2026-Q3", "commit": "450", "best_case": "600"}
+    r = await client.post("/v1/forecasts", json=body, headers=auth("lead1"))
+    assert r.status_code == 201, r.text
+    types = "opportunity.stage_changed.v1,opportunity.closed.v1,forecast.submitted.v1"
+    feed = await events(client, auth, r.json()["position"], types=types)
+    # Every stage change, in the order they happened.
+    changes = [(e["data"]["name"], e["data"]["stage"]) for e in feed if e["type"] == "opportunity.stage_changed.v1"]
+    assert changes == [
+        ("Globex", "qualification"),
+        ("Initech", "qualification"),
+        ("Umbrella", "qualification"),
+        ("Globex", "proposal"),
+        ("Initech", "proposal"),
+        ("Initech", "negotiation"),
+    ]
+    closed = [e["data"] for e in feed if e["type"] == "opportunity.closed.v1"]
+    assert [(c["name"], c["outcome"], c["amount"], c["reason"]) for c in closed] == [
+        ("Umbrella", "lost", "150", "price"),
+        ("Globex", "won", "200", None),
+    ]
+    # The forecast, under its period and node.
+    [forecast] = [e for e in feed if e["type"] == "forecast.submitted.v1"]
+    assert forecast["subject"] == "2026-Q3/east-1" and forecast["data"]["commit"] == "450"
+    assert closed[1]["actual_id"] is not None and feed[0]["data"]["person"] == "rep1"
