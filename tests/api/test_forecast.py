@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.api.monitoring_support import head
+from tests.api.monitoring_support import alerts, head, judge_on
 from tests.api.pipeline_support import PATH, july_quarter
 
 
@@ -105,3 +105,22 @@ async def test_only_managers_submit_and_the_best_case_is_at_least_the_commit(cli
     assert r.status_code == 422 and [e["field"] for e in r.json()["errors"]] == ["commit"], r.text
     r = await _submit(client, auth, "lead1", "1", "4", period="2026-Q9")
     assert r.status_code == 422 and [e["field"] for e in r.json()["errors"]] == ["period"], r.text
+
+
+async def test_a_forecast_below_90_percent_of_the_target_raises_an_alert(client, auth, clock, quarter) -> None:
+    # Judged on 31 July: east-1 forecasts 49.90 % of its target, rep1 73.33 %, rep2 (50 + 9 of 400) 14.75 %.
+    await judge_on(client, clock, "2026-07-31")
+    raised = {a["node"]: a for a in await alerts(client, auth, "forecast")}
+    assert {n: (a["status"], a["value"], a["threshold"]) for n, a in raised.items()} == {
+        "east-1": ("open", "49.90", "90"),
+        "rep1": ("open", "73.33", "90"),
+        "rep2": ("open", "14.75", "90"),
+    }
+    # Routed as the other rules are: to the unit's own manager, and to a person's.
+    assert raised["east-1"]["assignee"] == "lead1" and raised["rep1"]["assignee"] == "lead1"
+    # lead1 lowers the bar to 40 % for east-1's subtree: 49.90 and 73.33 clear it by the 5-point margin.
+    refinement = {"node": "east-1", "metric": "revenue", "threshold": "40"}
+    assert (await client.put("/v1/alert-rules/forecast", json=refinement, headers=auth("lead1"))).status_code == 200
+    await judge_on(client, clock, "2026-08-01")
+    statuses = {a["node"]: a["status"] for a in await alerts(client, auth, "forecast")}
+    assert statuses == {"east-1": "resolved", "rep1": "resolved", "rep2": "open"}

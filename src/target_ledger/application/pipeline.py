@@ -1,6 +1,7 @@
 """The funnel of a subtree for a period, and the forecast of a target: actual plus weighted open pipeline."""
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -22,9 +23,9 @@ from target_ledger.domain.funnel import Deal, Funnel, funnel, slipping
 from target_ledger.domain.org import Organisation
 
 
-def _people(org: Organisation, node: str, cmd: Command) -> list[str]:
+def people_of(org: Organisation, node: str, today: date) -> list[str]:
     """The people of a subtree today (a person: themselves): whose opportunities count for it."""
-    return [n for n in org.subtree(node, cmd.today()) if org.is_person(n)]
+    return [n for n in org.subtree(node, today) if org.is_person(n)]
 
 
 def _deal(row: asyncpg.Record) -> Deal:
@@ -46,7 +47,7 @@ async def read_funnel(cmd: Command, *, node: str, period: str, metric: str) -> t
     span, today = cmd.calendar.parse(period), cmd.today()
     async with cmd.store.pool.acquire() as conn:
         rows = await pipeline_model.fetch_opportunities(
-            conn, people=_people(org, node, cmd), metric=metric, first=span.start, last=span.end
+            conn, people=people_of(org, node, today), metric=metric, first=span.start, last=span.end
         )
     order = (await stages(cmd)).order()
     result = funnel([_deal(r) for r in rows], order, today)
@@ -95,7 +96,12 @@ async def open_pipeline(
     rows = await pipeline_model.fetch_opportunities(
         conn, people=people, metric=metric, first=span.start, last=span.end, status="open"
     )
-    inside = [r for r in rows if scope.items() <= msgspec.json.decode(r["scope"]).items()]
+    return weigh(rows, scope)
+
+
+def weigh(rows: list[asyncpg.Record], scope: dict[str, str]) -> tuple[Decimal, Fraction, int]:
+    """Of these opportunities, the open ones within the scope: total amount, exact weighted amount, how many."""
+    inside = [r for r in rows if r["status"] == "open" and scope.items() <= msgspec.json.decode(r["scope"]).items()]
     total = sum((r["amount"] for r in inside), Decimal(0))
     exact = sum((weighted(r["amount"], r["probability"]) for r in inside), Fraction(0))
     return total, exact, len(inside)
@@ -113,9 +119,9 @@ async def read_forecast(cmd: Command, *, node: str, metric: str, period: str, sc
     definition = (await cmd.catalog()).metric(metric)
     if not definition.additive or definition.direction != "higher":
         raise DomainError("a forecast adds opportunities to a sum where more is better", field="metric")
-    org, span = await cmd.org(), cmd.calendar.parse(period)
+    org, span, today = await cmd.org(), cmd.calendar.parse(period), cmd.today()
     async with cmd.store.pool.acquire() as conn:
-        total, exact, count = await open_pipeline(conn, _people(org, node, cmd), metric, span, scope)
+        total, exact, count = await open_pipeline(conn, people_of(org, node, today), metric, span, scope)
     expected = forecast_of(row.actual, exact)
     target = row.target
     share = percent(expected, target) if target else None
