@@ -68,7 +68,7 @@ async def read_funnel(cmd: Command, *, node: str, period: str, metric: str) -> t
 
 
 @dataclass(frozen=True)
-class Forecast:
+class ForecastFigures:
     """A target's forecast, every money figure shown to the cent without flattering."""
 
     node: str
@@ -112,7 +112,7 @@ def forecast_of(actual: Decimal, exact_weighted: Fraction) -> Fraction:
     return Fraction(actual) + exact_weighted
 
 
-async def read_forecast(cmd: Command, *, node: str, metric: str, period: str, scope: dict[str, str]) -> Forecast:
+async def read_forecast(cmd: Command, *, node: str, metric: str, period: str, scope: dict[str, str]) -> ForecastFigures:
     """Where the node will land: actual to date + the open pipeline expected to close in the
     period weighted by probability, beside the run-rate projection and the target."""
     row, _, position = await attainment(cmd, node=node, metric=metric, period=period, scope=scope, breakdown=None)
@@ -125,7 +125,7 @@ async def read_forecast(cmd: Command, *, node: str, metric: str, period: str, sc
     expected = forecast_of(row.actual, exact)
     target = row.target
     share = percent(expected, target) if target else None
-    return Forecast(
+    return ForecastFigures(
         node=node,
         metric=metric,
         period=span.key,
