@@ -116,6 +116,9 @@ async def test_a_rep_opens_only_their_own_and_reads_only_their_reach(client, aut
     for node, status in (("east-1", 200), ("east", 403), ("east-2", 403)):
         r = await client.get("/v1/funnel", params={"node": node, "period": "2026-Q3"}, headers=auth("rep1"))
         assert r.status_code == status, (node, r.text)
+    # A node that does not exist is a 404 naming it.
+    r = await client.get("/v1/funnel", params={"node": "nobody", "period": "2026-Q3"}, headers=auth("lead1"))
+    assert r.status_code == 404 and _fields(r) == ["node"], r.text
 
 
 async def test_bad_inputs_are_422_or_409_naming_the_field(client, auth, deals) -> None:
@@ -190,3 +193,19 @@ async def test_subscribers_hear_of_stage_changes_closes_and_forecasts(client, au
     [forecast] = [e for e in feed if e["type"] == "forecast.submitted.v1"]
     assert forecast["subject"] == "2026-Q3/east-1" and forecast["data"]["commit"] == "450"
     assert closed[1]["actual_id"] is not None and feed[0]["data"]["person"] == "rep1"
+
+
+async def test_a_rep_lists_their_key_deals_and_a_lead_the_teams_open_ones(client, auth, deals) -> None:
+    query = {"node": "rep1", "min_position": await head(client)}
+    # rep1's plan: Globex (200, 15 Aug, proposal) and Initech (300, 10 Sep, negotiation), soonest first.
+    r = await client.get(PATH, params=query, headers=auth("rep1"))
+    assert r.status_code == 200, r.text
+    assert [(o["name"], o["amount"], o["close_on"], o["stage"]) for o in r.json()] == [
+        ("Globex", "200", "2026-08-15", "proposal"),
+        ("Initech", "300", "2026-09-10", "negotiation"),
+    ]
+    # lead1: east-1's open ones closing in Q3 (Umbrella is lost, Soylent closes in Q4).
+    r = await client.get(PATH, params={"node": "east-1", "period": "2026-Q3", "status": "open"}, headers=auth("lead1"))
+    assert [o["name"] for o in r.json()] == ["Hooli", "Globex", "Initech"]
+    # rep2 may not list rep1's.
+    assert (await client.get(PATH, params={"node": "rep1"}, headers=auth("rep2"))).status_code == 403

@@ -71,6 +71,7 @@ OPERATIONS = {
     ("POST", "/v1/reviews"): "record_review",
     ("GET", "/v1/reviews/{period}"): "read_review",
     ("POST", "/v1/opportunities"): "open_opportunity",
+    ("GET", "/v1/opportunities"): "list_opportunities",
     ("GET", "/v1/opportunities/{opportunity_id}"): "read_opportunity",
     ("POST", "/v1/opportunities/{opportunity_id}/stage"): "change_opportunity_stage",
     ("POST", "/v1/opportunities/{opportunity_id}/revision"): "revise_opportunity",

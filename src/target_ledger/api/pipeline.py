@@ -19,6 +19,7 @@ from target_ledger.api.pipeline_schemas import (
     FunnelView,
     Loss,
     OpenOpportunity,
+    OpportunityItem,
     OpportunityView,
     Revision,
     StageBody,
@@ -76,6 +77,21 @@ class OpportunityController(Controller):
         opportunity, position = await opportunities.open_opportunity(command, opening)
         return _view(opportunity, position, 201)
 
+    @get("/", summary="The opportunities of a subtree, closing in a period if named, soonest first")
+    async def search(
+        self,
+        state: State,
+        command: NamedDependency[Command],
+        node: NodeQuery,
+        period: Annotated[str | None, QueryParameter(max_length=8, description="closing in it")] = None,
+        status: Annotated[str | None, QueryParameter(pattern="^(open|won|lost)$")] = None,
+        metric: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        min_position: MinPosition = None,
+    ) -> list[OpportunityItem]:
+        await wait_for(state, pipeline_model.NAME, min_position)
+        found = await pipeline.list_opportunities(command, node=node, period=period, status=status, metric=metric)
+        return msgspec.convert(found, list[OpportunityItem])
+
     @get("/{opportunity_id:uuid}", summary="An opportunity as it stands")
     async def read(self, opportunity_id: FromPath[UUID], command: NamedDependency[Command]) -> Response:
         return _view(await opportunities.read_opportunity(command, opportunity_id), None)
@@ -114,7 +130,7 @@ class PipelineController(Controller):
 
     @get("/pipeline/stages", summary="The pipeline's stages in order, each with its default probability")
     async def stages(self, command: NamedDependency[Command]) -> StagesView:
-        settings = await opportunities.stages(command)
+        settings = await opportunities.read_stages(command)
         return StagesView(stages=[StageBody(name=s.name, probability=s.probability) for s in settings.stages])
 
     @put("/pipeline/stages", status_code=200, summary="Configure the stages and their default probabilities (admin)")

@@ -73,6 +73,25 @@ class OpportunityView(Struct):
     duplicate: bool = False
 
 
+class OpportunityItem(Struct):
+    opportunity_id: UUID
+    person: str
+    name: str
+    metric: str
+    scope: dict[str, str]
+    amount: Decimal  # expected
+    close_on: date
+    stage: str
+    probability: Decimal
+    status: str
+    opened_at: datetime
+    stage_since: datetime
+    closed_on: date | None
+    won_amount: Decimal | None
+    loss_reason: str | None
+    stages: list[str]  # every stage it entered, in order
+
+
 class StageBody(Input):
     name: StageName
     probability: Probability

@@ -45,6 +45,12 @@ async def stages(cmd: Command) -> PipelineStages:
     return found if found is not None else PipelineStages.start(cmd.clock())
 
 
+async def read_stages(cmd: Command) -> PipelineStages:
+    """The stages, for any member: settings, not figures; an outsider is refused."""
+    await authorize_member(cmd)
+    return await stages(cmd)
+
+
 async def configure_stages(cmd: Command, configured: list[Stage]) -> int:
     """Admins set the stages and their default probabilities, for opportunities entering them from now on."""
     if not cmd.actor.is_admin:

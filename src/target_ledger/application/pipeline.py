@@ -67,6 +67,27 @@ async def read_funnel(cmd: Command, *, node: str, period: str, metric: str) -> t
     return result, late
 
 
+async def list_opportunities(
+    cmd: Command, *, node: str, period: str | None, status: str | None, metric: str | None
+) -> list[dict[str, Any]]:
+    """The opportunities of the node's subtree (its people today), closing in the period if named
+    (as the funnel counts them), soonest first: a person's plan of key deals, a manager's pipeline."""
+    org = await authorize_read(cmd, node)
+    if metric is not None:
+        await known_metric(cmd, metric)
+    span = cmd.calendar.parse(period) if period else None
+    async with cmd.store.pool.acquire() as conn:
+        rows = await pipeline_model.fetch_opportunities(
+            conn,
+            people=people_of(org, node, cmd.today()),
+            metric=metric,
+            first=span.start if span else None,
+            last=span.end if span else None,
+            status=status,
+        )
+    return [{**dict(r), "scope": msgspec.json.decode(r["scope"]), "stages": list(r["stages"])} for r in rows]
+
+
 @dataclass(frozen=True)
 class ForecastFigures:
     """A target's forecast, every money figure shown to the cent without flattering."""
