@@ -26,7 +26,7 @@ async def _actuals(client, auth, person: str, position: int) -> list[dict]:
     return r.json()["items"]
 
 
-async def test_a_win_sent_twice_records_its_actual_once(client, auth, deals) -> None:
+async def test_a_win_sent_twice_records_its_actual_once(client, auth, clock, deals) -> None:
     # On 25 July rep1 wins Globex: the expected 200, dated today, as an actual from the pipeline.
     globex = deals["globex"]
     r = await client.post(f"{PATH}/{globex['id']}/win", json={}, headers=auth("rep1"))
@@ -37,6 +37,10 @@ async def test_a_win_sent_twice_records_its_actual_once(client, auth, deals) -> 
     again = await client.post(f"{PATH}/{globex['id']}/win", json={"amount": "200"}, headers=auth("rep1"))
     assert again.status_code == 200, again.text
     assert again.json()["duplicate"] is True and again.json()["actual_id"] == won["actual_id"]
+    # Sent again the next day, without amount or date: what it leaves out is taken as recorded.
+    clock.set("2026-07-26")
+    late = await client.post(f"{PATH}/{globex['id']}/win", json={}, headers=auth("rep1"))
+    assert late.status_code == 200 and late.json()["duplicate"] is True, late.text
     # One actual, source pipeline, the opportunity as its external reference.
     [actual] = await _actuals(client, auth, "rep1", again.json()["position"])
     assert (actual["id"], actual["value"], actual["date"]) == (won["actual_id"], "200", "2026-07-25")

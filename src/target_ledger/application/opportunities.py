@@ -148,11 +148,9 @@ async def lose(cmd: Command, opportunity_id: uuid.UUID, reason: str, note: str) 
 async def win(cmd: Command, opportunity_id: uuid.UUID, amount: Decimal | None, won_on: date | None) -> Won:
     """Win it: the actual (source `pipeline`, external_ref the opportunity's id; the amount
     expected unless given, dated today unless given) meets every rule of POST /v1/actuals and
-    is appended with the win, in one append. The same win again changes nothing (a duplicate);
-    another one, or a win after a loss, is a 409."""
+    is appended with the win, in one append. The same win again changes nothing (a duplicate;
+    an amount or date it leaves out is taken as recorded); another, or a win after a loss, is a 409."""
     opportunity = await _changeable(cmd, opportunity_id)
-    amount = opportunity.amount if amount is None else amount
-    won_on = won_on or cmd.today()
     if opportunity.status == "won" and opportunity.actual_id is not None:
         if not opportunity.same_win(amount, won_on):
             raise OpportunityClosedError(
@@ -162,6 +160,8 @@ async def win(cmd: Command, opportunity_id: uuid.UUID, amount: Decimal | None, w
         first, *_ = await cmd.store.records([opportunity.actual_id])
         return Won(opportunity, opportunity.actual_id, first["position"], duplicate=True)
     opportunity.check_open()
+    amount = opportunity.amount if amount is None else amount
+    won_on = won_on or cmd.today()
     item = ActualInput(
         person=opportunity.person,
         metric=opportunity.metric,

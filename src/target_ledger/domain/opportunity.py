@@ -176,9 +176,14 @@ class Opportunity(Aggregate):
             timestamp=at,
         )
 
-    def same_win(self, amount: Decimal, won_on: date) -> bool:
-        """Whether a win sent again says what the recorded one says (a re-send changes nothing)."""
-        return self.status == "won" and self.won_amount == amount and self.closed_on == won_on
+    def same_win(self, amount: Decimal | None, won_on: date | None) -> bool:
+        """Whether a win sent again says what the recorded one says (a re-send changes nothing);
+        what it leaves out (the amount, the date) is taken as recorded."""
+        return (
+            self.status == "won"
+            and (amount is None or self.won_amount == amount)
+            and (won_on is None or self.closed_on == won_on)
+        )
 
     def win(self, amount: Decimal, won_on: date, actual_id: uuid.UUID, *, person: str, at: datetime) -> None:
         self.check_open()
