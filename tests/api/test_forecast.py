@@ -33,7 +33,8 @@ async def _submit(client, auth, who: str, commit: str, best_case: str, **more):
 
 
 async def _known(client, auth, who: str = "east-boss", **query) -> dict:
-    r = await client.get("/v1/forecasts", params={"node": "east-1", "period": "2026-Q3", **query}, headers=auth(who))
+    query = {"node": "east-1", "period": "2026-Q3", "min_position": await head(client), **query}
+    r = await client.get("/v1/forecasts", params=query, headers=auth(who))
     assert r.status_code == 200, r.text
     return r.json()
 

@@ -194,11 +194,14 @@ class PipelineController(Controller):
     @get("/forecasts", summary="The submissions as known at the end of a day; accuracy once the period is closed")
     async def submissions(
         self,
+        state: State,
         command: NamedDependency[Command],
         node: NodeQuery,
         period: PeriodQuery,
         metric: MetricQuery = "revenue",
         as_of: Annotated[date | None, QueryParameter(description="as recorded by the end of this day (UTC)")] = None,
+        min_position: MinPosition = None,
     ) -> SubmissionsView:
+        await wait_for(state, attainment_model.NAME, min_position)  # a closed period's actual
         known = await forecasts.known_on(command, node=node, metric=metric, period=period, as_of=as_of)
         return msgspec.convert(known, SubmissionsView, from_attributes=True)
