@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from tests.api.monitoring_support import alerts, head, judge_on
-from tests.api.pipeline_support import PATH, july_quarter
+from tests.api.pipeline_support import PATH, july_quarter, open_deal
 
 
 @pytest.fixture
@@ -125,3 +125,18 @@ async def test_a_forecast_below_90_percent_of_the_target_raises_an_alert(client,
     await judge_on(client, clock, "2026-08-01")
     statuses = {a["node"]: a["status"] for a in await alerts(client, auth, "forecast")}
     assert statuses == {"east-1": "resolved", "rep1": "resolved", "rep2": "open"}
+
+
+async def test_a_scoped_target_forecasts_only_the_opportunities_in_its_scope(client, auth, clock, quarter) -> None:
+    # lead1 gives rep1 a Q3 target of 500 for new customers; rep1 opens a new-customer deal of 100 in proposal.
+    body = {"node": "rep1", "metric": "revenue", "period": "2026-Q3", "value": "500", "scope": {"segment": "new"}}
+    assert (await client.post("/v1/targets", json=body, headers=auth("lead1"))).status_code == 201
+    deal = {"scope": {"segment": "new"}, "stage": "proposal"}
+    await open_deal(client, auth, "rep1", "rep1", "Newco", "100", "2026-09-01", **deal)
+    query = {"node": "rep1", "period": "2026-Q3", "scope": "segment:new", "min_position": await head(client)}
+    r = await client.get("/v1/forecast", params=query, headers=auth("rep1"))
+    assert r.status_code == 200, r.text
+    # Only Newco counts (100 at 0.5); Globex's actual and Initech carry no segment: 50 of 500, 450 short.
+    view = r.json()
+    assert _money(view, "actual", "pipeline", "weighted_pipeline", "forecast") == [0, 100, 50, 50]
+    assert _money(view, "forecast_pct", "gap_after_forecast") == [Decimal("10.00"), 450]
