@@ -30,6 +30,7 @@ from target_ledger.api.metrics import ObservedRequests, metrics
 from target_ledger.api.monitoring import MonitoringController
 from target_ledger.api.org import OrgController
 from target_ledger.api.periods import PeriodController
+from target_ledger.api.pipeline import OpportunityController, PipelineController
 from target_ledger.api.plans import PlanController
 from target_ledger.api.query_values import DatedQueries
 from target_ledger.api.reviews import ReviewController
@@ -117,6 +118,8 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> 
             ReviewController,
             PlanController,
             OrgController,
+            OpportunityController,
+            PipelineController,
             EventLogController,
             ExportController,
             live,

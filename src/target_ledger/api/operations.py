@@ -74,6 +74,19 @@ OPERATIONS = {
     ("POST", "/v1/reviews"): "record_review",
     ("GET", "/v1/reviews/{period}"): "read_review",
     ("GET", "/v1/reviews/{period}/export"): "export_review",
+    ("POST", "/v1/opportunities"): "open_opportunity",
+    ("GET", "/v1/opportunities"): "list_opportunities",
+    ("GET", "/v1/opportunities/{opportunity_id}"): "read_opportunity",
+    ("POST", "/v1/opportunities/{opportunity_id}/stage"): "change_opportunity_stage",
+    ("POST", "/v1/opportunities/{opportunity_id}/revision"): "revise_opportunity",
+    ("POST", "/v1/opportunities/{opportunity_id}/win"): "win_opportunity",
+    ("POST", "/v1/opportunities/{opportunity_id}/loss"): "lose_opportunity",
+    ("GET", "/v1/pipeline/stages"): "read_pipeline_stages",
+    ("PUT", "/v1/pipeline/stages"): "configure_pipeline_stages",
+    ("GET", "/v1/funnel"): "read_funnel",
+    ("GET", "/v1/forecast"): "read_forecast",
+    ("POST", "/v1/forecasts"): "submit_forecast",
+    ("GET", "/v1/forecasts"): "read_forecast_submissions",
     ("GET", "/health/live"): "check_live",
     ("GET", "/health/ready"): "check_ready",
 }
@@ -124,6 +137,13 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "note_corrective_action_progress": {"note": "the first two demos are done"},
     "complete_corrective_action": {"outcome": "the pipeline is back to plan"},
     "cancel_corrective_action": {"reason": "the target was adjusted instead"},
+    "open_opportunity": {"person": "rep1", "name": "Globex renewal", "amount": "40000.00", "close_on": "2026-09-15"},
+    "change_opportunity_stage": {"stage": "proposal"},
+    "revise_opportunity": {"amount": "35000.00", "reason": "one module dropped"},
+    "win_opportunity": {"date": "2026-09-10"},
+    "lose_opportunity": {"reason": "competitor", "note": "a rival bundled support"},
+    "configure_pipeline_stages": {"stages": [{"name": "prospecting", "probability": "0.1"}]},
+    "submit_forecast": {"node": "east", "period": "2026-Q3", "commit": "1100000.00", "best_case": "1250000.00"},
 }
 
 # Operations whose body is a file, not JSON (the handler reads it raw, so litestar declares none).

@@ -164,6 +164,40 @@ class PeriodClosed(Data):
     closed_by: str
 
 
+class OpportunityStageChanged(Data):
+    opportunity_id: uuid.UUID
+    person: str
+    name: str
+    metric: str
+    from_stage: str
+    stage: str
+    probability: Decimal  # a fraction from 0 to 1
+    amount: Decimal  # expected
+
+
+class OpportunityClosed(Data):
+    opportunity_id: uuid.UUID
+    person: str
+    name: str
+    metric: str
+    outcome: Literal["won", "lost"]
+    amount: Decimal  # won: the actual recorded; lost: the amount it was expected to bring
+    closed_on: date
+    actual_id: uuid.UUID | None  # won: the actual recorded (source pipeline)
+    reason: str | None  # lost: price, competitor, timing, no_budget or other
+    note: str
+
+
+class ForecastSubmitted(Data):
+    node: str
+    metric: str
+    period: str
+    commit: Decimal
+    best_case: Decimal
+    submitted_by: str
+    note: str
+
+
 TYPES: dict[str, type[Data]] = {
     "attainment.updated.v1": Attainment,
     "attainment.threshold_crossed.v1": ThresholdCrossed,
@@ -176,6 +210,9 @@ TYPES: dict[str, type[Data]] = {
     "corrective_action.opened.v1": CorrectiveActionOpened,
     "corrective_action.completed.v1": CorrectiveActionCompleted,
     "period.closed.v1": PeriodClosed,
+    "opportunity.stage_changed.v1": OpportunityStageChanged,
+    "opportunity.closed.v1": OpportunityClosed,
+    "forecast.submitted.v1": ForecastSubmitted,
 }
 
 
