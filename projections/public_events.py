@@ -21,6 +21,7 @@ from target_ledger.domain.adjustment import Adjustment
 from target_ledger.domain.alert import Alert
 from target_ledger.domain.catalog import Catalog
 from target_ledger.domain.corrective_action import CorrectiveAction
+from target_ledger.domain.incentive import IncentivePlan
 from target_ledger.domain.org import Organisation
 from target_ledger.domain.period import Periods
 from target_ledger.domain.target import Target
@@ -197,6 +198,7 @@ HANDLERS = {
     CorrectiveAction.CorrectiveActionOpened: follow_up.action_opened,
     CorrectiveAction.CorrectiveActionCompleted: follow_up.action_completed,
     Periods.PeriodClosed: follow_up.period_closed,
+    IncentivePlan.IncentiveFinalised: follow_up.incentive_finalised,
 }
 BATCH_HANDLERS = {Actual.ActualRecorded: figures.actuals_recorded}
 

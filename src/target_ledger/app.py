@@ -24,6 +24,7 @@ from target_ledger.api.edge import EdgeMiddleware, LedgerRequest
 from target_ledger.api.feed import FeedController
 from target_ledger.api.health import live, ready
 from target_ledger.api.idempotency import IdempotencyMiddleware
+from target_ledger.api.incentives import IncentivePlanController, PayoutController
 from target_ledger.api.lists import EventLogController
 from target_ledger.api.metrics import ObservedRequests, metrics
 from target_ledger.api.monitoring import MonitoringController
@@ -114,6 +115,8 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> 
             PeriodController,
             ReviewController,
             PlanController,
+            IncentivePlanController,
+            PayoutController,
             OrgController,
             EventLogController,
             live,

@@ -223,6 +223,15 @@ async def measure(cmd: Command, target: Target) -> Measure:
     return Measure(attainment_pct=pct, pace_pct=pace, actual=row.actual)
 
 
+async def standings(
+    cmd: Command, conn: asyncpg.Connection, *, metric: str, period: str, nodes: list[str], day: date
+) -> list[Row]:
+    """Each node's row for its whole-scope target (actual, attainment, status), as /v1/attainment
+    reads them from the read model, judged on `day`: what an incentive plan pays on."""
+    definition, span = (await cmd.catalog()).metric(metric), cmd.calendar.parse(period)
+    return await _rows(cmd, LiveFigures(conn, day), definition, [(node, span, {}) for node in nodes])
+
+
 def planned_between(plan: Plan, span: Period, first: date, last: date) -> Fraction:
     """What the target plans for the days first..last (pro rata, or by its time split), exactly."""
 

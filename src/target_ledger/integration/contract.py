@@ -164,6 +164,28 @@ class PeriodClosed(Data):
     closed_by: str
 
 
+class IncentiveFinalised(Data):
+    """A person's payout under an incentive plan as a period's close froze it (amount: what
+    payroll pays, to the cent); a reopen and the next close send it again, with the new figures."""
+
+    plan_id: uuid.UUID
+    plan_node: str
+    plan_version: int
+    person: str
+    metric: str
+    period: str
+    closed_for: str
+    target: Decimal
+    actual: Decimal
+    attainment_pct: Decimal
+    tier: int
+    multiplier: Decimal
+    earned: Decimal
+    cap_applied: bool
+    team_award: Decimal
+    amount: Decimal
+
+
 TYPES: dict[str, type[Data]] = {
     "attainment.updated.v1": Attainment,
     "attainment.threshold_crossed.v1": ThresholdCrossed,
@@ -176,6 +198,7 @@ TYPES: dict[str, type[Data]] = {
     "corrective_action.opened.v1": CorrectiveActionOpened,
     "corrective_action.completed.v1": CorrectiveActionCompleted,
     "period.closed.v1": PeriodClosed,
+    "incentive.finalised.v1": IncentiveFinalised,
 }
 
 

@@ -1,0 +1,193 @@
+"""Incentive plans: tiers by attainment, a cap, a team award; provisional payouts, finalised at close."""
+
+import pytest
+
+from tests.api.feed_support import events
+from tests.api.monitoring_support import record
+from tests.api.support import build_east, team_target
+
+TIERS = [
+    {"from": "0", "to": "0.8", "multiplier": "0.5"},
+    {"from": "0.8", "to": "1", "multiplier": "1"},
+    {"from": "1", "to": None, "multiplier": "1.5"},
+]
+PLAN = {
+    "node": "east-1",
+    "metric": "revenue",
+    "period": "2026-Q3",
+    "tiers": TIERS,
+    "base_amount": "1000.00",
+    "cap": "1400.00",
+    "team_award": "200.00",
+    "justification": "tiered commission: beat the target, earn more",
+}
+
+
+@pytest.fixture
+async def plan(client, auth, clock) -> dict:
+    """east-1's Q3 target of 1000 (rep1 600, rep2 400), and its plan, approved by east-boss."""
+    clock.set("2026-06-30")
+    await build_east(client, auth)
+    await team_target(client, auth)
+    r = await client.post("/v1/incentive-plans", json=PLAN, headers=auth("lead1"))
+    assert r.status_code == 201, r.text
+    assert r.json()["status"] == "pending" and r.json()["terms"] is None
+    r = await client.post(f"/v1/incentive-plans/{r.json()['id']}/approve", headers=auth("east-boss"))
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def _payouts(client, auth, who: str, node: str, position: int = 0) -> dict[str, dict]:
+    query = {"node": node, "metric": "revenue", "period": "2026-Q3", "min_position": position}
+    r = await client.get("/v1/payouts", params=query, headers=auth(who))
+    assert r.status_code == 200, r.text
+    return {p["person"]: p for p in r.json()["payouts"]}
+
+
+async def test_a_rep_at_85_pct_and_one_at_120_pct_are_paid_by_their_tiers_capped_and_with_the_team_award(
+    client, auth, clock, plan
+) -> None:
+    # rep1 reaches 510 of 600 (85 %), rep2 480 of 400 (120 %): the team 990 of 1000.
+    clock.set("2026-08-15")
+    await record(client, auth, "rep1", "2026-08-01", "510", "r1")
+    position = await record(client, auth, "rep2", "2026-08-02", "480", "r2")
+    paid = await _payouts(client, auth, "lead1", "east-1", position)
+    # rep1: tier 1 (0.8 to 1), 1000.00 * 1 = 1000.00; the team is at 99 %: no award.
+    assert paid["rep1"]["attainment_pct"] == "85.00" and paid["rep1"]["tier"] == 1
+    rep1 = paid["rep1"]
+    assert (rep1["earned"], rep1["team_award"], rep1["amount"]) == ("1000.00", "0.00", "1000.00")
+    # rep2: tier 2 (1 and above), 1000.00 * 1.5 = 1500.00, capped at 1400.00.
+    assert paid["rep2"]["tier"] == 2 and paid["rep2"]["cap_applied"] is True
+    assert (paid["rep2"]["earned"], paid["rep2"]["amount"]) == ("1400.00", "1400.00")
+    assert {p["status"] for p in paid.values()} == {"provisional"} and set(paid) == {"rep1", "rep2"}
+    # lead1 sells the last 10: the team reaches 1000 of 1000, and each person gets 200.00 more.
+    position = await record(client, auth, "lead1", "2026-08-03", "10", "l1")
+    paid = await _payouts(client, auth, "lead1", "east-1", position)
+    assert paid["rep1"]["team_reached"] is True and paid["rep1"]["team_attainment_pct"] == "100.00"
+    assert (paid["rep1"]["amount"], paid["rep2"]["amount"]) == ("1200.00", "1600.00")
+    assert "lead1" not in paid  # no target of their own: nothing to pay on
+
+
+async def test_a_close_finalises_the_payouts_with_a_public_event_and_a_reopen_makes_them_provisional_again(
+    client, auth, clock, plan
+) -> None:
+    clock.set("2026-09-20")
+    await record(client, auth, "rep1", "2026-08-01", "510", "r1")
+    await record(client, auth, "rep2", "2026-08-02", "480", "r2")
+    # The quarter closes for East: every payout under east-1's plan is final.
+    clock.set("2026-10-02")
+    r = await client.post("/v1/periods/2026-Q3/close", json={"node": "east"}, headers=auth("east-boss"))
+    assert r.status_code == 200, r.text
+    closed_at = r.json()["position"]
+    paid = await _payouts(client, auth, "east-boss", "east", closed_at)
+    assert {p["status"] for p in paid.values()} == {"final"}
+    assert (paid["rep1"]["amount"], paid["rep2"]["amount"]) == ("1000.00", "1400.00")
+    # Payroll's subscribers get one incentive.finalised.v1 per person paid.
+    found = await events(client, auth, closed_at, types="incentive.finalised.v1")
+    assert sorted((e["data"]["person"], e["data"]["amount"]) for e in found) == [
+        ("rep1", "1000.00"),
+        ("rep2", "1400.00"),
+    ]
+    # The plan's terms are frozen with the period.
+    change = {"tiers": TIERS, "base_amount": "2000.00", "justification": "more"}
+    r = await client.post(f"/v1/incentive-plans/{plan['id']}/changes", json=change, headers=auth("lead1"))
+    assert r.status_code == 409 and "closed" in r.text
+    # Reopened (asked by east-boss, approved by ceo): provisional again, and a late deal counts.
+    url = "/v1/periods/2026-Q3/reopen"
+    ask = {"node": "east", "reason": "a late deal"}
+    assert (await client.post(url, json=ask, headers=auth("east-boss"))).status_code == 200
+    r = await client.post(f"{url}/approval", json={"node": "east"}, headers=auth("ceo"))
+    assert r.status_code == 200, r.text
+    reopened = await _payouts(client, auth, "east-boss", "east", r.json()["position"])
+    assert {p["status"] for p in reopened.values()} == {"provisional"}
+    # rep1 now 600 of 600: tier 2, 1500.00 capped at 1400.00; the team 1080 of 1000: 200.00 more.
+    await record(client, auth, "rep1", "2026-09-30", "90", "r1-late")
+    # The next close finalises again, with the new figures, and says so again.
+    r = await client.post("/v1/periods/2026-Q3/close", json={"node": "east"}, headers=auth("east-boss"))
+    assert r.status_code == 200, r.text
+    paid = await _payouts(client, auth, "east-boss", "east", r.json()["position"])
+    assert paid["rep1"]["status"] == "final" and paid["rep1"]["amount"] == "1600.00"
+    found = await events(client, auth, r.json()["position"], types="incentive.finalised.v1")
+    assert [e["data"]["amount"] for e in found if e["data"]["person"] == "rep1"] == ["1000.00", "1600.00"]
+
+
+async def test_a_payout_is_explained_down_to_the_events_it_comes_from(client, auth, clock, plan) -> None:
+    clock.set("2026-08-15")
+    await record(client, auth, "rep1", "2026-08-01", "500", "r1-a")
+    position = await record(client, auth, "rep1", "2026-08-09", "10", "r1-b")
+    url = f"/v1/incentive-plans/{plan['id']}/payouts/rep1"
+    r = await client.get(url, params={"min_position": position}, headers=auth("lead1"))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    # The figures, and the steps to the cent.
+    assert body["payout"]["amount"] == "1000.00"
+    assert body["payout"]["computation"] == "tier 1 (from 0.8): base 1000.00 * 1 = 1000.00; amount 1000.00"
+    # The events: the plan's request and approval, the target's split, both actuals, oldest first.
+    types = [e["type"] for e in body["events"]]
+    assert types == ["TargetSet", "IncentivePlanRequested", "IncentivePlanApproved", "ActualRecorded", "ActualRecorded"]
+    assert [e["payload"]["value"] for e in body["events"] if e["type"] == "ActualRecorded"] == ["500", "10"]
+    assert body["events"][1]["actor"] == "lead1" and body["events"][2]["actor"] == "east-boss"
+    positions = [e["position"] for e in body["events"]]
+    assert positions == sorted(positions)
+
+
+async def test_the_requester_cannot_approve_their_own_plan(client, auth, clock) -> None:
+    clock.set("2026-06-30")
+    await build_east(client, auth)
+    r = await client.post("/v1/incentive-plans", json=PLAN, headers=auth("lead1"))
+    assert r.status_code == 201, r.text
+    # lead1 asked: neither lead1 nor rep1 approves it; east-boss, above east-1, does.
+    for who in ("lead1", "rep1"):
+        r2 = await client.post(f"/v1/incentive-plans/{r.json()['id']}/approve", headers=auth(who))
+        assert r2.status_code == 403, (who, r2.text)
+    # A second plan for the same node, metric and period is a change of the first: 409.
+    assert (await client.post("/v1/incentive-plans", json=PLAN, headers=auth("lead1"))).status_code == 409
+    # The request shows in the audit trail of east-1.
+    r3 = await client.get("/v1/audit", params={"node": "east-1"}, headers=auth("root", "auditor"))
+    assert r3.status_code == 200, r3.text
+    assert "IncentivePlanRequested" in r3.text
+
+
+async def test_a_rep_cannot_read_another_reps_payout(client, auth, clock, plan) -> None:
+    clock.set("2026-08-15")
+    position = await record(client, auth, "rep2", "2026-08-02", "480", "r2")
+    # rep1 sees their own payout, not rep2's, nor rep2's explanation.
+    assert set(await _payouts(client, auth, "rep1", "rep1", position)) == {"rep1"}
+    query = {"node": "rep2", "metric": "revenue", "period": "2026-Q3"}
+    assert (await client.get("/v1/payouts", params=query, headers=auth("rep1"))).status_code == 403
+    r = await client.get(f"/v1/incentive-plans/{plan['id']}/payouts/rep2", headers=auth("rep1"))
+    assert r.status_code == 403, r.text
+
+
+@pytest.mark.parametrize(
+    ("tiers", "field"),
+    [
+        ([{"from": "0", "to": "0.8", "multiplier": "0.5"}, {"from": "0.9", "multiplier": "1"}], "tiers[1].from"),
+        ([{"from": "0", "to": "0.8", "multiplier": "0.5"}, {"from": "0.7", "multiplier": "1"}], "tiers[1].from"),
+        ([{"from": "0", "to": "1", "multiplier": "1"}, {"from": "1", "multiplier": "-0.5"}], "tiers[1].multiplier"),
+        ([{"from": "0", "to": "1", "multiplier": "-2"}, {"from": "1", "multiplier": "1"}], "tiers[0].multiplier"),
+        ([{"from": "0", "to": "1", "multiplier": "1"}, {"from": "1", "to": "2", "multiplier": "1"}], "tiers[1].to"),
+        ([{"from": "0.1", "multiplier": "1"}], "tiers[0].from"),
+        ([], "tiers"),
+    ],
+)
+async def test_bad_tiers_are_a_422_naming_the_field(client, auth, clock, tiers, field) -> None:
+    clock.set("2026-06-30")
+    await build_east(client, auth)
+    r = await client.post("/v1/incentive-plans", json={**PLAN, "tiers": tiers}, headers=auth("lead1"))
+    assert r.status_code == 422, r.text
+    assert [e["field"] for e in r.json()["errors"]] == [field]
+
+
+async def test_a_plan_pays_a_base_amount_or_a_rate_of_the_actual_never_both(client, auth, clock) -> None:
+    clock.set("2026-06-30")
+    await build_east(client, auth)
+    both = {**PLAN, "rate_of_actual": "0.05"}
+    r = await client.post("/v1/incentive-plans", json=both, headers=auth("lead1"))
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "base_amount"
+    cents = {**PLAN, "base_amount": "1000.001"}
+    r = await client.post("/v1/incentive-plans", json=cents, headers=auth("lead1"))
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "base_amount"
+    rate = {**PLAN, "base_amount": None, "rate_of_actual": "5"}
+    r = await client.post("/v1/incentive-plans", json=rate, headers=auth("lead1"))
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "rate_of_actual"
