@@ -72,24 +72,24 @@ async def request_change(cmd: Command, plan: uuid.UUID, terms: Terms, justificat
     return found, (await cmd.append(found.collect_events())).last
 
 
+async def _to_decide(cmd: Command, plan: uuid.UUID, doing: str) -> IncentivePlan:
+    """The plan, for a decider as the adjustments' rules say: a manager of a unit above its node, or an admin."""
+    found = await get_plan(cmd, plan)
+    if not await may_approve(cmd, found.node, []):
+        raise ForbiddenError(f"{doing} a plan needs to manage a unit above {found.node!r}, or the admin role")
+    return found
+
+
 async def approve(cmd: Command, plan: uuid.UUID) -> tuple[IncentivePlan, int]:
     """Like an adjustment's approval: someone other than the requester, managing a unit above
     the plan's node (or an admin); never in a period closed for the node."""
-    found = await get_plan(cmd, plan)
-    if not await may_approve(cmd, found.node, []):
-        raise ForbiddenError(
-            f"approving an incentive plan needs to manage a unit above {found.node!r}, or the admin role"
-        )
+    found = await _to_decide(cmd, plan, "approving")
     found.approve(cmd.actor.subject, at=cmd.clock())
     await cmd.check_open(found.node, found.starts_on, found.ends_on, field="period")
     return found, (await cmd.append(found.collect_events())).last
 
 
 async def reject(cmd: Command, plan: uuid.UUID, reason: str) -> tuple[IncentivePlan, int]:
-    found = await get_plan(cmd, plan)
-    if not await may_approve(cmd, found.node, []):
-        raise ForbiddenError(
-            f"rejecting an incentive plan needs to manage a unit above {found.node!r}, or the admin role"
-        )
+    found = await _to_decide(cmd, plan, "rejecting")
     found.reject(cmd.actor.subject, reason, at=cmd.clock())
     return found, (await cmd.append(found.collect_events())).last
