@@ -196,13 +196,14 @@ async def leaderboard(cmd: Command, *, unit: str, metric: str, period: str) -> l
     return sorted((r for r in rows if r.standing is not None), key=rank)
 
 
-async def read_models_current(cmd: Command, names: list[str], timeout: float = 5.0) -> None:
+async def read_models_current(cmd: Command, names: list[str], timeout: float = 5.0) -> int:
     """A decision must see every event recorded before it: wait (bounded) for the read
-    models it consults to reach the head of the log."""
+    models it consults to reach the head of the log; return that head."""
     head = await cmd.store.head()
     for name in names:
         if head and not await caught_up(cmd.store.pool, cmd.store, name, head, timeout):
             raise ReadModelBehindError(f"the {name} read model has not reached position {head} yet")
+    return head
 
 
 async def actuals_current(cmd: Command, timeout: float = 5.0) -> None:

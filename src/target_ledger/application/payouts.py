@@ -171,10 +171,11 @@ async def explain(cmd: Command, plan_id: uuid.UUID, person: str) -> tuple[Payout
     return found, records
 
 
-async def finalise(cmd: Command, node: str, starts_on: date, ends_on: date) -> list[IncentivePlan]:
+async def finalise(cmd: Command, node: str, starts_on: date, ends_on: date) -> tuple[list[IncentivePlan], int]:
     """At a close for `node`: every approved plan of a node in its subtree whose days the close
-    covers, finalised with the payouts as they stand (every actual recorded before is counted)."""
-    await read_models_current(cmd, [attainment_model.NAME, model.NAME])
+    covers, finalised with the payouts as they stand once the read models have every event
+    recorded before; and the position they stand at (see `finalise_again`)."""
+    seen = await read_models_current(cmd, [attainment_model.NAME, model.NAME])
     org, finalised = await cmd.org(), []
     under = set(org.subtree(node, ends_on)) if org.exists(node) else {node}
     async with cmd.store.pool.acquire() as conn:
@@ -185,4 +186,23 @@ async def finalise(cmd: Command, node: str, starts_on: date, ends_on: date) -> l
             aggregate = await get_plan(cmd, plan["plan_id"])
             aggregate.finalise(node, computed.team_attainment_pct, computed.team_reached, computed.payouts, cmd.clock())
             finalised.append(aggregate)
-    return finalised
+    return finalised, seen
+
+
+async def finalise_again(cmd: Command, node: str, plans: list[IncentivePlan]) -> int | None:
+    """After the close committed: an actual that committed between the figures read and the
+    close is in the period, so each plan whose payouts it changes is finalised again (the
+    close stops any more). The position of the last event appended, or None if none was."""
+    await read_models_current(cmd, [attainment_model.NAME, model.NAME])
+    org, again = await cmd.org(), list[Any]()
+    async with cmd.store.pool.acquire() as conn:
+        rows = {p["plan_id"]: p for p in await model.fetch_plans(conn, metric=None, period=None)}
+        for plan in plans:
+            computed = await _compute(cmd, conn, org, rows[plan.id], None)
+            if computed.payouts != plan.finalised:
+                plan.finalise(node, computed.team_attainment_pct, computed.team_reached, computed.payouts, cmd.clock())
+                again += plan.collect_events()
+    if not again:
+        return None
+    # Ids of their own: those of the request's Idempotency-Key went to the close's events.
+    return (await cmd.append(again, event_ids=[uuid.uuid4() for _ in again])).last

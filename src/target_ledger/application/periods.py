@@ -36,8 +36,12 @@ async def close(cmd: Command, period: str, node: str) -> int:
     await _check_node(cmd, node)
     periods = await _load(cmd)
     periods.close(span.key, node, span.start, span.end, cmd.actor.subject, at=cmd.clock())
-    plans = await payouts.finalise(cmd, node, span.start, span.end)
-    return await _save(cmd, periods, also=[e for plan in plans for e in plan.collect_events()])
+    plans, seen = await payouts.finalise(cmd, node, span.start, span.end)
+    finalised = [e for plan in plans for e in plan.collect_events()]
+    position = await _save(cmd, periods, also=finalised)
+    if plans and position - len(finalised) - 1 > seen:  # something committed between the figures and the close
+        position = await payouts.finalise_again(cmd, node, plans) or position
+    return position
 
 
 async def request_reopen(cmd: Command, period: str, node: str, reason: str) -> int:

@@ -170,7 +170,7 @@ class IncentivePlan(Aggregate):
         payouts: list[PersonPayout]
 
         def apply(self, plan: "IncentivePlan") -> None:
-            plan.finalisations += 1
+            plan.finalised = list(self.payouts)
 
     def __init__(
         self,
@@ -189,7 +189,7 @@ class IncentivePlan(Aggregate):
         self.terms: Terms | None = None  # none in force until approved
         self.plan_version = 0
         self.status: Status = "pending"
-        self.finalisations = 0
+        self.finalised: list[PersonPayout] = []  # as the latest close froze them
 
     @classmethod
     def request(
