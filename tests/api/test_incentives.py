@@ -1,6 +1,10 @@
 """Incentive plans: tiers by attainment, a cap, a team award; provisional payouts, finalised at close."""
 
+import csv
+import io
+
 import pytest
+from openpyxl import load_workbook
 
 from tests.api.feed_support import events
 from tests.api.monitoring_support import record
@@ -191,3 +195,25 @@ async def test_a_plan_pays_a_base_amount_or_a_rate_of_the_actual_never_both(clie
     rate = {**PLAN, "base_amount": None, "rate_of_actual": "5"}
     r = await client.post("/v1/incentive-plans", json=rate, headers=auth("lead1"))
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "rate_of_actual"
+
+
+async def test_payroll_gets_the_payouts_as_csv_and_as_a_workbook_with_a_total(client, auth, clock, plan) -> None:
+    clock.set("2026-08-15")
+    await record(client, auth, "rep1", "2026-08-01", "510", "r1")
+    position = await record(client, auth, "rep2", "2026-08-02", "480", "r2")
+    query = {"node": "east-1", "metric": "revenue", "period": "2026-Q3", "min_position": position}
+    # CSV: a row per person, amounts as decimals.
+    r = await client.get("/v1/payouts/export", params={**query, "format": "csv"}, headers=auth("lead1"))
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv"), r.text
+    rows = {row["person"]: row for row in csv.DictReader(io.StringIO(r.text))}
+    assert (rows["rep1"]["amount"], rows["rep2"]["amount"]) == ("1000.00", "1400.00")
+    assert (rows["rep1"]["cap_applied"], rows["rep2"]["cap_applied"]) == ("no", "yes")
+    # xlsx, in Chinese: the amounts and a total row summing them.
+    headers = {**auth("lead1"), "Accept-Language": "zh-CN"}
+    r = await client.get("/v1/payouts/export", params={**query, "format": "xlsx"}, headers=headers)
+    assert r.status_code == 200, r.text
+    sheet = load_workbook(io.BytesIO(r.content)).worksheets[0]
+    header = [c.value for c in sheet[1]]
+    amount = header.index("应发金额") + 1
+    assert [sheet.cell(row=i, column=amount).value for i in (2, 3)] == [1000, 1400]
+    assert str(sheet.cell(row=4, column=amount).value).startswith("=SUM(")

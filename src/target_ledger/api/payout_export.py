@@ -27,8 +27,15 @@ COLUMNS: dict[str, tuple[str, str]] = {  # key → (en, zh-CN)
 MONEY = ("target", "actual", "earned", "team_award", "amount")
 
 
+def _cell(row: Any, key: str) -> Any:
+    value = getattr(row, key)
+    if key == "cap_applied":
+        return "yes" if value else "no"
+    return str(value) if key == "plan_id" else value
+
+
 def _cells(row: Any) -> list[Any]:
-    return [str(getattr(row, key)) if key == "plan_id" else getattr(row, key) for key in COLUMNS]
+    return [_cell(row, key) for key in COLUMNS]
 
 
 def _xlsx(rows: Sequence[Any], lang: str) -> bytes:
@@ -41,8 +48,6 @@ def _xlsx(rows: Sequence[Any], lang: str) -> bytes:
             key = keys[c - 1]
             if key == "attainment_pct":
                 workbook.put(ws, r, c, workbook.percent(value), workbook.FORMATS["percent"])
-            elif key == "cap_applied":
-                workbook.put(ws, r, c, "yes" if value else "no")
             else:
                 workbook.put(ws, r, c, value, workbook.FORMATS["money"] if key in MONEY else None)
     money: dict[int, str | None] = {
