@@ -17,8 +17,9 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from projections import attainment as attainment_model
 from projections import incentives as model
 from target_ledger.api import payout_export
+from target_ledger.api.adjustments import Decision
 from target_ledger.api.attainment import AcceptLanguage, MinPosition, wait_for
-from target_ledger.api.schemas import Amount, ExplainedEvent, Input, MetricName, NodeId, PeriodKey, Struct, Text
+from target_ledger.api.schemas import Amount, ExplainedEvent, Input, MetricName, NodeId, PeriodKey, Struct
 from target_ledger.application import Command, incentives, payouts
 from target_ledger.application.payouts import Payout
 from target_ledger.domain.incentive import IncentivePlan, Terms, Tier
@@ -50,10 +51,6 @@ class RequestPlan(TermsInput, kw_only=True):
     node: NodeId
     metric: MetricName
     period: PeriodKey
-
-
-class Decision(Input):
-    reason: Text = ""
 
 
 class TierView(Struct):
