@@ -147,7 +147,8 @@ async def test_the_requester_cannot_approve_their_own_plan(client, auth, clock) 
     # A second plan for the same node, metric and period is a change of the first: 409.
     assert (await client.post("/v1/incentive-plans", json=PLAN, headers=auth("lead1"))).status_code == 409
     # The request shows in the audit trail of east-1.
-    r3 = await client.get("/v1/audit", params={"node": "east-1"}, headers=auth("root", "auditor"))
+    query = {"node": "east-1", "min_position": r.json()["position"]}
+    r3 = await client.get("/v1/audit", params=query, headers=auth("root", "auditor"))
     assert r3.status_code == 200, r3.text
     assert "IncentivePlanRequested" in r3.text
 
@@ -217,3 +218,44 @@ async def test_payroll_gets_the_payouts_as_csv_and_as_a_workbook_with_a_total(cl
     amount = header.index("应发金额") + 1
     assert [sheet.cell(row=i, column=amount).value for i in (2, 3)] == [1000, 1400]
     assert str(sheet.cell(row=4, column=amount).value).startswith("=SUM(")
+
+
+async def test_a_change_of_terms_takes_effect_only_once_approved_and_a_rejected_one_changes_nothing(
+    client, auth, clock, plan
+) -> None:
+    clock.set("2026-08-15")
+    await record(client, auth, "rep1", "2026-08-01", "510", "r1")
+    await record(client, auth, "rep2", "2026-08-02", "480", "r2")
+    # lead1 asks to pay 5 % of the actual instead: pending, the old terms still pay.
+    change = {"tiers": TIERS, "rate_of_actual": "0.05", "justification": "pay on what is sold"}
+    url = f"/v1/incentive-plans/{plan['id']}"
+    r = await client.post(f"{url}/changes", json=change, headers=auth("lead1"))
+    assert r.status_code == 201, r.text
+    assert r.json()["pending"]["rate_of_actual"] == "0.05" and r.json()["terms"]["base_amount"] == "1000.00"
+    paid = await _payouts(client, auth, "lead1", "east-1", r.json()["position"])
+    assert (paid["rep1"]["amount"], paid["rep1"]["plan_version"]) == ("1000.00", 1)
+    # east-boss approves: version 2. rep1: 510 * 0.05 * 1 = 25.50; rep2: 480 * 0.05 * 1.5 = 36.00.
+    r = await client.post(f"{url}/approve", headers=auth("east-boss"))
+    assert r.status_code == 200 and r.json()["plan_version"] == 2, r.text
+    paid = await _payouts(client, auth, "lead1", "east-1", r.json()["position"])
+    assert (paid["rep1"]["amount"], paid["rep2"]["amount"], paid["rep2"]["plan_version"]) == ("25.50", "36.00", 2)
+    # A further change, rejected with a reason: version 2 still pays.
+    r = await client.post(f"{url}/changes", json={**change, "rate_of_actual": "0.5"}, headers=auth("lead1"))
+    assert r.status_code == 201, r.text
+    assert (await client.post(f"{url}/reject", json={"reason": ""}, headers=auth("east-boss"))).status_code == 422
+    r = await client.post(f"{url}/reject", json={"reason": "over budget"}, headers=auth("east-boss"))
+    assert r.status_code == 200 and r.json()["status"] == "rejected" and r.json()["plan_version"] == 2, r.text
+    paid = await _payouts(client, auth, "lead1", "east-1", r.json()["position"])
+    assert paid["rep1"]["amount"] == "25.50"
+    # The plan's whole history is in the audit trail, who asked and who decided.
+    query = {"node": "east-1", "min_position": r.json()["position"]}
+    r = await client.get("/v1/audit", params=query, headers=auth("root", "auditor"))
+    trail = [(e["type"], e["actor"]) for e in r.json() if e["target_id"] == plan["id"]]
+    assert trail == [
+        ("IncentivePlanRequested", "lead1"),
+        ("IncentivePlanApproved", "east-boss"),
+        ("IncentivePlanChangeRequested", "lead1"),
+        ("IncentivePlanApproved", "east-boss"),
+        ("IncentivePlanChangeRequested", "lead1"),
+        ("IncentivePlanRejected", "east-boss"),
+    ]
