@@ -1,5 +1,6 @@
 """Incentive plans: tiers by attainment, a cap, a team award; provisional payouts, finalised at close."""
 
+import asyncio
 import csv
 import io
 
@@ -7,8 +8,10 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.api.feed_support import events
+from tests.api.live import live_api
 from tests.api.monitoring_support import record
-from tests.api.support import build_east, team_target
+from tests.api.support import ADMIN, build_east, team_target
+from tests.races import blocked_by, next_position_held
 
 TIERS = [
     {"from": "0", "to": "0.8", "multiplier": "0.5"},
@@ -27,10 +30,8 @@ PLAN = {
 }
 
 
-@pytest.fixture
-async def plan(client, auth, clock) -> dict:
+async def approved_plan(client, auth) -> dict:
     """east-1's Q3 target of 1000 (rep1 600, rep2 400), and its plan, approved by east-boss."""
-    clock.set("2026-06-30")
     await build_east(client, auth)
     await team_target(client, auth)
     r = await client.post("/v1/incentive-plans", json=PLAN, headers=auth("lead1"))
@@ -39,6 +40,12 @@ async def plan(client, auth, clock) -> dict:
     r = await client.post(f"/v1/incentive-plans/{r.json()['id']}/approve", headers=auth("east-boss"))
     assert r.status_code == 200, r.text
     return r.json()
+
+
+@pytest.fixture
+async def plan(client, auth, clock) -> dict:
+    clock.set("2026-06-30")
+    return await approved_plan(client, auth)
 
 
 async def _payouts(client, auth, who: str, node: str, position: int = 0) -> dict[str, dict]:
@@ -259,3 +266,43 @@ async def test_a_change_of_terms_takes_effect_only_once_approved_and_a_rejected_
         ("IncentivePlanChangeRequested", "lead1"),
         ("IncentivePlanRejected", "east-boss"),
     ]
+
+
+async def _waits_for_a_lock(owner, task: asyncio.Task) -> None:
+    """Return once an append waits for the closures' advisory lock (the close, for the deal's)."""
+    sql = """SELECT exists(SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'
+                              AND wait_event = 'advisory' AND query LIKE '%append_guarded%')"""
+    async with asyncio.timeout(10):
+        # The owner's transaction would see its first look at the activity again: a fresh look each time.
+        while not await owner.fetchval("SELECT pg_stat_clear_snapshot()") and not await owner.fetchval(sql):
+            assert not task.done(), f"it did not wait: {task.result()}"
+            await asyncio.sleep(0.01)
+
+
+async def test_a_deal_committed_while_the_close_reads_its_figures_is_paid_by_that_close(
+    settings, auth, clock, db_url
+) -> None:
+    clock.set("2026-06-30")
+    # A server of its own: requests to it really run at the same time.
+    async with live_api(settings, clock) as api:
+        await approved_plan(api, auth)
+        clock.set("2026-09-20")
+        await record(api, auth, "rep1", "2026-08-01", "510", "r1")
+        await record(api, auth, "rep2", "2026-08-02", "480", "r2")
+        clock.set("2026-10-02")
+        deal = {"person": "rep1", "metric": "revenue", "date": "2026-09-30", "value": "90", "external_ref": "late"}
+        async with next_position_held(db_url) as owner:
+            # A deal for rep1 passes the closure check, then waits before it commits.
+            recording = asyncio.create_task(api.post("/v1/actuals", json=deal, headers=auth(*ADMIN)))
+            await blocked_by(owner, recording)
+            # The close reads the figures without it, then waits for the deal's write to end.
+            body = {"node": "east"}
+            closing = asyncio.create_task(api.post("/v1/periods/2026-Q3/close", json=body, headers=auth("east-boss")))
+            await _waits_for_a_lock(owner, closing)
+        # The deal commits before the close: the close finalises again, with it.
+        assert (await recording).status_code == 201
+        closed = await closing
+        assert closed.status_code == 200, closed.text
+        paid = await _payouts(api, auth, "east-boss", "east", closed.json()["position"])
+    # rep1 600 of 600: 1400.00 (capped) + 200.00 (the team 1080 of 1000).
+    assert (paid["rep1"]["status"], paid["rep1"]["amount"]) == ("final", "1600.00")
