@@ -12,6 +12,7 @@ import msgspec
 from projections import attainment as attainment_model
 from projections import incentives as model
 from projections.attainment import ActualFilter
+from projections.runner import tracked
 from target_ledger.application import Command
 from target_ledger.application.attainment import parts_of, read_models_current, standings
 from target_ledger.application.incentives import get_plan
@@ -171,11 +172,21 @@ async def explain(cmd: Command, plan_id: uuid.UUID, person: str) -> tuple[Payout
     return found, records
 
 
-async def finalise(cmd: Command, node: str, starts_on: date, ends_on: date) -> tuple[list[IncentivePlan], int]:
-    """At a close for `node`: every approved plan of a node in its subtree whose days the close
-    covers, finalised with the payouts as they stand once the read models have every event
-    recorded before; and the position they stand at (see `finalise_again`)."""
-    seen = await read_models_current(cmd, [attainment_model.NAME, model.NAME])
+async def _may_finalise(cmd: Command, starts_on: date, ends_on: date) -> bool:
+    """Whether a plan may need finalising: one the read model knows within the days, or an
+    approval it has not seen yet. Without either, a close waits for no read model."""
+    async with cmd.store.pool.acquire() as conn:
+        if await model.fetch_plans_within(conn, starts_on, ends_on):
+            return True
+        seen = (await tracked(conn, model.NAME)).position
+    return await cmd.store.any_after(seen, [IncentivePlan.IncentivePlanApproved.TOPIC])
+
+
+async def _finalised(
+    cmd: Command, node: str, starts_on: date, ends_on: date, known: dict[uuid.UUID, IncentivePlan]
+) -> list[IncentivePlan]:
+    """Each approved plan of a node in the subtree whose days the close covers, finalised with the
+    payouts as they stand now, unless `known` already finalised them so."""
     org, finalised = await cmd.org(), []
     under = set(org.subtree(node, ends_on)) if org.exists(node) else {node}
     async with cmd.store.pool.acquire() as conn:
@@ -183,26 +194,37 @@ async def finalise(cmd: Command, node: str, starts_on: date, ends_on: date) -> t
             if plan["node"] not in under:
                 continue
             computed = await _compute(cmd, conn, org, plan, None)
-            aggregate = await get_plan(cmd, plan["plan_id"])
+            aggregate = known.get(plan["plan_id"]) or await get_plan(cmd, plan["plan_id"])
+            if aggregate.id in known and computed.payouts == aggregate.finalised:
+                continue
             aggregate.finalise(node, computed.team_attainment_pct, computed.team_reached, computed.payouts, cmd.clock())
             finalised.append(aggregate)
-    return finalised, seen
+    return finalised
 
 
-async def finalise_again(cmd: Command, node: str, plans: list[IncentivePlan]) -> int | None:
-    """After the close committed: an actual that committed between the figures read and the
-    close is in the period, so each plan whose payouts it changes is finalised again (the
-    close stops any more). The position of the last event appended, or None if none was."""
+async def finalise(cmd: Command, node: str, starts_on: date, ends_on: date) -> tuple[list[IncentivePlan], int]:
+    """At a close for `node`: the plans it finalises (see `_finalised`), once the read models
+    have every event recorded before; and the log position the payouts stand at."""
+    head = await cmd.store.head()
+    if not await _may_finalise(cmd, starts_on, ends_on):
+        return [], head
+    seen = await read_models_current(cmd, [attainment_model.NAME, model.NAME])
+    return await _finalised(cmd, node, starts_on, ends_on, {}), seen
+
+
+async def finalise_again(
+    cmd: Command, node: str, starts_on: date, ends_on: date, plans: list[IncentivePlan]
+) -> int | None:
+    """After the close committed: a write that committed between the figures read and the
+    close (an actual, a plan's approval) is in the period, so each plan whose payouts it
+    changes is finalised again (the close stops any more). The position of the last event
+    appended, or None if none was."""
+    if not plans and not await _may_finalise(cmd, starts_on, ends_on):
+        return None
     await read_models_current(cmd, [attainment_model.NAME, model.NAME])
-    org, again = await cmd.org(), list[Any]()
-    async with cmd.store.pool.acquire() as conn:
-        rows = {p["plan_id"]: p for p in await model.fetch_plans(conn, metric=None, period=None)}
-        for plan in plans:
-            computed = await _compute(cmd, conn, org, rows[plan.id], None)
-            if computed.payouts != plan.finalised:
-                plan.finalise(node, computed.team_attainment_pct, computed.team_reached, computed.payouts, cmd.clock())
-                again += plan.collect_events()
-    if not again:
+    again = await _finalised(cmd, node, starts_on, ends_on, {plan.id: plan for plan in plans})
+    events = [e for plan in again for e in plan.collect_events()]
+    if not events:
         return None
     # Ids of their own: those of the request's Idempotency-Key went to the close's events.
-    return (await cmd.append(again, event_ids=[uuid.uuid4() for _ in again])).last
+    return (await cmd.append(events, event_ids=[uuid.uuid4() for _ in events])).last

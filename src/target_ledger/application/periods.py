@@ -39,8 +39,8 @@ async def close(cmd: Command, period: str, node: str) -> int:
     plans, seen = await payouts.finalise(cmd, node, span.start, span.end)
     finalised = [e for plan in plans for e in plan.collect_events()]
     position = await _save(cmd, periods, also=finalised)
-    if plans and position - len(finalised) - 1 > seen:  # something committed between the figures and the close
-        position = await payouts.finalise_again(cmd, node, plans) or position
+    if position - len(finalised) - 1 > seen:  # something committed between the figures and the close
+        position = await payouts.finalise_again(cmd, node, span.start, span.end, plans) or position
     return position
 
 
