@@ -23,6 +23,7 @@ from target_ledger.domain.alert import Alert
 from target_ledger.domain.catalog import Catalog
 from target_ledger.domain.corrective_action import CorrectiveAction
 from target_ledger.domain.forecast import Forecast
+from target_ledger.domain.incentive import IncentivePlan
 from target_ledger.domain.opportunity import Opportunity
 from target_ledger.domain.org import Organisation
 from target_ledger.domain.period import Periods
@@ -207,6 +208,7 @@ HANDLERS = {
     Opportunity.OpportunityLost: pipeline.opportunity_closed,
     Forecast.ForecastStarted: pipeline.forecast_started,
     Forecast.ForecastSubmitted: pipeline.forecast_submitted,
+    IncentivePlan.IncentiveFinalised: follow_up.incentive_finalised,
 }
 BATCH_HANDLERS = {Actual.ActualRecorded: figures.actuals_recorded}
 

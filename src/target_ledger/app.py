@@ -25,6 +25,7 @@ from target_ledger.api.exports import ExportController
 from target_ledger.api.feed import FeedController
 from target_ledger.api.health import live, ready
 from target_ledger.api.idempotency import IdempotencyMiddleware
+from target_ledger.api.incentives import IncentivePlanController, PayoutController
 from target_ledger.api.lists import EventLogController
 from target_ledger.api.metrics import ObservedRequests, metrics
 from target_ledger.api.monitoring import MonitoringController
@@ -117,6 +118,8 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> 
             PeriodController,
             ReviewController,
             PlanController,
+            IncentivePlanController,
+            PayoutController,
             OrgController,
             OpportunityController,
             PipelineController,

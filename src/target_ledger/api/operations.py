@@ -87,6 +87,14 @@ OPERATIONS = {
     ("GET", "/v1/forecast"): "read_forecast",
     ("POST", "/v1/forecasts"): "submit_forecast",
     ("GET", "/v1/forecasts"): "read_forecast_submissions",
+    ("POST", "/v1/incentive-plans"): "create_incentive_plan",
+    ("GET", "/v1/incentive-plans/{plan_id}"): "read_incentive_plan",
+    ("POST", "/v1/incentive-plans/{plan_id}/changes"): "request_incentive_plan_change",
+    ("POST", "/v1/incentive-plans/{plan_id}/approve"): "approve_incentive_plan",
+    ("POST", "/v1/incentive-plans/{plan_id}/reject"): "reject_incentive_plan",
+    ("GET", "/v1/incentive-plans/{plan_id}/payouts/{person}"): "explain_payout",
+    ("GET", "/v1/payouts"): "read_payouts",
+    ("GET", "/v1/payouts/export"): "export_payouts",
     ("GET", "/health/live"): "check_live",
     ("GET", "/health/ready"): "check_ready",
 }
@@ -144,6 +152,26 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "lose_opportunity": {"reason": "competitor", "note": "a rival bundled support"},
     "configure_pipeline_stages": {"stages": [{"name": "prospecting", "probability": "0.1"}]},
     "submit_forecast": {"node": "east", "period": "2026-Q3", "commit": "1100000.00", "best_case": "1250000.00"},
+    "create_incentive_plan": {
+        "node": "east",
+        "metric": "revenue",
+        "period": "2026-Q3",
+        "tiers": [
+            {"from": "0", "to": "0.8", "multiplier": "0.5"},
+            {"from": "0.8", "to": "1", "multiplier": "1"},
+            {"from": "1", "to": None, "multiplier": "1.5"},
+        ],
+        "base_amount": "5000.00",
+        "cap": "9000.00",
+        "team_award": "500.00",
+        "justification": "tiered commission: beat the target, earn more",
+    },
+    "request_incentive_plan_change": {
+        "tiers": [{"from": "0", "to": "1", "multiplier": "1"}, {"from": "1", "to": None, "multiplier": "2"}],
+        "rate_of_actual": "0.05",
+        "justification": "pay on the actual instead",
+    },
+    "reject_incentive_plan": {"reason": "the budget does not allow it"},
 }
 
 # Operations whose body is a file, not JSON (the handler reads it raw, so litestar declares none).

@@ -300,6 +300,12 @@ class EventStore:
         """The position of the newest committed event (0 for an empty log)."""
         return int(await self.pool.fetchval("SELECT coalesce(max(position), 0) FROM events"))
 
+    async def any_after(self, position: int, types: Sequence[str]) -> bool:
+        """Whether an event of one of these types was committed after `position`: what a read
+        model at that position has not seen yet (a range of the log's key, short when it is current)."""
+        sql = "SELECT exists(SELECT 1 FROM events WHERE position > $1 AND type = ANY($2::text[]))"
+        return bool(await self.pool.fetchval(sql, position, list(types)))
+
     async def cursor_at(self, position: int, conn: asyncpg.Connection | None = None) -> Cursor | None:
         xid = await (conn or self.pool).fetchval("SELECT xid::text::bigint FROM events WHERE position = $1", position)
         return None if xid is None else Cursor(xid, position)

@@ -198,6 +198,28 @@ class ForecastSubmitted(Data):
     note: str
 
 
+class IncentiveFinalised(Data):
+    """A person's payout under an incentive plan as a period's close froze it (amount: what
+    payroll pays, to the cent); a reopen and the next close send it again, with the new figures."""
+
+    plan_id: uuid.UUID
+    plan_node: str
+    plan_version: int
+    person: str
+    metric: str
+    period: str
+    closed_for: str
+    target: Decimal
+    actual: Decimal
+    attainment_pct: Decimal
+    tier: int
+    multiplier: Decimal
+    earned: Decimal
+    cap_applied: bool
+    team_award: Decimal
+    amount: Decimal
+
+
 TYPES: dict[str, type[Data]] = {
     "attainment.updated.v1": Attainment,
     "attainment.threshold_crossed.v1": ThresholdCrossed,
@@ -213,6 +235,7 @@ TYPES: dict[str, type[Data]] = {
     "opportunity.stage_changed.v1": OpportunityStageChanged,
     "opportunity.closed.v1": OpportunityClosed,
     "forecast.submitted.v1": ForecastSubmitted,
+    "incentive.finalised.v1": IncentiveFinalised,
 }
 
 
