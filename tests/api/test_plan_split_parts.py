@@ -223,3 +223,19 @@ async def test_a_target_set_while_the_import_writes_is_a_409_naming_the_file_not
     assert [e["field"] for e in answer.json()["errors"]] == ["body"]
     assert "import the file again" in answer.json()["detail"]
     assert await _file_requests(pool) == []
+
+
+async def test_a_team_set_on_its_own_is_an_error_on_its_part_of_cell_when_its_region_splits_into_it(client, auth):
+    await build_east(client, auth)
+    # East-1's year set on its own, before the plan.
+    body = {"node": "east-1", "metric": "revenue", "period": "2026", "value": "5"}
+    await admin_post(client, auth, "/v1/targets", body)
+    # East's year split along the org: east-1 and east-2 are its parts.
+    rows = ["east,revenue,2026,,8,,p,", "east-1,revenue,2026,,5,,p,east", "east-2,revenue,2026,,3,,p,east"]
+    plan = "\n".join([HEAD.rstrip(","), *rows]) + "\n"
+    # East-1's row, its `part of` cell, in a dry run as applied.
+    r = await _import(client, auth, plan, dry_run=True)
+    assert [(e["row"], e["column"]) for e in r.json()["errors"]] == [(3, "H (part of)")]
+    r = await _import(client, auth, plan)
+    assert r.status_code == 422, r.text
+    assert [(e["row"], e["column"]) for e in r.json()["errors"]] == [(3, "H (part of)")]

@@ -92,6 +92,15 @@ def _column(line: PlanLine, error: DomainError) -> str | None:
     return line.columns.get(name.split(".")[0]) or (line.columns.get("splits") if name else None)
 
 
+def _org_part(line: PlanLine, error: DomainError, lines: list[PlanLine]) -> PlanLine | None:
+    """The row naming `line`'s node in `part of` that an error about a part of its org split is about."""
+    node = (error.field or "").removeprefix("allocations.")
+    if ORG + node not in line.splits:
+        return None
+    same = (line.node, line.metric, line.period, line.scope)
+    return next((p for p in lines if p.node == node and (p.part_of, p.metric, p.period, p.scope) == same), None)
+
+
 class _Plan:
     """The decision over every line: what is new, what already holds, what would need an adjustment."""
 
@@ -124,11 +133,15 @@ class _Plan:
         self.rows[tid] = line
         self.parts.update((p, line) for p in parts)
 
-    async def decide(self, line: PlanLine) -> None:
+    async def decide(self, line: PlanLine, lines: list[PlanLine]) -> None:
         try:
             await self._decide(line)
         except DomainError as error:
-            self.errors.append(problem(line, _column(line, error), str(error)))
+            part = _org_part(line, error, lines)
+            if part is not None:  # an org split's part: its row's `part of` cell
+                self.errors.append(problem(part, part.columns.get("part_of"), str(error)))
+            else:
+                self.errors.append(problem(line, _column(line, error), str(error)))
 
     async def _decide(self, line: PlanLine) -> None:
         cmd = self.cmd
@@ -282,7 +295,7 @@ async def import_plan(cmd: Command, lines: list[PlanLine], sha256: str, *, dry_r
 async def _decided(cmd: _Importing, arranged: list[PlanLine]) -> _Plan:
     plan = _Plan(cmd)
     for line in parents_first(cmd, arranged):
-        await plan.decide(line)
+        await plan.decide(line, arranged)
     return plan
 
 
