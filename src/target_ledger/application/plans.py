@@ -15,7 +15,9 @@ from target_ledger.application.plan_lines import (
     ORG,
     PlanLine,
     Problem,
+    column_of,
     gather_org_splits,
+    org_part_row,
     parents_first,
     part_ids,
     problem,
@@ -81,26 +83,6 @@ class _Importing(Command):
         return msgspec.structs.replace(super().metadata, file_sha256=self.file_sha256)
 
 
-def _column(line: PlanLine, error: DomainError) -> str | None:
-    name = (error.field or "").removeprefix("allocations.").removeprefix("parts.")
-    if name in line.columns:
-        return line.columns[name]
-    # A split key as the calendar spells it (2026-3 in the file is 2026-03 here), or a dimension value.
-    for key, column in line.columns.items():
-        if key.endswith(f":{name}") or (name and key.startswith("split:") and key.endswith(name)):
-            return column
-    return line.columns.get(name.split(".")[0]) or (line.columns.get("splits") if name else None)
-
-
-def _org_part(line: PlanLine, error: DomainError, lines: list[PlanLine]) -> PlanLine | None:
-    """The row naming `line`'s node in `part of` that an error about a part of its org split is about."""
-    node = (error.field or "").removeprefix("allocations.")
-    if ORG + node not in line.splits:
-        return None
-    same = (line.node, line.metric, line.period, line.scope)
-    return next((p for p in lines if p.node == node and (p.part_of, p.metric, p.period, p.scope) == same), None)
-
-
 class _Plan:
     """The decision over every line: what is new, what already holds, what would need an adjustment."""
 
@@ -137,11 +119,11 @@ class _Plan:
         try:
             await self._decide(line)
         except DomainError as error:
-            part = _org_part(line, error, lines)
+            part = org_part_row(line, error, lines)
             if part is not None:  # an org split's part: its row's `part of` cell
                 self.errors.append(problem(part, part.columns.get("part_of"), str(error)))
             else:
-                self.errors.append(problem(line, _column(line, error), str(error)))
+                self.errors.append(problem(line, column_of(line, error), str(error)))
 
     async def _decide(self, line: PlanLine) -> None:
         cmd = self.cmd
