@@ -1,6 +1,7 @@
 """The annual plan read back: the targets of a year as the rows of a plan file."""
 
 import uuid
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -36,13 +37,14 @@ async def plan_of_year(cmd: Command, year: str) -> list[dict[str, Any]]:
             acknowledged=None,
             limit=1000,
         ):
-            rows.extend(r for r in page if r["starts_on"] and span.start <= r["starts_on"] <= r["ends_on"] <= span.end)
+            rows.extend(page)
             last = page[-1]
             after = (last["node"], last["metric"], last["starts_on"], last["target_id"])
-    by_id = {r["target_id"]: r for r in rows}
     children: dict[uuid.UUID, list[dict[str, Any]]] = {}
     for row in rows:
         children.setdefault(row["parent_id"], []).append(row)
+    rows = _of_year(rows, children, span.start, span.end)
+    by_id = {r["target_id"]: r for r in rows}
     plan = []
     for row in rows:
         parent = by_id.get(row["parent_id"])
@@ -58,3 +60,18 @@ async def plan_of_year(cmd: Command, year: str) -> list[dict[str, Any]]:
         part_of = parent["node"] if parent is not None and parent["axis"] == "org" else ""
         plan.append({**row, "splits": splits, "part_of": part_of})
     return plan
+
+
+def _of_year(
+    rows: list[dict[str, Any]], children: dict[uuid.UUID, list[dict[str, Any]]], start: date, end: date
+) -> list[dict[str, Any]]:
+    """The targets whose period lies in the year, and every part of their splits, down every level,
+    wherever the part's period starts (2026-W01 of January's weeks starts in 2025): a split is
+    exported whole, or its row would not import again. In the read model's order."""
+    chosen = {r["target_id"] for r in rows if r["starts_on"] and start <= r["starts_on"] <= r["ends_on"] <= end}
+    wholes = list(chosen)
+    while wholes:
+        parts = [c["target_id"] for c in children.get(wholes.pop(), []) if c["target_id"] not in chosen]
+        chosen.update(parts)
+        wholes.extend(parts)
+    return [r for r in rows if r["target_id"] in chosen]

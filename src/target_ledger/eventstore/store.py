@@ -176,6 +176,12 @@ class EventStore:
         rows = await (conn or self.pool).fetch(sql, ids)
         return {r["event_id"]: r["position"] for r in rows}
 
+    async def requests_of(self, event_ids: Sequence[uuid.UUID], conn: asyncpg.Connection | None = None) -> set[str]:
+        """The request ids in the metadata of the stored events among event_ids: who stored them."""
+        sql = "SELECT DISTINCT metadata->>'request_id' AS request_id FROM events WHERE event_id = ANY($1::uuid[])"
+        rows = await (conn or self.pool).fetch(sql, list(event_ids))
+        return {r["request_id"] or "" for r in rows}
+
     async def load(self, stream_id: uuid.UUID, conn: asyncpg.Connection | None = None) -> list[DomainEvent]:
         return await self.load_after(stream_id, 0, conn)
 
