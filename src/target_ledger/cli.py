@@ -220,6 +220,8 @@ def import_actuals(file: Path, rejects: Path | None, source: str, actor: str, ba
     except HeaderError as e:
         summary, wrong = Summary(), e
     click.echo(f"stored {summary.stored}, duplicates {summary.duplicates}, rejected {summary.rejected}")
+    if summary.skipped:
+        click.echo(f"sheets skipped: {', '.join(summary.skipped)}")
     if wrong:
         click.echo(f"nothing imported: {wrong}", err=True)
     elif summary.rejected:
@@ -550,13 +552,16 @@ def import_plan(file: Path, dry_run: bool, actor: str) -> None:
     from target_ledger.application.plans import import_plan as run_import
     from target_ledger.domain.access import Principal
     from target_ledger.domain.errors import DomainError
-    from target_ledger.plan_file import PlanFileError, read_plan
+    from target_ledger.plan_file import PlanFileError, read_plan_file
 
     content = file.read_bytes()
     try:
-        lines, problems = read_plan(content, file.name)
+        plan = read_plan_file(content, file.name, str(file))
     except PlanFileError as e:
-        raise click.ClickException(f"{file}: {e}") from None
+        raise click.ClickException(str(e)) from None
+    lines, problems = plan.lines, plan.problems
+    if plan.skipped:
+        click.echo(f"sheets skipped: {', '.join(plan.skipped)}", err=True)
 
     async def run() -> PlanReport:
         async with _service(actor) as service, cmd_notifier(service):
