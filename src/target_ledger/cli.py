@@ -180,6 +180,17 @@ def _source_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
     return value
 
 
+def _actor_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """The --actor value, by the rule a token's subject follows (1-256 characters, no control character)."""
+    from target_ledger.api.auth import check_subject
+
+    try:
+        check_subject(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+    return value
+
+
 @import_group.command("actuals")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
@@ -195,7 +206,13 @@ def _source_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
     callback=_source_name,
     help="Where rows that name no source came from (any name: 1-64 letters, digits, '.', '_' or '-').",
 )
-@click.option("--actor", default="import", show_default=True, help="Who the events are recorded as.")
+@click.option(
+    "--actor",
+    default="import",
+    show_default=True,
+    callback=_actor_name,
+    help="Who the events are recorded as (1-256 characters, as a token's subject).",
+)
 @click.option("--batch-size", type=click.IntRange(1, 10_000), default=1000, show_default=True)
 def import_actuals(file: Path, rejects: Path | None, source: str, actor: str, batch_size: int) -> None:
     """Import actuals from a CSV FILE (header: person,metric,date,value[,source,external_ref,scope.<dim>...];
@@ -531,7 +548,8 @@ async def cmd_notifier(cmd: Command) -> AsyncIterator[None]:
     "--actor",
     default="plan-import",
     show_default=True,
-    help="The name the events are recorded under (their metadata's actor), with admin rights.",
+    callback=_actor_name,
+    help="The name the events are recorded under (their metadata's actor), with admin rights (1-256 characters).",
 )
 def import_plan(file: Path, dry_run: bool, actor: str) -> None:
     """Import the annual plan from an .xlsx or CSV FILE: a row per target (node, metric, period,

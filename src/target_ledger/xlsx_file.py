@@ -48,16 +48,15 @@ def open_workbook(source: bytes | Path, name: str, limit: int = MAX_UNZIPPED) ->
     WorkbookError naming the file if it is no zip, a part is damaged, or it unzips to more than
     `limit` bytes (or to more than MAX_RATIO times a large part's zipped size). The bytes are counted
     as they are unzipped, so sizes the zip's directory states falsely do not help."""
-    raw: IO[bytes] = io.BytesIO(source) if isinstance(source, bytes) else source.open("rb")
     try:
-        _check_unzipped(raw, name, limit)
-        raw.seek(0)
-        return openpyxl.load_workbook(raw, read_only=True, data_only=True)
-    except WorkbookError:
-        raw.close()
-        raise
+        with io.BytesIO(source) if isinstance(source, bytes) else source.open("rb") as raw:
+            _check_unzipped(raw, name, limit)
+        return openpyxl.load_workbook(
+            io.BytesIO(source) if isinstance(source, bytes) else source, read_only=True, data_only=True
+        )
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, SyntaxError, EOFError) as e:
-        raw.close()
+        if isinstance(e, WorkbookError):
+            raise
         raise WorkbookError(f"{name} is not a readable xlsx: {e}") from None
 
 
