@@ -645,7 +645,8 @@ def export_plan(file: Path, year: str | None, lang: str) -> None:
     except (DomainError, ReadModelBehindError) as e:
         raise click.ClickException(str(e)) from None
     file.write_bytes(write_plan(rows, units, lang, f"{chosen}"))
-    click.echo(f"wrote {len(rows)} target(s) of {chosen} to {file}")
+    parts = sum(len(r["splits"]) for r in rows)
+    click.echo(f"wrote {len(rows)} row(s), {len(rows) + parts} target(s) with the split parts, of {chosen} to {file}")
 
 
 if __name__ == "__main__":

@@ -82,7 +82,7 @@ def _number(value: Any, commas: bool, where: str = "the cell") -> Decimal:
         raise InvalidOperation(str(value))
     if isinstance(value, float):
         return Decimal(repr(value))
-    if isinstance(value, int):
+    if isinstance(value, int | Decimal):
         return Decimal(value)
     text = _text(value).replace(" ", "")
     check_decimal_text(text, not commas, where)
@@ -303,7 +303,8 @@ def write_plan(plan: Iterable[dict[str, Any]], units: dict[str, str], lang: str,
     for r, row in enumerate(rows, start=2):
         fmt = wb.FORMATS[units.get(row["metric"], "count")]
         scope = ";".join(f"{k}={v}" for k, v in row["scope"].items())
-        cells = [row["node"], row["metric"], row["period"], scope, row["value"], row["stretch"], ""]
+        rationale = row.get("rationale") or None
+        cells = [row["node"], row["metric"], row["period"], scope, row["value"], row["stretch"], rationale]
         cells.append(row.get("part_of") or None)
         for c, value in enumerate(cells, start=1):
             wb.put(ws, r, c, value, fmt if c in (5, 6) else None)

@@ -1,6 +1,7 @@
 """An .xlsx checked before it is parsed (a zip, no decompression bomb), its cells read by one set of rules."""
 
 import io
+import math
 import re
 import zipfile
 import zlib
@@ -90,14 +91,36 @@ def _check_unzipped(raw: IO[bytes], name: str, limit: int) -> None:
 
 
 def sheet_rows(book: Workbook, sheet: Any, name: str, max_columns: int) -> Iterator[tuple[int, list[Any]]]:
-    """A sheet's rows by number, each cut to max_columns + 1 values (one past, to see there are more):
-    WorkbookError naming the file and sheet if its XML is damaged."""
+    """A sheet's rows by number, each cut to max_columns + 1 values (one past, to see there are more),
+    a number cell as a Decimal with the places its format shows (1000000.50 stays so); WorkbookError
+    naming the file and sheet if its XML is damaged."""
     sheet.reset_dimensions()  # the declared size is the file's word: rows are padded only to their own cells
     try:
-        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-            yield number, list(row[: max_columns + 1])
+        for number, row in enumerate(sheet.iter_rows(), start=1):
+            yield number, [_shown(cell) for cell in row[: max_columns + 1]]
     except (SyntaxError, ValueError, KeyError, zipfile.BadZipFile, zlib.error, EOFError) as e:
         raise WorkbookError(f"{name} is not a readable xlsx: sheet {sheet.title!r}: {e}") from None
+
+
+_PLACES = re.compile(r"\.([0#]+)")
+
+
+def _shown(cell: Any) -> Any:
+    """A cell's value; a float as the Decimal a spreadsheet shows, with its format's places when
+    that loses nothing (1000000.5 formatted #,##0.00 is 1000000.50)."""
+    value = cell.value
+    if not isinstance(value, float) or not math.isfinite(value):
+        return value
+    if value.is_integer() and abs(value) < EXACT:
+        return int(value)  # as the file would have said 2026 rather than 2026.0
+    exact = Decimal(format(value, ".15g"))  # 15 significant digits, as a spreadsheet shows: 0.1 + 0.2 is 0.3
+    section = str(getattr(cell, "number_format", "General")).split(";")[0]
+    if not re.search(r"[0#]", section):
+        return exact  # General: the shortest decimal that is the float
+    found = _PLACES.search(section)
+    places = (len(found.group(1)) if found else 0) + (2 if "%" in section else 0)
+    shown = exact.quantize(Decimal(1).scaleb(-places))
+    return shown if shown == exact else exact
 
 
 def text_cell(value: Any, where: str) -> str:
@@ -108,7 +131,7 @@ def text_cell(value: Any, where: str) -> str:
     if isinstance(value, bool):
         raise CellError(f"{where} holds TRUE/FALSE: type it as text")
     if isinstance(value, float | int | Decimal):
-        if (isinstance(value, float) and not value.is_integer()) or abs(int(value)) >= EXACT:
+        if value != int(value) or abs(int(value)) >= EXACT:
             raise CellError(f"{where} holds the number {value!r}, which may have lost digits: type it as text")
         return str(int(value))
     if isinstance(value, datetime | date | time):
