@@ -52,9 +52,23 @@ def open_workbook(source: bytes | Path, name: str, limit: int = MAX_UNZIPPED) ->
     try:
         with io.BytesIO(source) if isinstance(source, bytes) else source.open("rb") as raw:
             _check_unzipped(raw, name, limit)
-        return openpyxl.load_workbook(
-            io.BytesIO(source) if isinstance(source, bytes) else source, read_only=True, data_only=True
-        )
+        if isinstance(source, bytes):
+            return openpyxl.load_workbook(io.BytesIO(source), read_only=True, data_only=True)
+        # Opened here, whatever the file's name (openpyxl judges a path by its extension), and closed with the book.
+        handle = source.open("rb")
+        try:
+            book = openpyxl.load_workbook(handle, read_only=True, data_only=True)
+        except BaseException:
+            handle.close()
+            raise
+        close = book.close
+
+        def closing() -> None:
+            close()
+            handle.close()
+
+        book.close = closing  # type: ignore[method-assign]
+        return book
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, SyntaxError, EOFError) as e:
         if isinstance(e, WorkbookError):
             raise
