@@ -16,7 +16,7 @@ from target_ledger.api import plans as plans_api
 from target_ledger.app import create_app
 from target_ledger.cli import main
 from target_ledger.import_rows import read_lines
-from target_ledger.plan_file import MAX_COLUMNS, MAX_ROWS, read_plan, read_plan_file
+from target_ledger.plan_file import MAX_COLUMNS, MAX_ROWS, read_plan_file
 from tests.api.live import serving
 from tests.api.support import ADMIN, admin_post, build_east, team_target
 
