@@ -57,7 +57,9 @@ async def test_an_actuals_workbook_cut_short_stops_the_import_naming_the_file(db
 
 
 @pytest.mark.parametrize("command", ["plan", "actuals"])
-@pytest.mark.parametrize("actor", ["", "x" * 5000, "bad\x01name"], ids=["empty", "5000 characters", "a control character"])
+@pytest.mark.parametrize(
+    "actor", ["", "x" * 5000, "bad\x01name"], ids=["empty", "5000 characters", "a control character"]
+)
 def test_an_actor_no_token_could_name_is_refused_naming_the_option(tmp_path, command, actor):
     path = tmp_path / "file.csv"
     path.write_text("node,metric,period,target\n")
