@@ -7,6 +7,7 @@ import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from decimal import InvalidOperation
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -20,9 +21,9 @@ from target_ledger.xlsx_file import (
     Blank,
     CellError,
     WorkbookError,
-    check_decimal_text,
     date_cell,
     explained_rows,
+    number_cell,
     open_workbook,
     text_cell,
 )
@@ -196,15 +197,17 @@ def _row_fields(
     In a `;` or tab file a value such as 12.000 is refused as ambiguous (a thousands separator?)."""
     if error:
         raise Unreadable(error)
-    if "value" in header and header.index("value") < len(values):
-        try:
-            check_decimal_text(values[header.index("value")], decimal_comma, "value")
-        except CellError as e:
-            raise Unreadable(str(e)) from None
     if len(values) > len(header) and any(values[len(header) :]):
         raise Unreadable(f"{len(values)} fields, the header has {len(header)}")
-    cells = (values + [""] * len(header))[: len(header)]
+    cells = (values + [""] * len(header))[: len(header)]  # as in the file: the rejects file writes them back
     row = {k: v for k, v in zip(header, cells, strict=True) if k and k != ERROR}
+    if row.get("value", "").strip():
+        try:  # a number as the plan reader reads it; a value that is none is named by the rules of an actual
+            row["value"] = str(number_cell(row["value"], not decimal_comma, "value"))
+        except CellError as e:
+            raise Unreadable(str(e)) from None
+        except InvalidOperation:
+            pass
     scope = {k[6:]: v for k, v in row.items() if k.startswith("scope.") and v}
     return {**{k: v for k, v in row.items() if not k.startswith("scope.") and v != ""}, "scope": scope}, cells
 

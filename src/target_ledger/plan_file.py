@@ -18,9 +18,9 @@ from target_ledger.xlsx_file import (
     Blank,
     CellError,
     WorkbookError,
-    check_decimal_text,
     explained_rows,
     is_xlsx,
+    number_cell,
     open_workbook,
 )
 from target_ledger.xlsx_file import text_cell as _cell_text
@@ -41,7 +41,6 @@ def _label(field: str, lang: str) -> str:
 
 _HEADERS = {_label(f, lang).strip().lower(): f for f in FIELDS for lang in ("en", "zh-CN")} | {"value": "target"}
 _SPLIT = re.compile(r"^\d{4}(-.+)?$|^[^:]+:.+$")
-_GROUPED = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
 # A plan is a few thousand rows; beyond these a file is refused rather than read (a sheet may declare
 # a million rows of 16,384 columns in a few bytes, and the reader would pad every row to them).
 MAX_ROWS = 100_000  # of the whole file, every sheet's rows counted
@@ -72,25 +71,6 @@ def _period(value: Any, where: str) -> str:
             )
         return f"{value.year}-{value.month:02d}"
     return _cell_text(value, where)
-
-
-def _number(value: Any, commas: bool, where: str = "the cell") -> Decimal:
-    """A number cell; a comma only as a thousands separator (1,234,567.89), and never in a `;` or tab
-    CSV, where it is a decimal comma this reader does not guess at (1234,56 is an error, not 123456;
-    12.000 is refused as ambiguous, not read as 12)."""
-    if isinstance(value, bool):
-        raise InvalidOperation(str(value))
-    if isinstance(value, float):
-        return Decimal(repr(value))
-    if isinstance(value, int | Decimal):
-        return Decimal(value)
-    text = _text(value).replace(" ", "")
-    check_decimal_text(text, not commas, where)
-    if "," in text:
-        if not commas or not _GROUPED.match(text):
-            raise InvalidOperation(text)
-        text = text.replace(",", "")
-    return Decimal(text)
 
 
 def _scope(text: str) -> dict[str, str]:
@@ -263,7 +243,7 @@ def _line(
     for field, cell in cells.items():
         if (field in ("target", "stretch") or field not in FIELDS) and _text(cell):
             try:
-                values[field] = _number(cell, commas, f"{sheet}!{columns[field].split(' ')[0]}{number}")
+                values[field] = number_cell(cell, commas, f"{sheet}!{columns[field].split(' ')[0]}{number}")
             except CellError as error:
                 fail(field, str(error))
             except InvalidOperation:

@@ -7,7 +7,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from datetime import date, datetime, time
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import IO, Any
 
@@ -166,6 +166,29 @@ def date_cell(value: Any, where: str) -> str:
 
 
 _AMBIGUOUS = re.compile(r"^[+-]?\d{1,3}\.\d{3}$")
+
+
+_GROUPED = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
+
+
+def number_cell(value: Any, commas: bool, where: str) -> Decimal:
+    """A number cell or text, for plans and actuals alike; a comma only as a thousands separator
+    (1,234,567.89), and never in a `;` or tab CSV (commas False), where it is a decimal comma this
+    reader does not guess at (1234,56 is an error, not 123456; 12.000 is refused as ambiguous, not read
+    as 12). InvalidOperation if it is no number, CellError naming `where` if it is ambiguous."""
+    if isinstance(value, bool):
+        raise InvalidOperation(str(value))
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, int | Decimal):
+        return Decimal(value)
+    text = str(value).strip().replace(" ", "")
+    check_decimal_text(text, not commas, where)
+    if "," in text:
+        if not commas or not _GROUPED.match(text):
+            raise InvalidOperation(text)
+        text = text.replace(",", "")
+    return Decimal(text)
 
 
 def check_decimal_text(text: str, decimal_comma: bool, where: str) -> None:

@@ -90,6 +90,10 @@ def test_twelve_point_zero_zero_zero_in_a_semicolon_file_is_refused_as_ambiguous
     path.write_text("person;metric;date;value\nrep1;calls;2026-07-01;12.000\nrep1;calls;2026-07-02;1.5\n")
     first, second = read_lines(path)
     assert "'12.000' is ambiguous" in (first.fault or "") and second.fault is None
+    # One number reader for both: a comma file's grouped thousands are a number in actuals too.
+    path.write_text('person,metric,date,value\nrep1,calls,2026-07-01,"1,234.50"\n')
+    [line] = read_lines(path)
+    assert line.fields["value"] == "1234.50" and line.cells == ["rep1", "calls", "2026-07-01", "1,234.50"]
 
 
 def test_a_period_typed_as_a_day_is_refused_naming_the_cell_and_a_month_excel_made_a_date_is_that_month():
