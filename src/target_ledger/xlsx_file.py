@@ -146,7 +146,7 @@ def text_cell(value: Any, where: str) -> str:
         raise CellError(f"{where} holds TRUE/FALSE: type it as text")
     if isinstance(value, float | int | Decimal):
         if value != int(value) or abs(int(value)) >= EXACT:
-            raise CellError(f"{where} holds the number {value!r}, which may have lost digits: type it as text")
+            raise CellError(f"{where} holds the number {value}, which may have lost digits: type it as text")
         return str(int(value))
     if isinstance(value, datetime | date | time):
         raise CellError(f"{where} holds a date ({value}): type it as text")

@@ -116,7 +116,7 @@ def test_a_date_with_a_time_is_refused_and_a_long_number_in_a_text_column_too(tm
     path.write_bytes(workbook(rows))
     timed, long, short = read_lines(path)
     assert timed.fault == "Sheet!C2 holds a date with a time (2026-07-01 15:30:00): type the date alone, as 2026-07-01"
-    assert "Sheet!E3 holds the number" in (long.fault or "") and "type it as text" in (long.fault or "")
+    assert long.fault == "Sheet!E3 holds the number 1E+20, which may have lost digits: type it as text"
     assert short.fault is None and short.fields["external_ref"] == "1001" and short.fields["date"] == "2026-07-01"
     # A plan's node cell: the same rule.
     plan = read_plan_file(workbook([PLAN, [10**20, "revenue", "2026", 1], [7, "revenue", "2026", 1]]))
