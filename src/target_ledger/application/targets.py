@@ -166,6 +166,7 @@ async def decompose(cmd: Command, parent_id: uuid.UUID, split: Split) -> tuple[T
     await preconditions.check_target(cmd, parent)
     children = await decide_split(cmd, parent, split)
     if children is None:
+        await cmd.check_conditions()  # no append to compare the If-Match: a stale one is a 412 still
         return parent, None  # the same decomposition again: nothing to store
     return parent, await _append_new(cmd, children, parent)
 
