@@ -256,6 +256,22 @@ async def test_a_non_reader_gets_the_same_403_whatever_the_if_match(client, auth
     assert "lead1" not in answers[0]["detail"]
 
 
+@pytest.mark.parametrize("operation", ["acknowledge_target", "withdraw_adjustment"])
+async def test_an_outsider_gets_a_403_before_any_lookup_and_a_malformed_if_match_a_422_first(
+    client, auth, target, operation
+) -> None:
+    asked = await ask(client, auth, target["id"], new_value="900")
+    (path,) = [p for (method, p), name in OPERATIONS.items() if name == operation]
+    known = path.format(target_id=target["id"], adjustment_id=asked["id"])
+    unknown = path.format(target_id=UUID(int=7), adjustment_id=UUID(int=7))
+    # mallory belongs to no unit: the same 403 for an id that exists and one that does not.
+    answers = [await client.post(url, json=CHANGES[operation], headers=auth("mallory")) for url in (known, unknown)]
+    assert [a.status_code for a in answers] == [403, 403] and answers[0].json() == answers[1].json()
+    # A malformed If-Match is a 422 before even that.
+    r = await client.post(known, json=CHANGES[operation], headers={**auth("mallory"), "If-Match": "W/1"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "If-Match"
+
+
 async def test_rights_to_act_come_before_the_version(client, auth, target) -> None:
     # The admin may read east-1 but is not its assignee: a 403, never a 412, whatever the If-Match.
     for if_match in ('"1"', '"9"', '"1",,"2"'):

@@ -53,6 +53,14 @@ def _shown(header: str) -> str:
     return raw.decode("utf-8", "backslashreplace")
 
 
+async def admit(cmd: Command) -> None:
+    """First of all, before the target or request a change is about is looked up: a malformed
+    If-Match is a 422, an outsider a 403 (so no 404 tells them which ids exist)."""
+    if cmd.if_match is not None:
+        versions(cmd.if_match)
+    await authorize_member(cmd)
+
+
 async def check_target(cmd: Command, target: Target) -> None:
     """Before any other rule of a change of `target`: a malformed If-Match is a 422, and a caller
     who may not read the target a 403, whatever the If-Match says. The version is compared when
