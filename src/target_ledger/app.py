@@ -11,7 +11,7 @@ from litestar.middleware import DefineMiddleware
 
 from projections.runner import PROJECTIONS, Locks, Progress, read_model_pool, supervise
 from target_ledger import scheduler
-from target_ledger.api import errors, openapi
+from target_ledger.api import errors, openapi, pages
 from target_ledger.api.actuals import ActualController
 from target_ledger.api.adjustments import AdjustmentController
 from target_ledger.api.attainment import AttainmentController
@@ -141,7 +141,8 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> 
         request_class=LedgerRequest,
         logging_config=None,  # target_ledger.logs configures logging, once per process (litestar's would replace it)
         lifespan=[lifespan],
-        state=State({"settings": settings}),
+        # Cursors signed with a key from the JWT secret: every process sharing it takes them (api/pages.py).
+        state=State({"settings": settings, "cursor_key": pages.cursor_key(settings.secret())}),
         openapi_config=openapi.config(),  # api/openapi.py: names, problems, headers; offline docs
     )
     # Around litestar's whole handler, not a route: every answer (a path no route takes, the

@@ -6,12 +6,14 @@ from uuid import UUID
 
 import pytest
 
+from target_ledger.api.operations import CONDITIONAL, OPERATIONS
 from target_ledger.application import Command, preconditions
 from target_ledger.application.targets import get_target
 from target_ledger.domain.access import Principal
 from target_ledger.domain.errors import PreconditionFailedError
-from tests.api.support import ask, build_east, team_target
+from tests.api.support import ADMIN, ask, build_east, team_target
 
+FULLWIDTH_ONE = "\uff11"  # what an input method may type for 1
 EAST_1 = {"node": "east-1", "metric": "revenue", "period": "2026-Q3", "value": "1000"}
 
 
@@ -80,7 +82,7 @@ async def test_a_list_matches_any_of_its_versions_and_a_star_any_version(client,
     assert (await _acknowledge(client, auth, target, None)).status_code == 200
 
 
-@pytest.mark.parametrize("header", ['W/"1"', "1", '"one"', '"1", W/"2"', ",", '*, "1"', '"1", ' * 50])
+@pytest.mark.parametrize("header", ['W/"1"', "1", '"1" "2"', '"1', '"1", W/"2"', ",", '*, "1"', '"1", ' * 50])
 async def test_a_malformed_if_match_is_refused_naming_the_header(client, auth, target, pool, header) -> None:
     head = await _head(pool)
     # Not `*` nor quoted versions (a weak tag, a bare number, a word), or too long: a 422 naming If-Match.
@@ -88,6 +90,30 @@ async def test_a_malformed_if_match_is_refused_naming_the_header(client, auth, t
     assert r.status_code == 422, r.text
     assert r.json()["errors"][0]["field"] == "If-Match"
     assert await _head(pool) == head
+
+
+@pytest.mark.parametrize("header", ['"abc"', '"-1"', '"01"', '""', '"1,2"'])
+async def test_a_well_formed_tag_that_is_no_current_version_is_a_412(client, auth, target, pool, header) -> None:
+    head = await _head(pool)
+    # An opaque tag (RFC 9110) the ledger never gave, or not at this version, simply does not match.
+    r = await _acknowledge(client, auth, target, header)
+    assert r.status_code == 412, r.text
+    assert r.headers["etag"] == '"1"' and await _head(pool) == head
+
+
+async def test_a_list_may_hold_empty_elements_and_tags_with_commas(client, auth, target) -> None:
+    # Empty list elements are ignored (RFC 9110 §5.6.1.2): "1" is among the versions named.
+    assert (await _acknowledge(client, auth, target, '"9",, "1",')).status_code == 200
+
+
+async def test_a_header_of_utf_8_bytes_is_echoed_as_the_client_wrote_it(client, auth, target) -> None:
+    # A fullwidth digit, unquoted: malformed, and the detail shows it as sent, not as latin-1 mojibake.
+    r = await _acknowledge(client, auth, target, FULLWIDTH_ONE.encode())  # type: ignore[arg-type]
+    assert r.status_code == 422, r.text
+    assert FULLWIDTH_ONE in r.json()["detail"] and "\u00ef" not in r.json()["detail"]
+    # Quoted, it is a well-formed opaque tag: no version, so a 412.
+    quoted = f'"{FULLWIDTH_ONE}"'.encode()
+    assert (await _acknowledge(client, auth, target, quoted)).status_code == 412  # type: ignore[arg-type]
 
 
 async def test_two_changes_at_the_same_version_one_wins_the_other_is_a_412(client, auth, target, pool) -> None:
@@ -138,6 +164,24 @@ async def test_a_retried_change_with_its_idempotency_key_is_not_a_412(client, au
     assert other.status_code == 412
 
 
+async def test_a_412_under_a_key_leaves_the_key_free_for_the_corrected_retry(client, auth, target, pool) -> None:
+    assert (await _acknowledge(client, auth, target, None)).status_code == 200
+    # Decided on version 1, now 2: a 412, and nothing kept under the key.
+    stale = await _acknowledge(client, auth, target, '"1"', **{"Idempotency-Key": "ack-3"})
+    assert stale.status_code == 412
+    # The retry at the version read again is decided anew: stored, with the next ETag.
+    fixed = await _acknowledge(client, auth, target, '"2"', **{"Idempotency-Key": "ack-3"})
+    assert fixed.status_code == 200 and fixed.headers["etag"] == '"3"', fixed.text
+    assert "idempotent-replayed" not in fixed.headers
+    # Its retry is a replay, carrying the ETag the answer had.
+    again = await _acknowledge(client, auth, target, '"2"', **{"Idempotency-Key": "ack-3"})
+    assert again.headers["idempotent-replayed"] == "true" and again.headers["etag"] == '"3"'
+    # The same key with another If-Match is another request: a 422 naming the key, as another body is.
+    other = await _acknowledge(client, auth, target, '"3"', **{"Idempotency-Key": "ack-3"})
+    assert other.status_code == 422 and other.json()["errors"][0]["field"] == "Idempotency-Key"
+    assert await pool.fetchval("SELECT count(*) FROM events WHERE type = 'TargetAcknowledged'") == 2
+
+
 async def test_a_split_and_an_adjustment_request_check_the_target_version(client, auth, target, pool) -> None:
     assert (await _acknowledge(client, auth, target, None)).status_code == 200
     split = {"axis": "org", "method": "weights", "weights": {"rep1": "6", "rep2": "4"}}
@@ -179,14 +223,64 @@ async def test_deciding_a_request_checks_the_request_version(client, auth) -> No
     assert second.status_code == 200 and second.json()["status"] == "approved", second.text
 
 
-async def test_a_412_tells_no_version_to_whoever_may_not_read_the_target(client, auth, target) -> None:
-    # lead2 may not read east-1: a stale If-Match from them is the 403 any change would be.
-    r = await client.post(
-        f"/v1/targets/{target['id']}/acknowledgement",
-        json={"comment": "agreed"},
-        headers={**auth("lead2"), "If-Match": '"9"'},
-    )
-    assert r.status_code == 403 and "etag" not in r.headers
+# Each conditional operation, with a body it would take: the path's id is east-1's target or lead1's request on it.
+CHANGES = {
+    "acknowledge_target": {"comment": "agreed"},
+    "dispute_target": {"comment": "too high"},
+    "split_target": {"axis": "org", "method": "weights", "weights": {"rep1": "6", "rep2": "4"}},
+    "request_adjustment": {"reason_category": "market_change", "justification": "a customer left", "new_value": "9"},
+    "approve_adjustment": None,
+    "reject_adjustment": {"reason": "not justified"},
+    "withdraw_adjustment": {"reason": "asked too early"},
+}
+
+
+def test_every_conditional_operation_is_in_the_table_of_changes() -> None:
+    assert set(CHANGES) == CONDITIONAL
+
+
+@pytest.mark.parametrize("operation", sorted(CHANGES))
+async def test_a_non_reader_gets_the_same_403_whatever_the_if_match(client, auth, target, operation) -> None:
+    asked = await ask(client, auth, target["id"], new_value="900")
+    (path,) = [p for (method, p), name in OPERATIONS.items() if name == operation]
+    url = path.format(target_id=target["id"], adjustment_id=asked["id"])
+    answers = []
+    # lead2 may not read east-1: the current version, a stale one, `*` or none at all are one answer.
+    for if_match in ('"1"', '"9"', "*", None):
+        conditional = {"If-Match": if_match} if if_match is not None else {}
+        r = await client.post(url, json=CHANGES[operation], headers={**auth("lead2"), **conditional})
+        assert r.status_code == 403 and "etag" not in r.headers, (if_match, r.text)
+        answers.append(r.json())
+    assert all(a == answers[0] for a in answers), answers
+    # The refusal is about reading east-1: it never names the assignee nor the requester (lead1).
+    assert "lead1" not in answers[0]["detail"]
+
+
+@pytest.mark.parametrize("operation", ["acknowledge_target", "withdraw_adjustment"])
+async def test_an_outsider_gets_a_403_before_any_lookup_and_a_malformed_if_match_a_422_first(
+    client, auth, target, operation
+) -> None:
+    asked = await ask(client, auth, target["id"], new_value="900")
+    (path,) = [p for (method, p), name in OPERATIONS.items() if name == operation]
+    known = path.format(target_id=target["id"], adjustment_id=asked["id"])
+    unknown = path.format(target_id=UUID(int=7), adjustment_id=UUID(int=7))
+    # mallory belongs to no unit: the same 403 for an id that exists and one that does not.
+    answers = [await client.post(url, json=CHANGES[operation], headers=auth("mallory")) for url in (known, unknown)]
+    assert [a.status_code for a in answers] == [403, 403] and answers[0].json() == answers[1].json()
+    # A malformed If-Match is a 422 before even that.
+    r = await client.post(known, json=CHANGES[operation], headers={**auth("mallory"), "If-Match": "W/1"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "If-Match"
+
+
+async def test_rights_to_act_come_before_the_version(client, auth, target) -> None:
+    # The admin may read east-1 but is not its assignee: a 403, never a 412, whatever the If-Match.
+    for if_match in ('"1"', '"9"', '"1",,"2"'):
+        r = await client.post(
+            f"/v1/targets/{target['id']}/acknowledgement",
+            json={"comment": "agreed"},
+            headers={**auth(*ADMIN), "If-Match": if_match},
+        )
+        assert r.status_code == 403 and "etag" not in r.headers, (if_match, r.text)
 
 
 async def test_the_openapi_document_declares_if_match_412_and_etag(client) -> None:

@@ -2,9 +2,14 @@
 the reader may read, and walked to the end while others write without a repeat or a gap."""
 
 import asyncio
+import base64
+import json
 
+import msgspec
 import pytest
+from litestar.testing import AsyncTestClient
 
+from target_ledger.app import create_app
 from tests.api.monitoring_support import head
 from tests.api.support import ADMIN, admin_post, build_east, team_target
 
@@ -327,3 +332,56 @@ async def test_a_page_s_next_cursor_continues_where_it_ended(client, auth, east)
     rest = await _page(client, auth, "/v1/org/people", limit=4, cursor=first["next"])
     names = [p["person"] for p in first["items"] + rest["items"]]
     assert names == ["ceo", "east-boss", "lead1", "lead2", "rep1", "rep2"] and rest["next"] is None
+
+
+# Cursors are the list's own: signed, bound to the list and its filters, good on every process.
+
+
+def _unsigned(key: object) -> str:
+    """A cursor as a client could make one up: base64url of a key's JSON, without the list's tag."""
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    ("path", "key"),
+    [
+        ("/v1/org/people", "x"),
+        ("/v1/org/units", "east"),
+        ("/v1/events", 1),
+        ("/v1/actuals", 1),
+        ("/v1/targets", ["east-1", "revenue", "2026-07-01", "00000000-0000-0000-0000-000000000000"]),
+    ],
+)
+async def test_a_made_up_cursor_is_refused_naming_it(client, auth, east, path, key) -> None:
+    # A key of the right shape, not given by the list: refused, whatever it would have skipped to.
+    _refused(await _get(client, auth, path, AUDITOR, cursor=_unsigned(key)), 422, "cursor")
+
+
+async def test_an_edited_cursor_is_refused(client, auth, east) -> None:
+    given = (await _page(client, auth, "/v1/org/people", limit=2))["next"]
+    _, tag = given.split(".")
+    # The key changed to one further on, the list's tag kept: refused.
+    _refused(await _get(client, auth, "/v1/org/people", cursor=f"{_unsigned('rep1')}.{tag}"), 422, "cursor")
+
+
+async def test_a_cursor_from_another_list_or_other_filters_is_refused(client, auth, east) -> None:
+    people = (await _page(client, auth, "/v1/org/people", limit=2))["next"]
+    # The people's cursor on the units, or on the people of one unit only: refused.
+    _refused(await _get(client, auth, "/v1/org/units", cursor=people), 422, "cursor")
+    _refused(await _get(client, auth, "/v1/org/people", unit="east-1", cursor=people), 422, "cursor")
+    # With the same filters (and another limit) it goes on.
+    assert (await _page(client, auth, "/v1/org/people", limit=3, cursor=people))["items"]
+
+
+async def test_a_cursor_from_one_process_works_on_another_sharing_the_secret(
+    client, auth, east, settings, tmp_path
+) -> None:
+    first = await _page(client, auth, "/v1/org/people", limit=4)
+    # Another API process: its own data directory, the same TL_JWT_SECRET.
+    other = msgspec.structs.replace(
+        settings, data_dir=str(tmp_path / "other"), run_projections=False, run_webhooks=False
+    )
+    async with AsyncTestClient(create_app(other)) as elsewhere:
+        rest = await _page(elsewhere, auth, "/v1/org/people", limit=4, cursor=first["next"])
+    names = [p["person"] for p in first["items"] + rest["items"]]
+    assert names == ["ceo", "east-boss", "lead1", "lead2", "rep1", "rep2"]

@@ -1,21 +1,26 @@
 """Idempotency-Key: a retried mutation gets the first answer again, not a 409 from its own effect.
 
 The events of a keyed request already have ids derived from the key, so nothing is stored
-twice; this keeps the answer too. The first answer below 500 to each (caller, key) is kept
-for a day; the same key on another method, path or body is a 422 naming the header (and so is
-a key too long to keep: api/edge.py).
+twice; this keeps the answer too, with its ETag. The first answer to each (caller, key) is
+kept for a day, unless it tells the state of the moment and asks for a retry: a 409 (a conflict,
+a period closed meanwhile), a 412 (another version: read again, then send the corrected If-Match)
+or a 5xx. Those stored nothing, so the key stays free and the retry is decided again against
+the state then (its events' ids still come from the key: nothing is stored twice). The same key
+on another method, path, body or If-Match is a 422 naming the header (and so is a key too long
+to keep: api/edge.py).
 """
 
 import hashlib
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
 from target_ledger.api.edge import MAX_BODY, refuse
 
 MUTATIONS = {"POST", "PUT", "PATCH", "DELETE"}
 KEEP = timedelta(hours=24)  # how long an answer is kept for retries
+MOMENTARY = {409, 412}  # answers about the state of the moment, not the request: never kept
 
 
 class IdempotencyMiddleware:
@@ -33,10 +38,10 @@ class IdempotencyMiddleware:
         if body is None:
             await refuse(send, 413, "body", f"a request body may hold at most {MAX_BODY} bytes")
             return
-        request = f"{method} {scope['path']} {hashlib.sha256(body).hexdigest()}"
+        request = _fingerprint(cast(HTTPScope, scope), body)
         pool = scope["app"].state.pool
         kept = await pool.fetchrow(
-            """SELECT request, status, content_type, body FROM idempotent_responses
+            """SELECT request, status, content_type, etag, body FROM idempotent_responses
                  WHERE subject = $1 AND key = $2 AND created_at > now() - $3::interval""",
             user.subject,
             key,
@@ -46,34 +51,48 @@ class IdempotencyMiddleware:
             if kept["request"] != request:
                 await refuse(send, 422, "Idempotency-Key", "this Idempotency-Key was used for another request")
             else:
-                await _answer(send, kept["status"], kept["content_type"], bytes(kept["body"]), replayed=True)
+                await _answer(send, kept["status"], kept["content_type"], kept["etag"], bytes(kept["body"]))
             return
-        answer: dict[str, Any] = {"body": b""}
+        answer: dict[str, Any] = {"body": b"", "etag": None}
 
         async def keep(message: Message) -> None:
             if message["type"] == "http.response.start":
                 answer["status"] = message["status"]
-                answer["content_type"] = dict(message.get("headers", [])).get(b"content-type", b"").decode()
+                headers = dict(message.get("headers", []))
+                answer["content_type"] = headers.get(b"content-type", b"").decode("latin-1")
+                etag = headers.get(b"etag")
+                answer["etag"] = etag.decode("latin-1") if etag is not None else None
             elif message["type"] == "http.response.body":
                 answer["body"] += message.get("body", b"")
             await send(message)
 
         await self.app(scope, replay, keep)
-        if answer.get("status", 500) < 500:
+        status = answer.get("status", 500)
+        if status < 500 and status not in MOMENTARY:
             await pool.execute(
-                """INSERT INTO idempotent_responses (subject, key, request, status, content_type, body)
-                   VALUES ($1, $2, $3, $4, $5, $6)
+                """INSERT INTO idempotent_responses (subject, key, request, status, content_type, etag, body)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7)
                    ON CONFLICT (subject, key) DO UPDATE SET request = $3, status = $4, content_type = $5,
-                          body = $6, created_at = now()
-                    WHERE idempotent_responses.created_at <= now() - $7::interval""",
+                          etag = $6, body = $7, created_at = now()
+                    WHERE idempotent_responses.created_at <= now() - $8::interval""",
                 user.subject,
                 key,
                 request,
-                answer["status"],
+                status,
                 answer["content_type"],
+                answer["etag"],
                 answer["body"],
                 KEEP,
             )
+
+
+def _fingerprint(scope: HTTPScope, body: bytes) -> str:
+    """What makes two requests under one key the same: method, path, body and If-Match (its
+    lines joined, as the handlers read them). Without If-Match it is as before that header
+    counted, so answers kept then still replay."""
+    conditions = [v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"if-match"]
+    request = f"{scope['method']} {scope['path']} {hashlib.sha256(body).hexdigest()}"
+    return f"{request} If-Match: {', '.join(conditions)}" if conditions else request
 
 
 async def _read_body(receive: Receive) -> tuple[bytes | None, Receive]:
@@ -101,13 +120,15 @@ async def _read_body(receive: Receive) -> tuple[bytes | None, Receive]:
     return body, replay
 
 
-async def _answer(send: Send, status: int, content_type: str, body: bytes, *, replayed: bool) -> None:
+async def _answer(send: Send, status: int, content_type: str, etag: str | None, body: bytes) -> None:
+    """The kept answer again, marked as a replay, with the ETag it had."""
     headers: list[tuple[bytes, bytes]] = [
-        (b"content-type", content_type.encode()),
+        (b"content-type", content_type.encode("latin-1")),
         (b"content-length", str(len(body)).encode()),
+        (b"idempotent-replayed", b"true"),
     ]
-    if replayed:
-        headers.append((b"idempotent-replayed", b"true"))
+    if etag is not None:
+        headers.append((b"etag", etag.encode("latin-1")))
     start: Any = {"type": "http.response.start", "status": status, "headers": headers}
     await send(start)
     await send({"type": "http.response.body", "body": body, "more_body": False})

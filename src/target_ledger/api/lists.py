@@ -170,7 +170,9 @@ async def list_targets(
     cursor: pages.CursorParam = None,
     min_position: MinPosition = None,
 ) -> TargetPage:
-    after = pages.decode(cursor, TargetKey)
+    filters = {"node": node, "subtree": subtree, "metric": metric, "period": period, "scope": scope_filter}
+    cursors = pages.walk(state, "targets", **filters, acknowledged=acknowledged)
+    after = cursors.after(cursor, TargetKey)
     query = lists.TargetQuery(
         node=node,
         subtree=subtree,
@@ -182,7 +184,7 @@ async def list_targets(
     await wait_for(state, target_tree.NAME, min_position)
     rows = await lists.list_targets(command, query, after=after, limit=limit + 1)
     key = lambda r: (r["node"], r["metric"], r["starts_on"], r["target_id"])  # noqa: E731
-    return TargetPage(items=[_target(r) for r in rows[:limit]], next=pages.next_cursor(rows, limit, key))
+    return TargetPage(items=[_target(r) for r in rows[:limit]], next=cursors.next(rows, limit, key))
 
 
 @get(
@@ -210,7 +212,9 @@ async def list_actuals(
     cursor: pages.CursorParam = None,
     min_position: MinPosition = None,
 ) -> ActualPage:
-    after = pages.decode(cursor, Position) or 0
+    filters = {"person": person, "node": node, "metric": metric, "from": since, "to": until}
+    cursors = pages.walk(state, "actuals", **filters, source=source, external_ref=external_ref, reversed=reversed)
+    after = cursors.after(cursor, Position) or 0
     wanted = attainment_model.ActualFilter(
         person=person,
         node=node,
@@ -224,7 +228,7 @@ async def list_actuals(
     await wait_for(state, attainment_model.NAME, min_position)
     rows = await lists.list_actuals(command, wanted, after=after, limit=limit + 1)
     items = [_actual(r) for r in rows[:limit]]
-    return ActualPage(items=items, next=pages.next_cursor(rows, limit, lambda r: r["position"]))
+    return ActualPage(items=items, next=cursors.next(rows, limit, lambda r: r["position"]))
 
 
 @get(
@@ -234,17 +238,19 @@ async def list_actuals(
 )
 async def list_people(
     self: Controller,  # the controller that takes the handler
+    state: State,
     command: NamedDependency[Command],
     unit: Annotated[NodeId | None, QueryParameter(description="this unit and those below it")] = None,
     as_of: AsOf = None,
     limit: pages.Limit = 100,
     cursor: pages.CursorParam = None,
 ) -> PersonPage:
-    after = pages.decode(cursor, NodeId)
+    cursors = pages.walk(state, "people", unit=unit, as_of=as_of)
+    after = cursors.after(cursor, NodeId)
     on = as_of or command.today()
     rows = await lists.list_people(command, unit=unit, on=on, after=after, limit=limit + 1)
     items = [PersonItem(**r) for r in rows[:limit]]
-    return PersonPage(items=items, next=pages.next_cursor(rows, limit, lambda r: r["person"]))
+    return PersonPage(items=items, next=cursors.next(rows, limit, lambda r: r["person"]))
 
 
 @get(
@@ -254,6 +260,7 @@ async def list_people(
 )
 async def list_units(
     self: Controller,  # the controller that takes the handler
+    state: State,
     command: NamedDependency[Command],
     unit: Annotated[NodeId | None, QueryParameter(description="this unit and those below it")] = None,
     kind: Annotated[str | None, QueryParameter(pattern=r"^(company|department|region|team)$")] = None,
@@ -261,11 +268,12 @@ async def list_units(
     limit: pages.Limit = 100,
     cursor: pages.CursorParam = None,
 ) -> UnitPage:
-    after = pages.decode(cursor, NodeId)
+    cursors = pages.walk(state, "units", unit=unit, kind=kind, as_of=as_of)
+    after = cursors.after(cursor, NodeId)
     on = as_of or command.today()
     rows = await lists.list_units(command, unit=unit, kind=kind, on=on, after=after, limit=limit + 1)
     items = [UnitItem(**r) for r in rows[:limit]]
-    return UnitPage(items=items, next=pages.next_cursor(rows, limit, lambda r: r["node"]))
+    return UnitPage(items=items, next=cursors.next(rows, limit, lambda r: r["node"]))
 
 
 class EventLogController(Controller):
@@ -283,6 +291,7 @@ class EventLogController(Controller):
     )
     async def list_events(
         self,
+        state: State,
         command: NamedDependency[Command],
         stream: Annotated[UUID | None, QueryParameter(description="only this stream's (an aggregate id)")] = None,
         after: Annotated[int, QueryParameter(ge=0, le=MAX_POSITION, description="start after this position")] = 0,
@@ -290,12 +299,13 @@ class EventLogController(Controller):
         limit: pages.Limit = 100,
         cursor: pages.CursorParam = None,
     ) -> LogPage:
-        start = max(after, pages.decode(cursor, Position) or 0)
+        cursors = pages.walk(state, "events", stream=stream, after=after, type=event_type)
+        start = max(after, cursors.after(cursor, Position) or 0)
         rows = await lists.read_log(command, stream=stream, type=event_type, after=start, limit=limit + 1)
         items = [
             LogEvent(**{**r, "metadata": _json(r["metadata"]), "payload": _json(r["payload"])}) for r in rows[:limit]
         ]
-        return LogPage(items=items, next=pages.next_cursor(rows, limit, lambda r: r["position"]))
+        return LogPage(items=items, next=cursors.next(rows, limit, lambda r: r["position"]))
 
 
 def _json(text: str) -> Any:

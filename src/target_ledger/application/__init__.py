@@ -60,8 +60,11 @@ class Command:
     # stored version each was at then.
     _seen: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     _versions: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
-    # The streams an If-Match was checked against: a write racing in before the append is a 412.
-    _conditioned: set[uuid.UUID] = field(default_factory=set, init=False, repr=False, compare=False)
+    # The streams an If-Match conditions, each with the version loaded and the entity tags the
+    # If-Match names: compared before the append; a write racing in before it commits is a 412.
+    _conditioned: dict[uuid.UUID, tuple[int, frozenset[str]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def today(self) -> date:
         return self.clock().date()
@@ -118,6 +121,7 @@ class Command:
         """Append what the command decided, under its Idempotency-Key's event ids unless given;
         guarded if it checked the closures (`closures_checked`: it did so itself); `replayed`
         as in EventStore.append."""
+        await self.check_conditions()
         checked = self._versions.get("periods") if closures_checked else self._versions.get("closures checked")
         guard = Guard(PERIODS_ID, checked) if checked is not None else None
         try:
@@ -129,16 +133,34 @@ class Command:
                 replayed=replayed,
             )
         except StreamConflictError as conflict:
-            await self._check_conditions(conflict)
+            await self._check_raced(conflict)
             if conflict.stream_id != str(PERIODS_ID):
                 raise
             raise ConflictError("a period was closed or reopened while this was being written: send it again") from None
 
-    def condition_on(self, stream_id: uuid.UUID) -> None:
-        """The If-Match was checked against this stream's version: see append."""
-        self._conditioned.add(stream_id)
+    def condition_on(self, stream_id: uuid.UUID, version: int, accepted: frozenset[str]) -> None:
+        """The If-Match names `accepted` (entity tags, unquoted) for this stream, loaded at `version`:
+        application/preconditions.py says so once the caller may read it; see check_conditions."""
+        self._conditioned[stream_id] = (version, accepted)
 
-    async def _check_conditions(self, conflict: StreamConflictError) -> None:
+    async def check_conditions(self) -> None:
+        """412 if a stream the If-Match conditions was loaded at a version it does not name, unless
+        this very request (its Idempotency-Key) was stored before: then the version moved by its
+        own doing, and it is a retry. The append calls it, after every rule that decides whether
+        the caller may make the change at all; a use case that stores nothing calls it itself."""
+        for stream_id, (version, accepted) in self._conditioned.items():
+            if str(version) not in accepted and not await self._replayed():
+                raise PreconditionFailedError(
+                    f"{stream_id} is at version {version}, which the If-Match does not name: "
+                    "read it again and decide on what it says now",
+                    version=version,
+                )
+
+    async def _replayed(self) -> bool:
+        ids = self.event_ids(1)
+        return ids is not None and bool(await self.store.get_holding(ids))
+
+    async def _check_raced(self, conflict: StreamConflictError) -> None:
         """A conditioned stream moved on between the If-Match check and the append: 412 naming
         the version it is at now, as if it had moved before the check."""
         moved = next((s for s in self._conditioned if str(s) == conflict.stream_id), None)

@@ -112,6 +112,7 @@ async def _changes(cmd: Command, target: Target, ask: Ask) -> tuple[list[Change]
 
 
 async def request_adjustment(cmd: Command, target_id: uuid.UUID, ask: Ask) -> tuple[Adjustment, int]:
+    await preconditions.admit(cmd)
     target, org = await get_target(cmd.store, target_id), await cmd.org()
     await preconditions.check_target(cmd, target)  # the version the requester saw
     today, me = cmd.today(), cmd.actor.subject
@@ -172,6 +173,7 @@ async def may_approve(cmd: Command, node: str, approvals: list[str]) -> bool:
 
 async def approve(cmd: Command, adjustment_id: uuid.UUID) -> tuple[Adjustment, int]:
     """Approve; the last approval applies every change in the same append, or none (409)."""
+    await preconditions.admit(cmd)
     adjustment, me = await get_adjustment(cmd, adjustment_id), cmd.actor.subject
     await preconditions.check_adjustment(cmd, adjustment)
     if not await may_approve(cmd, adjustment.changes[0].node, adjustment.approvals):
@@ -202,6 +204,7 @@ async def _apply(cmd: Command, adjustment: Adjustment) -> list[Target]:
 
 
 async def reject(cmd: Command, adjustment_id: uuid.UUID, reason: str) -> tuple[Adjustment, int]:
+    await preconditions.admit(cmd)
     adjustment, org, me = await get_adjustment(cmd, adjustment_id), await cmd.org(), cmd.actor.subject
     await preconditions.check_adjustment(cmd, adjustment)
     if not (cmd.actor.is_admin or org.manages(me, adjustment.changes[0].node, cmd.today())):
@@ -212,6 +215,7 @@ async def reject(cmd: Command, adjustment_id: uuid.UUID, reason: str) -> tuple[A
 
 
 async def withdraw(cmd: Command, adjustment_id: uuid.UUID, reason: str) -> tuple[Adjustment, int]:
+    await preconditions.admit(cmd)
     adjustment = await get_adjustment(cmd, adjustment_id)
     await preconditions.check_adjustment(cmd, adjustment)
     adjustment.withdraw(cmd.actor.subject, reason, at=cmd.clock())

@@ -130,6 +130,7 @@ async def explain(store: EventStore, target_id: uuid.UUID) -> tuple[Target, list
 
 async def respond(cmd: Command, target_id: uuid.UUID, *, agree: bool, comment: str) -> int:
     """The assignee acknowledges (agree) or disputes the target."""
+    await preconditions.admit(cmd)
     target, org = await get_target(cmd.store, target_id), await cmd.org()
     await preconditions.check_target(cmd, target)
     assignee = target.node if org.is_person(target.node) else org.manager_of(target.node, cmd.today())
@@ -162,10 +163,12 @@ class _Candidate:
 
 async def decompose(cmd: Command, parent_id: uuid.UUID, split: Split) -> tuple[Target, int | None]:
     """Split a target into child targets in one append; repeating the same split is harmless."""
+    await preconditions.admit(cmd)
     parent = await get_target(cmd.store, parent_id)
     await preconditions.check_target(cmd, parent)
     children = await decide_split(cmd, parent, split)
     if children is None:
+        await cmd.check_conditions()  # no append to compare the If-Match: a stale one is a 412 still
         return parent, None  # the same decomposition again: nothing to store
     return parent, await _append_new(cmd, children, parent)
 
