@@ -126,16 +126,16 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "cancel_corrective_action": {"reason": "the target was adjusted instead"},
 }
 
-# Operations whose body is a file, not JSON (the handler reads it raw, so litestar declares none).
+# Operations whose body is a file, not JSON (the handler reads it raw, so litestar declares none). The
+# ledger reads the bytes, not the Content-Type (a zip is a workbook, anything else CSV text): the body is
+# declared as the one media type every generator sends a file as, and the description says what it holds.
 _BINARY = {"schema": {"type": "string", "format": "binary"}}
 FILE_BODIES: dict[str, dict[str, Any]] = {
     "import_plan": {
         "required": True,
-        "description": "the plan file itself: an .xlsx workbook or a UTF-8 CSV",
-        "content": {
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": _BINARY,
-            "text/csv": _BINARY,
-        },
+        "description": "the plan file itself: an .xlsx workbook or a UTF-8 CSV, sent as it is (any Content-Type: "
+        "application/octet-stream, text/csv or the xlsx one)",
+        "content": {"application/octet-stream": _BINARY},
     },
 }
 
@@ -162,3 +162,5 @@ TAGGED = CONDITIONAL | {
     "complete_corrective_action",
     "cancel_corrective_action",
 }
+# Operations whose JSON answer says, in X-Read-Position, the read model's position it was read at.
+READ_POSITIONED = {"read_attainment", "read_leaderboard", "read_decomposition"}

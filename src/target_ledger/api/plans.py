@@ -17,12 +17,12 @@ from target_ledger.application.reads import authorize_member
 from target_ledger.plan_file import PlanFileError, read_plan
 
 PLAN_FILE = (
-    "The body is the plan file itself (Content-Type `"
+    "The body is the plan file itself, sent as it is (Content-Type `application/octet-stream`, `text/csv` or `"
     + XLSX
-    + "` or `text/csv`): an .xlsx workbook or a UTF-8 CSV, a row per target (node, metric, period, scope, target, "
-    "stretch, rationale, part of; zh-CN or en headers) and optional split columns: periods such as `2026-03`, or "
-    "dimension values such as `product:A`. A part split further is a row of its own; the rows naming a node in "
-    "`part of` make that node's target's org split. "
+    + "`: the ledger reads the bytes, and a zip is a workbook): an .xlsx workbook or a UTF-8 CSV, a row per "
+    "target (node, metric, period, scope, target, stretch, rationale, part of; zh-CN or en headers) and optional "
+    "split columns: periods such as `2026-03`, or dimension values such as `product:A`. A part split further is a "
+    "row of its own; the rows naming a node in `part of` make that node's target's org split. "
 )
 
 
