@@ -16,6 +16,7 @@ from target_ledger.api.operations import (
     EXAMPLES,
     EXPORTS,
     FILE_BODIES,
+    LOCATED,
     OPERATIONS,
     READ_POSITIONED,
     TAGGED,
@@ -86,6 +87,7 @@ IF_MATCH = {
     "schema": {"type": "string", "minLength": 1, "maxLength": preconditions.MAX_LENGTH},
 }
 ETAG = {"description": "the version of what the answer shows, quoted", "schema": {"type": "string"}}
+LOCATION = {"description": "the path to read what was made", "schema": {"type": "string"}}
 READ_POSITION = {
     "description": "on a JSON answer: the position of the read model it was read from (a later read's `min_position`)",
     "schema": {"type": "integer", "minimum": 0, "maximum": MAX_POSITION},
@@ -173,6 +175,8 @@ def _operation(path: str, method: str, operation: dict[str, Any]) -> None:
                 answer["headers"]["ETag"] = copy.deepcopy(ETAG)
             if operation.get("operationId") in READ_POSITIONED and "application/json" in answer.get("content", {}):
                 answer["headers"]["X-Read-Position"] = copy.deepcopy(READ_POSITION)
+            if operation.get("operationId") in LOCATED and status == "201":
+                answer["headers"]["Location"] = copy.deepcopy(LOCATION)
     for status in _problems(path, method, operation, public):
         responses[str(status)] = _problem(status)
 

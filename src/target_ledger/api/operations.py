@@ -164,3 +164,5 @@ TAGGED = CONDITIONAL | {
 }
 # Operations whose JSON answer says, in X-Read-Position, the read model's position it was read at.
 READ_POSITIONED = {"read_attainment", "read_leaderboard", "read_decomposition"}
+# Operations whose 201 says, in Location, where what they made is read.
+LOCATED = {"set_target", "create_unit", "add_person"}
