@@ -258,7 +258,7 @@ class PayoutController(Controller):
         node: FromQuery[NodeId],
         metric: FromQuery[MetricName],
         period: FromQuery[PeriodKey],
-        format: Annotated[Literal["csv", "xlsx"], QueryParameter(description="csv or xlsx")] = "csv",
+        format: Annotated[Literal["csv", "xlsx"], QueryParameter(description="csv or xlsx (required)")],
         min_position: MinPosition = None,
         accept_language: AcceptLanguage = None,
     ) -> Response[Any]:

@@ -99,7 +99,7 @@ OPERATIONS = {
     ("GET", "/health/ready"): "check_ready",
 }
 # The operations answering only files (api/exports.py): JSON is their read's, without `/export`.
-EXPORTS = {"export_decomposition", "export_attainment", "export_leaderboard", "export_review"}
+EXPORTS = {"export_decomposition", "export_attainment", "export_leaderboard", "export_review", "export_payouts"}
 
 # Request bodies that work as sent, in the order of the introduction's walk-through (acme → east → rep1);
 # an id in a body stands for the one an earlier answer gave.

@@ -9,6 +9,7 @@ from projections import targets as target_tree
 from projections.runner import caught_up
 from target_ledger.application import Command, ReadModelBehindError
 from target_ledger.domain.errors import DomainError
+from target_ledger.eventstore.store import replay
 
 READ_MODEL_WAIT = 10.0  # seconds an export waits for the targets read model to apply the log's last event
 
@@ -59,7 +60,7 @@ async def plan_of_year(cmd: Command, year: str) -> list[dict[str, Any]]:
             continue  # only a split column of its parent's row
         part_of = parent["node"] if parent is not None and parent["axis"] == "org" else ""
         plan.append({**row, "splits": splits, "part_of": part_of})
-    return plan
+    return await _with_rationales(cmd, plan)
 
 
 def _of_year(
@@ -75,3 +76,9 @@ def _of_year(
         chosen.update(parts)
         wholes.extend(parts)
     return [r for r in rows if r["target_id"] in chosen]
+
+
+async def _with_rationales(cmd: Command, plan: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each row with its target's rationale (`rationale`), as set: the read model does not keep it."""
+    streams = await cmd.store.load_after_each({row["target_id"]: 0 for row in plan})
+    return [{**row, "rationale": getattr(replay(streams[row["target_id"]], None), "rationale", "")} for row in plan]
