@@ -1,4 +1,4 @@
-"""The audit trail: every change to every target — who, when, why, with what evidence, approved by whom."""
+"""The audit trail: every change to every target and incentive plan — who, when, why, approved by whom."""
 
 from datetime import datetime
 from typing import Any
@@ -8,6 +8,7 @@ import asyncpg
 import msgspec
 
 from target_ledger.domain.adjustment import Adjustment
+from target_ledger.domain.incentive import IncentivePlan
 from target_ledger.domain.target import Target
 from target_ledger.eventstore import Recorded
 
@@ -139,6 +140,28 @@ async def adjustment_decided(conn: asyncpg.Connection, recorded: Recorded) -> No
         )
 
 
+async def plan_requested(conn: asyncpg.Connection, recorded: Recorded) -> None:
+    """An incentive plan's history sits beside the targets', under the plan's id and node."""
+    e = recorded.event
+    detail = {
+        "metric": e.metric,
+        "period": e.period,
+        "requester": e.requester,
+        "justification": e.justification,
+        "terms": msgspec.to_builtins(e.terms),
+    }
+    await _row(conn, recorded, e.originator_id, e.node, detail)
+
+
+async def plan_changed(conn: asyncpg.Connection, recorded: Recorded) -> None:
+    """A change asked, approved, rejected, or payouts finalised at a close."""
+    e = recorded.event
+    detail = {k: msgspec.to_builtins(v) for k, v in vars(e).items() if k in PLAN_DETAIL}
+    await _row(conn, recorded, e.originator_id, await _node_of(conn, e.originator_id), detail)
+
+
+PLAN_DETAIL = ("terms", "requester", "justification", "approver", "plan_version", "reason", "closed_for", "payouts")
+
 HANDLERS = {
     Target.TargetSet: target_set,
     Target.TargetAcknowledged: target_responded,
@@ -149,6 +172,11 @@ HANDLERS = {
     Adjustment.AdjustmentApproved: adjustment_decided,
     Adjustment.AdjustmentRejected: adjustment_decided,
     Adjustment.AdjustmentWithdrawn: adjustment_decided,
+    IncentivePlan.IncentivePlanRequested: plan_requested,
+    IncentivePlan.IncentivePlanChangeRequested: plan_changed,
+    IncentivePlan.IncentivePlanApproved: plan_changed,
+    IncentivePlan.IncentivePlanRejected: plan_changed,
+    IncentivePlan.IncentiveFinalised: plan_changed,
 }
 
 SELECT = """SELECT position, target_id, node, type, actor, recorded_at, adjustment_id, reason_category,

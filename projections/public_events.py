@@ -15,12 +15,16 @@ import msgspec
 
 from projections import public_attainment as figures
 from projections import public_follow_up as follow_up
+from projections import public_pipeline as pipeline
 from projections.public_emit import day_of, emit, known, nodes_of, subject
 from target_ledger.domain.actual import Actual
 from target_ledger.domain.adjustment import Adjustment
 from target_ledger.domain.alert import Alert
 from target_ledger.domain.catalog import Catalog
 from target_ledger.domain.corrective_action import CorrectiveAction
+from target_ledger.domain.forecast import Forecast
+from target_ledger.domain.incentive import IncentivePlan
+from target_ledger.domain.opportunity import Opportunity
 from target_ledger.domain.org import Organisation
 from target_ledger.domain.period import Periods
 from target_ledger.domain.target import Target
@@ -197,6 +201,14 @@ HANDLERS = {
     CorrectiveAction.CorrectiveActionOpened: follow_up.action_opened,
     CorrectiveAction.CorrectiveActionCompleted: follow_up.action_completed,
     Periods.PeriodClosed: follow_up.period_closed,
+    Opportunity.OpportunityOpened: pipeline.opportunity_opened,
+    Opportunity.OpportunityRevised: pipeline.opportunity_revised,
+    Opportunity.OpportunityStageChanged: pipeline.opportunity_stage_changed,
+    Opportunity.OpportunityWon: pipeline.opportunity_closed,
+    Opportunity.OpportunityLost: pipeline.opportunity_closed,
+    Forecast.ForecastStarted: pipeline.forecast_started,
+    Forecast.ForecastSubmitted: pipeline.forecast_submitted,
+    IncentivePlan.IncentiveFinalised: follow_up.incentive_finalised,
 }
 BATCH_HANDLERS = {Actual.ActualRecorded: figures.actuals_recorded}
 

@@ -1,8 +1,9 @@
-"""Public events of the follow-up: alerts raised and resolved, corrective actions, period closes."""
+"""Public events of the follow-up: alerts raised and resolved, corrective actions, period closes, payouts."""
 
 import asyncpg
 import msgspec
 
+from projections import public_emit
 from projections.public_emit import day_of, emit, known, nodes_of, subject
 from target_ledger.eventstore import Recorded
 from target_ledger.integration import contract as c
@@ -97,3 +98,37 @@ async def period_closed(conn: asyncpg.Connection, recorded: Recorded) -> None:
     data = c.PeriodClosed(period=e.period, node=e.node, starts_on=e.starts_on, ends_on=e.ends_on, closed_by=e.person)
     nodes = await nodes_of(conn, e.node, e.ends_on)
     await emit(conn, recorded, data, subject=f"{e.period}/{e.node}", nodes=nodes, key=f"{e.period}/{e.node}")
+
+
+async def incentive_finalised(conn: asyncpg.Connection, recorded: Recorded) -> None:
+    """One public event per person paid, concerning the person and every unit above them."""
+    e = recorded.event
+    paths = await public_emit.paths(conn, [(p.person, day_of(recorded)) for p in e.payouts])
+    events = [
+        public_emit.outgoing(
+            recorded,
+            c.IncentiveFinalised(
+                plan_id=e.originator_id,
+                plan_node=e.node,
+                plan_version=e.plan_version,
+                person=p.person,
+                metric=e.metric,
+                period=e.period,
+                closed_for=e.closed_for,
+                target=p.target,
+                actual=p.actual,
+                attainment_pct=p.attainment_pct,
+                tier=p.tier,
+                multiplier=p.multiplier,
+                earned=p.earned,
+                cap_applied=p.cap_applied,
+                team_award=p.team_award,
+                amount=p.amount,
+            ),
+            subject=f"{e.originator_id}/{p.person}",
+            nodes=nodes,
+            key=p.person,
+        )
+        for p, nodes in zip(e.payouts, paths, strict=True)
+    ]
+    await public_emit.emit_all(conn, events)

@@ -11,13 +11,35 @@ from typing import Any
 
 import asyncpg
 
-from projections import actions, alerts, attainment, audit, inbox, public_events, reviews, targets
+from projections import (
+    actions,
+    alerts,
+    attainment,
+    audit,
+    inbox,
+    incentives,
+    pipeline,
+    public_events,
+    reviews,
+    targets,
+)
 from target_ledger.config import Settings
 from target_ledger.database import Outage, create_pool, keep_running, unavailable
 from target_ledger.eventstore import Cursor, EventStore, Recorded
 from target_ledger.eventstore.subscription import Notifier, follow, wake_or_timeout
 
-PROJECTIONS: list[ModuleType] = [attainment, targets, audit, inbox, actions, public_events, alerts, reviews]
+PROJECTIONS: list[ModuleType] = [
+    attainment,
+    targets,
+    audit,
+    inbox,
+    actions,
+    public_events,
+    alerts,
+    reviews,
+    pipeline,
+    incentives,
+]
 Handler = Callable[[asyncpg.Connection, Recorded], Awaitable[None]]
 BatchHandler = Callable[[asyncpg.Connection, list[Recorded]], Awaitable[None]]
 LOCK_POLL = 1.0  # seconds: how soon a standby notices that a lock's holder is gone

@@ -25,11 +25,13 @@ from target_ledger.api.exports import ExportController
 from target_ledger.api.feed import FeedController
 from target_ledger.api.health import live, ready
 from target_ledger.api.idempotency import IdempotencyMiddleware
+from target_ledger.api.incentives import IncentivePlanController, PayoutController
 from target_ledger.api.lists import EventLogController
 from target_ledger.api.metrics import ObservedRequests, metrics
 from target_ledger.api.monitoring import MonitoringController
 from target_ledger.api.org import OrgController
 from target_ledger.api.periods import PeriodController
+from target_ledger.api.pipeline import OpportunityController, PipelineController
 from target_ledger.api.plans import PlanController
 from target_ledger.api.query_values import DatedQueries
 from target_ledger.api.reviews import ReviewController
@@ -116,7 +118,11 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> 
             PeriodController,
             ReviewController,
             PlanController,
+            IncentivePlanController,
+            PayoutController,
             OrgController,
+            OpportunityController,
+            PipelineController,
             EventLogController,
             ExportController,
             live,

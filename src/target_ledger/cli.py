@@ -180,6 +180,17 @@ def _source_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
     return value
 
 
+def _actor_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """The --actor value, by the rule a token's subject follows (1-256 characters, no control character)."""
+    from target_ledger.api.auth import check_subject
+
+    try:
+        check_subject(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+    return value
+
+
 @import_group.command("actuals")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
@@ -195,7 +206,13 @@ def _source_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
     callback=_source_name,
     help="Where rows that name no source came from (any name: 1-64 letters, digits, '.', '_' or '-').",
 )
-@click.option("--actor", default="import", show_default=True, help="Who the events are recorded as.")
+@click.option(
+    "--actor",
+    default="import",
+    show_default=True,
+    callback=_actor_name,
+    help="Who the events are recorded as (1-256 characters, as a token's subject).",
+)
 @click.option("--batch-size", type=click.IntRange(1, 10_000), default=1000, show_default=True)
 def import_actuals(file: Path, rejects: Path | None, source: str, actor: str, batch_size: int) -> None:
     """Import actuals from a CSV FILE (header: person,metric,date,value[,source,external_ref,scope.<dim>...];
@@ -220,6 +237,8 @@ def import_actuals(file: Path, rejects: Path | None, source: str, actor: str, ba
     except HeaderError as e:
         summary, wrong = Summary(), e
     click.echo(f"stored {summary.stored}, duplicates {summary.duplicates}, rejected {summary.rejected}")
+    if summary.skipped:
+        click.echo(f"sheets skipped: {', '.join(summary.skipped)}")
     if wrong:
         click.echo(f"nothing imported: {wrong}", err=True)
     elif summary.rejected:
@@ -529,7 +548,8 @@ async def cmd_notifier(cmd: Command) -> AsyncIterator[None]:
     "--actor",
     default="plan-import",
     show_default=True,
-    help="The name the events are recorded under (their metadata's actor), with admin rights.",
+    callback=_actor_name,
+    help="The name the events are recorded under (their metadata's actor), with admin rights (1-256 characters).",
 )
 def import_plan(file: Path, dry_run: bool, actor: str) -> None:
     """Import the annual plan from an .xlsx or CSV FILE: a row per target (node, metric, period,
@@ -550,13 +570,16 @@ def import_plan(file: Path, dry_run: bool, actor: str) -> None:
     from target_ledger.application.plans import import_plan as run_import
     from target_ledger.domain.access import Principal
     from target_ledger.domain.errors import DomainError
-    from target_ledger.plan_file import PlanFileError, read_plan
+    from target_ledger.plan_file import PlanFileError, read_plan_file
 
     content = file.read_bytes()
     try:
-        lines, problems = read_plan(content, file.name)
+        plan = read_plan_file(content, file.name, str(file))
     except PlanFileError as e:
-        raise click.ClickException(f"{file}: {e}") from None
+        raise click.ClickException(str(e)) from None
+    lines, problems = plan.lines, plan.problems
+    if plan.skipped:
+        click.echo(f"sheets skipped: {', '.join(plan.skipped)}", err=True)
 
     async def run() -> PlanReport:
         async with _service(actor) as service, cmd_notifier(service):
@@ -622,7 +645,8 @@ def export_plan(file: Path, year: str | None, lang: str) -> None:
     except (DomainError, ReadModelBehindError) as e:
         raise click.ClickException(str(e)) from None
     file.write_bytes(write_plan(rows, units, lang, f"{chosen}"))
-    click.echo(f"wrote {len(rows)} target(s) of {chosen} to {file}")
+    parts = sum(len(r["splits"]) for r in rows)
+    click.echo(f"wrote {len(rows)} row(s), {len(rows) + parts} target(s) with the split parts, of {chosen} to {file}")
 
 
 if __name__ == "__main__":

@@ -4,18 +4,29 @@ import csv
 import functools
 import io
 import itertools
-import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from decimal import InvalidOperation
 from pathlib import Path
 from typing import Any, TextIO
 
 import msgspec
-import openpyxl
-from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.utils import get_column_letter
 
 from target_ledger.api.schemas import RecordActual
+from target_ledger.xlsx_file import (
+    MAX_UNZIPPED_ACTUALS,
+    ZIP,
+    Blank,
+    CellError,
+    WorkbookError,
+    date_cell,
+    explained_rows,
+    number_cell,
+    open_workbook,
+    text_cell,
+)
 
 JSON_LINES = (".jsonl", ".ndjson", ".json")
 SPREADSHEETS = (".xlsx",)
@@ -52,12 +63,22 @@ class Line:
         return f"{'row' if self.sheet else 'line'} {self.number}"
 
 
-def read_lines(path: Path, advance: Advance = lambda done, total: None) -> Iterator[Line]:
-    """Rows one at a time: CSV (a header row; `,`, `;` or tab), an xlsx workbook's first sheet (a
-    header row) or JSON Lines. A line that cannot become a row comes with its fault, and the
-    reading goes on; a header that is not one of actuals raises HeaderError before any row."""
-    if path.suffix.lower() in SPREADSHEETS:
-        yield from _sheet_lines(path, advance)
+def is_workbook(path: Path) -> bool:
+    """Named .xlsx, or starting with a zip's signature whatever its name."""
+    with path.open("rb") as f:
+        return path.suffix.lower() in SPREADSHEETS or f.read(len(ZIP)) == ZIP
+
+
+def read_lines(
+    path: Path, advance: Advance = lambda done, total: None, skipped: list[str] | None = None
+) -> Iterator[Line]:
+    """Rows one at a time: CSV (a header row; `,`, `;` or tab), an xlsx workbook's first visible
+    sheet whose first row is a header of actuals (the sheets before it, and hidden ones, go to
+    `skipped`) or JSON Lines. A line that cannot become a row comes with its fault, and the
+    reading goes on; a header that is not one of actuals, or a workbook that cannot be read or
+    unzips to more than MAX_UNZIPPED_ACTUALS bytes, raises HeaderError before any row."""
+    if is_workbook(path):
+        yield from _sheet_lines(path, advance, [] if skipped is None else skipped)
         return
     # surrogateescape: a byte that is not UTF-8 costs its line, not the file; utf-8-sig drops the
     # byte-order mark spreadsheets write, which would otherwise rename the first column.
@@ -146,7 +167,8 @@ def _csv_lines(f: TextIO) -> Iterator[Line]:
             taken.append((number, text))
             yield text
 
-    reader = csv.reader(file_lines(), delimiter=max(DELIMITERS, key=first[1].count))
+    delimiter = max(DELIMITERS, key=first[1].count)
+    reader = csv.reader(file_lines(), delimiter=delimiter)
     header: list[str] | None = None
     while True:
         try:
@@ -163,50 +185,106 @@ def _csv_lines(f: TextIO) -> Iterator[Line]:
             check_header(values)
             header = values
         elif values or error:  # not a blank line
-            yield _line(number, raw.rstrip("\r\n"), functools.partial(_row_fields, header, values, error), header)
+            parse = functools.partial(_row_fields, header, values, error, delimiter != ",")
+            yield _line(number, raw.rstrip("\r\n"), parse, header)
 
 
-def _row_fields(header: list[str], values: list[str], error: str | None) -> tuple[dict[str, Any], list[str]]:
+def _row_fields(
+    header: list[str], values: list[str], error: str | None, decimal_comma: bool = False
+) -> tuple[dict[str, Any], list[str]]:
     """A row's fields by the header. A short row's missing values (trailing columns) take their
-    defaults, as empty ones do; empty values after the last column (spreadsheets write them) are ignored."""
+    defaults, as empty ones do; empty values after the last column (spreadsheets write them) are ignored.
+    In a `;` or tab file a value such as 12.000 is refused as ambiguous (a thousands separator?)."""
     if error:
         raise Unreadable(error)
     if len(values) > len(header) and any(values[len(header) :]):
         raise Unreadable(f"{len(values)} fields, the header has {len(header)}")
-    cells = (values + [""] * len(header))[: len(header)]
+    cells = (values + [""] * len(header))[: len(header)]  # as in the file: the rejects file writes them back
     row = {k: v for k, v in zip(header, cells, strict=True) if k and k != ERROR}
+    if row.get("value", "").strip():
+        try:  # a number as the plan reader reads it; a value that is none is named by the rules of an actual
+            row["value"] = str(number_cell(row["value"], not decimal_comma, "value"))
+        except CellError as e:
+            raise Unreadable(str(e)) from None
+        except InvalidOperation:
+            pass
     scope = {k[6:]: v for k, v in row.items() if k.startswith("scope.") and v}
     return {**{k: v for k, v in row.items() if not k.startswith("scope.") and v != ""}, "scope": scope}, cells
 
 
-def _sheet_lines(path: Path, advance: Advance) -> Iterator[Line]:
-    """The first sheet's rows, read as CSV rows are: read-only, so a large workbook streams."""
+def _sheet_lines(path: Path, advance: Advance, skipped: list[str]) -> Iterator[Line]:
+    """The sheet's rows, read as CSV rows are: read-only, so a large workbook streams."""
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)  # data_only: formulas' values
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as e:
-        raise HeaderError(f"not an xlsx workbook: {e}") from None
+        book = open_workbook(path, path.name, MAX_UNZIPPED_ACTUALS)
+    except WorkbookError as e:
+        raise HeaderError(str(e)) from None
     try:
-        sheet = book.worksheets[0]
-        total = sheet.max_row  # as the sheet declares it: for the progress only
-        # The declared size is the file's word (a few bytes may declare 1,048,576 rows of 16,384 columns,
-        # and every row would be padded to it): rows are read as they are, their values up to MAX_COLUMNS.
-        sheet.reset_dimensions()
-        header: list[str] | None = None
-        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-            advance(number, total)
-            values = [_cell_text(v) for v in row[: MAX_COLUMNS + 1]]
-            if not any(values):
+        wrong: HeaderError | None = None
+        for sheet in book.worksheets:
+            if sheet.sheet_state != "visible":
+                skipped.append(f"{sheet.title!r} (hidden)")
                 continue
-            if header is None:
-                check_header(values)
-                header = values
-                continue
-            parse = functools.partial(_row_fields, header, values, None)
-            yield _line(number, _csv_text(values), parse, header, sheet=True)
-        if header is None:
-            raise HeaderError("the first sheet is empty: it has no header row")
+            try:
+                yield from _rows_of(book, sheet, path.name, advance)
+                return
+            except _NotActuals as e:
+                wrong = wrong or e.error
+                skipped.append(f"{sheet.title!r} ({e.error})")
+        skipped.clear()
+        raise wrong or HeaderError("the workbook has no visible sheet with a header row")
+    except WorkbookError as e:
+        raise HeaderError(str(e)) from None
     finally:
         book.close()
+
+
+class _NotActuals(Exception):
+    def __init__(self, error: HeaderError) -> None:
+        self.error = error
+
+
+def _rows_of(book: Any, sheet: Any, name: str, advance: Advance) -> Iterator[Line]:
+    """A sheet's rows; _NotActuals before any if its first row is no header of actuals."""
+    total = sheet.max_row  # as the sheet declares it: for the progress only
+    # The declared size is the file's word (a few bytes may declare 1,048,576 rows of 16,384 columns,
+    # and every row would be padded to it): rows are read as they are, their values up to MAX_COLUMNS.
+    header: list[str] | None = None
+    for number, row in explained_rows(book, sheet, name, MAX_COLUMNS):
+        advance(number, total)
+        values = [_cell_text(v) for v in row]
+        if not any(values):
+            continue
+        if header is None:
+            try:
+                check_header(values)
+            except HeaderError as e:
+                raise _NotActuals(HeaderError(f"sheet {sheet.title!r}: {e}")) from None
+            header = values
+            continue
+        parse = functools.partial(_typed_fields, header, row, values, f"{sheet.title}!", number)
+        yield _line(number, _csv_text(values), parse, header, sheet=True)
+    if header is None:
+        raise _NotActuals(HeaderError(f"sheet {sheet.title!r} is empty: it has no header row"))
+
+
+def _typed_fields(
+    header: list[str], row: list[Any], values: list[str], sheet: str, number: int
+) -> tuple[dict[str, Any], list[str]]:
+    """A workbook row's fields, each cell read by its column's type: the date column's dates (a time
+    of day is refused), the value's numbers, and exact integers only in text columns."""
+    typed = list(values)
+    for i, value in enumerate(row[: len(header)]):
+        where = f"{sheet}{get_column_letter(i + 1)}{number}"
+        try:
+            if isinstance(value, Blank):
+                raise CellError(f"{header[i]}: {where}: {value.reason}")
+            if header[i] == "date":
+                typed[i] = date_cell(value, where)
+            elif header[i] != "value" and header[i] != ERROR:
+                typed[i] = text_cell(value, where)
+        except CellError as e:
+            raise Unreadable(str(e)) from None
+    return _row_fields(header, typed, None)
 
 
 def _cell_text(value: object) -> str:

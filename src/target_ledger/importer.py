@@ -25,7 +25,7 @@ from target_ledger.application.actuals import (
     append_actuals,
     check_actuals,
 )
-from target_ledger.import_rows import ERROR, SPREADSHEETS, Line, Unreadable, read_lines
+from target_ledger.import_rows import ERROR, Line, Unreadable, is_workbook, read_lines
 
 
 @dataclass
@@ -33,6 +33,7 @@ class Summary:
     stored: int = 0
     duplicates: int = 0
     rejected: int = 0
+    skipped: list[str] = dataclasses.field(default_factory=list)  # a workbook's sheets not read, and why
 
 
 ROW_SHOWN = 4096  # characters of a line that cannot become a row, quoted in its error
@@ -84,7 +85,7 @@ async def import_actuals(
     header is not one of actuals."""
     summary = Summary()
     batch: list[tuple[Line, ActualInput]] = []
-    by_rows = path.suffix.lower() in SPREADSHEETS  # a workbook is unzipped as it is read: its bytes say little
+    by_rows = is_workbook(path)  # a workbook is unzipped as it is read: its bytes say little
     with tqdm(
         desc=path.name,
         unit=" rows" if by_rows else "B",
@@ -98,7 +99,7 @@ async def import_actuals(
             bar.total = total
             bar.update(done - bar.n)
 
-        for line in read_lines(path, advance):
+        for line in read_lines(path, advance, summary.skipped):
             try:
                 batch.append((line, _decode(line, source)))
             except (msgspec.ValidationError, ValueError) as e:

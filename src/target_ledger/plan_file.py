@@ -4,16 +4,26 @@ import csv
 import io
 import re
 from collections.abc import Iterable, Iterator
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.workbook.workbook import Workbook
 
 from target_ledger.api import workbook as wb
 from target_ledger.application.plan_lines import PlanLine, Problem
+from target_ledger.xlsx_file import (
+    Blank,
+    CellError,
+    WorkbookError,
+    explained_rows,
+    is_xlsx,
+    number_cell,
+    open_workbook,
+)
+from target_ledger.xlsx_file import text_cell as _cell_text
 
 # The plan's own columns in the order written; any other column is a split: a period key (2026-03)
 # or a dimension value (product:A). `part of` names the node whose target (same metric, period and
@@ -31,8 +41,6 @@ def _label(field: str, lang: str) -> str:
 
 _HEADERS = {_label(f, lang).strip().lower(): f for f in FIELDS for lang in ("en", "zh-CN")} | {"value": "target"}
 _SPLIT = re.compile(r"^\d{4}(-.+)?$|^[^:]+:.+$")
-_ZIP = b"PK\x03\x04"
-_GROUPED = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
 # A plan is a few thousand rows; beyond these a file is refused rather than read (a sheet may declare
 # a million rows of 16,384 columns in a few bytes, and the reader would pad every row to them).
 MAX_ROWS = 100_000  # of the whole file, every sheet's rows counted
@@ -44,27 +52,25 @@ class PlanFileError(Exception):
 
 
 def _text(value: Any) -> str:
-    """A cell as text; a date Excel made of `2026-03` is that month again."""
+    """A cell as text, whatever it holds (to see whether it is empty, or to quote it)."""
     if value is None:
         return ""
-    if isinstance(value, datetime | date):
-        return f"{value.year}-{value.month:02d}"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value).strip()
 
 
-def _number(value: Any, commas: bool) -> Decimal:
-    """A number cell; a comma only as a thousands separator (1,234,567.89), and never in a `;` or tab
-    CSV, where it is a decimal comma this reader does not guess at (1234,56 is an error, not 123456)."""
-    if isinstance(value, float):
-        return Decimal(repr(value))
-    text = _text(value).replace(" ", "")
-    if "," in text:
-        if not commas or not _GROUPED.match(text):
-            raise InvalidOperation(text)
-        text = text.replace(",", "")
-    return Decimal(text)
+def _period(value: Any, where: str) -> str:
+    """A period cell: a key typed as text (2026-03, 2026-Q3). A date Excel made of a typed `2026-03`
+    (the 1st at midnight) is that month again; any other date is refused, naming the cell."""
+    if isinstance(value, datetime | date):
+        if value.day != 1 or (isinstance(value, datetime) and value.time() != time(0)):
+            raise CellError(
+                f"{where} holds the date {value:%Y-%m-%d}: a period is a key such as 2026-03 or 2026-Q3,"
+                " type it as text"
+            )
+        return f"{value.year}-{value.month:02d}"
+    return _cell_text(value, where)
 
 
 def _scope(text: str) -> dict[str, str]:
@@ -81,17 +87,22 @@ def _scope(text: str) -> dict[str, str]:
 Rows = Iterator[tuple[int, list[Any]]]  # a sheet's rows one at a time, by their row number
 
 
-def _sheets(content: bytes, name: str) -> Iterator[tuple[str, bool, Rows]]:
-    """Each sheet's title, whether a comma may group thousands in its numbers, and its rows, streamed."""
-    if content.startswith(_ZIP):
+def _sheets(content: bytes, name: str, file: str, skipped: list[str]) -> Iterator[tuple[str, bool, Rows]]:
+    """Each visible sheet's title, whether a comma may group thousands in its numbers, and its rows,
+    streamed; a hidden sheet's title goes to `skipped`. An .xlsx is known by its zip signature."""
+    if is_xlsx(content):
         try:
-            book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        except (InvalidFileException, KeyError, OSError, ValueError) as error:
-            raise PlanFileError(f"not a readable .xlsx workbook: {error}") from None
-        for ws in book.worksheets:
-            ws.reset_dimensions()  # the declared size is the file's word: rows are padded only to their own cells
-            rows = ws.iter_rows(values_only=True)
-            yield ws.title, True, ((n, list(row)) for n, row in enumerate(rows, start=1))
+            book = open_workbook(content, file)
+        except WorkbookError as error:
+            raise PlanFileError(str(error)) from None
+        try:
+            for ws in book.worksheets:
+                if ws.sheet_state != "visible":
+                    skipped.append(f"{ws.title!r} (hidden)")
+                    continue
+                yield ws.title, True, _read(book, ws, file)
+        finally:
+            book.close()
         return
     try:
         text = content.decode("utf-8-sig")
@@ -124,13 +135,36 @@ def _capped(sheet: str, rows: Rows, before: int) -> Iterator[tuple[int, list[Any
         yield number, row[: MAX_COLUMNS + 1]
 
 
+def _read(book: Workbook, ws: Any, file: str) -> Rows:
+    try:
+        yield from explained_rows(book, ws, file, MAX_COLUMNS)
+    except WorkbookError as error:
+        raise PlanFileError(str(error)) from None
+
+
+@dataclass(frozen=True)
+class PlanFile:
+    lines: list[PlanLine]
+    problems: list[Problem]
+    skipped: list[str]  # the sheets not read, each saying why: hidden, or its first row is no plan header
+
+
 def read_plan(content: bytes, name: str = "csv") -> tuple[list[PlanLine], list[Problem]]:
-    """Every row of every sheet as a plan line, or the problems of the rows that are not one. Rows are
-    read one at a time: only the plan lines are kept, so a file's size in memory is its values'."""
+    """read_plan_file's lines and problems."""
+    plan = read_plan_file(content, name)
+    return plan.lines, plan.problems
+
+
+def read_plan_file(content: bytes, name: str = "csv", file: str | None = None) -> PlanFile:
+    """Every row of every visible sheet whose first row is a plan header as a plan line, or the
+    problems of the rows that are not one; PlanFileError naming the `file` if it is no readable
+    xlsx or CSV, or unzips to more than MAX_UNZIPPED bytes. Rows are read one at a time: only the
+    plan lines are kept, so a file's size in memory is its values'."""
     lines: list[PlanLine] = []
     problems: list[Problem] = []
+    skipped: list[str] = []
     count = 0
-    for sheet, commas, sheet_rows in _sheets(content, name):
+    for sheet, commas, sheet_rows in _sheets(content, name, file or name, skipped):
         header: list[str] | None = None
         fields: dict[int, str] = {}
         columns: dict[str, str] = {}
@@ -145,6 +179,9 @@ def read_plan(content: bytes, name: str = "csv") -> tuple[list[PlanLine], list[P
                 fields = {i: _HEADERS.get(h.lower(), h) for i, h in enumerate(header) if h}
                 missing = [f for f in REQUIRED if f not in fields.values()]
                 unknown = [h for i, h in fields.items() if h not in FIELDS and not _SPLIT.match(h)]
+                if len(missing) >= len(REQUIRED) - 1 and is_xlsx(content):
+                    skipped.append(f"{sheet!r} (its row {number} is no plan header)")  # notes, a cover sheet
+                    break
                 if missing or unknown:
                     message = f"row {number} is not a plan header: missing {', '.join(missing)}" if missing else ""
                     if unknown:
@@ -158,8 +195,9 @@ def read_plan(content: bytes, name: str = "csv") -> tuple[list[PlanLine], list[P
             if line is not None:
                 lines.append(line)
     if not lines and not problems:
-        problems.append(Problem(sheet=name, row=1, column=None, message="the file holds no plan rows"))
-    return lines, problems
+        message = "the file holds no plan rows" + (f" (skipped sheets: {', '.join(skipped)})" if skipped else "")
+        problems.append(Problem(sheet=name, row=1, column=None, message=message))
+    return PlanFile(lines, problems, skipped)
 
 
 def _line(
@@ -189,19 +227,30 @@ def _line(
     def fail(field: str, message: str) -> None:
         problems.append(Problem(sheet=sheet, row=number, column=columns[field], message=message))
 
-    for field in REQUIRED:
-        if not _text(cells[field]):
+    for field, cell in cells.items():
+        if isinstance(cell, Blank):
+            fail(field, cell.reason)
+        elif field in REQUIRED and not _text(cell):
             fail(field, f"{field} is required")
+    texts: dict[str, str] = {}
+    for field in ("node", "metric", "period", "scope", "rationale", "part_of"):
+        try:
+            cell, where = cells.get(field), f"{sheet}!{columns.get(field, field).split(' ')[0]}{number}"
+            texts[field] = _period(cell, where) if field == "period" else _cell_text(cell, where)
+        except CellError as error:
+            fail(field, str(error))
     values: dict[str, Decimal] = {}
     for field, cell in cells.items():
         if (field in ("target", "stretch") or field not in FIELDS) and _text(cell):
             try:
-                values[field] = _number(cell, commas)
+                values[field] = number_cell(cell, commas, f"{sheet}!{columns[field].split(' ')[0]}{number}")
+            except CellError as error:
+                fail(field, str(error))
             except InvalidOperation:
                 fail(field, f"{_text(cell)!r} is not a number (a comma only groups thousands, as in 1,234,567.89)")
     scope: dict[str, str] = {}
     try:
-        scope = _scope(_text(cells.get("scope")))
+        scope = _scope(texts.get("scope", ""))
     except ValueError as error:
         fail("scope", str(error))
     if len(problems) > wrong:
@@ -211,15 +260,15 @@ def _line(
         sheet=sheet,
         row=number,
         columns={**columns, "value": columns["target"], "splits": next(iter(columns[f] for f in splits), "")},
-        node=_text(cells["node"]),
-        metric=_text(cells["metric"]),
-        period=_text(cells["period"]),
+        node=texts["node"],
+        metric=texts["metric"],
+        period=texts["period"],
         value=values["target"],
         scope=scope,
         stretch=values.get("stretch"),
-        rationale=_text(cells.get("rationale")),
+        rationale=texts["rationale"],
         splits=splits,
-        part_of=_text(cells.get("part_of")),
+        part_of=texts["part_of"],
     )
 
 
@@ -234,7 +283,8 @@ def write_plan(plan: Iterable[dict[str, Any]], units: dict[str, str], lang: str,
     for r, row in enumerate(rows, start=2):
         fmt = wb.FORMATS[units.get(row["metric"], "count")]
         scope = ";".join(f"{k}={v}" for k, v in row["scope"].items())
-        cells = [row["node"], row["metric"], row["period"], scope, row["value"], row["stretch"], ""]
+        rationale = row.get("rationale") or None
+        cells = [row["node"], row["metric"], row["period"], scope, row["value"], row["stretch"], rationale]
         cells.append(row.get("part_of") or None)
         for c, value in enumerate(cells, start=1):
             wb.put(ws, r, c, value, fmt if c in (5, 6) else None)

@@ -3,12 +3,15 @@
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
+import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
 from target_ledger.api.auth import issue_token
 from target_ledger.app import create_app
 from target_ledger.config import Settings
+from tests.api.support import admin_post, build_east
+from tests.conftest import fresh_database
 
 
 class Clock:
@@ -43,3 +46,15 @@ def auth(settings: Settings):
         return {"Authorization": f"Bearer {issue_token(settings.secret(), subject, role, scope_node=node)}"}
 
     return headers
+
+
+@pytest.fixture
+async def second_ledger(server_url, template_db, settings, clock, auth, tmp_path):
+    """A second organisation in a database of its own, with the same org tree and dimension: (url, settings)."""
+    async with fresh_database(server_url, template_db) as url:
+        second = msgspec.structs.replace(settings, database_url=url, data_dir=str(tmp_path / "second"))
+        (tmp_path / "second").mkdir()
+        async with AsyncTestClient(create_app(second, clock=clock)) as client:
+            await build_east(client, auth)
+            await admin_post(client, auth, "/v1/dimensions", {"name": "product", "values": ["A", "B"]})
+            yield url, second

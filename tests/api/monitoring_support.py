@@ -30,10 +30,12 @@ async def alerts(client, auth, rule: str | None = None, who=ADMIN, **query) -> l
     return [a for a in r.json() if rule in (None, a["rule"])]
 
 
-async def record(client, auth, person: str, day: str, value: str, ref: str) -> None:
+async def record(client, auth, person: str, day: str, value: str, ref: str) -> int:
+    """Record a revenue actual from the CRM; return its position."""
     body = {"person": person, "metric": "revenue", "date": day, "value": value, "source": "crm", "external_ref": ref}
     r = await client.post("/v1/actuals", json=body, headers=auth(*ADMIN))
     assert r.status_code == 201, r.text
+    return int(r.json()["position"])
 
 
 async def set_target(client, auth, node: str, period: str, value: str, who=ADMIN) -> dict:

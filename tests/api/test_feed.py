@@ -72,7 +72,7 @@ async def test_only_systems_and_auditors_read_the_feed(client, auth, team) -> No
     r = await client.get("/v1/feed", params={"types": "target.deleted.v1"}, headers=auth(*INTEGRATION))
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "types"
     schemas = (await client.get("/v1/feed/schemas", headers=auth(*INTEGRATION))).json()
-    assert len(schemas) == 11 and schemas["period.closed.v1"]["title"] == "period.closed.v1"
+    assert len(schemas) == 15 and schemas["period.closed.v1"]["title"] == "period.closed.v1"
 
 
 async def test_adjustments_actions_and_closes_reach_the_feed(client, auth, team) -> None:

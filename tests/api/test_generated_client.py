@@ -216,6 +216,7 @@ async def test_the_request_examples_work_as_sent(client, auth, clock) -> None:
     await send("post", "/v1/actuals/{actual_id}/reversal", admin, actual_id=batch["items"][0]["id"])
     adjustment = await send("post", "/v1/targets/{target_id}/adjustments", rep, target_id=target["id"])
     await send("post", "/v1/adjustments/{adjustment_id}/withdraw", rep, adjustment_id=adjustment["id"])
+    await send("post", "/v1/incentive-plans", admin)
     await send("post", "/v1/periods/{period}/close", admin, period="2026-Q3")
     await send("post", "/v1/reviews", admin)
     await send("post", "/v1/periods/{period}/reopen", admin, period="2026-Q3")

@@ -16,7 +16,7 @@ from target_ledger.api import plans as plans_api
 from target_ledger.app import create_app
 from target_ledger.cli import main
 from target_ledger.import_rows import read_lines
-from target_ledger.plan_file import MAX_COLUMNS, MAX_ROWS, read_plan
+from target_ledger.plan_file import MAX_COLUMNS, MAX_ROWS, read_plan_file
 from tests.api.live import serving
 from tests.api.support import ADMIN, admin_post, build_east, team_target
 
@@ -139,12 +139,12 @@ async def test_a_plan_is_parsed_off_the_event_loop_so_health_answers_first(setti
     # The parse is held open until the health check has answered: on the loop it would block that answer.
     parsing, health_answered = threading.Event(), threading.Event()
 
-    def held_parse(content: bytes, name: str):
+    def held_parse(content: bytes, name: str, file: str):
         parsing.set()
         health_answered.wait(timeout=10)  # a bound, not an assertion: a parse on the loop just fails the order
-        return read_plan(content, name)
+        return read_plan_file(content, name, file)
 
-    monkeypatch.setattr(plans_api, "read_plan", held_parse)
+    monkeypatch.setattr(plans_api, "read_plan_file", held_parse)
     answers = []
     # A real server in this event loop (the test client would run each request to its end in turn).
     async with serving(create_app(settings)) as url, httpx.AsyncClient(base_url=url, timeout=60) as client:

@@ -5,20 +5,13 @@ import asyncio
 import io
 from decimal import Decimal
 
-import msgspec
-import pytest
 from click.testing import CliRunner
-from litestar.testing import AsyncTestClient
 from openpyxl import Workbook
 
-from target_ledger.app import create_app
 from target_ledger.cli import main
-from target_ledger.database import create_pool
-from target_ledger.domain.target import Target
-from target_ledger.eventstore import EventStore
 from target_ledger.plan_file import read_plan
+from tests.api.ledgers import ledger_targets
 from tests.api.support import ADMIN, admin_post, build_east
-from tests.conftest import fresh_database
 
 HEADER = ["node", "metric", "period", "scope", "target", "part of", "2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"]
 HEADER += ["2026-01", "2026-02", "2026-03", "product:A", "product:B"]
@@ -70,34 +63,6 @@ def _semantics(content: bytes) -> set[tuple]:
     }
 
 
-async def _ledger(url: str, settings) -> dict:
-    """Every target of a database as the event store holds it: id → value, parent, axis, method, parts."""
-    pool = await create_pool(url, msgspec.structs.replace(settings, database_url=url))
-    try:
-        store = EventStore(pool)
-        ids = await pool.fetch("SELECT DISTINCT stream_id FROM events WHERE type = 'TargetSet'")
-        targets = [await store.get(r["stream_id"]) for r in ids]
-    finally:
-        await pool.close()
-    assert all(isinstance(t, Target) for t in targets)
-    return {
-        t.id: (t.node, t.metric, t.period, dict(t.scope), t.value, t.parent_id, t.axis, t.method, t.parts)
-        for t in targets
-    }
-
-
-@pytest.fixture
-async def second_ledger(server_url, template_db, settings, clock, auth, tmp_path):
-    """A second organisation in a database of its own, with the same org tree and dimension."""
-    async with fresh_database(server_url, template_db) as url:
-        second = msgspec.structs.replace(settings, database_url=url, data_dir=str(tmp_path / "second"))
-        (tmp_path / "second").mkdir()
-        async with AsyncTestClient(create_app(second, clock=clock)) as client:
-            await build_east(client, auth)
-            await admin_post(client, auth, "/v1/dimensions", {"name": "product", "values": ["A", "B"]})
-            yield url, second
-
-
 async def test_a_three_level_plan_round_trips_into_a_second_ledger(
     client, auth, settings, db_url, second_ledger, tmp_path
 ):
@@ -133,7 +98,7 @@ async def test_a_three_level_plan_round_trips_into_a_second_ledger(
     env2 = {"DATABASE_URL": second_url, "TL_DATA_DIR": second.data_dir}
     result = await asyncio.to_thread(CliRunner().invoke, main, ["import", "plan", str(path)], env=env2)
     assert result.exit_code == 0, result.output
-    first, copy = await _ledger(db_url, settings), await _ledger(second_url, second)
+    first, copy = await ledger_targets(db_url, settings), await ledger_targets(second_url, second)
     assert len(first) == 9 + 1 + 3 + 2 + 2  # the rows, and the parts that are split columns only
     assert copy == first
     # The export imported again, in either ledger: nothing to change.

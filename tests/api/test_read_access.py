@@ -112,7 +112,7 @@ async def test_outsiders_and_leavers_get_403_from_every_read(client, auth, east)
     assert r.status_code == 200, r.text
     for path, operation in reads:
         url = re.sub(r"\{[^}]*id\}", east["team"]["id"], path).replace("{period}", "2026-Q3")
-        url = url.replace("{node}", "east")
+        url = url.replace("{node}", "east").replace("{person}", "rep1")
         required = [p["name"] for p in operation.get("parameters", []) if p["in"] == "query" and p.get("required")]
         for who in (OUTSIDER, ("rep2",)):
             r = await client.get(url, params={k: QUERY[k] for k in required}, headers=auth(*who))

@@ -22,11 +22,27 @@ PUBLIC = ["^/health", "^/schema", "^/metrics"]
 REFUSED = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
 
 
+# Who a token speaks for, and who events recorded from the command line are by (`--actor`): the same rule.
+Subject = Annotated[str, msgspec.Meta(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f]+$")]
+
+
+def check_subject(subject: str) -> None:
+    """ValueError saying why `subject` cannot be an actor: empty, over 256 characters, a control
+    character, or not valid Unicode text."""
+    try:
+        msgspec.convert(subject, Subject)
+        subject.encode("utf-8")
+    except msgspec.ValidationError as e:
+        raise ValueError(f"{subject[:40]!r}{'…' if len(subject) > 40 else ''} is not a valid name: {e}") from None
+    except UnicodeEncodeError:
+        raise ValueError("not valid Unicode text") from None
+
+
 class Claims(msgspec.Struct, frozen=True):
     """The claims the ledger reads, typed once when a token is first verified. Times are
     seconds since the epoch (JSON numbers: a numeric string is a malformed claim)."""
 
-    sub: Annotated[str, msgspec.Meta(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f]+$")]
+    sub: Subject
     exp: float
     iat: float | None = None
     nbf: float | None = None

@@ -74,11 +74,32 @@ OPERATIONS = {
     ("POST", "/v1/reviews"): "record_review",
     ("GET", "/v1/reviews/{period}"): "read_review",
     ("GET", "/v1/reviews/{period}/export"): "export_review",
+    ("POST", "/v1/opportunities"): "open_opportunity",
+    ("GET", "/v1/opportunities"): "list_opportunities",
+    ("GET", "/v1/opportunities/{opportunity_id}"): "read_opportunity",
+    ("POST", "/v1/opportunities/{opportunity_id}/stage"): "change_opportunity_stage",
+    ("POST", "/v1/opportunities/{opportunity_id}/revision"): "revise_opportunity",
+    ("POST", "/v1/opportunities/{opportunity_id}/win"): "win_opportunity",
+    ("POST", "/v1/opportunities/{opportunity_id}/loss"): "lose_opportunity",
+    ("GET", "/v1/pipeline/stages"): "read_pipeline_stages",
+    ("PUT", "/v1/pipeline/stages"): "configure_pipeline_stages",
+    ("GET", "/v1/funnel"): "read_funnel",
+    ("GET", "/v1/forecast"): "read_forecast",
+    ("POST", "/v1/forecasts"): "submit_forecast",
+    ("GET", "/v1/forecasts"): "read_forecast_submissions",
+    ("POST", "/v1/incentive-plans"): "create_incentive_plan",
+    ("GET", "/v1/incentive-plans/{plan_id}"): "read_incentive_plan",
+    ("POST", "/v1/incentive-plans/{plan_id}/changes"): "request_incentive_plan_change",
+    ("POST", "/v1/incentive-plans/{plan_id}/approve"): "approve_incentive_plan",
+    ("POST", "/v1/incentive-plans/{plan_id}/reject"): "reject_incentive_plan",
+    ("GET", "/v1/incentive-plans/{plan_id}/payouts/{person}"): "explain_payout",
+    ("GET", "/v1/payouts"): "read_payouts",
+    ("GET", "/v1/payouts/export"): "export_payouts",
     ("GET", "/health/live"): "check_live",
     ("GET", "/health/ready"): "check_ready",
 }
 # The operations answering only files (api/exports.py): JSON is their read's, without `/export`.
-EXPORTS = {"export_decomposition", "export_attainment", "export_leaderboard", "export_review"}
+EXPORTS = {"export_decomposition", "export_attainment", "export_leaderboard", "export_review", "export_payouts"}
 
 # Request bodies that work as sent, in the order of the introduction's walk-through (acme → east → rep1);
 # an id in a body stands for the one an earlier answer gave.
@@ -124,6 +145,33 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "note_corrective_action_progress": {"note": "the first two demos are done"},
     "complete_corrective_action": {"outcome": "the pipeline is back to plan"},
     "cancel_corrective_action": {"reason": "the target was adjusted instead"},
+    "open_opportunity": {"person": "rep1", "name": "Globex renewal", "amount": "40000.00", "close_on": "2026-09-15"},
+    "change_opportunity_stage": {"stage": "proposal"},
+    "revise_opportunity": {"amount": "35000.00", "reason": "one module dropped"},
+    "win_opportunity": {"date": "2026-09-10"},
+    "lose_opportunity": {"reason": "competitor", "note": "a rival bundled support"},
+    "configure_pipeline_stages": {"stages": [{"name": "prospecting", "probability": "0.1"}]},
+    "submit_forecast": {"node": "east", "period": "2026-Q3", "commit": "1100000.00", "best_case": "1250000.00"},
+    "create_incentive_plan": {
+        "node": "east",
+        "metric": "revenue",
+        "period": "2026-Q3",
+        "tiers": [
+            {"from": "0", "to": "0.8", "multiplier": "0.5"},
+            {"from": "0.8", "to": "1", "multiplier": "1"},
+            {"from": "1", "to": None, "multiplier": "1.5"},
+        ],
+        "base_amount": "5000.00",
+        "cap": "9000.00",
+        "team_award": "500.00",
+        "justification": "tiered commission: beat the target, earn more",
+    },
+    "request_incentive_plan_change": {
+        "tiers": [{"from": "0", "to": "1", "multiplier": "1"}, {"from": "1", "to": None, "multiplier": "2"}],
+        "rate_of_actual": "0.05",
+        "justification": "pay on the actual instead",
+    },
+    "reject_incentive_plan": {"reason": "the budget does not allow it"},
 }
 
 # Operations whose body is a file, not JSON (the handler reads it raw, so litestar declares none). The

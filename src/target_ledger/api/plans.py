@@ -14,15 +14,18 @@ from target_ledger.api.workbook import XLSX
 from target_ledger.application import Command
 from target_ledger.application.plans import PlanReport, Problem, import_plan
 from target_ledger.application.reads import authorize_member
-from target_ledger.plan_file import PlanFileError, read_plan
+from target_ledger.plan_file import PlanFileError, read_plan_file
+from target_ledger.xlsx_file import MAX_UNZIPPED
 
 PLAN_FILE = (
     "The body is the plan file itself, sent as it is (Content-Type `application/octet-stream`, `text/csv` or `"
     + XLSX
-    + "`: the ledger reads the bytes, and a zip is a workbook): an .xlsx workbook or a UTF-8 CSV, a row per "
-    "target (node, metric, period, scope, target, stretch, rationale, part of; zh-CN or en headers) and optional "
-    "split columns: periods such as `2026-03`, or dimension values such as `product:A`. A part split further is a "
-    "row of its own; the rows naming a node in `part of` make that node's target's org split. "
+    + "`): an .xlsx workbook or a UTF-8 CSV, a row per target (node, metric, period, scope, target, stretch, "
+    "rationale, part of; zh-CN or en headers) and optional split columns: periods such as `2026-03`, or dimension "
+    "values such as `product:A`. A part split further is a row of its own; the rows naming a node in `part of` "
+    "make that node's target's org split. An .xlsx is known by its content (a zip), whatever the Content-Type; "
+    f"it may unzip to {MAX_UNZIPPED // 2**20} MiB at most. Only the visible sheets whose first row is a plan header "
+    "are read; the others are listed under `warnings`. "
 )
 
 
@@ -56,9 +59,11 @@ class PlanController(Controller):
         data = await request.body()  # the file as sent: not JSON, so no `data` parameter
         try:
             # In a worker thread: a large workbook takes seconds to parse, and the loop serves everyone else.
-            lines, problems = await asyncio.to_thread(read_plan, data, "csv")
+            plan = await asyncio.to_thread(read_plan_file, data, "csv", "the plan file")
         except PlanFileError as error:
             return problem(422, "Invalid plan", str(error), errors=[{"field": "body", "message": str(error)}])
+        lines, problems = plan.lines, plan.problems
+        skipped = [Problem(sheet="", row=1, column=None, message=f"sheet skipped: {s}") for s in plan.skipped]
         report = await import_plan(command, lines, hashlib.sha256(data).hexdigest(), dry_run=dry_run or bool(problems))
         errors = [*problems, *report.errors]
         if errors and not dry_run:
@@ -70,7 +75,7 @@ class PlanController(Controller):
                 for p in errors
             ]
             return problem(422, "Invalid plan", detail, errors=items)
-        body = PlanReport(**{**_fields(report), "errors": errors})
+        body = PlanReport(**{**_fields(report), "errors": errors, "warnings": [*skipped, *report.warnings]})
         return Response(body, status_code=201 if report.stored else 200)
 
 

@@ -164,7 +164,9 @@ def _above(node: str, approvals: list[str]) -> str:
     return approvals[0] if approvals else node
 
 
-async def _may_approve(cmd: Command, node: str, approvals: list[str]) -> bool:
+async def may_approve(cmd: Command, node: str, approvals: list[str]) -> bool:
+    """Whether the actor may give the next approval of a request about `node` (an adjustment,
+    an incentive plan): an admin, or a manager of a unit above the node, then above the first approver."""
     return cmd.actor.is_admin or (await cmd.org()).manages(cmd.actor.subject, _above(node, approvals), cmd.today())
 
 
@@ -172,7 +174,7 @@ async def approve(cmd: Command, adjustment_id: uuid.UUID) -> tuple[Adjustment, i
     """Approve; the last approval applies every change in the same append, or none (409)."""
     adjustment, me = await get_adjustment(cmd, adjustment_id), cmd.actor.subject
     await preconditions.check_adjustment(cmd, adjustment)
-    if not await _may_approve(cmd, adjustment.changes[0].node, adjustment.approvals):
+    if not await may_approve(cmd, adjustment.changes[0].node, adjustment.approvals):
         above = _above(adjustment.changes[0].node, adjustment.approvals)
         raise ForbiddenError(f"approval {adjustment.level} needs to manage a unit above {above!r}, or the admin role")
     adjustment.approve(me, at=cmd.clock())
@@ -234,7 +236,7 @@ async def inbox(cmd: Command, *, status: str | None, mine: bool) -> list[dict[st
                 for r in requests
                 if r["status"] == "pending"
                 and cmd.actor.subject not in (r["requester"], *r["approvals"])
-                and await _may_approve(cmd, r["node"], r["approvals"])
+                and await may_approve(cmd, r["node"], r["approvals"])
             ]
         ids = [uuid.UUID(c["target_id"]) for r in requests for c in r["changes"]]
         keys = await attainment_model.fetch_target_keys(conn, ids)

@@ -196,13 +196,14 @@ async def leaderboard(cmd: Command, *, unit: str, metric: str, period: str) -> l
     return sorted((r for r in rows if r.standing is not None), key=rank)
 
 
-async def read_models_current(cmd: Command, names: list[str], timeout: float = 5.0) -> None:
+async def read_models_current(cmd: Command, names: list[str], timeout: float = 5.0) -> int:
     """A decision must see every event recorded before it: wait (bounded) for the read
-    models it consults to reach the head of the log."""
+    models it consults to reach the head of the log; return that head."""
     head = await cmd.store.head()
     for name in names:
         if head and not await caught_up(cmd.store.pool, cmd.store, name, head, timeout):
             raise ReadModelBehindError(f"the {name} read model has not reached position {head} yet")
+    return head
 
 
 async def actuals_current(cmd: Command, timeout: float = 5.0) -> None:
@@ -221,6 +222,15 @@ async def measure(cmd: Command, target: Target) -> Measure:
     s = row.standing
     pct, pace = (s.attainment_pct, s.pace_pct) if s else (None, None)
     return Measure(attainment_pct=pct, pace_pct=pace, actual=row.actual)
+
+
+async def standings(
+    cmd: Command, conn: asyncpg.Connection, *, metric: str, period: str, nodes: list[str], day: date
+) -> list[Row]:
+    """Each node's row for its whole-scope target (actual, attainment, status), as /v1/attainment
+    reads them from the read model, judged on `day`: what an incentive plan pays on."""
+    definition, span = (await cmd.catalog()).metric(metric), cmd.calendar.parse(period)
+    return await _rows(cmd, LiveFigures(conn, day), definition, [(node, span, {}) for node in nodes])
 
 
 def planned_between(plan: Plan, span: Period, first: date, last: date) -> Fraction:

@@ -15,8 +15,10 @@ import asyncpg
 from projections import actions as actions_model
 from projections import alerts as alerts_model
 from projections import attainment as attainment_model
+from projections import pipeline as pipeline_model
 from projections.runner import caught_up, tracked
 from target_ledger.application import Command, ReadModelBehindError
+from target_ledger.application.forecast_rule import forecast_findings
 from target_ledger.application.judging import Finding, Judge, manager, weeks_ended
 from target_ledger.application.target_rules import target_rules
 from target_ledger.domain.alert import Alert, alert_id
@@ -147,7 +149,7 @@ async def _decide(cmd: Command, finding: Finding, open_now: bool) -> Alert | Non
 
 # The read models the rules consult: a judgement waits until each holds every event
 # recorded before it began.
-CONSULTED = [attainment_model.NAME, alerts_model.NAME, actions_model.NAME]
+CONSULTED = [attainment_model.NAME, alerts_model.NAME, actions_model.NAME, pipeline_model.NAME]
 
 # The newest event in the order the projections apply them (see READ_LIVE in the store):
 # every event committed before it was read comes at or before it, and none can come before
@@ -210,6 +212,7 @@ async def evaluate(cmd: Command, today: date, wait: float = 5.0) -> Judgement:
             *await _overdue_actions(judge),
             *await _missing_actuals(judge),
             *await _missed_follow_ups(judge),
+            *await forecast_findings(judge),
         ]
     alerts = [await _decide(cmd, f, f"{f.rule}|{f.subject}" in judge.open_alerts) for f in findings]
     events = [e for a in alerts if a is not None for e in a.collect_events()]

@@ -1,9 +1,10 @@
 """Closing a period for a subtree, and reopening it only with a reason and an approval."""
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from target_ledger.application import Command
+from target_ledger.application import Command, payouts
 from target_ledger.application.reads import authorize_member
 from target_ledger.domain.access import can_read_closure, check_can_read_closures, check_manages_or_runs
 from target_ledger.domain.errors import ConflictError, ForbiddenError
@@ -16,10 +17,12 @@ async def _load(cmd: Command) -> Periods:
     return periods if periods is not None else Periods.start(cmd.clock())
 
 
-async def _save(cmd: Command, periods: Periods) -> int:
-    """Closures change under an exclusive lock: no guarded write is between its check and commit."""
-    events = periods.collect_events()
+async def _save(cmd: Command, periods: Periods, *, also: Sequence[Any] = ()) -> int:
+    """Closures change under an exclusive lock: no guarded write is between its check and commit.
+    `also`: events appended with the closure, in the same transaction (the payouts it finalises)."""
+    events: list[Any] = list(periods.collect_events())
     guard = Guard(PERIODS_ID, periods.version - len(events), exclusive=True)
+    events += also
     return (await cmd.store.append(events, cmd.metadata, event_ids=cmd.event_ids(len(events)), guard=guard)).last
 
 
@@ -33,7 +36,12 @@ async def close(cmd: Command, period: str, node: str) -> int:
     await _check_node(cmd, node)
     periods = await _load(cmd)
     periods.close(span.key, node, span.start, span.end, cmd.actor.subject, at=cmd.clock())
-    return await _save(cmd, periods)
+    plans, seen = await payouts.finalise(cmd, node, span.start, span.end)
+    finalised = [e for plan in plans for e in plan.collect_events()]
+    position = await _save(cmd, periods, also=finalised)
+    if position - len(finalised) - 1 > seen:  # something committed between the figures and the close
+        position = await payouts.finalise_again(cmd, node, span.start, span.end, plans) or position
+    return position
 
 
 async def request_reopen(cmd: Command, period: str, node: str, reason: str) -> int:

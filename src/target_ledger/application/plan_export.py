@@ -1,6 +1,7 @@
 """The annual plan read back: the targets of a year as the rows of a plan file."""
 
 import uuid
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -8,6 +9,7 @@ from projections import targets as target_tree
 from projections.runner import caught_up
 from target_ledger.application import Command, ReadModelBehindError
 from target_ledger.domain.errors import DomainError
+from target_ledger.eventstore.store import replay
 
 READ_MODEL_WAIT = 10.0  # seconds an export waits for the targets read model to apply the log's last event
 
@@ -36,13 +38,14 @@ async def plan_of_year(cmd: Command, year: str) -> list[dict[str, Any]]:
             acknowledged=None,
             limit=1000,
         ):
-            rows.extend(r for r in page if r["starts_on"] and span.start <= r["starts_on"] <= r["ends_on"] <= span.end)
+            rows.extend(page)
             last = page[-1]
             after = (last["node"], last["metric"], last["starts_on"], last["target_id"])
-    by_id = {r["target_id"]: r for r in rows}
     children: dict[uuid.UUID, list[dict[str, Any]]] = {}
     for row in rows:
         children.setdefault(row["parent_id"], []).append(row)
+    rows = _of_year(rows, children, span.start, span.end)
+    by_id = {r["target_id"]: r for r in rows}
     plan = []
     for row in rows:
         parent = by_id.get(row["parent_id"])
@@ -57,4 +60,25 @@ async def plan_of_year(cmd: Command, year: str) -> list[dict[str, Any]]:
             continue  # only a split column of its parent's row
         part_of = parent["node"] if parent is not None and parent["axis"] == "org" else ""
         plan.append({**row, "splits": splits, "part_of": part_of})
-    return plan
+    return await _with_rationales(cmd, plan)
+
+
+def _of_year(
+    rows: list[dict[str, Any]], children: dict[uuid.UUID, list[dict[str, Any]]], start: date, end: date
+) -> list[dict[str, Any]]:
+    """The targets whose period lies in the year, and every part of their splits, down every level,
+    wherever the part's period starts (2026-W01 of January's weeks starts in 2025): a split is
+    exported whole, or its row would not import again. In the read model's order."""
+    chosen = {r["target_id"] for r in rows if r["starts_on"] and start <= r["starts_on"] <= r["ends_on"] <= end}
+    wholes = list(chosen)
+    while wholes:
+        parts = [c["target_id"] for c in children.get(wholes.pop(), []) if c["target_id"] not in chosen]
+        chosen.update(parts)
+        wholes.extend(parts)
+    return [r for r in rows if r["target_id"] in chosen]
+
+
+async def _with_rationales(cmd: Command, plan: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each row with its target's rationale (`rationale`), as set: the read model does not keep it."""
+    streams = await cmd.store.load_after_each({row["target_id"]: 0 for row in plan})
+    return [{**row, "rationale": getattr(replay(streams[row["target_id"]], None), "rationale", "")} for row in plan]

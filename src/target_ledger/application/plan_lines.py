@@ -152,3 +152,24 @@ def parents_first(cmd: Command, lines: list[PlanLine]) -> list[PlanLine]:
             placed.add(j)
             ordered.append(lines[j])
     return ordered
+
+
+def column_of(line: PlanLine, error: DomainError) -> str | None:
+    """The cell of the row that an error deciding it names (its field), if the row has it."""
+    name = (error.field or "").removeprefix("allocations.").removeprefix("parts.")
+    if name in line.columns:
+        return line.columns[name]
+    # A split key as the calendar spells it (2026-3 in the file is 2026-03 here), or a dimension value.
+    for key, column in line.columns.items():
+        if key.endswith(f":{name}") or (name and key.startswith("split:") and key.endswith(name)):
+            return column
+    return line.columns.get(name.split(".")[0]) or (line.columns.get("splits") if name else None)
+
+
+def org_part_row(line: PlanLine, error: DomainError, lines: list[PlanLine]) -> PlanLine | None:
+    """The row naming `line`'s node in `part of` that an error about a part of its org split is about."""
+    node = (error.field or "").removeprefix("allocations.")
+    if ORG + node not in line.splits:
+        return None
+    same = (line.node, line.metric, line.period, line.scope)
+    return next((p for p in lines if p.node == node and (p.part_of, p.metric, p.period, p.scope) == same), None)

@@ -5,8 +5,9 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TypeVar
+from typing import Any, TypeVar
 
+import asyncpg
 import msgspec
 
 from target_ledger.application import Command
@@ -14,7 +15,9 @@ from target_ledger.application.plan_lines import (
     ORG,
     PlanLine,
     Problem,
+    column_of,
     gather_org_splits,
+    org_part_row,
     parents_first,
     part_ids,
     problem,
@@ -59,7 +62,8 @@ class PlanReport(msgspec.Struct, frozen=True, kw_only=True):
 
     sha256: str
     stored: bool
-    position: int | None
+    position: int | None  # the log position of the import's last event, if stored (or already_stored_by)
+    already_stored_by: str | None = None  # the request that stored this file's events first, at `position`
     targets_to_set: list[Planned]
     splits: list[PlannedSplit]
     unchanged: int
@@ -77,17 +81,6 @@ class _Importing(Command):
     @property
     def metadata(self) -> Metadata:
         return msgspec.structs.replace(super().metadata, file_sha256=self.file_sha256)
-
-
-def _column(line: PlanLine, error: DomainError) -> str | None:
-    name = (error.field or "").removeprefix("allocations.").removeprefix("parts.")
-    if name in line.columns:
-        return line.columns[name]
-    # A split key as the calendar spells it (2026-3 in the file is 2026-03 here), or a dimension value.
-    for key, column in line.columns.items():
-        if key.endswith(f":{name}") or (name and key.startswith("split:") and key.endswith(name)):
-            return column
-    return line.columns.get(name.split(".")[0]) or (line.columns.get("splits") if name else None)
 
 
 class _Plan:
@@ -122,11 +115,15 @@ class _Plan:
         self.rows[tid] = line
         self.parts.update((p, line) for p in parts)
 
-    async def decide(self, line: PlanLine) -> None:
+    async def decide(self, line: PlanLine, lines: list[PlanLine]) -> None:
         try:
             await self._decide(line)
         except DomainError as error:
-            self.errors.append(problem(line, _column(line, error), str(error)))
+            part = org_part_row(line, error, lines)
+            if part is not None:  # an org split's part: its row's `part of` cell
+                self.errors.append(problem(part, part.columns.get("part_of"), str(error)))
+            else:
+                self.errors.append(problem(line, column_of(line, error), str(error)))
 
     async def _decide(self, line: PlanLine) -> None:
         cmd = self.cmd
@@ -242,26 +239,22 @@ async def import_plan(cmd: Command, lines: list[PlanLine], sha256: str, *, dry_r
     """Decide every line (a row that is part of another row's split after that row, whatever the
     file's order); unless a dry run or anything is wrong, store all the new targets and splits in
     one append (all or nothing) whose metadata carries the file's digest. The same file again
-    stores nothing. Warnings (a part above its whole) never stop an import."""
+    stores nothing; so does the same file sent at once by the same importer: every request but
+    the one whose append stored the events answers `stored: false`, `already_stored_by` that
+    request's id, and the report decided again against the log. Warnings (a part above its
+    whole) never stop an import."""
     importing = _Importing(
         **{f.name: getattr(cmd, f.name) for f in dataclasses.fields(cmd) if f.init}, file_sha256=sha256
     )
-    plan = _Plan(importing)
     arranged, problems = await gather_org_splits(importing, lines)
-    for line in parents_first(importing, arranged):
-        await plan.decide(line)
-    position = None
+    plan = await _decided(importing, arranged)
+    position, stored_by = None, None
     errors = [*problems, *plan.errors]
     events = [e for t in plan.touched for e in t.collect_events()]
     if events and not dry_run and not errors:
-        # The same file from the same importer stores its events once, however often it is sent at once.
-        ids = importing.event_ids(len(events)) or [
-            uuid.uuid5(PLAN_IMPORT, f"{cmd.actor.subject}|{sha256}|{i}") for i in range(len(events))
-        ]
-        try:
-            position = (await importing.append(events, event_ids=ids)).last
-        except StreamConflictError as conflict:
-            raise ConflictError(f"target {conflict.stream_id} was set meanwhile: import the file again") from None
+        position, stored_by = await _store(importing, events)
+        if stored_by is not None:  # another request stored these very events: this one changed nothing
+            plan = await _decided(importing, arranged)
     order = {(line.sheet, line.row): i for i, line in enumerate(lines)}
 
     def in_file_order(items: list[_Where]) -> list[_Where]:
@@ -269,8 +262,9 @@ async def import_plan(cmd: Command, lines: list[PlanLine], sha256: str, *, dry_r
 
     return PlanReport(
         sha256=sha256,
-        stored=position is not None,
+        stored=position is not None and stored_by is None,
         position=position,
+        already_stored_by=stored_by,
         targets_to_set=in_file_order(plan.to_set),
         splits=in_file_order(plan.splits),
         unchanged=plan.unchanged,
@@ -278,3 +272,38 @@ async def import_plan(cmd: Command, lines: list[PlanLine], sha256: str, *, dry_r
         errors=in_file_order(errors),
         warnings=in_file_order(await plan_warnings(importing, plan.named)),
     )
+
+
+async def _decided(cmd: _Importing, arranged: list[PlanLine]) -> _Plan:
+    plan = _Plan(cmd)
+    for line in parents_first(cmd, arranged):
+        await plan.decide(line, arranged)
+    return plan
+
+
+async def _store(cmd: _Importing, events: list[Any]) -> tuple[int, str | None]:
+    """Append the import's events: the log position of the last, and None, or the id of the request
+    that stored these very events before (the same file from the same importer, decided alike).
+    An event's id is its stream and version in this file from this importer, so a replay holds the
+    same fact; some of them stored and others not is a 409 (another import of the file decided
+    otherwise meanwhile), as is a target set meanwhile by anyone else."""
+    ids = cmd.event_ids(len(events)) or [
+        uuid.uuid5(PLAN_IMPORT, f"{cmd.actor.subject}|{cmd.file_sha256}|{e.originator_id}|{e.originator_version}")
+        for e in events
+    ]
+    stored_by: set[str] = set()
+
+    async def replayed(before: list[uuid.UUID], conn: asyncpg.Connection) -> None:
+        if len(before) < len(ids):
+            raise ConflictError(_MEANWHILE.format(what="the same file was imported"), field="body")
+        stored_by.update(await cmd.store.requests_of(before, conn))
+
+    try:
+        appended = await cmd.append(events, event_ids=ids, replayed=replayed)
+    except StreamConflictError as conflict:
+        what = f"target {conflict.stream_id} was set"
+        raise ConflictError(_MEANWHILE.format(what=what), field="body") from None
+    return appended.last, (", ".join(sorted(stored_by)) if appended.stored == 0 else None)
+
+
+_MEANWHILE = "{what} meanwhile: import the file again (a dry run says what it would do now)"

@@ -215,8 +215,27 @@ async def decide_split(cmd: Command, parent: Target, split: Split) -> list[Targe
     parts = [Part(target_id=t.id, node=t.node, period=t.period, scope=t.scope, value=t.value) for t in children]
     if parent.parts and (parent.axis, parent.method, parent.parts) == (split.axis, split.method, parts):
         return None
+    if not parent.parts:  # split otherwise already: decompose says so
+        await _check_parts_new(cmd, split, dict(zip(keys, children, strict=True)))
     parent.decompose(split.axis, split.method, parts, at=cmd.clock())
     return children
+
+
+async def _check_parts_new(cmd: Command, split: Split, parts: dict[str, Target]) -> None:
+    """A split makes its parts: a part already set (on its own, or as a part of another split) is
+    a 409 naming the part (`allocations.<key>` or `parts`), decided before anything is stored, so
+    a plan import's dry run says what its append would. A part is never adopted: its history,
+    stretch and acknowledgement are its own, and it may be a part of another whole already."""
+    stored = await cmd.store.load_after_each({t.id: 0 for t in parts.values()})
+    for key, part in parts.items():
+        if stored[part.id]:
+            field = f"allocations.{key}" if key in (split.allocations or {}) else "parts"
+            scope = f" {dict(part.scope)}" if part.scope else ""
+            raise AlreadyExistsError(
+                f"the part {part.node}/{part.metric}/{part.period}{scope} is a target already ({part.id}): "
+                "a split only makes new targets",
+                field=field,
+            )
 
 
 async def _candidates(cmd: Command, parent: Target, split: Split) -> dict[str, _Candidate]:

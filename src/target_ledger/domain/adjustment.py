@@ -29,6 +29,23 @@ class AlreadyDecidedError(AlreadyExistsError):
     pass
 
 
+def check_approver(requester: str, approvals: list[str], approver: str) -> None:
+    """The approval rules every request shares (adjustments, incentive plans): never the
+    requester, and never the same person twice."""
+    if approver == requester:
+        raise ForbiddenError("a requester never approves their own request")
+    if approver in approvals:
+        raise ForbiddenError("the second approval must come from someone else, at the next level up")
+
+
+def check_rejecter(requester: str, approver: str, reason: str) -> None:
+    """A requester withdraws rather than rejects; a rejection says why."""
+    if approver == requester:
+        raise ForbiddenError("a requester withdraws their own request; they do not reject it")
+    if not reason.strip():
+        raise DomainError("a rejection needs a reason", field="reason")
+
+
 class Adjustment(Aggregate):
     TOPIC = "Adjustment"
 
@@ -131,18 +148,12 @@ class Adjustment(Aggregate):
     def approve(self, approver: str, at: datetime) -> None:
         """The caller has checked that the approver stands high enough for this level."""
         self.check_pending()
-        if approver == self.requester:
-            raise ForbiddenError("a requester never approves their own request")
-        if approver in self.approvals:
-            raise ForbiddenError("the second approval must come from someone else, at the next level up")
+        check_approver(self.requester, self.approvals, approver)
         self.trigger_event(self.AdjustmentApproved, approver=approver, level=self.level, timestamp=at)
 
     def reject(self, approver: str, reason: str, at: datetime) -> None:
         self.check_pending()
-        if approver == self.requester:
-            raise ForbiddenError("a requester withdraws their own request; they do not reject it")
-        if not reason.strip():
-            raise DomainError("a rejection needs a reason", field="reason")
+        check_rejecter(self.requester, approver, reason)
         self.trigger_event(self.AdjustmentRejected, approver=approver, reason=reason, timestamp=at)
 
     def withdraw(self, person: str, reason: str, at: datetime) -> None:

@@ -10,8 +10,8 @@ from eventsourcing.domain import Aggregate
 from target_ledger.domain.errors import ConflictError, ForbiddenError
 
 ALERTS = uuid.UUID("b7e0c5d2-4a1f-4e8b-9c3d-5f6a7b8c9d05")
-RULES = ("weekly_completion", "week_gap", "pace", "action_overdue", "no_actuals", "follow_up_missed")
-Rule = Literal["weekly_completion", "week_gap", "pace", "action_overdue", "no_actuals", "follow_up_missed"]
+RULES = ("weekly_completion", "week_gap", "pace", "action_overdue", "no_actuals", "follow_up_missed", "forecast")
+Rule = Literal["weekly_completion", "week_gap", "pace", "action_overdue", "no_actuals", "follow_up_missed", "forecast"]
 
 
 def alert_id(rule: str, subject: str) -> uuid.UUID:

@@ -31,6 +31,7 @@ DEFAULTS = {
     "action_overdue": Settings(enabled=True),
     "no_actuals": Settings(enabled=True, days=3),
     "follow_up_missed": Settings(enabled=True),
+    "forecast": Settings(enabled=True, threshold=Decimal(90), margin=Decimal(5)),  # % of the target
 }
 
 

@@ -176,6 +176,12 @@ class EventStore:
         rows = await (conn or self.pool).fetch(sql, ids)
         return {r["event_id"]: r["position"] for r in rows}
 
+    async def requests_of(self, event_ids: Sequence[uuid.UUID], conn: asyncpg.Connection | None = None) -> set[str]:
+        """The request ids in the metadata of the stored events among event_ids: who stored them."""
+        sql = "SELECT DISTINCT metadata->>'request_id' AS request_id FROM events WHERE event_id = ANY($1::uuid[])"
+        rows = await (conn or self.pool).fetch(sql, list(event_ids))
+        return {r["request_id"] or "" for r in rows}
+
     async def load(self, stream_id: uuid.UUID, conn: asyncpg.Connection | None = None) -> list[DomainEvent]:
         return await self.load_after(stream_id, 0, conn)
 
@@ -299,6 +305,12 @@ class EventStore:
     async def head(self) -> int:
         """The position of the newest committed event (0 for an empty log)."""
         return int(await self.pool.fetchval("SELECT coalesce(max(position), 0) FROM events"))
+
+    async def any_after(self, position: int, types: Sequence[str]) -> bool:
+        """Whether an event of one of these types was committed after `position`: what a read
+        model at that position has not seen yet (a range of the log's key, short when it is current)."""
+        sql = "SELECT exists(SELECT 1 FROM events WHERE position > $1 AND type = ANY($2::text[]))"
+        return bool(await self.pool.fetchval(sql, position, list(types)))
 
     async def cursor_at(self, position: int, conn: asyncpg.Connection | None = None) -> Cursor | None:
         xid = await (conn or self.pool).fetchval("SELECT xid::text::bigint FROM events WHERE position = $1", position)

@@ -164,6 +164,62 @@ class PeriodClosed(Data):
     closed_by: str
 
 
+class OpportunityStageChanged(Data):
+    opportunity_id: uuid.UUID
+    person: str
+    name: str
+    metric: str
+    from_stage: str
+    stage: str
+    probability: Decimal  # a fraction from 0 to 1
+    amount: Decimal  # expected
+
+
+class OpportunityClosed(Data):
+    opportunity_id: uuid.UUID
+    person: str
+    name: str
+    metric: str
+    outcome: Literal["won", "lost"]
+    amount: Decimal  # won: the actual recorded; lost: the amount it was expected to bring
+    closed_on: date
+    actual_id: uuid.UUID | None  # won: the actual recorded (source pipeline)
+    reason: str | None  # lost: price, competitor, timing, no_budget or other
+    note: str
+
+
+class ForecastSubmitted(Data):
+    node: str
+    metric: str
+    period: str
+    commit: Decimal
+    best_case: Decimal
+    submitted_by: str
+    note: str
+
+
+class IncentiveFinalised(Data):
+    """A person's payout under an incentive plan as a period's close froze it (amount: what
+    payroll pays, to the cent); a reopen and the next close send it again, with the new figures."""
+
+    plan_id: uuid.UUID
+    plan_node: str
+    plan_version: int
+    person: str
+    metric: str
+    period: str
+    closed_for: str
+    target: Decimal
+    actual: Decimal
+    attainment_pct: Decimal
+    tier: int
+    multiplier: Decimal
+    earned: Decimal
+    cap_applied: bool
+    team_award: Decimal
+    amount: Decimal
+
+
 TYPES: dict[str, type[Data]] = {
     "attainment.updated.v1": Attainment,
     "attainment.threshold_crossed.v1": ThresholdCrossed,
@@ -176,6 +232,10 @@ TYPES: dict[str, type[Data]] = {
     "corrective_action.opened.v1": CorrectiveActionOpened,
     "corrective_action.completed.v1": CorrectiveActionCompleted,
     "period.closed.v1": PeriodClosed,
+    "opportunity.stage_changed.v1": OpportunityStageChanged,
+    "opportunity.closed.v1": OpportunityClosed,
+    "forecast.submitted.v1": ForecastSubmitted,
+    "incentive.finalised.v1": IncentiveFinalised,
 }
 
 
