@@ -209,6 +209,17 @@ TAGGED = CONDITIONAL | {
     "note_corrective_action_progress",
     "complete_corrective_action",
     "cancel_corrective_action",
+    "open_opportunity",
+    "read_opportunity",
+    "change_opportunity_stage",
+    "revise_opportunity",
+    "win_opportunity",
+    "lose_opportunity",
+    "create_incentive_plan",
+    "read_incentive_plan",
+    "request_incentive_plan_change",
+    "approve_incentive_plan",
+    "reject_incentive_plan",
 }
 # Operations whose JSON answer says, in X-Read-Position, the read model's position it was read at.
 READ_POSITIONED = {"read_attainment", "read_leaderboard", "read_decomposition"}
