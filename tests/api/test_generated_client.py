@@ -2,6 +2,7 @@
 works against the real service: it sets a target, records an actual, reads attainment, and reads
 the ledger's errors as typed problem objects."""
 
+import asyncio
 import datetime
 import importlib
 import io
@@ -21,8 +22,9 @@ from tests.api.support import build_east
 
 GENERATOR = Path(sys.executable).parent / "openapi-python-client"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-# The generator has no model for a file upload's own media type (the plan import takes an .xlsx
-# or a CSV as the body): it is told to send such a body as raw bytes, as its documentation advises.
+# The generator has no model for a file's own media type (the exports answer an .xlsx or a CSV):
+# it is told to read such an answer as raw bytes, as its documentation advises. A file the client
+# sends (the plan import's body) is documented as application/octet-stream and needs nothing here.
 CONFIG = """content_type_overrides:
   application/vnd.openxmlformats-officedocument.spreadsheetml.sheet: application/octet-stream
   text/csv: application/octet-stream
@@ -122,6 +124,20 @@ async def test_a_generated_client_sets_records_reads_and_reads_problems(settings
             answer = await record_actual.asyncio_detailed(client=admin, body=clash)
             assert answer.status_code == 409 and isinstance(answer.parsed, models.ProblemDetails), answer
             assert answer.parsed.status == 409 and answer.parsed.errors[0].field == "external_ref"
+
+        # A small CSV plan, tried (dry run) through the client: its target is listed, nothing stored.
+        # A file is sent by the client's sync calls (httpx streams a file object only from a sync client).
+        plan = b"node,metric,period,target\neast-2,revenue,2026-Q3,800\n"
+
+        def try_plan():
+            with as_("root", "admin") as admin:
+                file = module("types").File(payload=io.BytesIO(plan), file_name="plan.csv")
+                return module("api.targets.import_plan").sync(client=admin, body=file, dry_run=True)
+
+        report = await asyncio.to_thread(try_plan)
+        assert isinstance(report, models.PlanReport), report
+        assert not report.stored and not report.errors, report
+        assert [(t.node, t.period, t.value) for t in report.targets_to_set] == [("east-2", "2026-Q3", "800")]
 
         # A negative target: a 422, as a typed problem naming the field.
         async with as_("east-boss") as boss:

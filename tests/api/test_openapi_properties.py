@@ -1,9 +1,10 @@
 """Property-based: every operation of the served OpenAPI, with bodies, paths and queries that
 schemathesis generates from it (valid and invalid), as an admin and as a plain salesperson, on a
 real server and a real organisation. No answer is a 5xx; every 4xx is problem+json; every
-answer with a documented schema matches it."""
+answer with a documented schema matches it, and declares the ledger's own headers it carries."""
 
 import asyncio
+from types import SimpleNamespace
 
 import pytest
 import requests
@@ -36,6 +37,19 @@ def problem_json_for_4xx(ctx, response, case) -> None:
         )
         body = response.json()
         assert body["status"] == response.status_code and body["detail"], body
+
+
+# Headers the ledger itself sends on some answers, each declared where it is sent (api/openapi.py).
+LEDGER_HEADERS = ("ETag", "X-Read-Position", "Location", "Retry-After")
+
+
+def declared_headers(ctx, response, case) -> None:
+    """Each of the ledger's own headers on an answer is in the document, for that operation and status."""
+    answer = case.operation.definition.raw["responses"].get(str(response.status_code), {})
+    declared = {name.lower() for name in answer.get("headers", {})}
+    sent = [name for name in LEDGER_HEADERS if response.headers.get(name.lower())]
+    undeclared = [name for name in sent if name.lower() not in declared]
+    assert not undeclared, f"{case.method} {case.formatted_path} answered {response.status_code} with {undeclared}"
 
 
 def _probe(schema, url: str, headers: dict[str, str]) -> tuple[list[str], list[tuple[str, int]]]:
@@ -76,7 +90,9 @@ def _run(operation, mode, call, statuses: list[int]) -> None:
     def run(case) -> None:
         response = call(case)
         statuses.append(response.status_code)
-        case.validate_response(response, checks=[no_server_error, response_schema_conformance, problem_json_for_4xx])
+        case.validate_response(
+            response, checks=[no_server_error, response_schema_conformance, problem_json_for_4xx, declared_headers]
+        )
 
     run()
 
@@ -112,3 +128,8 @@ async def test_the_probe_sees_a_broken_contract(settings, clock, auth) -> None:
     Answer.status_code = 500
     with pytest.raises(AssertionError):
         no_server_error(None, Answer(), Case())
+    # An ETag the operation's answer does not declare is caught too.
+    Answer.status_code, Answer.headers = 200, {"etag": ['"3"']}
+    Case.operation = SimpleNamespace(definition=SimpleNamespace(raw={"responses": {"200": {"headers": {}}}}))
+    with pytest.raises(AssertionError):
+        declared_headers(None, Answer(), Case())

@@ -10,6 +10,7 @@ from litestar.params import FromPath, JSONBody
 
 from target_ledger.api import lists
 from target_ledger.api.errors import field_and_message
+from target_ledger.api.openapi import answers
 from target_ledger.api.schemas import (
     ActualRecorded,
     ActualsRecorded,
@@ -70,6 +71,7 @@ class ActualController(Controller):
         summary="Record an actual; re-sending the same source and external_ref changes nothing",
         description="201 stored; 200 `duplicate: true` when its source and external_ref hold the same actual"
         " already; 409 naming `external_ref`, with the `stored` actual, when they hold another content.",
+        responses=answers(ActualRecorded, 200, description="sent before with the same content: `duplicate: true`"),
     )
     async def record_actual(
         self, data: JSONBody[RecordActual], command: NamedDependency[Command]

@@ -6,6 +6,7 @@ from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
+from target_ledger.api.openapi import answers
 from target_ledger.api.schemas import DefineDimension, DefineMetric, DimensionView, MetricView, Position
 from target_ledger.application import Command, catalog
 from target_ledger.application.reads import authorize_member
@@ -27,7 +28,14 @@ class CatalogController(Controller):
         current = await command.catalog()
         return [MetricView(**asdict(m)) for m in current.metrics.values()]
 
-    @post("/dimensions", status_code=201, summary="Declare a dimension, or more values of one (admin)")
+    @post(
+        "/dimensions",
+        status_code=201,
+        summary="Declare a dimension, or more values of one (admin)",
+        responses=answers(
+            Position, 200, description="every value was declared already: nothing stored, `position` null"
+        ),
+    )
     async def define_dimension(
         self, data: JSONBody[DefineDimension], command: NamedDependency[Command]
     ) -> Response[Position]:

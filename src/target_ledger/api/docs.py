@@ -3,26 +3,26 @@
 from collections.abc import Callable
 from typing import Any
 
-from litestar import Request, Router
+from litestar import Litestar, Request, Router
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 from swagger_ui_bundle import swagger_ui_path
 
 ASSETS = "/schema/assets"  # under the OpenAPI router's path (/schema), public like the rest of it
-Amend = Callable[[dict[str, Any]], dict[str, Any]]
+Amend = Callable[[dict[str, Any], Litestar], dict[str, Any]]
 
 
 class Amended:
-    """litestar's document (built once per app) as amended, amended once."""
+    """litestar's document (built once per app) as amended, amended once (the app: its handlers' types)."""
 
     def __init__(self, amend: Amend) -> None:
         self.amend = amend
         self.source: dict[str, Any] | None = None
         self.document: dict[str, Any] = {}
 
-    def __call__(self, source: dict[str, Any]) -> dict[str, Any]:
+    def __call__(self, source: dict[str, Any], app: Litestar) -> dict[str, Any]:
         if source is not self.source:  # held, so another app's document is never taken for it
-            self.source, self.document = source, self.amend(source)
+            self.source, self.document = source, self.amend(source, app)
         return self.document
 
 
@@ -40,7 +40,7 @@ class OfflineSwagger(SwaggerRenderPlugin):
         self.amend = Amended(amend)
 
     def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:  # type: ignore[type-arg]
-        return super().render(request, self.amend(openapi_schema))
+        return super().render(request, self.amend(openapi_schema, request.app))
 
     def receive_router(self, router: Router) -> None:
         super().receive_router(router)
@@ -56,4 +56,4 @@ class AmendedJson(JsonRenderPlugin):
         self.amend = Amended(amend)
 
     def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:  # type: ignore[type-arg]
-        return super().render(request, self.amend(openapi_schema))
+        return super().render(request, self.amend(openapi_schema, request.app))

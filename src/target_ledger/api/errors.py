@@ -18,7 +18,7 @@ from target_ledger.eventstore import StreamConflictError
 log = logging.getLogger(__name__)
 
 PROBLEM = "application/problem+json"
-_STATUS = {
+DOMAIN_STATUS = {  # a domain error's status: that of the first class here it is an instance of
     errors.ForbiddenError: 403,
     errors.NotFoundError: 404,
     errors.ConflictError: 409,
@@ -90,7 +90,7 @@ def http_problem(request: Request, exc: HTTPException) -> Response[dict[str, Any
 
 
 def domain_problem(request: Request, exc: errors.DomainError) -> Response[dict[str, Any]]:
-    status = next(s for cls, s in _STATUS.items() if isinstance(exc, cls))
+    status = next(s for cls, s in DOMAIN_STATUS.items() if isinstance(exc, cls))
     # No field named: a 404 or 409 is about the resource the path names (this actual is reversed
     # already, no such target); a 403 is about the caller, not an input.
     field = exc.field or (None if status == 403 else "path")

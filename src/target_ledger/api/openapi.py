@@ -4,13 +4,24 @@ import copy
 from importlib import resources
 from typing import Any
 
+from litestar import Litestar
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types.internal_types import PathParameterDefinition
 
 from target_ledger.api.docs import AmendedJson, OfflineSwagger
-from target_ledger.api.operations import CONDITIONAL, EXAMPLES, EXPORTS, FILE_BODIES, OPERATIONS, TAGGED
+from target_ledger.api.operations import (
+    CONDITIONAL,
+    EXAMPLES,
+    EXPORTS,
+    FILE_BODIES,
+    LOCATED,
+    OPERATIONS,
+    READ_POSITIONED,
+    TAGGED,
+)
+from target_ledger.api.parameter_types import Key, add_bounds, parameter_types
 from target_ledger.api.schemas import MAX_POSITION
 from target_ledger.application import preconditions
 
@@ -26,10 +37,13 @@ PROBLEMS = {
     401: "No token, or one that is invalid or expired",
     403: "The token's role or subtree does not allow this",
     404: "Something the request names does not exist (or is outside the caller's subtree)",
+    408: "The request's head or body did not arrive in time (`target-ledger serve` bounds both); the connection "
+    "is closed",
     409: "The change conflicts with what is stored (already done, closed period, a concurrent write); reload and retry",
     412: "If-Match named a version the target (or request) is no longer at; `ETag` is the current one: read it again",
-    413: "The body is larger than the ledger accepts",
+    413: "The body is larger than the ledger accepts (10 MiB), whatever the operation does with it",
     422: "An input breaks a rule; `errors` names each field and what is wrong with it",
+    431: "The request's line and headers are larger than the server accepts; the connection is closed",
     503: "The database or a read model is not available yet; retry after `Retry-After` seconds",
 }
 _TEXT = {"type": "string"}
@@ -73,6 +87,11 @@ IF_MATCH = {
     "schema": {"type": "string", "minLength": 1, "maxLength": preconditions.MAX_LENGTH},
 }
 ETAG = {"description": "the version of what the answer shows, quoted", "schema": {"type": "string"}}
+LOCATION = {"description": "the path to read what was made", "schema": {"type": "string"}}
+READ_POSITION = {
+    "description": "on a JSON answer: the position of the read model it was read from (a later read's `min_position`)",
+    "schema": {"type": "integer", "minimum": 0, "maximum": MAX_POSITION},
+}
 
 
 def operation_id(handler: HTTPRouteHandler, method: str, components: list[str | PathParameterDefinition]) -> str:
@@ -81,10 +100,13 @@ def operation_id(handler: HTTPRouteHandler, method: str, components: list[str | 
     return OPERATIONS.get((method.upper(), path.rstrip("/") or "/"), f"unnamed_{method}_{path}")
 
 
-def answers(model: type, *statuses: int) -> dict[int, ResponseSpec]:
-    """A route that answers a file when `format` asks for one returns a bare Response, which tells
-    litestar nothing: this declares its JSON answer's model (the files' media types are added below)."""
-    spec = ResponseSpec(model, generate_examples=False, description="Request fulfilled, document follows")
+def answers(
+    model: type, *statuses: int, description: str = "Request fulfilled, document follows"
+) -> dict[int, ResponseSpec]:
+    """The answers litestar cannot see: a route answering a file when `format` asks for one returns a
+    bare Response (this declares its JSON answer's model; the files' media types are added below), and
+    a create that answers 200 when it was done before (its `description` says when)."""
+    spec = ResponseSpec(model, generate_examples=False, description=description)
     return dict.fromkeys(statuses or (200,), spec)
 
 
@@ -104,17 +126,18 @@ def config() -> OpenAPIConfig:
     )
 
 
-def amend(document: dict[str, Any]) -> dict[str, Any]:
-    """The document as served: litestar's, with problems, headers, media types and bounds (a copy)."""
-    return _amend(copy.deepcopy(document))
+def amend(document: dict[str, Any], app: Litestar) -> dict[str, Any]:
+    """The document as served: litestar's (of `app`), with problems, headers, media types and bounds (a copy)."""
+    return _amend(copy.deepcopy(document), parameter_types(app))
 
 
-def _amend(document: dict[str, Any]) -> dict[str, Any]:
+def _amend(document: dict[str, Any], types: dict[Key, dict[str, Any]]) -> dict[str, Any]:
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     schemas.update(ProblemDetails=PROBLEM_DETAILS, ProblemError=PROBLEM_ERROR)
     for path, item in document.get("paths", {}).items():
         for method, operation in item.items():
             if method in WRITES | {"get"}:
+                add_bounds(path, method, operation.get("parameters", []), types)
                 _operation(path, method, operation)
     _bounds(document)
     return document
@@ -150,19 +173,27 @@ def _operation(path: str, method: str, operation: dict[str, Any]) -> None:
             _media_types(path, operation, answer)
             if operation.get("operationId") in TAGGED:
                 answer["headers"]["ETag"] = copy.deepcopy(ETAG)
+            if operation.get("operationId") in READ_POSITIONED and "application/json" in answer.get("content", {}):
+                answer["headers"]["X-Read-Position"] = copy.deepcopy(READ_POSITION)
+            if operation.get("operationId") in LOCATED and status == "201":
+                answer["headers"]["Location"] = copy.deepcopy(LOCATION)
     for status in _problems(path, method, operation, public):
         responses[str(status)] = _problem(status)
 
 
 def _problems(path: str, method: str, operation: dict[str, Any], public: bool) -> list[int]:
+    """The problems an operation can answer. Every request can be too slow (408) or have too large a
+    head (431: the server's), or a kept header too long (422: api/edge.py); a body too large is a 413
+    on every method that takes one, whether the operation reads a body or not (the edge refuses it first)."""
     names_something = "{" in path or bool(operation.get("parameters")) or "requestBody" in operation
     statuses = [400]
     statuses += [] if public else [401, 403]
     statuses += [404] if not public and names_something else []
+    statuses += [408]
     statuses += [409] if method in WRITES else []
     statuses += [412] if operation.get("operationId") in CONDITIONAL else []
-    statuses += [413] if "requestBody" in operation else []
-    statuses += [422] if not public else []
+    statuses += [413] if method in WRITES or "requestBody" in operation else []
+    statuses += [422, 431]
     statuses += [503] if path != "/health/live" else []
     return statuses
 

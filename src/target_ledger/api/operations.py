@@ -174,16 +174,16 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "reject_incentive_plan": {"reason": "the budget does not allow it"},
 }
 
-# Operations whose body is a file, not JSON (the handler reads it raw, so litestar declares none).
+# Operations whose body is a file, not JSON (the handler reads it raw, so litestar declares none). The
+# ledger reads the bytes, not the Content-Type (a zip is a workbook, anything else CSV text): the body is
+# declared as the one media type every generator sends a file as, and the description says what it holds.
 _BINARY = {"schema": {"type": "string", "format": "binary"}}
 FILE_BODIES: dict[str, dict[str, Any]] = {
     "import_plan": {
         "required": True,
-        "description": "the plan file itself: an .xlsx workbook or a UTF-8 CSV",
-        "content": {
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": _BINARY,
-            "text/csv": _BINARY,
-        },
+        "description": "the plan file itself: an .xlsx workbook or a UTF-8 CSV, sent as it is (any Content-Type: "
+        "application/octet-stream, text/csv or the xlsx one)",
+        "content": {"application/octet-stream": _BINARY},
     },
 }
 
@@ -209,4 +209,19 @@ TAGGED = CONDITIONAL | {
     "note_corrective_action_progress",
     "complete_corrective_action",
     "cancel_corrective_action",
+    "open_opportunity",
+    "read_opportunity",
+    "change_opportunity_stage",
+    "revise_opportunity",
+    "win_opportunity",
+    "lose_opportunity",
+    "create_incentive_plan",
+    "read_incentive_plan",
+    "request_incentive_plan_change",
+    "approve_incentive_plan",
+    "reject_incentive_plan",
 }
+# Operations whose JSON answer says, in X-Read-Position, the read model's position it was read at.
+READ_POSITIONED = {"read_attainment", "read_leaderboard", "read_decomposition"}
+# Operations whose 201 says, in Location, where what they made is read.
+LOCATED = {"set_target", "create_unit", "add_person"}

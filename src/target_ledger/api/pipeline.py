@@ -13,6 +13,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from projections import attainment as attainment_model
 from projections import pipeline as pipeline_model
 from target_ledger.api.attainment import MinPosition, ScopeQuery, parse_scope, wait_for
+from target_ledger.api.openapi import answers
 from target_ledger.api.pipeline_schemas import (
     ForecastSubmitted,
     ForecastView,
@@ -110,7 +111,13 @@ class OpportunityController(Controller):
         changed = await opportunities.revise(command, opportunity_id, data.amount, data.close_on, data.reason)
         return _view(*changed)
 
-    @post("/{opportunity_id:uuid}/win", status_code=201, summary="Won: records the actual (source `pipeline`)")
+    @post(
+        "/{opportunity_id:uuid}/win",
+        status_code=201,
+        summary="Won: records the actual (source `pipeline`)",
+        responses=answers(OpportunityView, 201)
+        | answers(OpportunityView, 200, description="won before with the same content: `duplicate: true`"),
+    )
     async def win(
         self, opportunity_id: FromPath[UUID], data: JSONBody[Win], command: NamedDependency[Command]
     ) -> Response:

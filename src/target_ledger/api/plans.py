@@ -18,14 +18,14 @@ from target_ledger.plan_file import PlanFileError, read_plan_file
 from target_ledger.xlsx_file import MAX_UNZIPPED
 
 PLAN_FILE = (
-    "The body is the plan file itself (Content-Type `"
+    "The body is the plan file itself, sent as it is (Content-Type `application/octet-stream`, `text/csv` or `"
     + XLSX
-    + "` or `text/csv`): an .xlsx workbook or a UTF-8 CSV, a row per target (node, metric, period, scope, target, "
-    "stretch, rationale, part of; zh-CN or en headers) and optional split columns: periods such as `2026-03`, or "
-    "dimension values such as `product:A`. A part split further is a row of its own; the rows naming a node in "
-    "`part of` make that node's target's org split. An .xlsx is known by its content (a zip), whatever the "
-    f"Content-Type; it may unzip to {MAX_UNZIPPED // 2**20} MiB at most. Only the visible sheets whose first row "
-    "is a plan header are read; the others are listed under `warnings`. "
+    + "`): an .xlsx workbook or a UTF-8 CSV, a row per target (node, metric, period, scope, target, stretch, "
+    "rationale, part of; zh-CN or en headers) and optional split columns: periods such as `2026-03`, or dimension "
+    "values such as `product:A`. A part split further is a row of its own; the rows naming a node in `part of` "
+    "make that node's target's org split. An .xlsx is known by its content (a zip), whatever the Content-Type; "
+    f"it may unzip to {MAX_UNZIPPED // 2**20} MiB at most. Only the visible sheets whose first row is a plan header "
+    "are read; the others are listed under `warnings`. "
 )
 
 

@@ -145,6 +145,7 @@ class TargetController(Controller):
         "/{target_id:uuid}/decomposition",
         status_code=201,
         summary="Split a target into child targets along the org, time or a dimension",
+        responses=answers(TargetView, 200, description="this very split was made before: nothing new stored"),
     )
     async def decompose(
         self, target_id: FromPath[UUID], data: JSONBody[Decompose], command: NamedDependency[Command]
