@@ -107,3 +107,15 @@ async def test_a_refused_change_names_the_opportunity_and_a_duplicate_win_is_doc
     paths = (await client.get("/schema/openapi.json")).json()["paths"]
     answers = paths["/v1/opportunities/{opportunity_id}/win"]["post"]["responses"]
     assert {"200", "201"} <= set(answers)
+
+
+async def test_whoever_opened_a_deal_still_lists_it_after_they_stop_managing(client, auth, clock, deals) -> None:
+    # On 26 July rep1 takes over east-1 from lead1, who stays a member of it.
+    clock.set("2026-07-26")
+    body = {"manager": "rep1", "effective": "2026-07-26"}
+    r = await client.post("/v1/org/units/east-1/manager", json=body, headers=auth(*ADMIN))
+    assert r.status_code in (200, 201), r.text
+    # lead1 opened rep2's Hooli: they read it alone, and the list shows it to them, and nothing else of east-1.
+    assert (await client.get(f"{PATH}/{deals['hooli']['id']}", headers=auth("lead1"))).status_code == 200
+    page = await _get(client, auth, PATH, "lead1", node="east-1")
+    assert [o["name"] for o in page["items"]] == ["Hooli"] and page["items"][0]["opened_by"] == "lead1"
