@@ -204,12 +204,12 @@ async def test_a_rep_lists_their_key_deals_and_a_lead_the_teams_open_ones(client
     # rep1's plan: Globex (200, 15 Aug, proposal) and Initech (300, 10 Sep, negotiation), soonest first.
     r = await client.get(PATH, params=query, headers=auth("rep1"))
     assert r.status_code == 200, r.text
-    assert [(o["name"], o["amount"], o["close_on"], o["stage"]) for o in r.json()] == [
+    assert [(o["name"], o["amount"], o["close_on"], o["stage"]) for o in r.json()["items"]] == [
         ("Globex", "200", "2026-08-15", "proposal"),
         ("Initech", "300", "2026-09-10", "negotiation"),
     ]
     # lead1: east-1's open ones closing in Q3 (Umbrella is lost, Soylent closes in Q4).
     r = await client.get(PATH, params={"node": "east-1", "period": "2026-Q3", "status": "open"}, headers=auth("lead1"))
-    assert [o["name"] for o in r.json()] == ["Hooli", "Globex", "Initech"]
+    assert [o["name"] for o in r.json()["items"]] == ["Hooli", "Globex", "Initech"]
     # rep2 may not list rep1's.
     assert (await client.get(PATH, params={"node": "rep1"}, headers=auth("rep2"))).status_code == 403

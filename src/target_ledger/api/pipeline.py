@@ -12,6 +12,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from projections import attainment as attainment_model
 from projections import pipeline as pipeline_model
+from target_ledger.api import pages
 from target_ledger.api.attainment import MinPosition, ScopeQuery, parse_scope, wait_for
 from target_ledger.api.openapi import answers
 from target_ledger.api.pipeline_schemas import (
@@ -21,6 +22,7 @@ from target_ledger.api.pipeline_schemas import (
     Loss,
     OpenOpportunity,
     OpportunityItem,
+    OpportunityPage,
     OpportunityView,
     Revision,
     StageBody,
@@ -78,7 +80,13 @@ class OpportunityController(Controller):
         opportunity, position = await opportunities.open_opportunity(command, opening)
         return _view(opportunity, position, 201)
 
-    @get("/", summary="The opportunities of a subtree, closing in a period if named, soonest first")
+    @get(
+        "/",
+        summary="The opportunities of a subtree the reader may read one by one, closing in a period if named",
+        description="Soonest first (by the day it closes: expected, or closed), a page at a time; only the"
+        " deals GET /v1/opportunities/{id} would show the reader (whoever may read the deal's person, and"
+        " its opener).",
+    )
     async def search(
         self,
         state: State,
@@ -87,11 +95,17 @@ class OpportunityController(Controller):
         period: Annotated[str | None, QueryParameter(max_length=8, description="closing in it")] = None,
         status: Annotated[str | None, QueryParameter(pattern="^(open|won|lost)$")] = None,
         metric: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        limit: pages.Limit = 100,
+        cursor: pages.CursorParam = None,
         min_position: MinPosition = None,
-    ) -> list[OpportunityItem]:
+    ) -> OpportunityPage:
+        after = pages.decode(cursor, tuple[date, UUID])
         await wait_for(state, pipeline_model.NAME, min_position)
-        found = await pipeline.list_opportunities(command, node=node, period=period, status=status, metric=metric)
-        return msgspec.convert(found, list[OpportunityItem])
+        query = pipeline.OpportunityQuery(node=node, period=period, status=status, metric=metric)
+        rows = await pipeline.list_opportunities(command, query, after=after, limit=limit + 1)
+        items = msgspec.convert(rows[:limit], list[OpportunityItem])
+        key = lambda r: (r["closed_on"] or r["close_on"], r["opportunity_id"])  # noqa: E731
+        return OpportunityPage(items=items, next=pages.next_cursor(rows, limit, key))
 
     @get("/{opportunity_id:uuid}", summary="An opportunity as it stands")
     async def read(self, opportunity_id: FromPath[UUID], command: NamedDependency[Command]) -> Response:
@@ -114,7 +128,7 @@ class OpportunityController(Controller):
     @post(
         "/{opportunity_id:uuid}/win",
         status_code=201,
-        summary="Won: records the actual (source `pipeline`)",
+        summary="Won: records the actual (source `pipeline`); the same win again is a 200, `duplicate` true",
         responses=answers(OpportunityView, 201)
         | answers(OpportunityView, 200, description="won before with the same content: `duplicate: true`"),
     )

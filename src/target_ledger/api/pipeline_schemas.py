@@ -90,6 +90,12 @@ class OpportunityItem(Struct):
     won_amount: Decimal | None
     loss_reason: str | None
     stages: list[str]  # every stage it entered, in order
+    opened_by: str | None  # who opened it (they read it wherever they move)
+
+
+class OpportunityPage(Struct):
+    items: list[OpportunityItem]
+    next: str | None  # the next page's cursor; null on the last page
 
 
 class StageBody(Input):
@@ -112,6 +118,7 @@ class StageRowView(Struct):
     value: Decimal
     average_age_days: Decimal | None
     conversion: Decimal | None
+    configured: bool = True  # false: a stage removed from the configuration, where open deals still stand
 
 
 class SlippingView(Struct):

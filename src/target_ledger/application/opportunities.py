@@ -9,6 +9,7 @@ from target_ledger.application import Command
 from target_ledger.application.actuals import ActualInput, BatchInvalidError, check_actuals
 from target_ledger.application.reads import authorize_member
 from target_ledger.domain.access import check_can_read_record, check_can_record_actual
+from target_ledger.domain.catalog import Metric
 from target_ledger.domain.errors import ConflictError, DomainError, ForbiddenError, NotFoundError
 from target_ledger.domain.opportunity import Opportunity, OpportunityClosedError
 from target_ledger.domain.pipeline_stages import PIPELINE_STAGES_ID, PipelineStages, Stage
@@ -37,6 +38,17 @@ class Won:
     actual_id: uuid.UUID
     position: int
     duplicate: bool
+
+
+def check_pipeline_metric(metric: Metric) -> None:
+    """The pipeline's one metric rule (opening a deal, the funnel, the forecast): a sum where more
+    is better (revenue, orders...), else a 422 naming `metric`."""
+    if not metric.additive or metric.direction != "higher":
+        raise DomainError(
+            f"the pipeline adds opportunities to a sum where more is better (revenue, orders...); {metric.name!r}"
+            " is not one",
+            field="metric",
+        )
 
 
 async def stages(cmd: Command) -> PipelineStages:
@@ -68,14 +80,13 @@ async def open_opportunity(cmd: Command, opening: Opening) -> tuple[Opportunity,
     """A person opens their own, a manager one for a person below them, admin and integration anyone's
     (as for actuals). The metric is a sum where more is better (revenue by default); the amount fits it."""
     org = await cmd.org()
-    check_can_record_actual(cmd.actor, org, opening.person, cmd.today())
+    check_can_record_actual(cmd.actor, org, opening.person, cmd.today(), "opening an opportunity")
     if not org.is_person(opening.person):
         raise DomainError(f"{opening.person!r} is not a person of the organisation", field="person")
     org.check_active_person(opening.person, field="person")
     catalog = await cmd.catalog()
     metric = catalog.metric(opening.metric)
-    if not metric.additive or metric.direction != "higher":
-        raise DomainError("an opportunity adds to a sum where more is better (revenue, orders...)", field="metric")
+    check_pipeline_metric(metric)
     catalog.check_scope(opening.scope)
     metric.check_value(opening.amount, field="amount")
     settings = await stages(cmd)
@@ -114,7 +125,7 @@ async def read_opportunity(cmd: Command, opportunity_id: uuid.UUID) -> Opportuni
 async def _changeable(cmd: Command, opportunity_id: uuid.UUID) -> Opportunity:
     """The opportunity, if the actor may change it (as they may record its person's actuals)."""
     opportunity = await get_opportunity(cmd, opportunity_id)
-    check_can_record_actual(cmd.actor, await cmd.org(), opportunity.person, cmd.today())
+    check_can_record_actual(cmd.actor, await cmd.org(), opportunity.person, cmd.today(), "changing an opportunity")
     return opportunity
 
 

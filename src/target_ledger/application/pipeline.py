@@ -5,6 +5,7 @@ from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 import msgspec
@@ -13,11 +14,11 @@ from projections import pipeline as pipeline_model
 from target_ledger.application import Command
 from target_ledger.application.attainment import attainment
 from target_ledger.application.forecasts import latest_submission
-from target_ledger.application.opportunities import stages
+from target_ledger.application.opportunities import check_pipeline_metric, stages
 from target_ledger.application.reads import authorize_read, known_metric
+from target_ledger.domain.access import can_read, is_member
 from target_ledger.domain.attainment import CENT, percent, shown
 from target_ledger.domain.calendar import Period
-from target_ledger.domain.errors import DomainError
 from target_ledger.domain.forecast import Submission, weighted
 from target_ledger.domain.funnel import Deal, Funnel, funnel, slipping
 from target_ledger.domain.org import Organisation
@@ -39,18 +40,31 @@ def _deal(row: asyncpg.Record) -> Deal:
     )
 
 
+def reader_of(cmd: Command, org: Organisation, people: list[str], today: date) -> pipeline_model.Reader:
+    """Of these people's deals, those the actor may read one by one: GET /v1/opportunities/{id}'s
+    rule (can_read_record: whoever may read the deal's person, and its opener while a member),
+    as a query. The lists (the opportunities, the funnel's slipping ones) show no other deal;
+    the totals (the funnel's counts, the forecast) are the node's, as the attainment's are."""
+    actor = cmd.actor
+    readable = [p for p in people if can_read(actor, org, p, today)]
+    return pipeline_model.Reader(people=readable, opener=actor.subject if is_member(actor, org, today) else None)
+
+
 async def read_funnel(cmd: Command, *, node: str, period: str, metric: str) -> tuple[Funnel, list[dict[str, Any]]]:
     """The funnel of the node's subtree for the opportunities closing in the period (an open one
-    by its expected close date, a closed one by the day it closed), and the slipping ones."""
+    by its expected close date, a closed one by the day it closed), and the slipping ones the
+    reader may read one by one."""
     org = await authorize_read(cmd, node)
-    await known_metric(cmd, metric)
+    check_pipeline_metric(await known_metric(cmd, metric))
     span, today = cmd.calendar.parse(period), cmd.today()
+    people = people_of(org, node, today)
     async with cmd.store.pool.acquire() as conn:
         rows = await pipeline_model.fetch_opportunities(
-            conn, people=people_of(org, node, today), metric=metric, first=span.start, last=span.end
+            conn, people=people, metric=metric, first=span.start, last=span.end
         )
     order = (await stages(cmd)).order()
     result = funnel([_deal(r) for r in rows], order, today)
+    reader = reader_of(cmd, org, people, today)
     late = [
         {
             "opportunity_id": r["opportunity_id"],
@@ -62,28 +76,43 @@ async def read_funnel(cmd: Command, *, node: str, period: str, metric: str) -> t
             "days_late": (today - r["close_on"]).days,
         }
         for r in rows
-        if slipping(_deal(r), today)
+        if slipping(_deal(r), today) and reader.sees(r["person"], r["opened_by"])
     ]
     return result, late
 
 
+@dataclass(frozen=True)
+class OpportunityQuery:
+    """What GET /v1/opportunities asks for: a subtree's, closing in a period, of a status and metric."""
+
+    node: str
+    period: str | None = None
+    status: str | None = None
+    metric: str | None = None
+
+
 async def list_opportunities(
-    cmd: Command, *, node: str, period: str | None, status: str | None, metric: str | None
+    cmd: Command, query: OpportunityQuery, *, after: tuple[date, UUID] | None, limit: int
 ) -> list[dict[str, Any]]:
-    """The opportunities of the node's subtree (its people today), closing in the period if named
-    (as the funnel counts them), soonest first: a person's plan of key deals, a manager's pipeline."""
-    org = await authorize_read(cmd, node)
-    if metric is not None:
-        await known_metric(cmd, metric)
-    span = cmd.calendar.parse(period) if period else None
+    """The opportunities of the node's subtree (its people today) the reader may read one by one,
+    closing in the period if named (as the funnel counts them), soonest first (by closing day,
+    then id; `after` such a key, at most `limit`): a person's plan of key deals, a manager's pipeline."""
+    org = await authorize_read(cmd, query.node)
+    if query.metric is not None:
+        check_pipeline_metric(await known_metric(cmd, query.metric))
+    span, today = cmd.calendar.parse(query.period) if query.period else None, cmd.today()
+    people = people_of(org, query.node, today)
     async with cmd.store.pool.acquire() as conn:
         rows = await pipeline_model.fetch_opportunities(
             conn,
-            people=people_of(org, node, cmd.today()),
-            metric=metric,
+            people=people,
+            metric=query.metric,
             first=span.start if span else None,
             last=span.end if span else None,
-            status=status,
+            status=query.status,
+            reader=reader_of(cmd, org, people, today),
+            after=after,
+            limit=limit,
         )
     return [{**dict(r), "scope": msgspec.json.decode(r["scope"]), "stages": list(r["stages"])} for r in rows]
 
@@ -105,7 +134,8 @@ class ForecastFigures:
     forecast_pct: Decimal | None  # forecast ÷ target, %, rounded down
     gap_after_forecast: Decimal | None  # target minus forecast, rounded up
     open_opportunities: int
-    submitted: Submission | None  # the latest commit and best case for the node, metric and period
+    submitted: Submission | None  # the latest commit and best case for the node, metric and period (a
+    # submission is the whole node's: a scoped forecast has none)
     position: int | None
 
 
@@ -137,9 +167,7 @@ async def read_forecast(cmd: Command, *, node: str, metric: str, period: str, sc
     """Where the node will land: actual to date + the open pipeline expected to close in the
     period weighted by probability, beside the run-rate projection and the target."""
     row, _, position = await attainment(cmd, node=node, metric=metric, period=period, scope=scope, breakdown=None)
-    definition = (await cmd.catalog()).metric(metric)
-    if not definition.additive or definition.direction != "higher":
-        raise DomainError("a forecast adds opportunities to a sum where more is better", field="metric")
+    check_pipeline_metric((await cmd.catalog()).metric(metric))
     org, span, today = await cmd.org(), cmd.calendar.parse(period), cmd.today()
     async with cmd.store.pool.acquire() as conn:
         total, exact, count = await open_pipeline(conn, people_of(org, node, today), metric, span, scope)
@@ -160,6 +188,6 @@ async def read_forecast(cmd: Command, *, node: str, metric: str, period: str, sc
         forecast_pct=None if share is None else shown(share),
         gap_after_forecast=None if target is None else shown(Fraction(target) - expected, higher_is_better=False),
         open_opportunities=count,
-        submitted=await latest_submission(cmd, node, metric, span.key),
+        submitted=None if scope else await latest_submission(cmd, node, metric, span.key),
         position=position,
     )

@@ -45,16 +45,17 @@ def check_can_decompose(actor: Principal, org: "Organisation", node: str, axis: 
     )
 
 
-def check_can_record_actual(actor: Principal, org: "Organisation", person: str, on: date) -> None:
+def check_can_record_actual(
+    actor: Principal, org: "Organisation", person: str, on: date, doing: str = "recording an actual"
+) -> None:
     """A person records their own actuals, a manager those of their subtree, and the
-    integration role (or an admin) anyone's."""
+    integration role (or an admin) anyone's; the same for their opportunities (`doing` says which)."""
     if actor.subject == person or actor.role in ("admin", "integration"):
         return
     if org.manages(actor.subject, person, on):
         return
     raise ForbiddenError(
-        f"recording an actual for {person!r} needs to be {person!r}, to manage a unit above them, "
-        "or the integration or admin role"
+        f"{doing} for {person!r} needs to be {person!r}, to manage a unit above them, or the integration or admin role"
     )
 
 
