@@ -3,7 +3,9 @@
 The scheme comes from the third source document (seeds/003_6f33e4f073880623.txt, §06 激励与惩罚
 机制): "实行阶梯式提成制度,鼓励销售人员挑战更高目标" (tiered commission so reps beat their
 targets), "设立团队奖励" (a team award) and, for a shortfall, "扣除部分奖金、降低提成比例"
-(part of the bonus deducted, a lower rate): the penalty tier below.
+(part of the bonus deducted, a lower rate): the penalty tier below. A deduction is of a bonus, so
+a negative multiplier goes with a `base_amount` only; under a `rate_of_actual` the shortfall is a
+lower rate (a multiplier from 0 up), so selling more never costs a rep more.
 """
 
 import uuid
@@ -16,10 +18,12 @@ from eventsourcing.domain import Aggregate
 
 from target_ledger.domain.adjustment import check_approver, check_rejecter
 from target_ledger.domain.errors import ConflictError, DomainError
-from target_ledger.domain.values import check_amount
+from target_ledger.domain.values import MAX_DIGITS, check_amount
 
 PLANS = uuid.UUID("2b8f6d0e-1c7a-4e3b-9f58-6a2d4c9e7b22")
 PENALTY_FLOOR = Decimal(-1)  # a penalty deducts at most the whole base
+MAX_MULTIPLIER = Decimal(100)  # a tier pays at most 100 times the base
+MAX_PAYOUT = Decimal(10) ** MAX_DIGITS  # every money figure stays below the project's limit
 Status = Literal["pending", "approved", "rejected"]
 
 
@@ -57,7 +61,9 @@ def check_money(value: Decimal, field: str) -> None:
 
 def check_terms(terms: Terms) -> None:
     """Exactly one basis; tiers from 0, contiguous, none overlapping, the last without an end;
-    multipliers at least 0, but the first tier's at least -1 (the penalty); money in cents."""
+    multipliers from 0 to 100, but the first tier's from -1 (the penalty) when the basis is a
+    base_amount (a rate's shortfall is a lower rate, not a negative one); money in cents, and a
+    base_amount's best pay (base * the highest multiplier + team_award) below 10^15."""
     if (terms.base_amount is None) == (terms.rate_of_actual is None):
         raise DomainError("give exactly one of base_amount and rate_of_actual", field="base_amount")
     if terms.base_amount is not None:
@@ -80,9 +86,7 @@ def check_terms(terms: Terms) -> None:
         if tier.from_ != expected_from:
             where = "the first tier starts at 0" if i == 0 else f"it starts where tiers[{i - 1}] ends ({expected_from})"
             raise DomainError(f"tiers are contiguous and do not overlap: {where}", field=f"{at}.from")
-        if tier.multiplier < (PENALTY_FLOOR if i == 0 else 0):
-            rule = "at least -1 (a penalty)" if i == 0 else "at least 0 (only the first tier is a penalty)"
-            raise DomainError(f"{at}.multiplier is {rule}", field=f"{at}.multiplier")
+        _check_multiplier(terms, i)
         last = i == len(terms.tiers) - 1
         if tier.to is None:
             if not last:
@@ -94,6 +98,33 @@ def check_terms(terms: Terms) -> None:
         if tier.to <= tier.from_:
             raise DomainError(f"{at}.to lies above its from ({tier.from_})", field=f"{at}.to")
         expected_from = tier.to
+    _check_best_pay(terms)
+
+
+def _check_multiplier(terms: Terms, i: int) -> None:
+    at, multiplier = f"tiers[{i}].multiplier", terms.tiers[i].multiplier
+    if multiplier > MAX_MULTIPLIER:
+        raise DomainError(f"{at} is at most {MAX_MULTIPLIER}", field=at)
+    if i == 0 and terms.rate_of_actual is not None and multiplier < 0:
+        raise DomainError(
+            f"{at} is at least 0 with a rate_of_actual: a shortfall lowers the rate (e.g. 0.5), it does "
+            "not deduct a share of what the rep sold (a penalty needs a base_amount)",
+            field=at,
+        )
+    if multiplier < (PENALTY_FLOOR if i == 0 else 0):
+        rule = "at least -1 (a penalty)" if i == 0 else "at least 0 (only the first tier is a penalty)"
+        raise DomainError(f"{at} is {rule}", field=at)
+
+
+def _check_best_pay(terms: Terms) -> None:
+    if terms.base_amount is None:
+        return
+    best = terms.base_amount * max(t.multiplier for t in terms.tiers) + (terms.team_award or 0)
+    if best >= MAX_PAYOUT:
+        raise DomainError(
+            f"base_amount * the highest multiplier + team_award is {best}: a payout stays below 10^{MAX_DIGITS}",
+            field="base_amount",
+        )
 
 
 class PersonPayout(msgspec.Struct, frozen=True, kw_only=True):

@@ -51,8 +51,10 @@ def earn(terms: Terms, *, actual: Decimal | Fraction, attainment: Fraction, team
         base = Fraction(terms.base_amount)
         how = f"base {terms.base_amount}"
     else:
-        base = Fraction(actual) * Fraction(terms.rate_of_actual or 0)
-        how = f"actual {actual} * rate {terms.rate_of_actual}"
+        # A negative actual (credit notes above the sales) earns nothing from a rate: it is never
+        # multiplied by a negative multiplier into a bonus (plans before that rule may have one).
+        base = max(Fraction(actual), Fraction(0)) * Fraction(terms.rate_of_actual or 0)
+        how = f"actual {actual}{' (counted as 0)' if actual < 0 else ''} * rate {terms.rate_of_actual}"
     exact = base * Fraction(multiplier)
     steps = [f"tier {i} (from {terms.tiers[i].from_}): {how} * {multiplier} = {to_cent(exact)}"]
     capped = terms.cap is not None and exact > terms.cap
