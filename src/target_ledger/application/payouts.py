@@ -183,15 +183,23 @@ async def _may_finalise(cmd: Command, starts_on: date, ends_on: date) -> bool:
 
 
 async def _finalised(
-    cmd: Command, node: str, starts_on: date, ends_on: date, known: dict[uuid.UUID, IncentivePlan]
+    cmd: Command,
+    node: str,
+    starts_on: date,
+    ends_on: date,
+    known: dict[uuid.UUID, IncentivePlan],
+    already: set[str],
 ) -> list[IncentivePlan]:
     """Each approved plan of a node in the subtree whose days the close covers, finalised with the
-    payouts as they stand now, unless `known` already finalised them so."""
+    payouts as they stand now, unless `known` already finalised them so, or a close in force of
+    a node in `already` (the plan's, or a unit's between it and `node`) froze them before."""
     org, finalised = await cmd.org(), []
     under = set(org.subtree(node, ends_on)) if org.exists(node) else {node}
     async with cmd.store.pool.acquire() as conn:
         for plan in await model.fetch_plans_within(conn, starts_on, ends_on):
             if plan["node"] not in under:
+                continue
+            if already & {plan["node"], *org.ancestors(plan["node"], starts_on)}:
                 continue
             computed = await _compute(cmd, conn, org, plan, None)
             aggregate = known.get(plan["plan_id"]) or await get_plan(cmd, plan["plan_id"])
@@ -202,18 +210,20 @@ async def _finalised(
     return finalised
 
 
-async def finalise(cmd: Command, node: str, starts_on: date, ends_on: date) -> tuple[list[IncentivePlan], int]:
+async def finalise(
+    cmd: Command, node: str, starts_on: date, ends_on: date, already: set[str]
+) -> tuple[list[IncentivePlan], int]:
     """At a close for `node`: the plans it finalises (see `_finalised`), once the read models
     have every event recorded before; and the log position the payouts stand at."""
     head = await cmd.store.head()
     if not await _may_finalise(cmd, starts_on, ends_on):
         return [], head
     seen = await read_models_current(cmd, [attainment_model.NAME, model.NAME])
-    return await _finalised(cmd, node, starts_on, ends_on, {}), seen
+    return await _finalised(cmd, node, starts_on, ends_on, {}, already), seen
 
 
 async def finalise_again(
-    cmd: Command, node: str, starts_on: date, ends_on: date, plans: list[IncentivePlan]
+    cmd: Command, node: str, starts_on: date, ends_on: date, plans: list[IncentivePlan], already: set[str]
 ) -> int | None:
     """After the close committed: a write that committed between the figures read and the
     close (an actual, a plan's approval) is in the period, so each plan whose payouts it
@@ -222,7 +232,7 @@ async def finalise_again(
     if not plans and not await _may_finalise(cmd, starts_on, ends_on):
         return None
     await read_models_current(cmd, [attainment_model.NAME, model.NAME])
-    again = await _finalised(cmd, node, starts_on, ends_on, {plan.id: plan for plan in plans})
+    again = await _finalised(cmd, node, starts_on, ends_on, {plan.id: plan for plan in plans}, already)
     events = [e for plan in again for e in plan.collect_events()]
     if not events:
         return None
