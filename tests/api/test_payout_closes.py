@@ -55,3 +55,24 @@ async def test_a_company_close_over_a_closed_region_leaves_the_regions_payouts_a
     assert r.status_code == 200, r.text
     paid = await paid_by_person(client, auth, "east-boss", "east", r.json()["position"])
     assert {p["status"] for p in paid.values()} == {"final"}
+
+
+async def test_a_close_before_the_period_ends_pays_on_every_actual_dated_in_it_as_its_review_shows(
+    client, auth, clock
+) -> None:
+    clock.set("2026-06-30")
+    await approved_plan(client, auth)
+    # rep1 sells 510 of 600 by 2026-09-20, and a deal of 90 is recorded ahead, dated 2026-09-30.
+    clock.set("2026-09-20")
+    await record(client, auth, "rep1", "2026-08-01", "510", "r1")
+    await record(client, auth, "rep1", "2026-09-30", "90", "r1-ahead")
+    # East closes the quarter on 2026-09-20: the period is frozen, so its final payout counts both.
+    r = await client.post(CLOSE, json={"node": "east"}, headers=auth("east-boss"))
+    assert r.status_code == 200, r.text
+    paid = await paid_by_person(client, auth, "east-boss", "east", r.json()["position"])
+    # 600 of 600: tier 2, 1500.00 capped at 1400.00 (not 85 %'s 1000.00).
+    assert (paid["rep1"]["status"], paid["rep1"]["actual"], paid["rep1"]["amount"]) == ("final", "600", "1400.00")
+    # The closed quarter's review shows the same actual.
+    r = await client.get("/v1/reviews/2026-Q3", params={"node": "east-1"}, headers=auth("east-boss"))
+    assert r.status_code == 200, r.text
+    assert [row["actual"] for row in r.json()["rows"] if row["node"] == "rep1"] == ["600"]

@@ -54,15 +54,24 @@ def _day(cmd: Command, ends_on: date) -> date:
 
 
 async def _compute(
-    cmd: Command, conn: asyncpg.Connection, org: Organisation, plan: dict[str, Any], wanted: set[str] | None
+    cmd: Command,
+    conn: asyncpg.Connection,
+    org: Organisation,
+    plan: dict[str, Any],
+    wanted: set[str] | None,
+    *,
+    final: bool = False,
 ) -> Computed:
     """Every person of the plan's subtree with a target (of those `wanted`), paid on their
-    attainment as the attainment read model has it now: never a second computation of it."""
+    attainment as the attainment read model has it now: never a second computation of it.
+    Provisional on the actual to date; `final` (at a close) on every actual in the period,
+    one dated ahead of the close included, as the closed period's review counts them."""
     terms = msgspec.convert(plan["terms"], Terms)
     members = org.subtree(plan["node"], _day(cmd, plan["ends_on"]))
     people = [n for n in members if org.is_person(n) and (wanted is None or n in wanted)]
     nodes = [plan["node"], *people]
-    team, *rows = await standings(cmd, conn, metric=plan["metric"], period=plan["period"], nodes=nodes, day=cmd.today())
+    day = plan["ends_on"] if final else cmd.today()
+    team, *rows = await standings(cmd, conn, metric=plan["metric"], period=plan["period"], nodes=nodes, day=day)
     exact = team.standing.attainment if team.standing else None
     reached = exact is not None and exact >= 100
     found = []
@@ -163,7 +172,8 @@ async def explain(cmd: Command, plan_id: uuid.UUID, person: str) -> tuple[Payout
     ids = [plan_id, found.payout.target_id]
     async with cmd.store.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         for part in parts_of(metric):
-            wanted = ActualFilter(person=person, metric=part, since=span.start, until=_day(cmd, span.end))
+            until = span.end if found.status == "final" else _day(cmd, span.end)
+            wanted = ActualFilter(person=person, metric=part, since=span.start, until=until)
             ids += [a["actual_id"] for a in await attainment_model.fetch_actuals(conn, wanted, after=0, limit=10_000)]
         records = await cmd.store.records(ids, conn)
         adjustments = [uuid.UUID(r["payload"]["adjustment_id"]) for r in records if r["type"] == "TargetAdjusted"]
@@ -201,7 +211,7 @@ async def _finalised(
                 continue
             if already & {plan["node"], *org.ancestors(plan["node"], starts_on)}:
                 continue
-            computed = await _compute(cmd, conn, org, plan, None)
+            computed = await _compute(cmd, conn, org, plan, None, final=True)
             aggregate = known.get(plan["plan_id"]) or await get_plan(cmd, plan["plan_id"])
             if aggregate.id in known and computed.payouts == aggregate.finalised:
                 continue
