@@ -91,9 +91,9 @@ class PayoutView(Struct):
     target_id: UUID
     target: Decimal
     actual: Decimal
-    attainment_pct: Decimal
-    tier: int
-    multiplier: Decimal
+    attainment_pct: Decimal | None
+    tier: int | None
+    multiplier: Decimal | None
     earned: Decimal
     cap_applied: bool
     team_award: Decimal

@@ -21,7 +21,7 @@ from target_ledger.domain.access import can_read
 from target_ledger.domain.errors import NotFoundError
 from target_ledger.domain.incentive import IncentivePlan, PersonPayout, Terms
 from target_ledger.domain.org import Organisation
-from target_ledger.domain.payout import earn
+from target_ledger.domain.payout import earn, earn_without_attainment
 
 
 @dataclass(frozen=True)
@@ -77,16 +77,19 @@ async def _compute(
     found = []
     for row in rows:
         s = row.standing
-        if s is None or s.attainment is None or s.attainment_pct is None or row.target is None:
-            continue  # no target (or a zero one): nothing to pay on
-        earning = earn(terms, actual=row.actual, attainment=s.attainment / 100, team_reached=reached)
+        if row.target is None or row.target_id is None:
+            continue  # no target: not a person of the plan
+        if s is None or s.attainment is None or s.attainment_pct is None:
+            earning = earn_without_attainment(terms, team_reached=reached)  # a target of 0
+        else:
+            earning = earn(terms, actual=row.actual, attainment=s.attainment / 100, team_reached=reached)
         found.append(
             PersonPayout(
                 person=row.node,
                 target_id=uuid.UUID(str(row.target_id)),
                 target=row.target,
                 actual=row.actual,
-                attainment_pct=s.attainment_pct,
+                attainment_pct=s.attainment_pct if s is not None else None,
                 tier=earning.tier,
                 multiplier=earning.multiplier,
                 earned=earning.earned,

@@ -134,9 +134,9 @@ class PersonPayout(msgspec.Struct, frozen=True, kw_only=True):
     target_id: uuid.UUID
     target: Decimal
     actual: Decimal
-    attainment_pct: Decimal
-    tier: int
-    multiplier: Decimal
+    attainment_pct: Decimal | None  # None: a target of 0, attainment undefined (no tier, nothing earned)
+    tier: int | None
+    multiplier: Decimal | None
     earned: Decimal
     cap_applied: bool
     team_award: Decimal

@@ -30,8 +30,8 @@ def tier_of(terms: Terms, attainment: Fraction) -> int:
 class Earning:
     """A person's payout: `earned` is the tier's pay after the cap, `amount` adds the team award."""
 
-    tier: int
-    multiplier: Decimal
+    tier: int | None
+    multiplier: Decimal | None
     base: Decimal  # the base amount, or actual * rate (to the cent, as shown)
     earned: Decimal
     cap_applied: bool
@@ -76,3 +76,16 @@ def earn(terms: Terms, *, actual: Decimal | Fraction, attainment: Fraction, team
         amount=amount,
         computation="; ".join(steps),
     )
+
+
+def earn_without_attainment(terms: Terms, *, team_reached: bool) -> Earning:
+    """A person of the plan whose attainment is undefined (a target of 0): no tier, so nothing
+    earned by one (neither a bonus nor a penalty); the team award if the unit reached its target."""
+    award = terms.team_award if team_reached and terms.team_award is not None else Decimal("0.00")
+    steps = ["target 0: attainment undefined, no tier: earned 0.00"]
+    if award:
+        steps.append(f"team award {award}")
+    amount = to_cent(Fraction(award))
+    steps.append(f"amount {amount}")
+    zero = Decimal("0.00")
+    return Earning(None, None, zero, zero, False, award, amount, "; ".join(steps))
