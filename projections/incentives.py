@@ -127,6 +127,19 @@ async def fetch_plans_within(conn: asyncpg.Connection, starts_on: Any, ends_on: 
     return [_plan(r) for r in rows]
 
 
+async def fetch_plans_overlapping(
+    conn: asyncpg.Connection, metric: str, starts_on: Any, ends_on: Any
+) -> list[dict[str, Any]]:
+    """Approved plans of the metric sharing a day with [starts_on, ends_on]: who else may pay."""
+    rows = await conn.fetch(
+        PLAN + " WHERE plan_version > 0 AND metric = $1 AND starts_on <= $3 AND ends_on >= $2 ORDER BY node, plan_id",
+        metric,
+        starts_on,
+        ends_on,
+    )
+    return [_plan(r) for r in rows]
+
+
 async def fetch_final(conn: asyncpg.Connection, plan_id: UUID) -> dict[str, dict[str, Any]]:
     """The payouts the plan's latest close finalised, by person (empty if never finalised)."""
     rows = await conn.fetch(

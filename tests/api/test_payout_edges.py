@@ -1,6 +1,6 @@
 """Payouts at the edges: a target of 0, a person under two plans, the team award explained."""
 
-from tests.api.incentive_support import approved_plan, paid_by_person
+from tests.api.incentive_support import PLAN, approved_plan, paid_by_person
 from tests.api.monitoring_support import record
 
 
@@ -25,3 +25,26 @@ async def test_a_person_with_a_target_of_0_is_listed_with_no_tier_and_explained(
     query = {"node": "east", "metric": "revenue", "period": "2026-Q3", "format": "csv"}
     r = await client.get("/v1/payouts/export", params=query, headers=auth("east-boss"))
     assert r.status_code == 200 and "\nlead1," in r.text, r.text
+
+
+async def _plan_approved(client, auth, node: str, requester: str, approver: str, period: str = "2026-Q3"):
+    body = {**PLAN, "node": node, "period": period}
+    r = await client.post("/v1/incentive-plans", json=body, headers=auth(requester))
+    assert r.status_code == 201, r.text
+    return await client.post(f"/v1/incentive-plans/{r.json()['id']}/approve", headers=auth(approver))
+
+
+async def test_a_person_is_never_under_two_approved_plans_of_a_metric_at_once(client, auth, clock) -> None:
+    clock.set("2026-06-30")
+    plan = await approved_plan(client, auth)
+    # A plan for all of east would pay rep1 and rep2 a second time: its approval is a 409 naming east-1's plan.
+    r = await _plan_approved(client, auth, "east", "east-boss", "ceo")
+    assert r.status_code == 409 and plan["id"] in r.json()["detail"] and "'rep1'" in r.json()["detail"], r.text
+    # So would a plan on rep1 alone, for August only (a day shared with Q3).
+    r = await _plan_approved(client, auth, "rep1", "lead1", "east-boss", period="2026-08")
+    assert r.status_code == 409 and plan["id"] in r.json()["detail"], r.text
+    # east-2 shares nobody with east-1: approved.
+    assert (await _plan_approved(client, auth, "east-2", "lead2", "east-boss")).status_code == 200
+    # Payroll gets one row per person.
+    paid = await paid_by_person(client, auth, "east-boss", "east")
+    assert sorted(paid) == ["rep1", "rep2"]
