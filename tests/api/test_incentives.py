@@ -91,6 +91,7 @@ async def test_a_close_finalises_the_payouts_with_a_public_event_and_a_reopen_ma
 async def test_a_payout_is_explained_down_to_the_events_it_comes_from(client, auth, clock, plan) -> None:
     clock.set("2026-08-15")
     await record(client, auth, "rep1", "2026-08-01", "500", "r1-a")
+    await record(client, auth, "rep2", "2026-08-05", "300", "r2-a")
     position = await record(client, auth, "rep1", "2026-08-09", "10", "r1-b")
     url = f"/v1/incentive-plans/{plan['id']}/payouts/rep1"
     r = await client.get(url, params={"min_position": position}, headers=auth("lead1"))
@@ -99,11 +100,21 @@ async def test_a_payout_is_explained_down_to_the_events_it_comes_from(client, au
     # The figures, and the steps to the cent.
     assert body["payout"]["amount"] == "1000.00"
     assert body["payout"]["computation"] == "tier 1 (from 0.8): base 1000.00 * 1 = 1000.00; amount 1000.00"
-    # The events: the plan's request and approval, the target's split, both actuals, oldest first.
+    # The events: east-1's target and its split (behind the team award), rep1's target, the plan's
+    # request and approval, and every actual east-1's figure counts (rep2's too), oldest first.
     types = [e["type"] for e in body["events"]]
-    assert types == ["TargetSet", "IncentivePlanRequested", "IncentivePlanApproved", "ActualRecorded", "ActualRecorded"]
-    assert [e["payload"]["value"] for e in body["events"] if e["type"] == "ActualRecorded"] == ["500", "10"]
-    assert body["events"][1]["actor"] == "lead1" and body["events"][2]["actor"] == "east-boss"
+    assert types == [
+        "TargetSet",
+        "TargetDecomposed",
+        "TargetSet",
+        "IncentivePlanRequested",
+        "IncentivePlanApproved",
+        "ActualRecorded",
+        "ActualRecorded",
+        "ActualRecorded",
+    ]
+    assert [e["payload"]["value"] for e in body["events"] if e["type"] == "ActualRecorded"] == ["500", "300", "10"]
+    assert body["events"][3]["actor"] == "lead1" and body["events"][4]["actor"] == "east-boss"
     positions = [e["position"] for e in body["events"]]
     assert positions == sorted(positions)
 

@@ -22,6 +22,7 @@ from target_ledger.domain.errors import NotFoundError
 from target_ledger.domain.incentive import IncentivePlan, PersonPayout, Terms
 from target_ledger.domain.org import Organisation
 from target_ledger.domain.payout import earn, earn_without_attainment
+from target_ledger.domain.target import target_id
 
 
 @dataclass(frozen=True)
@@ -167,17 +168,29 @@ async def payout(cmd: Command, plan_id: uuid.UUID, person: str) -> Payout:
 
 async def explain(cmd: Command, plan_id: uuid.UUID, person: str) -> tuple[Payout, list[dict[str, Any]]]:
     """The payout and the stored events it comes from, oldest first: the plan's (request,
-    approvals, finalisations), the person's target's (and its adjustments'), and each of the
-    person's actuals counted in the period (with their reversals)."""
+    approvals, finalisations), the person's target's (and its adjustments'), each of the
+    person's actuals counted in the period (with their reversals); and behind the team award,
+    the plan node's target's events and the actuals of its members the actor may read."""
     found = await payout(cmd, plan_id, person)
     metric = (await cmd.catalog()).metric(found.metric)
-    span = cmd.calendar.parse(found.period)
-    ids = [plan_id, found.payout.target_id]
+    span, org, today = cmd.calendar.parse(found.period), await cmd.org(), cmd.today()
+    members = [n for n in org.subtree(found.plan_node, _day(cmd, span.end)) if org.is_person(n)]
+    # A manager of the plan's node reads every actual its figure counts; a rep those they may read.
+    readable = (
+        None
+        if can_read(cmd.actor, org, found.plan_node, today)
+        else [n for n in members if can_read(cmd.actor, org, n, today)]
+    )
+    ids = [plan_id, found.payout.target_id, target_id(found.plan_node, found.metric, span.key)]
+    until = span.end if found.status == "final" else _day(cmd, span.end)
     async with cmd.store.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         for part in parts_of(metric):
-            until = span.end if found.status == "final" else _day(cmd, span.end)
-            wanted = ActualFilter(person=person, metric=part, since=span.start, until=until)
-            ids += [a["actual_id"] for a in await attainment_model.fetch_actuals(conn, wanted, after=0, limit=10_000)]
+            for wanted in (
+                ActualFilter(person=person, metric=part, since=span.start, until=until),
+                ActualFilter(people=readable, node=found.plan_node, metric=part, since=span.start, until=until),
+            ):
+                found_ids = await attainment_model.fetch_actuals(conn, wanted, after=0, limit=10_000)
+                ids += [a["actual_id"] for a in found_ids if a["actual_id"] not in ids]
         records = await cmd.store.records(ids, conn)
         adjustments = [uuid.UUID(r["payload"]["adjustment_id"]) for r in records if r["type"] == "TargetAdjusted"]
         if adjustments:
