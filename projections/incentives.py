@@ -65,6 +65,13 @@ async def rejected(conn: asyncpg.Connection, recorded: Recorded) -> None:
     )
 
 
+async def withdrawn(conn: asyncpg.Connection, recorded: Recorded) -> None:
+    await conn.execute(
+        "UPDATE incentive_plans SET status = 'withdrawn', pending = NULL WHERE plan_id = $1",
+        recorded.event.originator_id,
+    )
+
+
 async def finalised(conn: asyncpg.Connection, recorded: Recorded) -> None:
     """The latest close's payouts replace the previous close's (after a reopen)."""
     e = recorded.event
@@ -90,6 +97,7 @@ HANDLERS = {
     IncentivePlan.IncentivePlanChangeRequested: change_requested,
     IncentivePlan.IncentivePlanApproved: approved,
     IncentivePlan.IncentivePlanRejected: rejected,
+    IncentivePlan.IncentivePlanRequestWithdrawn: withdrawn,
     IncentivePlan.IncentiveFinalised: finalised,
 }
 

@@ -48,3 +48,28 @@ async def test_a_person_is_never_under_two_approved_plans_of_a_metric_at_once(cl
     # Payroll gets one row per person.
     paid = await paid_by_person(client, auth, "east-boss", "east")
     assert sorted(paid) == ["rep1", "rep2"]
+
+
+async def test_the_requester_withdraws_a_waiting_change_and_the_terms_in_force_stay(client, auth, clock) -> None:
+    clock.set("2026-06-30")
+    plan = await approved_plan(client, auth)
+    url = f"/v1/incentive-plans/{plan['id']}"
+    # lead1 asks for a change of terms.
+    change = {"tiers": PLAN["tiers"], "base_amount": "2000.00", "justification": "more"}
+    assert (await client.post(f"{url}/changes", json=change, headers=auth("lead1"))).status_code == 201
+    # Only the requester withdraws it: east-boss (the approver) is refused.
+    r = await client.post(f"{url}/withdraw", json={"reason": "too early"}, headers=auth("east-boss"))
+    assert r.status_code == 403, r.text
+    r = await client.post(f"{url}/withdraw", json={"reason": "too early"}, headers=auth("lead1"))
+    assert r.status_code == 200, r.text
+    # Nothing waits any more; version 1 is still in force.
+    body = r.json()
+    assert (body["status"], body["request_status"], body["pending"], body["plan_version"]) == (
+        "approved",
+        "withdrawn",
+        None,
+        1,
+    )
+    # Nothing is left to withdraw or approve.
+    assert (await client.post(f"{url}/withdraw", json={}, headers=auth("lead1"))).status_code == 409
+    assert (await client.post(f"{url}/approve", headers=auth("east-boss"))).status_code == 409

@@ -116,3 +116,10 @@ async def reject(cmd: Command, plan: uuid.UUID, reason: str) -> tuple[IncentiveP
     found = await _to_decide(cmd, plan, "rejecting")
     found.reject(cmd.actor.subject, reason, at=cmd.clock())
     return found, (await cmd.append(found.collect_events())).last
+
+
+async def withdraw(cmd: Command, plan: uuid.UUID, reason: str) -> tuple[IncentivePlan, int]:
+    """The requester takes back their request waiting for a decision (403 for anyone else)."""
+    found = await get_plan(cmd, plan)
+    found.withdraw(cmd.actor.subject, reason, at=cmd.clock())
+    return found, (await cmd.append(found.collect_events())).last

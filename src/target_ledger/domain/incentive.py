@@ -17,14 +17,14 @@ import msgspec
 from eventsourcing.domain import Aggregate
 
 from target_ledger.domain.adjustment import check_approver, check_rejecter
-from target_ledger.domain.errors import ConflictError, DomainError
+from target_ledger.domain.errors import ConflictError, DomainError, ForbiddenError
 from target_ledger.domain.values import MAX_DIGITS, check_amount
 
 PLANS = uuid.UUID("2b8f6d0e-1c7a-4e3b-9f58-6a2d4c9e7b22")
 PENALTY_FLOOR = Decimal(-1)  # a penalty deducts at most the whole base
 MAX_MULTIPLIER = Decimal(100)  # a tier pays at most 100 times the base
 MAX_PAYOUT = Decimal(10) ** MAX_DIGITS  # every money figure stays below the project's limit
-Status = Literal["pending", "approved", "rejected"]
+Status = Literal["pending", "approved", "rejected", "withdrawn"]
 
 
 def plan_id(node: str, metric: str, period: str) -> uuid.UUID:
@@ -168,7 +168,7 @@ class IncentivePlan(Aggregate):
         justification: str
 
         def apply(self, plan: "IncentivePlan") -> None:
-            plan.pending, plan.requester, plan.status = self.terms, self.requester, "pending"
+            plan.pending, plan.requester, plan.request_status = self.terms, self.requester, "pending"
 
     class IncentivePlanApproved(Aggregate.Event):
         TOPIC = "IncentivePlanApproved"
@@ -176,7 +176,7 @@ class IncentivePlan(Aggregate):
         plan_version: int  # the terms in force from now: 1 for the first approved, then 2...
 
         def apply(self, plan: "IncentivePlan") -> None:
-            plan.terms, plan.pending, plan.status = plan.pending, None, "approved"
+            plan.terms, plan.pending, plan.request_status = plan.pending, None, "approved"
             plan.plan_version = self.plan_version
 
     class IncentivePlanRejected(Aggregate.Event):
@@ -185,7 +185,15 @@ class IncentivePlan(Aggregate):
         reason: str
 
         def apply(self, plan: "IncentivePlan") -> None:
-            plan.pending, plan.status = None, "rejected"
+            plan.pending, plan.request_status = None, "rejected"
+
+    class IncentivePlanRequestWithdrawn(Aggregate.Event):
+        TOPIC = "IncentivePlanRequestWithdrawn"
+        person: str
+        reason: str
+
+        def apply(self, plan: "IncentivePlan") -> None:
+            plan.pending, plan.request_status = None, "withdrawn"
 
     class IncentiveFinalised(Aggregate.Event):
         """At a period's close: what each person earns under the terms in force."""
@@ -219,8 +227,14 @@ class IncentivePlan(Aggregate):
         self.pending: Terms | None = terms
         self.terms: Terms | None = None  # none in force until approved
         self.plan_version = 0
-        self.status: Status = "pending"
+        self.request_status: Status = "pending"  # of the latest request
         self.finalised: list[PersonPayout] = []  # as the latest close froze them
+
+    @property
+    def status(self) -> Status:
+        """`approved` while terms are in force (a later change rejected or withdrawn leaves them
+        so); before any approval, the state of the latest request."""
+        return "approved" if self.plan_version > 0 else self.request_status
 
     @classmethod
     def request(
@@ -283,6 +297,13 @@ class IncentivePlan(Aggregate):
         self.check_pending()
         check_rejecter(self.requester, approver, reason)
         self.trigger_event(self.IncentivePlanRejected, approver=approver, reason=reason, timestamp=at)
+
+    def withdraw(self, person: str, reason: str, at: datetime) -> None:
+        """The requester takes back the request waiting for a decision; the terms in force stay."""
+        self.check_pending()
+        if person != self.requester:
+            raise ForbiddenError("only the requester withdraws a request")
+        self.trigger_event(self.IncentivePlanRequestWithdrawn, person=person, reason=reason, timestamp=at)
 
     def finalise(
         self,
