@@ -30,11 +30,11 @@ async def test_a_rep_at_85_pct_and_one_at_120_pct_are_paid_by_their_tiers_capped
     position = await record(client, auth, "rep2", "2026-08-02", "480", "r2")
     paid = await paid_by_person(client, auth, "lead1", "east-1", position)
     # rep1: tier 1 (0.8 to 1), 1000.00 * 1 = 1000.00; the team is at 99 %: no award.
-    assert paid["rep1"]["attainment_pct"] == "85.00" and paid["rep1"]["tier"] == 1
+    assert paid["rep1"]["attainment_pct"] == "85.00" and paid["rep1"]["tier"] == 2
     rep1 = paid["rep1"]
     assert (rep1["earned"], rep1["team_award"], rep1["amount"]) == ("1000.00", "0.00", "1000.00")
     # rep2: tier 2 (1 and above), 1000.00 * 1.5 = 1500.00, capped at 1400.00.
-    assert paid["rep2"]["tier"] == 2 and paid["rep2"]["cap_applied"] is True
+    assert paid["rep2"]["tier"] == 3 and paid["rep2"]["cap_applied"] is True
     assert (paid["rep2"]["earned"], paid["rep2"]["amount"]) == ("1400.00", "1400.00")
     assert {p["status"] for p in paid.values()} == {"provisional"} and set(paid) == {"rep1", "rep2"}
     # lead1 sells the last 10: the team reaches 1000 of 1000, and each person gets 200.00 more.
@@ -99,7 +99,7 @@ async def test_a_payout_is_explained_down_to_the_events_it_comes_from(client, au
     body = r.json()
     # The figures, and the steps to the cent.
     assert body["payout"]["amount"] == "1000.00"
-    assert body["payout"]["computation"] == "tier 1 (from 0.8): base 1000.00 * 1 = 1000.00; amount 1000.00"
+    assert body["payout"]["computation"] == "tier 2 (from 0.8): base 1000.00 * 1 = 1000.00; amount 1000.00"
     # The events: east-1's target and its split (behind the team award), rep1's target, the plan's
     # request and approval, and every actual east-1's figure counts (rep2's too), oldest first.
     types = [e["type"] for e in body["events"]]
@@ -202,6 +202,10 @@ async def test_payroll_gets_the_payouts_as_csv_and_as_a_workbook_with_a_total(cl
     amount = header.index("应发金额") + 1
     assert [sheet.cell(row=i, column=amount).value for i in (2, 3)] == [1000, 1400]
     assert str(sheet.cell(row=4, column=amount).value).startswith("=SUM(")
+    # Its values are in Chinese too: status 暂定 (provisional), capped 否/是; tiers numbered from 1.
+    column = {name: header.index(name) + 1 for name in ("状态", "封顶", "档位")}
+    rows_zh = [[sheet.cell(row=i, column=c).value for c in column.values()] for i in (2, 3)]
+    assert rows_zh == [["暂定", "否", 2], ["暂定", "是", 3]]
 
 
 async def test_a_change_of_terms_takes_effect_only_once_approved_and_a_rejected_one_changes_nothing(

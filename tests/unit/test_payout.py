@@ -22,8 +22,8 @@ def test_a_boundary_belongs_to_the_tier_it_starts() -> None:
     # Exactly 80 %: tier 2 (* 1), not tier 1; exactly 100 %: tier 3 (* 1.5).
     assert earn(terms, actual=Decimal(80), attainment=Fraction(4, 5), team_reached=False).amount == Decimal("1000.00")
     assert earn(terms, actual=Decimal(100), attainment=Fraction(1), team_reached=False).amount == Decimal("1500.00")
-    # Just under 100 % (999.99 of 1000) is still tier 2.
-    assert earn(terms, actual=Decimal(0), attainment=Fraction(99999, 100000), team_reached=False).tier == 2
+    # Just under 100 % (999.99 of 1000) is still the third tier (tiers[2]), numbered 3 for people.
+    assert earn(terms, actual=Decimal(0), attainment=Fraction(99999, 100000), team_reached=False).tier == 3
 
 
 def test_a_shortfall_is_a_deduction_and_a_penalty_is_never_capped() -> None:

@@ -27,15 +27,26 @@ COLUMNS: dict[str, tuple[str, str]] = {  # key → (en, zh-CN)
 MONEY = ("target", "actual", "earned", "team_award", "amount")
 
 
-def _cell(row: Any, key: str) -> Any:
+VALUES: dict[str, tuple[str, str]] = {  # a value shown → (en, zh-CN)
+    "provisional": ("provisional", "暂定"),
+    "final": ("final", "已定"),
+    "yes": ("yes", "是"),
+    "no": ("no", "否"),
+}
+
+
+def _cell(row: Any, key: str, lang: str) -> Any:
     value = getattr(row, key)
     if key == "cap_applied":
-        return "yes" if value else "no"
+        value = "yes" if value else "no"
+    if key in ("cap_applied", "status"):
+        en, zh = VALUES.get(value, (value, value))
+        return zh if lang == "zh-CN" else en
     return str(value) if key == "plan_id" else value
 
 
-def _cells(row: Any) -> list[Any]:
-    return [_cell(row, key) for key in COLUMNS]
+def _cells(row: Any, lang: str = "en") -> list[Any]:
+    return [_cell(row, key, lang) for key in COLUMNS]
 
 
 def _xlsx(rows: Sequence[Any], lang: str) -> bytes:
@@ -44,7 +55,7 @@ def _xlsx(rows: Sequence[Any], lang: str) -> bytes:
     ws = workbook.sheet(book, "payouts" if lang == "en" else "奖金", header)
     keys = list(COLUMNS)
     for r, row in enumerate(rows, start=2):
-        for c, value in enumerate(_cells(row), start=1):
+        for c, value in enumerate(_cells(row, lang), start=1):
             key = keys[c - 1]
             if key == "attainment_pct":
                 workbook.put(ws, r, c, workbook.percent(value), workbook.FORMATS["percent"])

@@ -30,7 +30,7 @@ def tier_of(terms: Terms, attainment: Fraction) -> int:
 class Earning:
     """A person's payout: `earned` is the tier's pay after the cap, `amount` adds the team award."""
 
-    tier: int | None
+    tier: int | None  # 1 for the first tier (tiers[0]); None when attainment is undefined
     multiplier: Decimal | None
     base: Decimal  # the base amount, or actual * rate (to the cent, as shown)
     earned: Decimal
@@ -56,7 +56,8 @@ def earn(terms: Terms, *, actual: Decimal | Fraction, attainment: Fraction, team
         base = max(Fraction(actual), Fraction(0)) * Fraction(terms.rate_of_actual or 0)
         how = f"actual {actual}{' (counted as 0)' if actual < 0 else ''} * rate {terms.rate_of_actual}"
     exact = base * Fraction(multiplier)
-    steps = [f"tier {i} (from {terms.tiers[i].from_}): {how} * {multiplier} = {to_cent(exact)}"]
+    # Tiers are numbered from 1 for people (tiers[0] is tier 1), as the export and computation show.
+    steps = [f"tier {i + 1} (from {terms.tiers[i].from_}): {how} * {multiplier} = {to_cent(exact)}"]
     capped = terms.cap is not None and exact > terms.cap
     if capped:
         exact = Fraction(terms.cap or 0)
@@ -67,7 +68,7 @@ def earn(terms: Terms, *, actual: Decimal | Fraction, attainment: Fraction, team
     amount = to_cent(exact + Fraction(award))
     steps.append(f"amount {amount}")
     return Earning(
-        tier=i,
+        tier=i + 1,
         multiplier=multiplier,
         base=to_cent(base),
         earned=to_cent(exact),
