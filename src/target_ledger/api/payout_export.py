@@ -1,6 +1,7 @@
 """Payouts for payroll: CSV, or an xlsx sheet whose amounts total as a formula."""
 
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from litestar import Response
@@ -59,12 +60,17 @@ def _xlsx(rows: Sequence[Any], lang: str) -> bytes:
             key = keys[c - 1]
             if key == "attainment_pct":
                 workbook.put(ws, r, c, workbook.percent(value), workbook.FORMATS["percent"])
+            elif key in MONEY:  # exact: an amount a number would round is written as its text
+                workbook.put(ws, r, c, workbook.exact(value), workbook.FORMATS["money"])
             else:
-                workbook.put(ws, r, c, value, workbook.FORMATS["money"] if key in MONEY else None)
-    money: dict[int, str | None] = {
-        keys.index(k) + 1: workbook.FORMATS["money"] for k in ("earned", "team_award", "amount")
-    }
+                workbook.put(ws, r, c, value)
+    totalled = ("earned", "team_award", "amount")
+    money: dict[int, str | None] = {keys.index(k) + 1: workbook.FORMATS["money"] for k in totalled}
     workbook.total_row(ws, len(rows) + 2, 2, len(rows) + 1, money, lang)
+    for key in totalled:  # a SUM would skip a text amount and round a long total: the exact sum instead
+        total = sum((getattr(row, key) for row in rows), Decimal(0))
+        if any(isinstance(workbook.exact(getattr(row, key)), str) for row in rows) or workbook.exact(total) != total:
+            ws.cell(row=len(rows) + 2, column=keys.index(key) + 1, value=str(total)).data_type = "s"
     return workbook.to_bytes(book)
 
 
