@@ -35,7 +35,7 @@ async def close(cmd: Command, period: str, node: str) -> int:
     span = cmd.calendar.parse(period)
     await _check_node(cmd, node)
     periods, org = await _load(cmd), await cmd.org()
-    above = org.ancestors(node, span.start) if org.exists(node) else []
+    above = tuple(org.ancestors(node, span.start)) if org.exists(node) else ()
     # Plans under a close of their own (or of a unit between) stay as that close finalised them.
     already = periods.covered(span.start, span.end)
     periods.close(span.key, node, span.start, span.end, cmd.actor.subject, at=cmd.clock(), above=above)

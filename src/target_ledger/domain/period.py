@@ -105,7 +105,15 @@ class Periods(Aggregate):
             )
 
     def close(
-        self, period: str, node: str, starts_on: date, ends_on: date, person: str, at: datetime, *, above: list[str]
+        self,
+        period: str,
+        node: str,
+        starts_on: date,
+        ends_on: date,
+        person: str,
+        at: datetime,
+        *,
+        above: tuple[str, ...] = (),
     ) -> None:
         """`above`: the node's ancestors. A close in force of the node or of a unit above it
         covering the days freezes them already: a second close is a 409, never a second finalisation."""
