@@ -154,7 +154,7 @@ async def plan_requested(conn: asyncpg.Connection, recorded: Recorded) -> None:
 
 
 async def plan_changed(conn: asyncpg.Connection, recorded: Recorded) -> None:
-    """A change asked, approved, rejected, or payouts finalised at a close."""
+    """A change asked, approved, rejected, withdrawn, or payouts finalised at a close."""
     e = recorded.event
     detail = {k: msgspec.to_builtins(v) for k, v in vars(e).items() if k in PLAN_DETAIL}
     await _row(conn, recorded, e.originator_id, await _node_of(conn, e.originator_id), detail)
@@ -176,6 +176,7 @@ HANDLERS = {
     IncentivePlan.IncentivePlanChangeRequested: plan_changed,
     IncentivePlan.IncentivePlanApproved: plan_changed,
     IncentivePlan.IncentivePlanRejected: plan_changed,
+    IncentivePlan.IncentivePlanRequestWithdrawn: plan_changed,
     IncentivePlan.IncentiveFinalised: plan_changed,
 }
 

@@ -65,6 +65,13 @@ async def rejected(conn: asyncpg.Connection, recorded: Recorded) -> None:
     )
 
 
+async def withdrawn(conn: asyncpg.Connection, recorded: Recorded) -> None:
+    await conn.execute(
+        "UPDATE incentive_plans SET status = 'withdrawn', pending = NULL WHERE plan_id = $1",
+        recorded.event.originator_id,
+    )
+
+
 async def finalised(conn: asyncpg.Connection, recorded: Recorded) -> None:
     """The latest close's payouts replace the previous close's (after a reopen)."""
     e = recorded.event
@@ -90,6 +97,7 @@ HANDLERS = {
     IncentivePlan.IncentivePlanChangeRequested: change_requested,
     IncentivePlan.IncentivePlanApproved: approved,
     IncentivePlan.IncentivePlanRejected: rejected,
+    IncentivePlan.IncentivePlanRequestWithdrawn: withdrawn,
     IncentivePlan.IncentiveFinalised: finalised,
 }
 
@@ -121,6 +129,19 @@ async def fetch_plans_within(conn: asyncpg.Connection, starts_on: Any, ends_on: 
     """Approved plans whose days lie within [starts_on, ends_on]: what a close of them finalises."""
     rows = await conn.fetch(
         PLAN + " WHERE plan_version > 0 AND starts_on >= $1 AND ends_on <= $2 ORDER BY node, plan_id",
+        starts_on,
+        ends_on,
+    )
+    return [_plan(r) for r in rows]
+
+
+async def fetch_plans_overlapping(
+    conn: asyncpg.Connection, metric: str, starts_on: Any, ends_on: Any
+) -> list[dict[str, Any]]:
+    """Approved plans of the metric sharing a day with [starts_on, ends_on]: who else may pay."""
+    rows = await conn.fetch(
+        PLAN + " WHERE plan_version > 0 AND metric = $1 AND starts_on <= $3 AND ends_on >= $2 ORDER BY node, plan_id",
+        metric,
         starts_on,
         ends_on,
     )

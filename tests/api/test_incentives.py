@@ -8,51 +8,17 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.api.feed_support import events
+from tests.api.incentive_support import PLAN, TIERS, approved_plan, paid_by_person
 from tests.api.live import live_api
 from tests.api.monitoring_support import record
-from tests.api.support import ADMIN, build_east, team_target
+from tests.api.support import ADMIN, build_east
 from tests.races import blocked_by, next_position_held
-
-TIERS = [
-    {"from": "0", "to": "0.8", "multiplier": "0.5"},
-    {"from": "0.8", "to": "1", "multiplier": "1"},
-    {"from": "1", "to": None, "multiplier": "1.5"},
-]
-PLAN = {
-    "node": "east-1",
-    "metric": "revenue",
-    "period": "2026-Q3",
-    "tiers": TIERS,
-    "base_amount": "1000.00",
-    "cap": "1400.00",
-    "team_award": "200.00",
-    "justification": "tiered commission: beat the target, earn more",
-}
-
-
-async def approved_plan(client, auth) -> dict:
-    """east-1's Q3 target of 1000 (rep1 600, rep2 400), and its plan, approved by east-boss."""
-    await build_east(client, auth)
-    await team_target(client, auth)
-    r = await client.post("/v1/incentive-plans", json=PLAN, headers=auth("lead1"))
-    assert r.status_code == 201, r.text
-    assert r.json()["status"] == "pending" and r.json()["terms"] is None
-    r = await client.post(f"/v1/incentive-plans/{r.json()['id']}/approve", headers=auth("east-boss"))
-    assert r.status_code == 200, r.text
-    return r.json()
 
 
 @pytest.fixture
 async def plan(client, auth, clock) -> dict:
     clock.set("2026-06-30")
     return await approved_plan(client, auth)
-
-
-async def _payouts(client, auth, who: str, node: str, position: int = 0) -> dict[str, dict]:
-    query = {"node": node, "metric": "revenue", "period": "2026-Q3", "min_position": position}
-    r = await client.get("/v1/payouts", params=query, headers=auth(who))
-    assert r.status_code == 200, r.text
-    return {p["person"]: p for p in r.json()["payouts"]}
 
 
 async def test_a_rep_at_85_pct_and_one_at_120_pct_are_paid_by_their_tiers_capped_and_with_the_team_award(
@@ -62,18 +28,18 @@ async def test_a_rep_at_85_pct_and_one_at_120_pct_are_paid_by_their_tiers_capped
     clock.set("2026-08-15")
     await record(client, auth, "rep1", "2026-08-01", "510", "r1")
     position = await record(client, auth, "rep2", "2026-08-02", "480", "r2")
-    paid = await _payouts(client, auth, "lead1", "east-1", position)
+    paid = await paid_by_person(client, auth, "lead1", "east-1", position)
     # rep1: tier 1 (0.8 to 1), 1000.00 * 1 = 1000.00; the team is at 99 %: no award.
-    assert paid["rep1"]["attainment_pct"] == "85.00" and paid["rep1"]["tier"] == 1
+    assert paid["rep1"]["attainment_pct"] == "85.00" and paid["rep1"]["tier"] == 2
     rep1 = paid["rep1"]
     assert (rep1["earned"], rep1["team_award"], rep1["amount"]) == ("1000.00", "0.00", "1000.00")
     # rep2: tier 2 (1 and above), 1000.00 * 1.5 = 1500.00, capped at 1400.00.
-    assert paid["rep2"]["tier"] == 2 and paid["rep2"]["cap_applied"] is True
+    assert paid["rep2"]["tier"] == 3 and paid["rep2"]["cap_applied"] is True
     assert (paid["rep2"]["earned"], paid["rep2"]["amount"]) == ("1400.00", "1400.00")
     assert {p["status"] for p in paid.values()} == {"provisional"} and set(paid) == {"rep1", "rep2"}
     # lead1 sells the last 10: the team reaches 1000 of 1000, and each person gets 200.00 more.
     position = await record(client, auth, "lead1", "2026-08-03", "10", "l1")
-    paid = await _payouts(client, auth, "lead1", "east-1", position)
+    paid = await paid_by_person(client, auth, "lead1", "east-1", position)
     assert paid["rep1"]["team_reached"] is True and paid["rep1"]["team_attainment_pct"] == "100.00"
     assert (paid["rep1"]["amount"], paid["rep2"]["amount"]) == ("1200.00", "1600.00")
     assert "lead1" not in paid  # no target of their own: nothing to pay on
@@ -90,7 +56,7 @@ async def test_a_close_finalises_the_payouts_with_a_public_event_and_a_reopen_ma
     r = await client.post("/v1/periods/2026-Q3/close", json={"node": "east"}, headers=auth("east-boss"))
     assert r.status_code == 200, r.text
     closed_at = r.json()["position"]
-    paid = await _payouts(client, auth, "east-boss", "east", closed_at)
+    paid = await paid_by_person(client, auth, "east-boss", "east", closed_at)
     assert {p["status"] for p in paid.values()} == {"final"}
     assert (paid["rep1"]["amount"], paid["rep2"]["amount"]) == ("1000.00", "1400.00")
     # Payroll's subscribers get one incentive.finalised.v1 per person paid.
@@ -109,14 +75,14 @@ async def test_a_close_finalises_the_payouts_with_a_public_event_and_a_reopen_ma
     assert (await client.post(url, json=ask, headers=auth("east-boss"))).status_code == 200
     r = await client.post(f"{url}/approval", json={"node": "east"}, headers=auth("ceo"))
     assert r.status_code == 200, r.text
-    reopened = await _payouts(client, auth, "east-boss", "east", r.json()["position"])
+    reopened = await paid_by_person(client, auth, "east-boss", "east", r.json()["position"])
     assert {p["status"] for p in reopened.values()} == {"provisional"}
     # rep1 now 600 of 600: tier 2, 1500.00 capped at 1400.00; the team 1080 of 1000: 200.00 more.
     await record(client, auth, "rep1", "2026-09-30", "90", "r1-late")
     # The next close finalises again, with the new figures, and says so again.
     r = await client.post("/v1/periods/2026-Q3/close", json={"node": "east"}, headers=auth("east-boss"))
     assert r.status_code == 200, r.text
-    paid = await _payouts(client, auth, "east-boss", "east", r.json()["position"])
+    paid = await paid_by_person(client, auth, "east-boss", "east", r.json()["position"])
     assert paid["rep1"]["status"] == "final" and paid["rep1"]["amount"] == "1600.00"
     found = await events(client, auth, r.json()["position"], types="incentive.finalised.v1")
     assert [e["data"]["amount"] for e in found if e["data"]["person"] == "rep1"] == ["1000.00", "1600.00"]
@@ -125,6 +91,7 @@ async def test_a_close_finalises_the_payouts_with_a_public_event_and_a_reopen_ma
 async def test_a_payout_is_explained_down_to_the_events_it_comes_from(client, auth, clock, plan) -> None:
     clock.set("2026-08-15")
     await record(client, auth, "rep1", "2026-08-01", "500", "r1-a")
+    await record(client, auth, "rep2", "2026-08-05", "300", "r2-a")
     position = await record(client, auth, "rep1", "2026-08-09", "10", "r1-b")
     url = f"/v1/incentive-plans/{plan['id']}/payouts/rep1"
     r = await client.get(url, params={"min_position": position}, headers=auth("lead1"))
@@ -132,12 +99,22 @@ async def test_a_payout_is_explained_down_to_the_events_it_comes_from(client, au
     body = r.json()
     # The figures, and the steps to the cent.
     assert body["payout"]["amount"] == "1000.00"
-    assert body["payout"]["computation"] == "tier 1 (from 0.8): base 1000.00 * 1 = 1000.00; amount 1000.00"
-    # The events: the plan's request and approval, the target's split, both actuals, oldest first.
+    assert body["payout"]["computation"] == "tier 2 (from 0.8): base 1000.00 * 1 = 1000.00; amount 1000.00"
+    # The events: east-1's target and its split (behind the team award), rep1's target, the plan's
+    # request and approval, and every actual east-1's figure counts (rep2's too), oldest first.
     types = [e["type"] for e in body["events"]]
-    assert types == ["TargetSet", "IncentivePlanRequested", "IncentivePlanApproved", "ActualRecorded", "ActualRecorded"]
-    assert [e["payload"]["value"] for e in body["events"] if e["type"] == "ActualRecorded"] == ["500", "10"]
-    assert body["events"][1]["actor"] == "lead1" and body["events"][2]["actor"] == "east-boss"
+    assert types == [
+        "TargetSet",
+        "TargetDecomposed",
+        "TargetSet",
+        "IncentivePlanRequested",
+        "IncentivePlanApproved",
+        "ActualRecorded",
+        "ActualRecorded",
+        "ActualRecorded",
+    ]
+    assert [e["payload"]["value"] for e in body["events"] if e["type"] == "ActualRecorded"] == ["500", "300", "10"]
+    assert body["events"][3]["actor"] == "lead1" and body["events"][4]["actor"] == "east-boss"
     positions = [e["position"] for e in body["events"]]
     assert positions == sorted(positions)
 
@@ -164,7 +141,7 @@ async def test_a_rep_cannot_read_another_reps_payout(client, auth, clock, plan) 
     clock.set("2026-08-15")
     position = await record(client, auth, "rep2", "2026-08-02", "480", "r2")
     # rep1 sees their own payout, not rep2's, nor rep2's explanation.
-    assert set(await _payouts(client, auth, "rep1", "rep1", position)) == {"rep1"}
+    assert set(await paid_by_person(client, auth, "rep1", "rep1", position)) == {"rep1"}
     query = {"node": "rep2", "metric": "revenue", "period": "2026-Q3"}
     assert (await client.get("/v1/payouts", params=query, headers=auth("rep1"))).status_code == 403
     r = await client.get(f"/v1/incentive-plans/{plan['id']}/payouts/rep2", headers=auth("rep1"))
@@ -225,6 +202,10 @@ async def test_payroll_gets_the_payouts_as_csv_and_as_a_workbook_with_a_total(cl
     amount = header.index("应发金额") + 1
     assert [sheet.cell(row=i, column=amount).value for i in (2, 3)] == [1000, 1400]
     assert str(sheet.cell(row=4, column=amount).value).startswith("=SUM(")
+    # Its values are in Chinese too: status 暂定 (provisional), capped 否/是; tiers numbered from 1.
+    column = {name: header.index(name) + 1 for name in ("状态", "封顶", "档位")}
+    rows_zh = [[sheet.cell(row=i, column=c).value for c in column.values()] for i in (2, 3)]
+    assert rows_zh == [["暂定", "否", 2], ["暂定", "是", 3]]
 
 
 async def test_a_change_of_terms_takes_effect_only_once_approved_and_a_rejected_one_changes_nothing(
@@ -239,20 +220,22 @@ async def test_a_change_of_terms_takes_effect_only_once_approved_and_a_rejected_
     r = await client.post(f"{url}/changes", json=change, headers=auth("lead1"))
     assert r.status_code == 201, r.text
     assert r.json()["pending"]["rate_of_actual"] == "0.05" and r.json()["terms"]["base_amount"] == "1000.00"
-    paid = await _payouts(client, auth, "lead1", "east-1", r.json()["position"])
+    paid = await paid_by_person(client, auth, "lead1", "east-1", r.json()["position"])
     assert (paid["rep1"]["amount"], paid["rep1"]["plan_version"]) == ("1000.00", 1)
     # east-boss approves: version 2. rep1: 510 * 0.05 * 1 = 25.50; rep2: 480 * 0.05 * 1.5 = 36.00.
     r = await client.post(f"{url}/approve", headers=auth("east-boss"))
     assert r.status_code == 200 and r.json()["plan_version"] == 2, r.text
-    paid = await _payouts(client, auth, "lead1", "east-1", r.json()["position"])
+    paid = await paid_by_person(client, auth, "lead1", "east-1", r.json()["position"])
     assert (paid["rep1"]["amount"], paid["rep2"]["amount"], paid["rep2"]["plan_version"]) == ("25.50", "36.00", 2)
     # A further change, rejected with a reason: version 2 still pays.
     r = await client.post(f"{url}/changes", json={**change, "rate_of_actual": "0.5"}, headers=auth("lead1"))
     assert r.status_code == 201, r.text
     assert (await client.post(f"{url}/reject", json={"reason": ""}, headers=auth("east-boss"))).status_code == 422
     r = await client.post(f"{url}/reject", json={"reason": "over budget"}, headers=auth("east-boss"))
-    assert r.status_code == 200 and r.json()["status"] == "rejected" and r.json()["plan_version"] == 2, r.text
-    paid = await _payouts(client, auth, "lead1", "east-1", r.json()["position"])
+    # The plan is still approved (version 2 in force); the request's state shows beside it.
+    assert r.status_code == 200, r.text
+    assert (r.json()["status"], r.json()["request_status"], r.json()["plan_version"]) == ("approved", "rejected", 2)
+    paid = await paid_by_person(client, auth, "lead1", "east-1", r.json()["position"])
     assert paid["rep1"]["amount"] == "25.50"
     # The plan's whole history is in the audit trail, who asked and who decided.
     query = {"node": "east-1", "min_position": r.json()["position"]}
@@ -303,6 +286,6 @@ async def test_a_deal_committed_while_the_close_reads_its_figures_is_paid_by_tha
         assert (await recording).status_code == 201
         closed = await closing
         assert closed.status_code == 200, closed.text
-        paid = await _payouts(api, auth, "east-boss", "east", closed.json()["position"])
+        paid = await paid_by_person(api, auth, "east-boss", "east", closed.json()["position"])
     # rep1 600 of 600: 1400.00 (capped) + 200.00 (the team 1080 of 1000).
     assert (paid["rep1"]["status"], paid["rep1"]["amount"]) == ("final", "1600.00")

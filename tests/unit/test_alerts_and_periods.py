@@ -71,3 +71,13 @@ def test_a_reopen_is_asked_with_a_reason_and_approved_by_someone_else() -> None:
         periods.approve_reopen("2026-07", "east", "boss", at=AT)
     periods.approve_reopen("2026-07", "east", "ceo", at=AT)
     periods.check_open(["east"], date(2026, 7, 5), date(2026, 7, 5))
+
+
+def test_a_close_under_a_close_in_force_of_a_unit_above_is_refused() -> None:
+    periods = Periods.start(AT)
+    periods.close("2026-Q3", "east", date(2026, 7, 1), date(2026, 9, 30), "boss", at=AT, above=("acme",))
+    # east-1's July lies in east's closed quarter: a 409 naming east, not a second close.
+    with pytest.raises(ConflictError, match="'east'"):
+        periods.close("2026-07", "east-1", date(2026, 7, 1), date(2026, 7, 31), "lead", at=AT, above=("east", "acme"))
+    # October is outside it: closed.
+    periods.close("2026-10", "east-1", date(2026, 10, 1), date(2026, 10, 31), "lead", at=AT, above=("east", "acme"))

@@ -22,8 +22,8 @@ def test_a_boundary_belongs_to_the_tier_it_starts() -> None:
     # Exactly 80 %: tier 2 (* 1), not tier 1; exactly 100 %: tier 3 (* 1.5).
     assert earn(terms, actual=Decimal(80), attainment=Fraction(4, 5), team_reached=False).amount == Decimal("1000.00")
     assert earn(terms, actual=Decimal(100), attainment=Fraction(1), team_reached=False).amount == Decimal("1500.00")
-    # Just under 100 % (999.99 of 1000) is still tier 2.
-    assert earn(terms, actual=Decimal(0), attainment=Fraction(99999, 100000), team_reached=False).tier == 2
+    # Just under 100 % (999.99 of 1000) is still the third tier (tiers[2]), numbered 3 for people.
+    assert earn(terms, actual=Decimal(0), attainment=Fraction(99999, 100000), team_reached=False).tier == 3
 
 
 def test_a_shortfall_is_a_deduction_and_a_penalty_is_never_capped() -> None:
@@ -58,4 +58,52 @@ def test_a_rate_of_the_actual_is_rounded_once_half_away_from_zero() -> None:
 def test_terms_that_leave_a_gap_or_pay_below_minus_the_base_name_the_tier(tiers: list[Tier], field: str) -> None:
     with pytest.raises(DomainError) as refused:
         check_terms(Terms(tiers=tiers, base_amount=Decimal("1.00")))
+    assert refused.value.field == field
+
+
+def test_a_rate_of_the_actual_refuses_a_penalty_multiplier() -> None:
+    # Seed 003 §06: a shortfall "降低提成比例" lowers the rate; a negative one would cost a rep more the more they sell.
+    penalty = [
+        Tier(from_=Decimal(0), to=Decimal(1), multiplier=Decimal(-1)),
+        Tier(from_=Decimal(1), multiplier=Decimal(1)),
+    ]
+    with pytest.raises(DomainError) as refused:
+        check_terms(Terms(tiers=penalty, rate_of_actual=Decimal("0.05")))
+    assert refused.value.field == "tiers[0].multiplier"
+    # The same tiers on a base amount are a deduction of the bonus, as before.
+    check_terms(Terms(tiers=penalty, base_amount=Decimal("1000.00")))
+
+
+def test_a_negative_actual_earns_nothing_from_a_rate_even_under_an_old_penalty_tier() -> None:
+    # A plan stored before the rule: rate 0.033333, tier 0 * -1; a credit note of -500 makes the actual negative.
+    terms = Terms(
+        tiers=[
+            Tier(from_=Decimal(0), to=Decimal(1), multiplier=Decimal(-1)),
+            Tier(from_=Decimal(1), multiplier=Decimal(1)),
+        ],
+        rate_of_actual=Decimal("0.033333"),
+    )
+    paid = earn(terms, actual=Decimal(-500), attainment=Fraction(-1, 2), team_reached=False)
+    # Never a bonus: the rate applies to max(actual, 0).
+    assert paid.amount == Decimal("0.00")
+    assert "counted as 0" in paid.computation
+
+
+@pytest.mark.parametrize(
+    ("terms", "field"),
+    [
+        (
+            Terms(tiers=[Tier(from_=Decimal(0), multiplier=Decimal(999999999))], base_amount=Decimal("2.00")),
+            "tiers[0].multiplier",
+        ),
+        (
+            Terms(tiers=[Tier(from_=Decimal(0), multiplier=Decimal(100))], base_amount=Decimal("10000000000000.00")),
+            "base_amount",
+        ),
+    ],
+)
+def test_a_multiplier_above_100_or_a_best_pay_above_the_money_limit_is_refused(terms: Terms, field: str) -> None:
+    # A tier pays at most 100 times the base, and no payout reaches 10^15.
+    with pytest.raises(DomainError) as refused:
+        check_terms(terms)
     assert refused.value.field == field

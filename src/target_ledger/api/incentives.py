@@ -72,7 +72,8 @@ class PlanView(Struct):
     node: str
     metric: str
     period: str
-    status: str
+    status: str  # approved while terms are in force; before, the latest request's state
+    request_status: Literal["pending", "approved", "rejected", "withdrawn"]  # of the latest request
     plan_version: int
     terms: TermsView | None
     pending: TermsView | None
@@ -91,9 +92,9 @@ class PayoutView(Struct):
     target_id: UUID
     target: Decimal
     actual: Decimal
-    attainment_pct: Decimal
-    tier: int
-    multiplier: Decimal
+    attainment_pct: Decimal | None
+    tier: int | None
+    multiplier: Decimal | None
     earned: Decimal
     cap_applied: bool
     team_award: Decimal
@@ -136,6 +137,7 @@ def _view(plan: IncentivePlan, position: int | None, status_code: int = 200) -> 
         metric=plan.metric,
         period=plan.period,
         status=plan.status,
+        request_status=plan.request_status,
         plan_version=plan.plan_version,
         terms=_terms_view(plan.terms),
         pending=_terms_view(plan.pending),
@@ -202,6 +204,12 @@ class IncentivePlanController(Controller):
         self, plan_id: FromPath[UUID], data: JSONBody[Decision], command: NamedDependency[Command]
     ) -> Response[PlanView]:
         return _view(*await incentives.reject(command, plan_id, data.reason))
+
+    @post("/{plan_id:uuid}/withdraw", status_code=200, summary="The requester withdraws the waiting request")
+    async def withdraw(
+        self, plan_id: FromPath[UUID], data: JSONBody[Decision], command: NamedDependency[Command]
+    ) -> Response[PlanView]:
+        return _view(*await incentives.withdraw(command, plan_id, data.reason))
 
     @get(
         "/{plan_id:uuid}/payouts/{person:str}",

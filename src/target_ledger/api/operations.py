@@ -92,6 +92,7 @@ OPERATIONS = {
     ("POST", "/v1/incentive-plans/{plan_id}/changes"): "request_incentive_plan_change",
     ("POST", "/v1/incentive-plans/{plan_id}/approve"): "approve_incentive_plan",
     ("POST", "/v1/incentive-plans/{plan_id}/reject"): "reject_incentive_plan",
+    ("POST", "/v1/incentive-plans/{plan_id}/withdraw"): "withdraw_incentive_plan_request",
     ("GET", "/v1/incentive-plans/{plan_id}/payouts/{person}"): "explain_payout",
     ("GET", "/v1/payouts"): "read_payouts",
     ("GET", "/v1/payouts/export"): "export_payouts",
@@ -172,6 +173,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "justification": "pay on the actual instead",
     },
     "reject_incentive_plan": {"reason": "the budget does not allow it"},
+    "withdraw_incentive_plan_request": {"reason": "asked too early"},
 }
 
 # Operations whose body is a file, not JSON (the handler reads it raw, so litestar declares none). The

@@ -1,6 +1,7 @@
 """Payouts for payroll: CSV, or an xlsx sheet whose amounts total as a formula."""
 
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from litestar import Response
@@ -27,15 +28,26 @@ COLUMNS: dict[str, tuple[str, str]] = {  # key → (en, zh-CN)
 MONEY = ("target", "actual", "earned", "team_award", "amount")
 
 
-def _cell(row: Any, key: str) -> Any:
+VALUES: dict[str, tuple[str, str]] = {  # a value shown → (en, zh-CN)
+    "provisional": ("provisional", "暂定"),
+    "final": ("final", "已定"),
+    "yes": ("yes", "是"),
+    "no": ("no", "否"),
+}
+
+
+def _cell(row: Any, key: str, lang: str) -> Any:
     value = getattr(row, key)
     if key == "cap_applied":
-        return "yes" if value else "no"
+        value = "yes" if value else "no"
+    if key in ("cap_applied", "status"):
+        en, zh = VALUES.get(value, (value, value))
+        return zh if lang == "zh-CN" else en
     return str(value) if key == "plan_id" else value
 
 
-def _cells(row: Any) -> list[Any]:
-    return [_cell(row, key) for key in COLUMNS]
+def _cells(row: Any, lang: str = "en") -> list[Any]:
+    return [_cell(row, key, lang) for key in COLUMNS]
 
 
 def _xlsx(rows: Sequence[Any], lang: str) -> bytes:
@@ -44,16 +56,21 @@ def _xlsx(rows: Sequence[Any], lang: str) -> bytes:
     ws = workbook.sheet(book, "payouts" if lang == "en" else "奖金", header)
     keys = list(COLUMNS)
     for r, row in enumerate(rows, start=2):
-        for c, value in enumerate(_cells(row), start=1):
+        for c, value in enumerate(_cells(row, lang), start=1):
             key = keys[c - 1]
             if key == "attainment_pct":
                 workbook.put(ws, r, c, workbook.percent(value), workbook.FORMATS["percent"])
+            elif key in MONEY:  # exact: an amount a number would round is written as its text
+                workbook.put(ws, r, c, workbook.exact(value), workbook.FORMATS["money"])
             else:
-                workbook.put(ws, r, c, value, workbook.FORMATS["money"] if key in MONEY else None)
-    money: dict[int, str | None] = {
-        keys.index(k) + 1: workbook.FORMATS["money"] for k in ("earned", "team_award", "amount")
-    }
+                workbook.put(ws, r, c, value)
+    totalled = ("earned", "team_award", "amount")
+    money: dict[int, str | None] = {keys.index(k) + 1: workbook.FORMATS["money"] for k in totalled}
     workbook.total_row(ws, len(rows) + 2, 2, len(rows) + 1, money, lang)
+    for key in totalled:  # a SUM would skip a text amount and round a long total: the exact sum instead
+        total = sum((getattr(row, key) for row in rows), Decimal(0))
+        if any(isinstance(workbook.exact(getattr(row, key)), str) for row in rows) or workbook.exact(total) != total:
+            ws.cell(row=len(rows) + 2, column=keys.index(key) + 1, value=str(total)).data_type = "s"
     return workbook.to_bytes(book)
 
 

@@ -110,6 +110,17 @@ def put(ws: Worksheet, row: int, column: int, value: Any, number_format: str | N
         cell.number_format = number_format
 
 
+EXCEL_DIGITS = 15  # a spreadsheet number holds 15 significant digits; a longer decimal is rounded
+
+
+def exact(value: Any) -> Any:
+    """A decimal a spreadsheet number would round (more than 15 significant digits, like
+    999999999999999.98) as its exact text; anything else as it is."""
+    if isinstance(value, Decimal) and value.is_finite() and len(value.as_tuple().digits) > EXCEL_DIGITS:
+        return str(value)
+    return value
+
+
 def percent(value: Decimal | None) -> Decimal | None:
     """A percentage (85.5) as the fraction a % format shows as 85.5 %."""
     return None if value is None else value / 100

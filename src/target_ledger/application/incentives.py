@@ -2,11 +2,13 @@
 
 import uuid
 
+from projections import incentives as model
 from target_ledger.application import Command
 from target_ledger.application.adjustments import may_approve
+from target_ledger.application.attainment import read_models_current
 from target_ledger.application.reads import authorize_member
 from target_ledger.domain.access import check_can_read_record, check_manages_or_runs
-from target_ledger.domain.errors import AlreadyExistsError, DomainError, ForbiddenError, NotFoundError
+from target_ledger.domain.errors import AlreadyExistsError, ConflictError, DomainError, ForbiddenError, NotFoundError
 from target_ledger.domain.incentive import IncentivePlan, Terms, plan_id
 
 
@@ -80,16 +82,44 @@ async def _to_decide(cmd: Command, plan: uuid.UUID, doing: str) -> IncentivePlan
     return found
 
 
+async def _check_paid_once(cmd: Command, plan: IncentivePlan) -> None:
+    """No person under two approved plans of the metric sharing a day (a plan on a unit and one
+    on a unit or person inside it): the second approval is a 409 naming the other plan."""
+    org, on = await cmd.org(), min(plan.ends_on, cmd.today())
+    mine = set(org.subtree(plan.node, on)) if org.exists(plan.node) else {plan.node}
+    await read_models_current(cmd, [model.NAME])  # every approval recorded before this one
+    async with cmd.store.pool.acquire() as conn:
+        others = await model.fetch_plans_overlapping(conn, plan.metric, plan.starts_on, plan.ends_on)
+    for other in others:
+        theirs = set(org.subtree(other["node"], on)) if org.exists(other["node"]) else {other["node"]}
+        shared = sorted(n for n in mine & theirs if org.is_person(n))
+        if other["plan_id"] != plan.id and shared:
+            people = ", ".join(map(repr, shared[:5])) + (" …" if len(shared) > 5 else "")
+            raise ConflictError(
+                f"{people} paid on {plan.metric} in {other['period']} by incentive plan {other['plan_id']} "
+                f"for {other['node']!r} already: one plan pays a person once (change that plan, or plan elsewhere)"
+            )
+
+
 async def approve(cmd: Command, plan: uuid.UUID) -> tuple[IncentivePlan, int]:
     """Like an adjustment's approval: someone other than the requester, managing a unit above
-    the plan's node (or an admin); never in a period closed for the node."""
+    the plan's node (or an admin); never in a period closed for the node, nor for a person an
+    approved plan of the metric pays already on a day of this one (409)."""
     found = await _to_decide(cmd, plan, "approving")
     found.approve(cmd.actor.subject, at=cmd.clock())
     await cmd.check_open(found.node, found.starts_on, found.ends_on, field="period")
+    await _check_paid_once(cmd, found)
     return found, (await cmd.append(found.collect_events())).last
 
 
 async def reject(cmd: Command, plan: uuid.UUID, reason: str) -> tuple[IncentivePlan, int]:
     found = await _to_decide(cmd, plan, "rejecting")
     found.reject(cmd.actor.subject, reason, at=cmd.clock())
+    return found, (await cmd.append(found.collect_events())).last
+
+
+async def withdraw(cmd: Command, plan: uuid.UUID, reason: str) -> tuple[IncentivePlan, int]:
+    """The requester takes back their request waiting for a decision (403 for anyone else)."""
+    found = await get_plan(cmd, plan)
+    found.withdraw(cmd.actor.subject, reason, at=cmd.clock())
     return found, (await cmd.append(found.collect_events())).last

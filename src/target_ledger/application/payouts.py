@@ -21,7 +21,8 @@ from target_ledger.domain.access import can_read
 from target_ledger.domain.errors import NotFoundError
 from target_ledger.domain.incentive import IncentivePlan, PersonPayout, Terms
 from target_ledger.domain.org import Organisation
-from target_ledger.domain.payout import earn
+from target_ledger.domain.payout import earn, earn_without_attainment
+from target_ledger.domain.target import target_id
 
 
 @dataclass(frozen=True)
@@ -54,30 +55,42 @@ def _day(cmd: Command, ends_on: date) -> date:
 
 
 async def _compute(
-    cmd: Command, conn: asyncpg.Connection, org: Organisation, plan: dict[str, Any], wanted: set[str] | None
+    cmd: Command,
+    conn: asyncpg.Connection,
+    org: Organisation,
+    plan: dict[str, Any],
+    wanted: set[str] | None,
+    *,
+    final: bool = False,
 ) -> Computed:
     """Every person of the plan's subtree with a target (of those `wanted`), paid on their
-    attainment as the attainment read model has it now: never a second computation of it."""
+    attainment as the attainment read model has it now: never a second computation of it.
+    Provisional on the actual to date; `final` (at a close) on every actual in the period,
+    one dated ahead of the close included, as the closed period's review counts them."""
     terms = msgspec.convert(plan["terms"], Terms)
     members = org.subtree(plan["node"], _day(cmd, plan["ends_on"]))
     people = [n for n in members if org.is_person(n) and (wanted is None or n in wanted)]
     nodes = [plan["node"], *people]
-    team, *rows = await standings(cmd, conn, metric=plan["metric"], period=plan["period"], nodes=nodes, day=cmd.today())
+    day = plan["ends_on"] if final else cmd.today()
+    team, *rows = await standings(cmd, conn, metric=plan["metric"], period=plan["period"], nodes=nodes, day=day)
     exact = team.standing.attainment if team.standing else None
     reached = exact is not None and exact >= 100
     found = []
     for row in rows:
         s = row.standing
-        if s is None or s.attainment is None or s.attainment_pct is None or row.target is None:
-            continue  # no target (or a zero one): nothing to pay on
-        earning = earn(terms, actual=row.actual, attainment=s.attainment / 100, team_reached=reached)
+        if row.target is None or row.target_id is None:
+            continue  # no target: not a person of the plan
+        if s is None or s.attainment is None or s.attainment_pct is None:
+            earning = earn_without_attainment(terms, team_reached=reached)  # a target of 0
+        else:
+            earning = earn(terms, actual=row.actual, attainment=s.attainment / 100, team_reached=reached)
         found.append(
             PersonPayout(
                 person=row.node,
                 target_id=uuid.UUID(str(row.target_id)),
                 target=row.target,
                 actual=row.actual,
-                attainment_pct=s.attainment_pct,
+                attainment_pct=s.attainment_pct if s is not None else None,
                 tier=earning.tier,
                 multiplier=earning.multiplier,
                 earned=earning.earned,
@@ -155,16 +168,29 @@ async def payout(cmd: Command, plan_id: uuid.UUID, person: str) -> Payout:
 
 async def explain(cmd: Command, plan_id: uuid.UUID, person: str) -> tuple[Payout, list[dict[str, Any]]]:
     """The payout and the stored events it comes from, oldest first: the plan's (request,
-    approvals, finalisations), the person's target's (and its adjustments'), and each of the
-    person's actuals counted in the period (with their reversals)."""
+    approvals, finalisations), the person's target's (and its adjustments'), each of the
+    person's actuals counted in the period (with their reversals); and behind the team award,
+    the plan node's target's events and the actuals of its members the actor may read."""
     found = await payout(cmd, plan_id, person)
     metric = (await cmd.catalog()).metric(found.metric)
-    span = cmd.calendar.parse(found.period)
-    ids = [plan_id, found.payout.target_id]
+    span, org, today = cmd.calendar.parse(found.period), await cmd.org(), cmd.today()
+    members = [n for n in org.subtree(found.plan_node, _day(cmd, span.end)) if org.is_person(n)]
+    # A manager of the plan's node reads every actual its figure counts; a rep those they may read.
+    readable = (
+        None
+        if can_read(cmd.actor, org, found.plan_node, today)
+        else [n for n in members if can_read(cmd.actor, org, n, today)]
+    )
+    ids = [plan_id, found.payout.target_id, target_id(found.plan_node, found.metric, span.key)]
+    until = span.end if found.status == "final" else _day(cmd, span.end)
     async with cmd.store.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         for part in parts_of(metric):
-            wanted = ActualFilter(person=person, metric=part, since=span.start, until=_day(cmd, span.end))
-            ids += [a["actual_id"] for a in await attainment_model.fetch_actuals(conn, wanted, after=0, limit=10_000)]
+            for wanted in (
+                ActualFilter(person=person, metric=part, since=span.start, until=until),
+                ActualFilter(people=readable, node=found.plan_node, metric=part, since=span.start, until=until),
+            ):
+                found_ids = await attainment_model.fetch_actuals(conn, wanted, after=0, limit=10_000)
+                ids += [a["actual_id"] for a in found_ids if a["actual_id"] not in ids]
         records = await cmd.store.records(ids, conn)
         adjustments = [uuid.UUID(r["payload"]["adjustment_id"]) for r in records if r["type"] == "TargetAdjusted"]
         if adjustments:
@@ -183,17 +209,25 @@ async def _may_finalise(cmd: Command, starts_on: date, ends_on: date) -> bool:
 
 
 async def _finalised(
-    cmd: Command, node: str, starts_on: date, ends_on: date, known: dict[uuid.UUID, IncentivePlan]
+    cmd: Command,
+    node: str,
+    starts_on: date,
+    ends_on: date,
+    known: dict[uuid.UUID, IncentivePlan],
+    already: set[str],
 ) -> list[IncentivePlan]:
     """Each approved plan of a node in the subtree whose days the close covers, finalised with the
-    payouts as they stand now, unless `known` already finalised them so."""
+    payouts as they stand now, unless `known` already finalised them so, or a close in force of
+    a node in `already` (the plan's, or a unit's between it and `node`) froze them before."""
     org, finalised = await cmd.org(), []
     under = set(org.subtree(node, ends_on)) if org.exists(node) else {node}
     async with cmd.store.pool.acquire() as conn:
         for plan in await model.fetch_plans_within(conn, starts_on, ends_on):
             if plan["node"] not in under:
                 continue
-            computed = await _compute(cmd, conn, org, plan, None)
+            if already & {plan["node"], *org.ancestors(plan["node"], starts_on)}:
+                continue
+            computed = await _compute(cmd, conn, org, plan, None, final=True)
             aggregate = known.get(plan["plan_id"]) or await get_plan(cmd, plan["plan_id"])
             if aggregate.id in known and computed.payouts == aggregate.finalised:
                 continue
@@ -202,18 +236,20 @@ async def _finalised(
     return finalised
 
 
-async def finalise(cmd: Command, node: str, starts_on: date, ends_on: date) -> tuple[list[IncentivePlan], int]:
+async def finalise(
+    cmd: Command, node: str, starts_on: date, ends_on: date, already: set[str]
+) -> tuple[list[IncentivePlan], int]:
     """At a close for `node`: the plans it finalises (see `_finalised`), once the read models
     have every event recorded before; and the log position the payouts stand at."""
     head = await cmd.store.head()
     if not await _may_finalise(cmd, starts_on, ends_on):
         return [], head
     seen = await read_models_current(cmd, [attainment_model.NAME, model.NAME])
-    return await _finalised(cmd, node, starts_on, ends_on, {}), seen
+    return await _finalised(cmd, node, starts_on, ends_on, {}, already), seen
 
 
 async def finalise_again(
-    cmd: Command, node: str, starts_on: date, ends_on: date, plans: list[IncentivePlan]
+    cmd: Command, node: str, starts_on: date, ends_on: date, plans: list[IncentivePlan], already: set[str]
 ) -> int | None:
     """After the close committed: a write that committed between the figures read and the
     close (an actual, a plan's approval) is in the period, so each plan whose payouts it
@@ -222,7 +258,7 @@ async def finalise_again(
     if not plans and not await _may_finalise(cmd, starts_on, ends_on):
         return None
     await read_models_current(cmd, [attainment_model.NAME, model.NAME])
-    again = await _finalised(cmd, node, starts_on, ends_on, {plan.id: plan for plan in plans})
+    again = await _finalised(cmd, node, starts_on, ends_on, {plan.id: plan for plan in plans}, already)
     events = [e for plan in again for e in plan.collect_events()]
     if not events:
         return None

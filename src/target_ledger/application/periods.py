@@ -34,13 +34,16 @@ async def _check_node(cmd: Command, node: str) -> None:
 async def close(cmd: Command, period: str, node: str) -> int:
     span = cmd.calendar.parse(period)
     await _check_node(cmd, node)
-    periods = await _load(cmd)
-    periods.close(span.key, node, span.start, span.end, cmd.actor.subject, at=cmd.clock())
-    plans, seen = await payouts.finalise(cmd, node, span.start, span.end)
+    periods, org = await _load(cmd), await cmd.org()
+    above = tuple(org.ancestors(node, span.start)) if org.exists(node) else ()
+    # Plans under a close of their own (or of a unit between) stay as that close finalised them.
+    already = periods.covered(span.start, span.end)
+    periods.close(span.key, node, span.start, span.end, cmd.actor.subject, at=cmd.clock(), above=above)
+    plans, seen = await payouts.finalise(cmd, node, span.start, span.end, already)
     finalised = [e for plan in plans for e in plan.collect_events()]
     position = await _save(cmd, periods, also=finalised)
     if position - len(finalised) - 1 > seen:  # something committed between the figures and the close
-        position = await payouts.finalise_again(cmd, node, span.start, span.end, plans) or position
+        position = await payouts.finalise_again(cmd, node, span.start, span.end, plans, already) or position
     return position
 
 

@@ -38,8 +38,10 @@ async def record_review(cmd: Command, *, period: str, node: str, notes: dict[str
 class _Reader:
     """Reads one period's figures for one node's targets from the read models."""
 
-    def __init__(self, cmd: Command, conn: asyncpg.Connection) -> None:
-        self.cmd, self.conn = cmd, conn
+    def __init__(self, cmd: Command, conn: asyncpg.Connection, closed: str | None = None) -> None:
+        """`closed`: the period key closed for the node, whose actual is every one in the period
+        (one dated after the close too, as its final payouts count them), not the actual to date."""
+        self.cmd, self.conn, self.closed = cmd, conn, closed
 
     async def targets(self, nodes: list[str], span: Period) -> list[asyncpg.Record]:
         within = await attainment_model.fetch_targets_within(self.conn, nodes, span.start, span.end)
@@ -74,7 +76,7 @@ class _Reader:
             metric=target["metric"],
             period=span.key,
             scope=msgspec.json.decode(target["scope"]),
-            day=min(span.end, self.cmd.today()),
+            day=span.end if span.key == self.closed else min(span.end, self.cmd.today()),
         )
         standing = row.standing
         return {
@@ -133,7 +135,7 @@ async def review_report(cmd: Command, *, period: str, node: str) -> dict[str, An
     previous, last_year = cmd.calendar.previous(span), cmd.calendar.same_period_last_year(span)
     closure = await cmd.closure(node, span.start, span.end)
     async with cmd.store.pool.acquire() as conn:
-        reader, rows = _Reader(cmd, conn), []
+        reader, rows = _Reader(cmd, conn, span.key if closure is not None else None), []
         nested = await attainment_model.fetch_targets_within(conn, nodes, span.start, span.end)
         alerts = await alerts_model.fetch_raised_between(conn, nodes, span.start, span.end)
         for target in await reader.targets(nodes, span):

@@ -3,7 +3,9 @@
 The scheme comes from the third source document (seeds/003_6f33e4f073880623.txt, §06 激励与惩罚
 机制): "实行阶梯式提成制度,鼓励销售人员挑战更高目标" (tiered commission so reps beat their
 targets), "设立团队奖励" (a team award) and, for a shortfall, "扣除部分奖金、降低提成比例"
-(part of the bonus deducted, a lower rate): the penalty tier below.
+(part of the bonus deducted, a lower rate): the penalty tier below. A deduction is of a bonus, so
+a negative multiplier goes with a `base_amount` only; under a `rate_of_actual` the shortfall is a
+lower rate (a multiplier from 0 up), so selling more never costs a rep more.
 """
 
 import uuid
@@ -15,12 +17,14 @@ import msgspec
 from eventsourcing.domain import Aggregate
 
 from target_ledger.domain.adjustment import check_approver, check_rejecter
-from target_ledger.domain.errors import ConflictError, DomainError
-from target_ledger.domain.values import check_amount
+from target_ledger.domain.errors import ConflictError, DomainError, ForbiddenError
+from target_ledger.domain.values import MAX_DIGITS, check_amount
 
 PLANS = uuid.UUID("2b8f6d0e-1c7a-4e3b-9f58-6a2d4c9e7b22")
 PENALTY_FLOOR = Decimal(-1)  # a penalty deducts at most the whole base
-Status = Literal["pending", "approved", "rejected"]
+MAX_MULTIPLIER = Decimal(100)  # a tier pays at most 100 times the base
+MAX_PAYOUT = Decimal(10) ** MAX_DIGITS  # every money figure stays below the project's limit
+Status = Literal["pending", "approved", "rejected", "withdrawn"]
 
 
 def plan_id(node: str, metric: str, period: str) -> uuid.UUID:
@@ -57,7 +61,9 @@ def check_money(value: Decimal, field: str) -> None:
 
 def check_terms(terms: Terms) -> None:
     """Exactly one basis; tiers from 0, contiguous, none overlapping, the last without an end;
-    multipliers at least 0, but the first tier's at least -1 (the penalty); money in cents."""
+    multipliers from 0 to 100, but the first tier's from -1 (the penalty) when the basis is a
+    base_amount (a rate's shortfall is a lower rate, not a negative one); money in cents, and a
+    base_amount's best pay (base * the highest multiplier + team_award) below 10^15."""
     if (terms.base_amount is None) == (terms.rate_of_actual is None):
         raise DomainError("give exactly one of base_amount and rate_of_actual", field="base_amount")
     if terms.base_amount is not None:
@@ -80,9 +86,7 @@ def check_terms(terms: Terms) -> None:
         if tier.from_ != expected_from:
             where = "the first tier starts at 0" if i == 0 else f"it starts where tiers[{i - 1}] ends ({expected_from})"
             raise DomainError(f"tiers are contiguous and do not overlap: {where}", field=f"{at}.from")
-        if tier.multiplier < (PENALTY_FLOOR if i == 0 else 0):
-            rule = "at least -1 (a penalty)" if i == 0 else "at least 0 (only the first tier is a penalty)"
-            raise DomainError(f"{at}.multiplier is {rule}", field=f"{at}.multiplier")
+        _check_multiplier(terms, i)
         last = i == len(terms.tiers) - 1
         if tier.to is None:
             if not last:
@@ -94,6 +98,33 @@ def check_terms(terms: Terms) -> None:
         if tier.to <= tier.from_:
             raise DomainError(f"{at}.to lies above its from ({tier.from_})", field=f"{at}.to")
         expected_from = tier.to
+    _check_best_pay(terms)
+
+
+def _check_multiplier(terms: Terms, i: int) -> None:
+    at, multiplier = f"tiers[{i}].multiplier", terms.tiers[i].multiplier
+    if multiplier > MAX_MULTIPLIER:
+        raise DomainError(f"{at} is at most {MAX_MULTIPLIER}", field=at)
+    if i == 0 and terms.rate_of_actual is not None and multiplier < 0:
+        raise DomainError(
+            f"{at} is at least 0 with a rate_of_actual: a shortfall lowers the rate (e.g. 0.5), it does "
+            "not deduct a share of what the rep sold (a penalty needs a base_amount)",
+            field=at,
+        )
+    if multiplier < (PENALTY_FLOOR if i == 0 else 0):
+        rule = "at least -1 (a penalty)" if i == 0 else "at least 0 (only the first tier is a penalty)"
+        raise DomainError(f"{at} is {rule}", field=at)
+
+
+def _check_best_pay(terms: Terms) -> None:
+    if terms.base_amount is None:
+        return
+    best = terms.base_amount * max(t.multiplier for t in terms.tiers) + (terms.team_award or 0)
+    if best >= MAX_PAYOUT:
+        raise DomainError(
+            f"base_amount * the highest multiplier + team_award is {best}: a payout stays below 10^{MAX_DIGITS}",
+            field="base_amount",
+        )
 
 
 class PersonPayout(msgspec.Struct, frozen=True, kw_only=True):
@@ -103,9 +134,9 @@ class PersonPayout(msgspec.Struct, frozen=True, kw_only=True):
     target_id: uuid.UUID
     target: Decimal
     actual: Decimal
-    attainment_pct: Decimal
-    tier: int
-    multiplier: Decimal
+    attainment_pct: Decimal | None  # None: a target of 0, attainment undefined (no tier, nothing earned)
+    tier: int | None
+    multiplier: Decimal | None
     earned: Decimal
     cap_applied: bool
     team_award: Decimal
@@ -137,7 +168,7 @@ class IncentivePlan(Aggregate):
         justification: str
 
         def apply(self, plan: "IncentivePlan") -> None:
-            plan.pending, plan.requester, plan.status = self.terms, self.requester, "pending"
+            plan.pending, plan.requester, plan.request_status = self.terms, self.requester, "pending"
 
     class IncentivePlanApproved(Aggregate.Event):
         TOPIC = "IncentivePlanApproved"
@@ -145,7 +176,7 @@ class IncentivePlan(Aggregate):
         plan_version: int  # the terms in force from now: 1 for the first approved, then 2...
 
         def apply(self, plan: "IncentivePlan") -> None:
-            plan.terms, plan.pending, plan.status = plan.pending, None, "approved"
+            plan.terms, plan.pending, plan.request_status = plan.pending, None, "approved"
             plan.plan_version = self.plan_version
 
     class IncentivePlanRejected(Aggregate.Event):
@@ -154,7 +185,15 @@ class IncentivePlan(Aggregate):
         reason: str
 
         def apply(self, plan: "IncentivePlan") -> None:
-            plan.pending, plan.status = None, "rejected"
+            plan.pending, plan.request_status = None, "rejected"
+
+    class IncentivePlanRequestWithdrawn(Aggregate.Event):
+        TOPIC = "IncentivePlanRequestWithdrawn"
+        person: str
+        reason: str
+
+        def apply(self, plan: "IncentivePlan") -> None:
+            plan.pending, plan.request_status = None, "withdrawn"
 
     class IncentiveFinalised(Aggregate.Event):
         """At a period's close: what each person earns under the terms in force."""
@@ -188,8 +227,14 @@ class IncentivePlan(Aggregate):
         self.pending: Terms | None = terms
         self.terms: Terms | None = None  # none in force until approved
         self.plan_version = 0
-        self.status: Status = "pending"
+        self.request_status: Status = "pending"  # of the latest request
         self.finalised: list[PersonPayout] = []  # as the latest close froze them
+
+    @property
+    def status(self) -> Status:
+        """`approved` while terms are in force (a later change rejected or withdrawn leaves them
+        so); before any approval, the state of the latest request."""
+        return "approved" if self.plan_version > 0 else self.request_status
 
     @classmethod
     def request(
@@ -252,6 +297,13 @@ class IncentivePlan(Aggregate):
         self.check_pending()
         check_rejecter(self.requester, approver, reason)
         self.trigger_event(self.IncentivePlanRejected, approver=approver, reason=reason, timestamp=at)
+
+    def withdraw(self, person: str, reason: str, at: datetime) -> None:
+        """The requester takes back the request waiting for a decision; the terms in force stay."""
+        self.check_pending()
+        if person != self.requester:
+            raise ForbiddenError("only the requester withdraws a request")
+        self.trigger_event(self.IncentivePlanRequestWithdrawn, person=person, reason=reason, timestamp=at)
 
     def finalise(
         self,

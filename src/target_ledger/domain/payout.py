@@ -30,8 +30,8 @@ def tier_of(terms: Terms, attainment: Fraction) -> int:
 class Earning:
     """A person's payout: `earned` is the tier's pay after the cap, `amount` adds the team award."""
 
-    tier: int
-    multiplier: Decimal
+    tier: int | None  # 1 for the first tier (tiers[0]); None when attainment is undefined
+    multiplier: Decimal | None
     base: Decimal  # the base amount, or actual * rate (to the cent, as shown)
     earned: Decimal
     cap_applied: bool
@@ -51,10 +51,13 @@ def earn(terms: Terms, *, actual: Decimal | Fraction, attainment: Fraction, team
         base = Fraction(terms.base_amount)
         how = f"base {terms.base_amount}"
     else:
-        base = Fraction(actual) * Fraction(terms.rate_of_actual or 0)
-        how = f"actual {actual} * rate {terms.rate_of_actual}"
+        # A negative actual (credit notes above the sales) earns nothing from a rate: it is never
+        # multiplied by a negative multiplier into a bonus (plans before that rule may have one).
+        base = max(Fraction(actual), Fraction(0)) * Fraction(terms.rate_of_actual or 0)
+        how = f"actual {actual}{' (counted as 0)' if actual < 0 else ''} * rate {terms.rate_of_actual}"
     exact = base * Fraction(multiplier)
-    steps = [f"tier {i} (from {terms.tiers[i].from_}): {how} * {multiplier} = {to_cent(exact)}"]
+    # Tiers are numbered from 1 for people (tiers[0] is tier 1), as the export and computation show.
+    steps = [f"tier {i + 1} (from {terms.tiers[i].from_}): {how} * {multiplier} = {to_cent(exact)}"]
     capped = terms.cap is not None and exact > terms.cap
     if capped:
         exact = Fraction(terms.cap or 0)
@@ -65,7 +68,7 @@ def earn(terms: Terms, *, actual: Decimal | Fraction, attainment: Fraction, team
     amount = to_cent(exact + Fraction(award))
     steps.append(f"amount {amount}")
     return Earning(
-        tier=i,
+        tier=i + 1,
         multiplier=multiplier,
         base=to_cent(base),
         earned=to_cent(exact),
@@ -74,3 +77,16 @@ def earn(terms: Terms, *, actual: Decimal | Fraction, attainment: Fraction, team
         amount=amount,
         computation="; ".join(steps),
     )
+
+
+def earn_without_attainment(terms: Terms, *, team_reached: bool) -> Earning:
+    """A person of the plan whose attainment is undefined (a target of 0): no tier, so nothing
+    earned by one (neither a bonus nor a penalty); the team award if the unit reached its target."""
+    award = terms.team_award if team_reached and terms.team_award is not None else Decimal("0.00")
+    steps = ["target 0: attainment undefined, no tier: earned 0.00"]
+    if award:
+        steps.append(f"team award {award}")
+    amount = to_cent(Fraction(award))
+    steps.append(f"amount {amount}")
+    zero = Decimal("0.00")
+    return Earning(None, None, zero, zero, False, award, amount, "; ".join(steps))

@@ -82,6 +82,10 @@ class Periods(Aggregate):
         found = self.closures.get((period, node))
         return found if found is not None and found.closed else None
 
+    def covered(self, starts_on: date, ends_on: date) -> set[str]:
+        """The nodes with a close of their own in force covering the days."""
+        return {c.node for c in self.closures.values() if c.covers(starts_on, ends_on)}
+
     def closing(self, nodes: list[str], starts_on: date, ends_on: date) -> Closure | None:
         """The closure that freezes [starts_on, ends_on] for a node, given it and its ancestors."""
         if not self.closures:  # the usual case; a batch of actuals asks once per item
@@ -100,9 +104,23 @@ class Periods(Aggregate):
                 field=field,
             )
 
-    def close(self, period: str, node: str, starts_on: date, ends_on: date, person: str, at: datetime) -> None:
-        if self.closure(period, node) is not None:
-            raise ConflictError(f"period {period} is already closed for {node!r}")
+    def close(
+        self,
+        period: str,
+        node: str,
+        starts_on: date,
+        ends_on: date,
+        person: str,
+        at: datetime,
+        *,
+        above: tuple[str, ...] = (),
+    ) -> None:
+        """`above`: the node's ancestors. A close in force of the node or of a unit above it
+        covering the days freezes them already: a second close is a 409, never a second finalisation."""
+        covering = self.closing([node, *above], starts_on, ends_on)
+        if covering is not None:
+            whose = "" if covering.node == node else f" (by its close for {covering.node!r}, a unit above it)"
+            raise ConflictError(f"period {period} is already closed for {node!r}{whose}")
         self.trigger_event(
             self.PeriodClosed,
             period=period,

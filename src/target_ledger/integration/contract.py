@@ -211,9 +211,9 @@ class IncentiveFinalised(Data):
     closed_for: str
     target: Decimal
     actual: Decimal
-    attainment_pct: Decimal
-    tier: int
-    multiplier: Decimal
+    attainment_pct: Decimal | None  # None: a target of 0 (no tier, nothing earned)
+    tier: int | None
+    multiplier: Decimal | None
     earned: Decimal
     cap_applied: bool
     team_award: Decimal
