@@ -99,13 +99,14 @@ class OpportunityController(Controller):
         cursor: pages.CursorParam = None,
         min_position: MinPosition = None,
     ) -> OpportunityPage:
-        after = pages.decode(cursor, tuple[date, UUID])
+        cursors = pages.walk(state, "opportunities", node=node, period=period, status=status, metric=metric)
+        after = cursors.after(cursor, tuple[date, UUID])
         await wait_for(state, pipeline_model.NAME, min_position)
         query = pipeline.OpportunityQuery(node=node, period=period, status=status, metric=metric)
         rows = await pipeline.list_opportunities(command, query, after=after, limit=limit + 1)
         items = msgspec.convert(rows[:limit], list[OpportunityItem])
         key = lambda r: (r["closed_on"] or r["close_on"], r["opportunity_id"])  # noqa: E731
-        return OpportunityPage(items=items, next=pages.next_cursor(rows, limit, key))
+        return OpportunityPage(items=items, next=cursors.next(rows, limit, key))
 
     @get("/{opportunity_id:uuid}", summary="An opportunity as it stands")
     async def read(self, opportunity_id: FromPath[UUID], command: NamedDependency[Command]) -> Response:
