@@ -71,7 +71,8 @@ def _probe(schema, url: str, headers: dict[str, str]) -> tuple[list[str], list[t
             try:
                 _run(operation, mode, call, answered)
             except (Exception, BaseExceptionGroup) as e:  # one report per operation, then on to the next
-                inner = "; ".join(repr(x)[:600] for x in getattr(e, "exceptions", ()))  # Hypothesis' Flaky wraps the cause
+                # Hypothesis' Flaky wraps the cause: name it too.
+                inner = "; ".join(repr(x)[:600] for x in getattr(e, "exceptions", ()))
                 failures.append(f"{operation.method.upper()} {operation.path} [{mode.value}]: {str(e)[:1500]} {inner}")
             statuses += [(mode.value, status) for status in answered]
     return failures, statuses
