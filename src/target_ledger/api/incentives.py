@@ -149,7 +149,7 @@ def _view(plan: IncentivePlan, position: int | None, status_code: int = 200) -> 
 
 def payout_view(p: Payout) -> PayoutView:
     return PayoutView(
-        **{k: v for k, v in msgspec.structs.asdict(p.payout).items()},
+        **msgspec.structs.asdict(p.payout),
         plan_id=p.plan_id,
         plan_node=p.plan_node,
         plan_version=p.plan_version,
