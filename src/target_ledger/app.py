@@ -38,10 +38,10 @@ from target_ledger.api.reviews import ReviewController
 from target_ledger.api.targets import TargetController
 from target_ledger.api.webhooks import WebhookController
 from target_ledger.application import Caches
+from target_ledger.calendar_settings import check_recorded
 from target_ledger.config import Settings
 from target_ledger.database import create_pool, migrate, resolve_url
 from target_ledger.domain.attainment import Thresholds
-from target_ledger.domain.calendar import Calendar
 from target_ledger.eventstore import EventStore
 from target_ledger.eventstore.subscription import Notifier, listening
 from target_ledger.integration import delivery
@@ -55,12 +55,15 @@ def _utc_now() -> datetime:
 
 def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> Litestar:
     use_standard_logging()
+    calendar = settings.fiscal_calendar()  # a bad TL_CALENDAR stops the start, naming the variable
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         url = await asyncio.to_thread(resolve_url, settings)
         await asyncio.to_thread(migrate, url)
         pool = await create_pool(url, settings)
+        async with pool.acquire() as conn:
+            await check_recorded(conn, calendar)
         store = EventStore(pool)
         notifier = Notifier(pool)
         store.on_append.append(notifier.appended)
@@ -71,7 +74,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> 
             progress=progress,
             settings=settings,
             clock=clock,
-            calendar=Calendar(settings.fiscal_year_start),
+            calendar=calendar,
             thresholds=Thresholds(settings.pace_on_track, settings.pace_at_risk),
             caches=Caches(),
             feed_signal=FeedSignal(),

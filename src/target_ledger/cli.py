@@ -26,6 +26,7 @@ def _operator_error(e: Exception) -> str | None:
     import asyncpg
     import psycopg
 
+    from target_ledger.calendar_settings import CalendarChangedError, CalendarSettingError
     from target_ledger.eventstore.anchor import CheckpointError
 
     said = " ".join(str(e).split()) or type(e).__name__  # psycopg's messages span lines
@@ -52,7 +53,7 @@ def _operator_error(e: Exception) -> str | None:
         said = f"{os.strerror(e.errno)}: {e.strerror}"  # asyncpg's says only "Connect call failed"
     if isinstance(e, connecting) or (isinstance(e, OSError) and e.filename is None):
         return f"cannot reach the database (DATABASE_URL): {said}"
-    if isinstance(e, OSError | CheckpointError):
+    if isinstance(e, OSError | CheckpointError | CalendarSettingError | CalendarChangedError):
         return said
     return None
 
@@ -92,6 +93,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     url = resolve_url(settings)
     applied = migrate(url)
     log.info("database ready", migrations_applied=len(applied))
+    asyncio.run(_calendar_recorded(url, settings))  # here, in one line, rather than in each worker's traceback
     os.environ["DATABASE_URL"] = url  # workers (and their projections) use the same server
     settings.secret()  # made once here, not raced by several workers
     # uvicorn re-raises SIGTERM after its graceful shutdown; as SystemExit it lets the
@@ -106,6 +108,14 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         log_level="info",
         **uvicorn_options(settings),
     )
+
+
+async def _calendar_recorded(url: str, settings: Settings) -> None:
+    from target_ledger.calendar_settings import check_recorded
+
+    calendar = settings.fiscal_calendar()
+    async with connect(url, settings, "target-ledger-serve") as conn:
+        await check_recorded(conn, calendar)
 
 
 @main.command("migrate")
@@ -506,21 +516,24 @@ def bench(output: Path, growth: str, only: str, section: str, **sizes: int) -> N
 async def _service(actor: str) -> AsyncIterator[Command]:
     """A command context for work done from the command line, as `actor` (integration role)."""
     from target_ledger.application import Caches
+    from target_ledger.calendar_settings import check_recorded
     from target_ledger.domain.access import Principal
-    from target_ledger.domain.calendar import Calendar
     from target_ledger.eventstore import EventStore
 
     settings = Settings.from_env()
     url = resolve_url(settings)
     migrate(url)
+    calendar = settings.fiscal_calendar()
     pool = await create_pool(url, settings, "target-ledger-cli")
     try:
+        async with pool.acquire() as conn:
+            await check_recorded(conn, calendar)
         yield Command(
             store=EventStore(pool),
             clock=lambda: datetime.now(UTC),
             actor=Principal(actor, "integration"),
             request_id=uuid.uuid4().hex,
-            calendar=Calendar(settings.fiscal_year_start),
+            calendar=calendar,
             caches=Caches(),
             actual_max_days_ahead=settings.actual_max_days_ahead,
         )

@@ -8,6 +8,9 @@ from typing import Literal
 import msgspec
 import platformdirs
 
+from target_ledger.calendar_settings import fiscal_calendar
+from target_ledger.domain.calendar import Calendar
+
 
 def default_data_dir() -> str:
     # Embedded PostgreSQL opens read/execute on every parent of its data directory when
@@ -33,6 +36,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     run_projections: bool = True
     min_position_timeout: float = 5.0
     fiscal_year_start: int = 1  # month; set it once: period keys of stored targets follow it
+    calendar: str = "gregorian"  # or 445, 454, 544: a retail calendar of whole weeks (fiscal_calendar())
+    fiscal_year_end_weekday: str | None = None  # retail: the weekday a year ends on (saturday)
+    fiscal_year_end_near: str | None = None  # retail: MM-DD the year ends nearest to (01-31)
     pace_on_track: Decimal = Decimal(100)  # pace % at or above: on track
     pace_at_risk: Decimal = Decimal(80)  # pace % at or above: at risk; below: behind
     actual_max_days_ahead: int = 31  # an actual dated later than this many days after today is refused
@@ -79,6 +85,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("pool_size", "TL_POOL_SIZE"),
             ("min_position_timeout", "TL_MIN_POSITION_TIMEOUT"),
             ("fiscal_year_start", "TL_FISCAL_YEAR_START"),
+            ("calendar", "TL_CALENDAR"),
+            ("fiscal_year_end_weekday", "TL_FISCAL_YEAR_END_WEEKDAY"),
+            ("fiscal_year_end_near", "TL_FISCAL_YEAR_END_NEAR"),
             ("pace_on_track", "TL_PACE_ON_TRACK"),
             ("pace_at_risk", "TL_PACE_AT_RISK"),
             ("actual_max_days_ahead", "TL_ACTUAL_MAX_DAYS_AHEAD"),
@@ -104,6 +113,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 values[name] = env[var]
         values.update({k: v for k, v in overrides.items() if v is not None})
         return msgspec.convert(values, cls, strict=False)
+
+    def fiscal_calendar(self) -> Calendar:
+        """The calendar TL_CALENDAR and its companions describe; a ValueError naming them if they do not."""
+        return fiscal_calendar(self)
 
     @property
     def data_path(self) -> Path:

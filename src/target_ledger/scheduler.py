@@ -23,7 +23,6 @@ from target_ledger.config import Settings
 from target_ledger.database import Outage, keep_running
 from target_ledger.domain.access import Principal
 from target_ledger.domain.attainment import Thresholds
-from target_ledger.domain.calendar import Calendar
 from target_ledger.eventstore import EventStore
 
 log = logging.getLogger(__name__)
@@ -116,7 +115,7 @@ def for_service(
         clock=clock,
         actor=Principal(ACTOR, "admin"),
         request_id="scheduler",
-        calendar=Calendar(settings.fiscal_year_start),
+        calendar=settings.fiscal_calendar(),
         thresholds=Thresholds(settings.pace_on_track, settings.pace_at_risk),
         caches=caches or Caches(),
     )

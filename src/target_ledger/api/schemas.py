@@ -28,7 +28,13 @@ MetricName = Annotated[
 ]
 PeriodKey = Annotated[
     str,
-    msgspec.Meta(min_length=4, max_length=8, examples=["2026", "2026-Q3", "2026-07", "2026-W27"]),
+    msgspec.Meta(
+        min_length=4,
+        max_length=8,
+        examples=["2026", "2026-Q3", "2026-07", "2026-W27"],
+        description="a period key of the ledger's calendar: 2026, 2026-H1, 2026-Q3, then 2026-07 (month) and "
+        "2026-W27 (ISO week) in a gregorian ledger, or 2026-P07 (period) and 2026-W27 (fiscal week) in a retail one",
+    ),
 ]
 Text = Annotated[str, msgspec.Meta(max_length=4000)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
@@ -135,7 +141,7 @@ class Comment(Input):
 class Decompose(Input):
     axis: Annotated[str, msgspec.Meta(pattern="^(org|period|dimension)$")]
     method: Annotated[str, msgspec.Meta(pattern="^(even|weights|explicit|last_period_mix)$")]
-    into: Annotated[str, msgspec.Meta(pattern="^(half|quarter|month|week)$")] | None = None
+    into: Annotated[str, msgspec.Meta(pattern="^(half|quarter|month|period|week)$")] | None = None
     dimension: Name | None = None
     parts: Annotated[list[Annotated[str, msgspec.Meta(max_length=64)]], msgspec.Meta(max_length=1000)] | None = None
     weights: dict[str, Amount] | None = None

@@ -16,6 +16,7 @@ from target_ledger.application import Command
 from target_ledger.application.attainment import planned_between
 from target_ledger.domain.alert_rules import Settings
 from target_ledger.domain.attainment import Number
+from target_ledger.domain.calendar import Calendar
 from target_ledger.domain.org import Organisation
 
 Verdict = Literal["breach", "clear", "hold"]
@@ -51,10 +52,11 @@ def manager(org: Organisation, node: str, on: date) -> str:
     return own if own is not None and own != node else (above[0] if above else "admin")
 
 
-def weeks_ended(today: date, count: int) -> list[tuple[date, date]]:
-    """The last `count` ISO weeks that ended before today, latest first."""
-    sunday = today - timedelta(days=today.isoweekday())
-    return [(sunday - timedelta(days=7 * k + 6), sunday - timedelta(days=7 * k)) for k in range(count)]
+def weeks_ended(today: date, count: int, calendar: Calendar | None = None) -> list[tuple[date, date]]:
+    """The last `count` weeks of the calendar (ISO weeks, or a retail calendar's fiscal weeks,
+    which end on the year's last weekday) that ended before today, latest first."""
+    last = (calendar or Calendar()).week_of(today).start - timedelta(days=1)
+    return [(last - timedelta(days=7 * k + 6), last - timedelta(days=7 * k)) for k in range(count)]
 
 
 class Judge:

@@ -22,6 +22,7 @@ from target_ledger.application.forecast_rule import forecast_findings
 from target_ledger.application.judging import Finding, Judge, manager, weeks_ended
 from target_ledger.application.target_rules import target_rules
 from target_ledger.domain.alert import Alert, alert_id
+from target_ledger.domain.calendar import Calendar
 from target_ledger.eventstore import Cursor
 
 
@@ -94,12 +95,15 @@ async def _missing_actuals(judge: Judge) -> list[Finding]:
     return findings
 
 
-def _window(cadence: str, today: date) -> tuple[date, date]:
-    """The last whole day, ISO week or month before today."""
+def _window(cadence: str, today: date, calendar: Calendar) -> tuple[date, date]:
+    """The last whole day, week or month (a retail calendar's: fiscal week, period) before today."""
     if cadence == "daily":
         return today - timedelta(days=1), today - timedelta(days=1)
     if cadence == "weekly":
-        return weeks_ended(today, 1)[0]
+        return weeks_ended(today, 1, calendar)[0]
+    if calendar.retail is not None:
+        ended = calendar.previous(calendar.containing(today, "period"))
+        return ended.start, ended.end
     last = today.replace(day=1) - timedelta(days=1)
     return last.replace(day=1), last
 
@@ -108,7 +112,7 @@ async def _missed_follow_ups(judge: Judge) -> list[Finding]:
     """Follow-up plans whose reporter let the last whole cadence period pass without a report."""
     findings = []
     for plan in await alerts_model.fetch_follow_ups(judge.conn):
-        first, last = _window(plan["cadence"], judge.today)
+        first, last = _window(plan["cadence"], judge.today, judge.cmd.calendar)
         span = judge.cmd.calendar.parse(plan["period"])
         settings = await judge.settings("follow_up_missed", plan["metric"], plan["node"])
         if not settings.enabled or plan["planned_at"].date() > first or not (span.start <= last and first <= span.end):

@@ -24,7 +24,7 @@ def _covering(targets: list[asyncpg.Record], day: date) -> dict[tuple[str, str, 
 
 async def target_rules(judge: Judge) -> list[Finding]:
     """Weekly completion, a week's gap and pace, for each target judged on the last week ended."""
-    weeks = weeks_ended(judge.today, 8)
+    weeks = weeks_ended(judge.today, 8, judge.cmd.calendar)
     catalog, findings = await judge.cmd.catalog(), []
     targets = await attainment_model.fetch_targets_covering(judge.conn, weeks[-1][0], weeks[0][1])
     for key, target in _covering(targets, weeks[0][1]).items():

@@ -1,4 +1,4 @@
-"""Fiscal calendars: period keys (2026, 2026-H1, 2026-Q3, 2026-07, 2026-W27) and the days they span."""
+"""Fiscal calendars: period keys (2026, 2026-H1, 2026-Q3, 2026-07 or 2026-P07, 2026-W27) and their days."""
 
 import re
 from dataclasses import dataclass
@@ -6,17 +6,20 @@ from datetime import date, timedelta
 from typing import Literal
 
 from target_ledger.domain.errors import InvalidPeriodError
+from target_ledger.domain.retail_calendar import RetailYears
 from target_ledger.domain.values import FIRST_YEAR, LAST_YEAR
 
-PeriodKind = Literal["year", "half", "quarter", "month", "week"]
+# "period": a retail calendar's 4- or 5-week period (2026-P01), where a gregorian one has months.
+PeriodKind = Literal["year", "half", "quarter", "month", "period", "week"]
 
 _FIRST_YEAR, _LAST_YEAR = FIRST_YEAR, LAST_YEAR
 # [0-9], not \d: \d also matches non-ASCII digits, which int() would quietly accept.
 _KEY = re.compile(
     r"(?P<year>[0-9]{4})"
-    r"(?:-(?:H(?P<half>[12])|Q(?P<quarter>[1-4])|(?P<month>0[1-9]|1[0-2])|W(?P<week>[0-9]{2})))?"
+    r"(?:-(?:H(?P<half>[12])|Q(?P<quarter>[1-4])|(?P<month>0[1-9]|1[0-2])|P(?P<period>0[1-9]|1[0-2])|W(?P<week>[0-9]{2})))?"
 )
 _FORMS = "2026 (fiscal year), 2026-H1 (fiscal half), 2026-Q3 (fiscal quarter), 2026-07 (month) or 2026-W27 (ISO week)"
+_RETAIL_FORMS = "2026 (fiscal year), 2026-H1, 2026-Q3, 2026-P07 (4- or 5-week period) or 2026-W27 (fiscal week)"
 _FISCAL_MONTHS = {"year": 12, "half": 6, "quarter": 3}
 _DEFAULT_INTO: dict[PeriodKind, PeriodKind] = {
     "year": "quarter",
@@ -31,6 +34,21 @@ _ALLOWED_INTO: dict[PeriodKind, tuple[PeriodKind, ...]] = {
     "month": ("week",),
     "week": (),
 }
+# A retail year nests exactly: year, halves of 6 periods, quarters of 3, periods of 4 or 5 weeks.
+_RETAIL_DEFAULT_INTO: dict[PeriodKind, PeriodKind] = {
+    "year": "quarter",
+    "half": "quarter",
+    "quarter": "period",
+    "period": "week",
+}
+_RETAIL_ALLOWED_INTO: dict[PeriodKind, tuple[PeriodKind, ...]] = {
+    "year": ("half", "quarter", "period", "week"),
+    "half": ("quarter", "period", "week"),
+    "quarter": ("period", "week"),
+    "period": ("week",),
+    "week": (),
+}
+_RETAIL_PERIODS = {"year": 12, "half": 6, "quarter": 3, "period": 1}
 _DAY = timedelta(days=1)
 
 
@@ -57,24 +75,44 @@ class Period:
 
 @dataclass(frozen=True, slots=True)
 class Calendar:
-    """Years, halves and quarters follow the fiscal year; months and ISO weeks never move."""
+    """Gregorian (the default): years, halves and quarters follow the fiscal year; months and ISO
+    weeks never move. Retail (`retail` set): the year, its halves, quarters, periods and weeks are
+    all whole fiscal weeks (retail_calendar.py); calendar months and ISO weeks are not its keys."""
 
     fiscal_start_month: int = 1
+    retail: RetailYears | None = None
 
     def __post_init__(self) -> None:
         # type() rather than isinstance(): True is an int, but not a month.
         if type(self.fiscal_start_month) is not int or not 1 <= self.fiscal_start_month <= 12:
             raise ValueError(f"fiscal_start_month must be 1..12, not {self.fiscal_start_month!r}")
+        if self.retail is not None and self.fiscal_start_month != 1:
+            raise ValueError("a retail calendar's year starts where the last one ended, not in a fiscal start month")
+
+    def describe(self) -> str:
+        """What the ledger plans on, in words: recorded once, compared at every start."""
+        if self.retail is not None:
+            return f"retail {self.retail.describe()}"
+        return f"gregorian, fiscal years starting in month {self.fiscal_start_month:02d}"
 
     def parse(self, key: str) -> Period:
         # fullmatch: with match() and $, "2026\n" would pass.
         match = _KEY.fullmatch(key)
         if match is None:
-            raise InvalidPeriodError(f"{key!r} is not a period key: use {_FORMS}", field="period")
+            forms = _FORMS if self.retail is None else _RETAIL_FORMS
+            raise InvalidPeriodError(f"{key!r} is not a period key: use {forms}", field="period")
         year = int(match["year"])
         if not _FIRST_YEAR <= year <= _LAST_YEAR:
             raise InvalidPeriodError(
                 f"{key!r} is out of range: years run {_FIRST_YEAR} to {_LAST_YEAR}", field="period"
+            )
+        if self.retail is not None:
+            return self._retail(key, year, match, self.retail)
+        if match["period"]:
+            raise InvalidPeriodError(
+                f"{key!r} is a retail calendar's period: this ledger plans on calendar months; "
+                f"use {year}-{match['period']}",
+                field="period",
             )
         if match["week"]:
             return _iso_week(key, year, int(match["week"]))
@@ -89,10 +127,11 @@ class Calendar:
 
     def children(self, period: Period, into: PeriodKind | None = None) -> list[Period]:
         period = self._own(period)
-        allowed = _ALLOWED_INTO[period.kind]
+        retail = self.retail is not None
+        allowed = (_RETAIL_ALLOWED_INTO if retail else _ALLOWED_INTO)[period.kind]
         if not allowed:
             raise InvalidPeriodError(f"{period.key!r} is a week, the finest period: it has no parts", field="into")
-        into = into or _DEFAULT_INTO[period.kind]
+        into = into or (_RETAIL_DEFAULT_INTO if retail else _DEFAULT_INTO)[period.kind]
         if into not in allowed:
             raise InvalidPeriodError(
                 f"{period.key!r} is a {period.kind}: it splits into {', '.join(allowed)}, not {into!r}",
@@ -109,16 +148,55 @@ class Calendar:
         return self._containing(period.start - _DAY, period.kind)
 
     def same_period_last_year(self, period: Period) -> Period:
+        """The same key a year before. Week 53 comes only in some years (ISO or fiscal): where the
+        year before has none, it is compared with that year's week 52. A retail year's P12, Q4, H2
+        and the year itself keep their key though a 53-week year's are a week longer (no restating)."""
         period = self._own(period)
         year = int(period.key[:4]) - 1
         if period.kind == "week":
-            # Week 53 comes only in some years; the year before may end at week 52.
-            week = min(int(period.key[-2:]), _weeks_in(year))
+            week = min(int(period.key[-2:]), self._weeks_in(year))
             return self.parse(f"{year}-W{week:02d}")
         return self.parse(f"{year}{period.key[4:]}")
 
+    def week_of(self, day: date) -> Period:
+        """The week holding the day: its ISO week, or in a retail calendar its fiscal week."""
+        return self._containing(day, "week")
+
+    def containing(self, day: date, kind: PeriodKind) -> Period:
+        """The year, half, quarter, month (gregorian) or period (retail), or week holding the day."""
+        if kind not in (_RETAIL_ALLOWED_INTO if self.retail is not None else _ALLOWED_INTO):
+            raise InvalidPeriodError(f"this ledger's calendar has no {kind!r} periods", field="period")
+        return self._containing(day, kind)
+
+    def _weeks_in(self, year: int) -> int:
+        return self.retail.weeks(year) if self.retail is not None else _weeks_in(year)
+
+    def _retail(self, key: str, year: int, match: re.Match[str], retail: RetailYears) -> Period:
+        if match["month"]:
+            raise InvalidPeriodError(
+                f"{key!r} is a calendar month: this ledger plans on a {'-'.join(retail.pattern)} calendar; "
+                f"use {year}-P{match['month']}",
+                field="period",
+            )
+        if match["week"]:
+            week = int(match["week"])
+            if not 1 <= week <= retail.weeks(year):
+                raise InvalidPeriodError(
+                    f"{key!r} is not a week: fiscal year {year} has weeks W01 to W{retail.weeks(year)}",
+                    field="period",
+                )
+            return Period(key, "week", *retail.week_span(year, week))
+        kind: PeriodKind = (
+            "half" if match["half"] else "quarter" if match["quarter"] else "period" if match["period"] else "year"
+        )
+        length = _RETAIL_PERIODS[kind]
+        number = int(match["half"] or match["quarter"] or match["period"] or 1)
+        return Period(key, kind, *retail.span(year, (number - 1) * length + 1, length))
+
     def _containing(self, day: date, kind: PeriodKind) -> Period:
         # Built as a key and parsed, so every period handed out parses back to itself.
+        if self.retail is not None:
+            return self.parse(self.retail.key_containing(day, kind))
         if kind == "week":
             iso = day.isocalendar()
             return self.parse(f"{iso.year}-W{iso.week:02d}")
