@@ -40,7 +40,7 @@ from target_ledger.api.webhooks import WebhookController
 from target_ledger.application import Caches
 from target_ledger.calendar_settings import check_recorded
 from target_ledger.config import Settings
-from target_ledger.database import create_pool, migrate, resolve_url
+from target_ledger.database import connect, create_pool, migrate, resolve_url
 from target_ledger.domain.attainment import Thresholds
 from target_ledger.eventstore import EventStore
 from target_ledger.eventstore.subscription import Notifier, listening
@@ -61,9 +61,9 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> 
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         url = await asyncio.to_thread(resolve_url, settings)
         await asyncio.to_thread(migrate, url)
-        pool = await create_pool(url, settings)
-        async with pool.acquire() as conn:
+        async with connect(url, settings, "target-ledger-calendar") as conn:
             await check_recorded(conn, calendar)
+        pool = await create_pool(url, settings)
         store = EventStore(pool)
         notifier = Notifier(pool)
         store.on_append.append(notifier.appended)
