@@ -139,6 +139,7 @@ def project() -> None:
         log = configure_logging(settings)
         url = resolve_url(settings)
         migrate(url)
+        await _calendar_recorded(url, settings)  # the scheduler judges weeks on it
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             asyncio.get_running_loop().add_signal_handler(sig, stop.set)

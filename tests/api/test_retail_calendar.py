@@ -1,11 +1,15 @@
 """A ledger on a 4-4-5 calendar: a year's target into quarters and periods, actuals, attainment by period."""
 
+import asyncio
+
 import msgspec
 import pytest
+from click.testing import CliRunner
 from litestar.testing import AsyncTestClient
 
 from target_ledger.app import create_app
 from target_ledger.calendar_settings import CalendarChangedError
+from target_ledger.cli import main
 from tests.api.support import ADMIN, build_east
 
 PROBLEM = "application/problem+json"
@@ -15,6 +19,12 @@ PROBLEM = "application/problem+json"
 def settings(settings):
     """TL_CALENDAR=445, years ending on the Saturday nearest 31 January (the NRF's year end)."""
     return msgspec.structs.replace(settings, calendar="445")
+
+
+async def _set(client, auth, period: str, value: str = "100"):
+    """east-boss sets east-1's revenue target for the period: the answer."""
+    body = {"node": "east-1", "metric": "revenue", "period": period, "value": value}
+    return await client.post("/v1/targets", json=body, headers=auth("east-boss"))
 
 
 async def _target(client, auth, target_id) -> dict:
@@ -44,11 +54,7 @@ async def test_a_445_year_decomposes_into_quarters_and_periods_and_reads_attainm
     await build_east(client, auth)
     clock.set("2026-02-02")
     # east-1's revenue target for fiscal 2026: 1 February 2026 to 30 January 2027, 52 weeks.
-    r = await client.post(
-        "/v1/targets",
-        json={"node": "east-1", "metric": "revenue", "period": "2026", "value": "5200000"},
-        headers=auth("east-boss"),
-    )
+    r = await _set(client, auth, "2026", "5200000")
     assert r.status_code == 201, r.text
     year = r.json()
     assert (year["starts_on"], year["ends_on"]) == ("2026-02-01", "2027-01-30")
@@ -121,11 +127,7 @@ async def test_a_445_year_decomposes_into_quarters_and_periods_and_reads_attainm
 async def test_a_445_ledger_refuses_calendar_months_naming_period(client, auth) -> None:
     await build_east(client, auth)
     # A calendar month is no period of a 4-4-5 year: the answer says which key to use.
-    r = await client.post(
-        "/v1/targets",
-        json={"node": "east-1", "metric": "revenue", "period": "2026-01", "value": "100"},
-        headers=auth("east-boss"),
-    )
+    r = await _set(client, auth, "2026-01")
     _refused_naming_period(r, "this ledger plans on a 4-4-5 calendar; use 2026-P01")
     r = await client.get(
         "/v1/attainment", params={"node": "east-1", "metric": "revenue", "period": "2026-03"}, headers=auth(*ADMIN)
@@ -137,11 +139,7 @@ async def test_a_gregorian_ledger_refuses_retail_periods_naming_period(auth, set
     gregorian = msgspec.structs.replace(settings, calendar="gregorian")
     async with AsyncTestClient(create_app(gregorian)) as other:
         await build_east(other, auth)
-        r = await other.post(
-            "/v1/targets",
-            json={"node": "east-1", "metric": "revenue", "period": "2026-P01", "value": "100"},
-            headers=auth("east-boss"),
-        )
+        r = await _set(other, auth, "2026-P01")
     _refused_naming_period(r, "plans on calendar months; use 2026-01")
 
 
@@ -157,3 +155,23 @@ async def test_a_ledger_refuses_to_start_on_another_calendar_than_its_first(clie
     # Started again on its own calendar, it serves.
     async with AsyncTestClient(create_app(settings)) as again:
         assert (await again.get("/health/live")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("calendar", "said"),
+    [
+        ("454", "were recorded on the calendar 'retail 4-4-5"),
+        ("13-periods", "TL_CALENDAR is gregorian, 445, 454 or 544, not '13-periods'"),
+    ],
+)
+async def test_a_command_on_another_or_no_calendar_stops_with_one_line(
+    client, settings, db_url, tmp_path, calendar, said
+) -> None:
+    # The ledger started on 4-4-5; an import run with other settings stores nothing and says why.
+    assert (await client.get("/health/live")).status_code == 200
+    path = tmp_path / "actuals.csv"
+    path.write_text("person,metric,date,value,external_ref\nrep1,revenue,2026-02-10,5,x-1\n")
+    env = {"DATABASE_URL": db_url, "TL_DATA_DIR": settings.data_dir, "TL_CALENDAR": calendar}
+    result = await asyncio.to_thread(CliRunner().invoke, main, ["import", "actuals", str(path)], env=env)
+    assert result.exit_code == 1, result.output
+    assert said in result.output and "Traceback" not in result.output

@@ -5,6 +5,7 @@ from itertools import pairwise
 
 import pytest
 
+from target_ledger.application.judging import weeks_ended
 from target_ledger.domain.calendar import Calendar, Period
 from target_ledger.domain.errors import InvalidPeriodError
 from target_ledger.domain.retail_calendar import RetailYears
@@ -134,3 +135,11 @@ def test_a_retail_calendar_refuses_what_describes_no_year(
 def test_the_calendar_describes_itself_for_the_record() -> None:
     assert NRF.describe() == "retail 4-5-4, years ending on the saturday nearest 01-31"
     assert Calendar(fiscal_start_month=4).describe() == "gregorian, fiscal years starting in month 04"
+
+
+def test_the_weekly_alert_rules_judge_the_calendars_weeks() -> None:
+    # Wednesday 15 April 2026: the last ISO week ended on Sunday the 12th, the last NRF fiscal
+    # week (Sunday to Saturday) on Saturday the 11th.
+    today = date(2026, 4, 15)
+    assert weeks_ended(today, 1) == [(date(2026, 4, 6), date(2026, 4, 12))]
+    assert weeks_ended(today, 2, NRF) == [(date(2026, 4, 5), date(2026, 4, 11)), (date(2026, 3, 29), date(2026, 4, 4))]
