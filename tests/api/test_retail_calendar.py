@@ -10,6 +10,7 @@ from litestar.testing import AsyncTestClient
 from target_ledger.app import create_app
 from target_ledger.calendar_settings import CalendarChangedError
 from target_ledger.cli import main
+from target_ledger.plan_file import read_plan
 from tests.api.support import ADMIN, build_east
 
 PROBLEM = "application/problem+json"
@@ -175,3 +176,49 @@ async def test_a_command_on_another_or_no_calendar_stops_with_one_line(
     result = await asyncio.to_thread(CliRunner().invoke, main, ["import", "actuals", str(path)], env=env)
     assert result.exit_code == 1, result.output
     assert said in result.output and "Traceback" not in result.output
+
+
+async def test_a_closed_period_of_a_445_year_refuses_its_late_actuals_and_its_review_shows_its_days(
+    client, auth, clock
+) -> None:
+    await build_east(client, auth)
+    clock.set("2026-03-02")
+    assert (await _set(client, auth, "2026-P01", "400000")).status_code == 201
+    # east's manager closes P01 (1 - 28 February 2026) for the region.
+    r = await client.post("/v1/periods/2026-P01/close", json={"node": "east"}, headers=auth("east-boss"))
+    assert r.status_code == 200, r.text
+    # A deal dated in P01 is refused, naming the period; one dated in P02 (from 1 March) is stored.
+    deal = {"person": "rep1", "metric": "revenue", "value": "10", "source": "manual"}
+    late = {**deal, "date": "2026-02-28", "external_ref": "late"}
+    r = await client.post("/v1/actuals", json=late, headers=auth("rep1"))
+    assert r.status_code == 409 and "2026-P01 is closed for 'east'" in r.json()["detail"], r.text
+    march = {**deal, "date": "2026-03-01", "external_ref": "march"}
+    assert (await client.post("/v1/actuals", json=march, headers=auth("rep1"))).status_code == 201
+    r = await client.get("/v1/reviews/2026-P01", params={"node": "east-1"}, headers=auth("east-boss"))
+    assert r.status_code == 200, r.text
+    assert (r.json()["starts_on"], r.json()["ends_on"]) == ("2026-02-01", "2026-02-28")
+
+
+async def test_a_plan_split_into_periods_imports_and_exports_whole_on_a_445_calendar(
+    client, auth, settings, db_url, tmp_path
+) -> None:
+    await build_east(client, auth)
+    plan = (
+        "node,metric,period,scope,target,stretch,rationale,part of,2026-P01,2026-P02,2026-P03\n"
+        "east,revenue,2026-Q1,,1300000,,plan,,400000,400000,500000\n"
+    )
+    # Imported over HTTP: Q1 and its three periods.
+    r = await client.post(
+        "/v1/plans/import", content=plan.encode(), headers={**auth(*ADMIN), "Content-Type": "text/csv"}
+    )
+    assert r.status_code == 201, r.text
+    # Exported by the command line on the same calendar: the same row, its parts adding up.
+    path = tmp_path / "plan.xlsx"
+    env = {"DATABASE_URL": db_url, "TL_DATA_DIR": settings.data_dir, "TL_CALENDAR": "445"}
+    result = await asyncio.to_thread(CliRunner().invoke, main, ["export", "plan", "--year", "2026", str(path)], env=env)
+    assert result.exit_code == 0, result.output
+    lines, problems = read_plan(path.read_bytes(), "plan.xlsx")
+    assert problems == []
+    assert [(line.period, line.splits) for line in lines] == [
+        ("2026-Q1", {"2026-P01": 400000, "2026-P02": 400000, "2026-P03": 500000})
+    ]
