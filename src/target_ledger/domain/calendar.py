@@ -21,33 +21,19 @@ _KEY = re.compile(
 _FORMS = "2026 (fiscal year), 2026-H1 (fiscal half), 2026-Q3 (fiscal quarter), 2026-07 (month) or 2026-W27 (ISO week)"
 _RETAIL_FORMS = "2026 (fiscal year), 2026-H1, 2026-Q3, 2026-P07 (4- or 5-week period) or 2026-W27 (fiscal week)"
 _FISCAL_MONTHS = {"year": 12, "half": 6, "quarter": 3}
-_DEFAULT_INTO: dict[PeriodKind, PeriodKind] = {
-    "year": "quarter",
-    "half": "quarter",
-    "quarter": "month",
-    "month": "week",
-}
-_ALLOWED_INTO: dict[PeriodKind, tuple[PeriodKind, ...]] = {
-    "year": ("half", "quarter", "month", "week"),
-    "half": ("quarter", "month", "week"),
-    "quarter": ("month", "week"),
-    "month": ("week",),
-    "week": (),
-}
+
+
+def _nesting(*kinds: PeriodKind) -> dict[PeriodKind, tuple[PeriodKind, ...]]:
+    """Each kind splits into every finer one of the list."""
+    return {kind: kinds[n + 1 :] for n, kind in enumerate(kinds)}
+
+
+_ALLOWED_INTO = _nesting("year", "half", "quarter", "month", "week")
 # A retail year nests exactly: year, halves of 6 periods, quarters of 3, periods of 4 or 5 weeks.
-_RETAIL_DEFAULT_INTO: dict[PeriodKind, PeriodKind] = {
-    "year": "quarter",
-    "half": "quarter",
-    "quarter": "period",
-    "period": "week",
-}
-_RETAIL_ALLOWED_INTO: dict[PeriodKind, tuple[PeriodKind, ...]] = {
-    "year": ("half", "quarter", "period", "week"),
-    "half": ("quarter", "period", "week"),
-    "quarter": ("period", "week"),
-    "period": ("week",),
-    "week": (),
-}
+_RETAIL_ALLOWED_INTO = _nesting("year", "half", "quarter", "period", "week")
+_Parts = dict[PeriodKind, PeriodKind]  # the part a split into time takes when it names none
+_DEFAULT_INTO: _Parts = {"year": "quarter", "half": "quarter", "quarter": "month", "month": "week"}
+_RETAIL_DEFAULT_INTO: _Parts = {"year": "quarter", "half": "quarter", "quarter": "period", "period": "week"}
 _RETAIL_PERIODS = {"year": 12, "half": 6, "quarter": 3, "period": 1}
 _DAY = timedelta(days=1)
 
