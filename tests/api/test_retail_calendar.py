@@ -159,21 +159,24 @@ async def test_a_ledger_refuses_to_start_on_another_calendar_than_its_first(clie
 
 
 @pytest.mark.parametrize(
-    ("calendar", "said"),
+    ("command", "calendar", "said"),
     [
-        ("454", "were recorded on the calendar 'retail 4-4-5"),
-        ("13-periods", "TL_CALENDAR is gregorian, 445, 454 or 544, not '13-periods'"),
+        ("import", "454", "were recorded on the calendar 'retail 4-4-5"),
+        ("import", "13-periods", "TL_CALENDAR is gregorian, 445, 454 or 544, not '13-periods'"),
+        ("serve", "gregorian", "now describe 'gregorian, fiscal years starting in month 01'"),
+        ("project", "544", "set them back; a ledger's calendar cannot change"),
     ],
 )
 async def test_a_command_on_another_or_no_calendar_stops_with_one_line(
-    client, settings, db_url, tmp_path, calendar, said
+    client, settings, db_url, tmp_path, command, calendar, said
 ) -> None:
-    # The ledger started on 4-4-5; an import run with other settings stores nothing and says why.
+    # The ledger started on 4-4-5; a command run with other settings stores nothing and says why.
     assert (await client.get("/health/live")).status_code == 200
     path = tmp_path / "actuals.csv"
     path.write_text("person,metric,date,value,external_ref\nrep1,revenue,2026-02-10,5,x-1\n")
     env = {"DATABASE_URL": db_url, "TL_DATA_DIR": settings.data_dir, "TL_CALENDAR": calendar}
-    result = await asyncio.to_thread(CliRunner().invoke, main, ["import", "actuals", str(path)], env=env)
+    args = ["import", "actuals", str(path)] if command == "import" else [command]
+    result = await asyncio.to_thread(CliRunner().invoke, main, args, env=env)
     assert result.exit_code == 1, result.output
     assert said in result.output and "Traceback" not in result.output
 
