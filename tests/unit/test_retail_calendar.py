@@ -6,6 +6,7 @@ from itertools import pairwise
 import pytest
 
 from target_ledger.application.judging import weeks_ended
+from target_ledger.application.monitoring import follow_up_window
 from target_ledger.domain.calendar import Calendar, Period
 from target_ledger.domain.errors import InvalidPeriodError
 from target_ledger.domain.retail_calendar import RetailYears
@@ -137,9 +138,12 @@ def test_the_calendar_describes_itself_for_the_record() -> None:
     assert Calendar(fiscal_start_month=4).describe() == "gregorian, fiscal years starting in month 04"
 
 
-def test_the_weekly_alert_rules_judge_the_calendars_weeks() -> None:
+def test_the_weekly_alert_rules_and_follow_ups_judge_the_calendars_weeks_and_periods() -> None:
     # Wednesday 15 April 2026: the last ISO week ended on Sunday the 12th, the last NRF fiscal
     # week (Sunday to Saturday) on Saturday the 11th.
     today = date(2026, 4, 15)
     assert weeks_ended(today, 1) == [(date(2026, 4, 6), date(2026, 4, 12))]
     assert weeks_ended(today, 2, NRF) == [(date(2026, 4, 5), date(2026, 4, 11)), (date(2026, 3, 29), date(2026, 4, 4))]
+    # A monthly follow-up is due for the last period ended: P02 (1 March - 4 April), not March.
+    assert follow_up_window("monthly", today, NRF) == (date(2026, 3, 1), date(2026, 4, 4))
+    assert follow_up_window("monthly", today, Calendar()) == (date(2026, 3, 1), date(2026, 3, 31))

@@ -95,7 +95,7 @@ async def _missing_actuals(judge: Judge) -> list[Finding]:
     return findings
 
 
-def _window(cadence: str, today: date, calendar: Calendar) -> tuple[date, date]:
+def follow_up_window(cadence: str, today: date, calendar: Calendar) -> tuple[date, date]:
     """The last whole day, week or month (a retail calendar's: fiscal week, period) before today."""
     if cadence == "daily":
         return today - timedelta(days=1), today - timedelta(days=1)
@@ -112,7 +112,7 @@ async def _missed_follow_ups(judge: Judge) -> list[Finding]:
     """Follow-up plans whose reporter let the last whole cadence period pass without a report."""
     findings = []
     for plan in await alerts_model.fetch_follow_ups(judge.conn):
-        first, last = _window(plan["cadence"], judge.today, judge.cmd.calendar)
+        first, last = follow_up_window(plan["cadence"], judge.today, judge.cmd.calendar)
         span = judge.cmd.calendar.parse(plan["period"])
         settings = await judge.settings("follow_up_missed", plan["metric"], plan["node"])
         if not settings.enabled or plan["planned_at"].date() > first or not (span.start <= last and first <= span.end):
