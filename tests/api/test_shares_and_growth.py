@@ -4,6 +4,7 @@ From the source documents (seeds): targets by product line ("product A at 40 % o
 targets grown over the previous period (环比) or the same period last year (同比), and the
 conversion rate as a rate ("转化率"), never a count."""
 
+from tests.api.feed_support import events
 from tests.api.support import ADMIN, admin_post, build_east
 
 CSV = {"Content-Type": "text/csv"}
@@ -208,3 +209,20 @@ async def test_growth_over_the_same_quarter_last_year_rounds_counts_to_whole_uni
     ask = {**body, "metric": "conversion_rate", "growth": {"over": "previous_period", "rate": "0.1"}}
     r = await client.post("/v1/targets", json=ask, headers=auth(*ADMIN))
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "growth", r.text
+
+
+async def test_a_share_target_gets_its_attainment_events_from_its_scoped_part(client, auth, pool) -> None:
+    await build_east(client, auth)
+    await admin_post(client, auth, "/v1/dimensions", {"name": "product", "values": ["A", "B"]})
+    await admin_post(client, auth, "/v1/metrics", SHARE)
+    # A sold 200 before the target was set: it starts from 200 / 200.
+    await _actuals(client, auth, "rep1", [("2026-10-03", "200", {"product": "A"})])
+    body = {"node": "east-1", "metric": "product_a_share", "period": "2026-10", "value": "0.4"}
+    target = await admin_post(client, auth, "/v1/targets", body)
+    # Then B 500 (200 / 700) and A 100 more (300 / 800 = 0.375, 93.75 % of 0.4).
+    await _actuals(client, auth, "rep1", [("2026-10-04", "500", {"product": "B"})])
+    await _actuals(client, auth, "rep2", [("2026-10-05", "100", {"product": "A"})])
+    feed = await events(client, auth, await _head(pool))
+    updates = [e["data"] for e in feed if e["type"] == "attainment.updated.v1"]
+    mine = [(u["actual"], u["attainment_pct"]) for u in updates if u["target_id"] == target["id"]]
+    assert mine == [("1.0000", "250.00"), ("0.2857", "71.42"), ("0.3750", "93.75")]
