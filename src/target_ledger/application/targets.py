@@ -40,8 +40,9 @@ async def set_target(
         catalog, org = await cmd.catalog(), await cmd.org()
         catalog.metric(metric)
         catalog.check_scope(scope or {})
-        if org.exists(node):
-            check_can_set_target(cmd.actor, org, node, cmd.today())
+        if not org.exists(node):
+            raise DomainError(f"unknown org node {node!r}: add it under /v1/org first", field="node")
+        check_can_set_target(cmd.actor, org, node, cmd.today())
         value, basis = await grown(cmd, node=node, metric=metric, period=period, scope=scope or {}, ask=growth)
     assert value is not None
     target = await decide_target(
