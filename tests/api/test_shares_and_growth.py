@@ -4,6 +4,8 @@ From the source documents (seeds): targets by product line ("product A at 40 % o
 targets grown over the previous period (环比) or the same period last year (同比), and the
 conversion rate as a rate ("转化率"), never a count."""
 
+from datetime import UTC, datetime, timedelta
+
 from tests.api.feed_support import events
 from tests.api.support import ADMIN, admin_post, build_east
 
@@ -16,6 +18,10 @@ SHARE = {
     "numerator_scope": {"product": "A"},
     "denominator": "revenue",
 }
+
+
+def _now() -> str:
+    return (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
 
 
 async def _head(pool) -> int:
@@ -53,6 +59,14 @@ async def test_a_share_target_is_attained_as_actual_share_over_target_share(clie
     row = (await _attainment(client, auth, pool, node="east-1", metric="product_a_share", period="2026-07"))["row"]
     # Attainment 0.375 / 0.4 = 0.9375: 93.75 %, rolled up as Σ A ÷ Σ revenue, not an average of shares.
     assert (row["actual"], row["target"], row["attainment_pct"]) == ("0.3750", "0.4", "93.75")
+    # As the ledger knew it at an instant (read from the log, not the read model): the same.
+    r = await client.get(
+        "/v1/attainment",
+        params={"node": "east-1", "metric": "product_a_share", "period": "2026-07", "as_of": _now()},
+        headers=auth(*ADMIN),
+    )
+    assert r.status_code == 200, r.text
+    assert (r.json()["row"]["actual"], r.json()["row"]["attainment_pct"]) == ("0.3750", "93.75")
     # Per person: rep1 200 / 700 = 0.2857…, rep2 100 / 100 = 1 (their lead sold nothing: 0).
     rows = await _attainment(
         client, auth, pool, node="east-1", metric="product_a_share", period="2026-07", breakdown="children"
