@@ -238,7 +238,8 @@ async def fetch_actual_totals(
         """SELECT p.label AS metric, sum(d.value) AS total
              FROM unnest($2::text[], $3::text[], $4::jsonb[]) AS p(label, metric, scope)
              JOIN attainment_daily d
-               ON d.node = $1 AND d.metric = p.metric AND d.day BETWEEN $5 AND $6 AND d.scope @> ($7::jsonb || p.scope)
+               ON d.node = $1 AND d.metric = p.metric AND d.day BETWEEN $5 AND $6 AND d.scope @> $7::jsonb
+              AND d.scope @> p.scope
             GROUP BY p.label""",
         node,
         *_parts(metrics),
@@ -271,7 +272,7 @@ SELECT tot.metrics, tot.totals, t.target_id, t.value, s.starts, s.ends, s.vals,
                 FROM unnest($7::text[], $9::text[], $10::jsonb[]) AS p(label, metric, scope)
                 JOIN attainment_daily a
                   ON a.node = k.node AND a.metric = p.metric AND a.day BETWEEN k.starts_on AND k.ends_on
-                 AND a.scope @> (k.scope || p.scope)
+                 AND a.scope @> k.scope AND a.scope @> p.scope
                GROUP BY p.label) AS d) AS tot ON true
   LEFT JOIN attainment_targets t
     ON t.node = k.node AND t.metric = $6 AND t.period = k.period AND t.scope = k.scope

@@ -52,7 +52,7 @@ SELECT p.label AS metric, sum(a.value) AS total
   FROM unnest($2::text[], $6::text[], $7::jsonb[]) AS p(label, metric, scope)
   JOIN public_actuals a
     ON a.nodes @> ARRAY[$1::text] AND a.metric = p.metric AND a.occurred_on BETWEEN $3 AND $4
-   AND a.scope @> ($5::jsonb || p.scope) AND NOT a.reversed
+   AND a.scope @> $5::jsonb AND a.scope @> p.scope AND NOT a.reversed
  GROUP BY p.label
 """
 
@@ -219,7 +219,7 @@ class Targets:
 
         def counts(label: str) -> bool:
             part, own = part_key(label)
-            return part == metric and scope.items() >= {**row["scope"], **own}.items()
+            return part == metric and scope.items() >= row["scope"].items() and scope.items() >= own.items()
 
         numerator, denominator = self.ratios[row["metric"]]
         row["numerator"] += value if counts(numerator) else 0

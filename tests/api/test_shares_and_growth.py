@@ -76,6 +76,14 @@ async def test_a_share_target_is_attained_as_actual_share_over_target_share(clie
         "rep1": "0.2857",
         "rep2": "1.0000",
     }
+    # By product: within A's revenue A's share is 1; within B's, nothing is A's (never A over B).
+    rows = await _attainment(
+        client, auth, pool, node="east-1", metric="product_a_share", period="2026-07", breakdown="product"
+    )
+    assert [(r["scope"], r["actual"]) for r in rows["breakdown"]] == [
+        ({"product": "A"}, "1.0000"),
+        ({"product": "B"}, "0.0000"),
+    ]
     # The metric lists its parts' scopes; its bound is the default for like over like.
     metrics = (await client.get("/v1/metrics", headers=auth(*ADMIN))).json()
     share = next(m for m in metrics if m["name"] == "product_a_share")

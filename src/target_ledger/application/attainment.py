@@ -87,6 +87,8 @@ class KnownFigures:
         totals = dict.fromkeys(parts, Decimal(0))
         for part in parts:
             metric, own = part_key(part)  # a share's part counts in its own scope too
+            if any(scope.get(d, v) != v for d, v in own.items()):
+                continue  # A's share of B's revenue: nothing lies in both scopes
             last = min(span.end, self.today)
             rows = await self.cmd.store.actuals_known_at(self.at, [metric], span.start, last, scope | own)
             for person, day, _, value in rows:
