@@ -122,6 +122,17 @@ async def test_a_rate_of_15_is_refused_and_15_percent_is_a_fraction(client, auth
     ask = {"new_value": "15", "reason_category": "market_change", "justification": "typed as a percent"}
     r = await client.post(f"/v1/targets/{target['id']}/adjustments", json=ask, headers=auth("east-boss"))
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "new_value", r.text
+    # In the percent form both are fractions: months at 15 %, 10 %, 10 %; then 20 % asked for.
+    split["allocations"] = {"2026-10": "15%", "2026-11": "10%", "2026-12": "0.1"}
+    r = await client.post(f"/v1/targets/{target['id']}/decomposition", json=split, headers=auth(*ADMIN))
+    assert r.status_code == 201, r.text
+    assert [c["value"] for c in r.json()["children"]] == ["0.15", "0.1", "0.1"]
+    r = await client.post(
+        f"/v1/targets/{target['id']}/adjustments", json={**ask, "new_value": "20%"}, headers=auth("east-boss")
+    )
+    assert r.status_code == 201, r.text
+    # A rate is inherited by the months: every change is to 0.2.
+    assert {c["new_value"] for c in r.json()["changes"]} == {"0.2"}
     # A money target is not a rate: 15 is 15.
     money = await admin_post(client, auth, "/v1/targets", {**body, "metric": "revenue", "value": 15})
     assert money["value"] == "15"

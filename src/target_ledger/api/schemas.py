@@ -173,7 +173,7 @@ class Decompose(Input):
     dimension: Name | None = None
     parts: Annotated[list[Annotated[str, msgspec.Meta(max_length=64)]], msgspec.Meta(max_length=1000)] | None = None
     weights: dict[str, Amount] | None = None
-    allocations: dict[str, Amount] | None = None
+    allocations: dict[str, TypedValue] | None = None
 
 
 class MatrixRow(Struct):

@@ -32,7 +32,7 @@ from target_ledger.application import Command, targets
 from target_ledger.application.growth import GrowthAsk
 from target_ledger.application.reads import authorize_member, authorize_read
 from target_ledger.domain.target import Target
-from target_ledger.domain.values import typed_value
+from target_ledger.domain.values import typed_value, typed_values
 
 
 def _view(
@@ -165,7 +165,8 @@ class TargetController(Controller):
     async def decompose(
         self, target_id: FromPath[UUID], data: JSONBody[Decompose], command: NamedDependency[Command]
     ) -> Response[TargetView]:
-        split = targets.Split(**msgspec.structs.asdict(data))
+        fields = msgspec.structs.asdict(data) | {"allocations": typed_values(data.allocations, "allocations")}
+        split = targets.Split(**fields)
         parent, position = await targets.decompose(command, target_id, split)
         # 200: this very decomposition was made before, and nothing new was stored.
         return _view(parent, position, 201 if position is not None else 200)

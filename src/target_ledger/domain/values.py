@@ -54,3 +54,8 @@ def typed_value(raw: str | int | float, field: str = "value") -> Decimal:
         return percent_form(raw, field)
     # repr: the shortest decimal that is the float (1200000.1, not its binary expansion).
     return percent_form(repr(raw) if isinstance(raw, float) else str(raw), field)
+
+
+def typed_values(raw: dict[str, str | int | float] | None, field: str) -> dict[str, Decimal] | None:
+    """Values by key (allocations, a re-allocation), each read as typed_value."""
+    return None if raw is None else {key: typed_value(v, f"{field}.{key}") for key, v in raw.items()}
