@@ -3,12 +3,16 @@ tests/api/test_shares_and_growth.py)."""
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from uuid import UUID
 
 import pytest
+from eventsourcing.persistence import StoredEvent
 
 from target_ledger.domain.catalog import BUILT_IN_METRICS, Catalog, Metric, part_key, part_label
 from target_ledger.domain.errors import InvalidValueError
+from target_ledger.domain.target import Target
 from target_ledger.domain.values import percent_form, typed_value
+from target_ledger.eventstore.mapper import LedgerMapper
 
 AT = datetime(2026, 7, 1, tzinfo=UTC)
 
@@ -58,3 +62,30 @@ def test_a_share_names_its_parts_with_their_scopes_and_is_bounded_by_default() -
     # Unlike parts (revenue per order) are no fraction of a whole: unbounded by default.
     catalog.define_metric(Metric("order_value", "ratio", "ratio", "revenue", "orders"), AT)
     assert catalog.metric("order_value").bounded is False
+
+
+def test_targets_and_metrics_stored_before_shares_and_growth_still_load() -> None:
+    # A version 1 TargetSet (no growth) and MetricDefined (no part scopes, no bound), as stored.
+    target = StoredEvent(
+        originator_id=UUID(int=1),
+        originator_version=1,
+        topic="TargetSet",
+        state=b'{"timestamp":"2026-01-01T00:00:00+00:00","originator_topic":"Target","node":"east","metric":"revenue",'
+        b'"period":"2026-Q3","starts_on":"2026-07-01","ends_on":"2026-09-30","scope":{},"value":"1000",'
+        b'"stretch":null,"rationale":"","parent_id":null}',
+    )
+    loaded = LedgerMapper().to_domain_event(target).mutate(None)
+    assert isinstance(loaded, Target) and (loaded.value, loaded.growth) == (Decimal(1000), None)
+    catalog = Catalog.start(AT)
+    defined = StoredEvent(
+        originator_id=catalog.id,
+        originator_version=2,
+        topic="MetricDefined",
+        state=b'{"timestamp":"2026-01-01T00:00:00+00:00","originator_topic":"Catalog","name":"order_value",'
+        b'"unit":"ratio","rollup":"ratio","numerator":"revenue","denominator":"orders","direction":"higher"}',
+    )
+    LedgerMapper().to_domain_event(defined).mutate(catalog)
+    # Unlike parts: unbounded by default, as before the rule (an order value of 300 stays a target).
+    metric = catalog.metric("order_value")
+    assert (metric.parts, metric.bounded) == (["revenue", "orders"], False)
+    metric.check_target_value(Decimal(300))
