@@ -14,6 +14,7 @@ import asyncpg
 import msgspec
 
 from target_ledger.domain.actual import Actual
+from target_ledger.domain.catalog import part_key
 from target_ledger.domain.org import Organisation
 from target_ledger.domain.target import Target
 from target_ledger.eventstore import Recorded
@@ -231,13 +232,17 @@ async def fetch_actual_totals(
     ends_on: date,
     scope: dict[str, str],
 ) -> dict[str, Decimal]:
-    """Each metric's total for a node (rolled up as of each day) between two days, in a scope."""
+    """Each part's total for a node (rolled up as of each day) between two days, in a scope: a
+    part is a metric, or a metric in a scope of its own (domain/catalog.py part_label)."""
     rows = await conn.fetch(
-        """SELECT metric, sum(value) AS total FROM attainment_daily
-            WHERE node = $1 AND metric = ANY($2::text[]) AND day BETWEEN $3 AND $4 AND scope @> $5::jsonb
-            GROUP BY metric""",
+        """SELECT p.label AS metric, sum(d.value) AS total
+             FROM unnest($2::text[], $3::text[], $4::jsonb[]) AS p(label, metric, scope)
+             JOIN attainment_daily d
+               ON d.node = $1 AND d.metric = p.metric AND d.day BETWEEN $5 AND $6 AND d.scope @> $7::jsonb
+              AND d.scope @> p.scope
+            GROUP BY p.label""",
         node,
-        metrics,
+        *_parts(metrics),
         starts_on,
         ends_on,
         _json(scope),
@@ -246,21 +251,29 @@ async def fetch_actual_totals(
     return {m: totals.get(m, Decimal(0)) for m in metrics}
 
 
-# Per key (node, period, first and last day, scope): its totals per metric between the two
-# days in its scope, and its target with, when it is split by time, its children's days and
-# values; and the position of the last event these figures include. One round trip for
-# every row of a read.
+def _parts(labels: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """Parts as three arrays: their labels, metrics and own scopes (a share's part has one)."""
+    keys = [part_key(label) for label in labels]
+    return labels, [m for m, _ in keys], [_json(own) for _, own in keys]
+
+
+# Per key (node, period, first and last day, scope): its totals per part between the two
+# days in its scope (a share's part in its own scope too), and its target with, when it is
+# split by time, its children's days and values; and the position of the last event these
+# figures include. One round trip for every row of a read.
 FIGURES = """
 SELECT tot.metrics, tot.totals, t.target_id, t.value, s.starts, s.ends, s.vals,
        (SELECT position FROM projection_tracking WHERE name = $8) AS read_position
   FROM unnest($1::text[], $2::text[], $3::date[], $4::date[], $5::jsonb[])
        WITH ORDINALITY AS k(node, period, starts_on, ends_on, scope, i)
   LEFT JOIN LATERAL (
-      SELECT array_agg(d.metric) AS metrics, array_agg(d.total) AS totals
-        FROM (SELECT metric, sum(value) AS total FROM attainment_daily
-               WHERE node = k.node AND metric = ANY($7::text[]) AND day BETWEEN k.starts_on AND k.ends_on
-                 AND scope @> k.scope
-               GROUP BY metric) AS d) AS tot ON true
+      SELECT array_agg(d.label) AS metrics, array_agg(d.total) AS totals
+        FROM (SELECT p.label, sum(a.value) AS total
+                FROM unnest($7::text[], $9::text[], $10::jsonb[]) AS p(label, metric, scope)
+                JOIN attainment_daily a
+                  ON a.node = k.node AND a.metric = p.metric AND a.day BETWEEN k.starts_on AND k.ends_on
+                 AND a.scope @> k.scope AND a.scope @> p.scope
+               GROUP BY p.label) AS d) AS tot ON true
   LEFT JOIN attainment_targets t
     ON t.node = k.node AND t.metric = $6 AND t.period = k.period AND t.scope = k.scope
   LEFT JOIN LATERAL (
@@ -281,7 +294,8 @@ async def fetch_figures(
     """fetch_actual_totals of `parts` and fetch_plan of `metric` for many keys, in one query;
     and the read model's position they stand at (0 without keys)."""
     columns = [[k[n] for k in keys] for n in range(4)]
-    rows = await conn.fetch(FIGURES, *columns, [_json(k[4]) for k in keys], metric, parts, NAME)
+    labels, metrics, scopes = _parts(parts)
+    rows = await conn.fetch(FIGURES, *columns, [_json(k[4]) for k in keys], metric, labels, NAME, metrics, scopes)
     figures: list[tuple[dict[str, Decimal], Plan | None]] = []
     for r in rows:
         totals = dict.fromkeys(parts, Decimal(0)) | dict(zip(r["metrics"] or [], r["totals"] or [], strict=True))

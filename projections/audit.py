@@ -65,6 +65,8 @@ async def target_set(conn: asyncpg.Connection, recorded: Recorded) -> None:
         "rationale": e.rationale,
         "parent_id": e.parent_id,
     }
+    if e.growth is not None:  # where a growth target's number came from: its base actual
+        detail["growth"] = msgspec.to_builtins(e.growth)
     await _row(conn, recorded, e.originator_id, e.node, detail, new_value=e.value)
 
 

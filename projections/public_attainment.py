@@ -25,7 +25,7 @@ import msgspec
 
 from projections.public_emit import Outgoing, emit_all, outgoing, paths
 from target_ledger.domain.attainment import assess, days_elapsed, planned_by, rate, shown_actual
-from target_ledger.domain.catalog import BUILT_IN_METRICS
+from target_ledger.domain.catalog import BUILT_IN_METRICS, part_key
 from target_ledger.eventstore import Recorded
 from target_ledger.integration import contract as c
 
@@ -45,12 +45,15 @@ SELECT f.i, t.target_id FROM f
  ORDER BY f.i, t.target_id
 """
 
-# A target set after actuals were recorded starts from them (a ratio's, from its parts').
+# A target set after actuals were recorded starts from them (a ratio's, from its parts', each
+# part a metric in the target's scope and its own: $2 labels, $6 metrics, $7 own scopes).
 START = """
-SELECT metric, sum(value) AS total FROM public_actuals
- WHERE nodes @> ARRAY[$1::text] AND metric = ANY($2::text[]) AND occurred_on BETWEEN $3 AND $4
-   AND scope @> $5::jsonb AND NOT reversed
- GROUP BY metric
+SELECT p.label AS metric, sum(a.value) AS total
+  FROM unnest($2::text[], $6::text[], $7::jsonb[]) AS p(label, metric, scope)
+  JOIN public_actuals a
+    ON a.nodes @> ARRAY[$1::text] AND a.metric = p.metric AND a.occurred_on BETWEEN $3 AND $4
+   AND a.scope @> $5::jsonb AND a.scope @> p.scope AND NOT a.reversed
+ GROUP BY p.label
 """
 
 SAVE = """
@@ -63,13 +66,13 @@ UPDATE public_targets t SET value = s.value, actual = s.actual, numerator = s.nu
 
 Crossing = Literal["target_met", "stretch_met", "status_changed"]
 Fact = tuple[Recorded, list[str], str, date, str, Decimal]  # event, nodes, metric, day, scope, +/- value
-Ratios = dict[str, tuple[str, str]]  # a ratio metric's numerator and denominator
+Ratios = dict[str, tuple[str, str]]  # a ratio metric's numerator and denominator, as part_labels
 
 
 async def ratios(conn: asyncpg.Connection) -> Ratios:
     """Every ratio metric's parts: the built-in ones, and those defined so far."""
     built_in = [m for m in BUILT_IN_METRICS.values() if not m.additive]
-    found = {m.name: (m.numerator or "", m.denominator or "") for m in built_in}
+    found = {m.name: (m.parts[0], m.parts[1]) for m in built_in}
     defined = await conn.fetch("SELECT name, numerator, denominator FROM public_metrics WHERE numerator IS NOT NULL")
     return found | {r["name"]: (r["numerator"], r["denominator"]) for r in defined}
 
@@ -115,8 +118,8 @@ async def _count(conn: asyncpg.Connection, facts: list[Fact]) -> None:
     """Add each fact to its targets and announce each target after each fact, in order."""
     parts = await ratios(conn)
     counts_for: dict[str, list[str]] = defaultdict(list)  # a metric, and the ratios it is part of
-    for ratio, (numerator, denominator) in sorted(parts.items()):
-        for metric in {numerator, denominator}:
+    for ratio, labels in sorted(parts.items()):
+        for metric in dict.fromkeys(part_key(label)[0] for label in labels):
             counts_for[metric].append(ratio)
     matches = await conn.fetch(
         MATCH,
@@ -130,9 +133,9 @@ async def _count(conn: asyncpg.Connection, facts: list[Fact]) -> None:
         per_fact[m["i"]].append(m["target_id"])
     targets = await Targets.load(conn, list({m["target_id"] for m in matches}), parts)
     out: list[Outgoing] = []
-    for i, (recorded, _, metric, *_, value) in enumerate(facts, start=1):
+    for i, (recorded, _, metric, _, scope, value) in enumerate(facts, start=1):
         for target_id in per_fact[i]:
-            targets.count(target_id, metric, value)
+            targets.count(target_id, metric, msgspec.json.decode(scope), value)
             out += targets.announce(recorded, target_id)
     await emit_all(conn, out)
     await targets.save(conn)
@@ -142,7 +145,10 @@ async def target_set(conn: asyncpg.Connection, recorded: Recorded) -> None:
     e = recorded.event
     scope = msgspec.json.encode(e.scope).decode()
     numerator, denominator = (await ratios(conn)).get(e.metric, ("", ""))
-    found = await conn.fetch(START, e.node, [e.metric, numerator, denominator], e.starts_on, e.ends_on, scope)
+    labels = list(dict.fromkeys([e.metric, numerator, denominator]))
+    keys = [part_key(label) for label in labels]
+    own = [msgspec.json.encode(k[1]).decode() for k in keys]
+    found = await conn.fetch(START, e.node, labels, e.starts_on, e.ends_on, scope, [k[0] for k in keys], own)
     totals = defaultdict(Decimal, {r["metric"]: r["total"] for r in found})
     await conn.execute(
         """INSERT INTO public_targets (target_id, node, metric, period, scope, starts_on, ends_on, value, stretch,
@@ -203,15 +209,21 @@ class Targets:
             splits[child["parent_id"]].append((child["starts_on"], child["ends_on"], child["value"]))
         return cls(rows, dict(zip(rows, chains, strict=True)), {m["name"] for m in lower}, ratios, splits)
 
-    def count(self, target_id: UUID, metric: str, value: Decimal) -> None:
-        """Add a fact's value to the target's running sum: its actual, or a ratio's part."""
+    def count(self, target_id: UUID, metric: str, scope: dict[str, str], value: Decimal) -> None:
+        """Add a fact's value to the target's running sum: its actual, or a ratio's part (a
+        share's part only when the fact lies in the part's own scope too)."""
         row = self.rows[target_id]
         if row["metric"] not in self.ratios:
             row["actual"] += value
             return
+
+        def counts(label: str) -> bool:
+            part, own = part_key(label)
+            return part == metric and scope.items() >= row["scope"].items() and scope.items() >= own.items()
+
         numerator, denominator = self.ratios[row["metric"]]
-        row["numerator"] += value if metric == numerator else 0
-        row["denominator"] += value if metric == denominator else 0
+        row["numerator"] += value if counts(numerator) else 0
+        row["denominator"] += value if counts(denominator) else 0
 
     def announce(self, recorded: Recorded, target_id: UUID, *, quiet: bool = False) -> list[Outgoing]:
         """attainment.updated.v1 for the target (unless quiet), then each threshold it crossed, once."""

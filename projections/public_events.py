@@ -20,7 +20,7 @@ from projections.public_emit import day_of, emit, known, nodes_of, subject
 from target_ledger.domain.actual import Actual
 from target_ledger.domain.adjustment import Adjustment
 from target_ledger.domain.alert import Alert
-from target_ledger.domain.catalog import Catalog
+from target_ledger.domain.catalog import Catalog, part_label
 from target_ledger.domain.corrective_action import CorrectiveAction
 from target_ledger.domain.forecast import Forecast
 from target_ledger.domain.incentive import IncentivePlan
@@ -92,8 +92,9 @@ async def metric_defined(conn: asyncpg.Connection, recorded: Recorded) -> None:
               SET lower = EXCLUDED.lower, numerator = EXCLUDED.numerator, denominator = EXCLUDED.denominator""",
         e.name,
         e.direction == "lower",
-        e.numerator if ratio else None,
-        e.denominator if ratio else None,
+        # A share's part keeps its scope in its label (domain/catalog.py part_label).
+        part_label(e.numerator, e.numerator_scope) if ratio else None,
+        part_label(e.denominator, e.denominator_scope) if ratio else None,
     )
 
 

@@ -14,6 +14,8 @@ from openpyxl.workbook.workbook import Workbook
 
 from target_ledger.api import workbook as wb
 from target_ledger.application.plan_lines import PlanLine, Problem
+from target_ledger.domain.errors import InvalidValueError
+from target_ledger.domain.values import percent_form
 from target_ledger.xlsx_file import (
     Blank,
     CellError,
@@ -243,8 +245,13 @@ def _line(
     for field, cell in cells.items():
         if (field in ("target", "stretch") or field not in FIELDS) and _text(cell):
             try:
-                values[field] = number_cell(cell, commas, f"{sheet}!{columns[field].split(' ')[0]}{number}")
-            except CellError as error:
+                where = f"{sheet}!{columns[field].split(' ')[0]}{number}"
+                # A rate may be typed as a percent ("15%" is 0.15), as POST /v1/targets takes it.
+                if isinstance(cell, str) and cell.strip().endswith("%"):
+                    values[field] = percent_form(cell, where)
+                else:
+                    values[field] = number_cell(cell, commas, where)
+            except (CellError, InvalidValueError) as error:
                 fail(field, str(error))
             except InvalidOperation:
                 fail(field, f"{_text(cell)!r} is not a number (a comma only groups thousands, as in 1,234,567.89)")

@@ -17,9 +17,10 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from projections import attainment as attainment_model
 from projections import inbox as inbox_model
 from target_ledger.api.attainment import MinPosition, wait_for
-from target_ledger.api.schemas import Amount, Input, Struct, Text
+from target_ledger.api.schemas import Amount, Input, Struct, Text, TypedValue
 from target_ledger.application import Command, adjustments
 from target_ledger.domain.adjustment import REASONS, Adjustment
+from target_ledger.domain.values import typed_value, typed_values
 
 Reason = Annotated[str, msgspec.Meta(description=f"one of {', '.join(REASONS)}")]
 
@@ -28,8 +29,8 @@ class RequestAdjustment(Input):
     reason_category: Reason
     justification: Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
     evidence: Annotated[list[Annotated[str, msgspec.Meta(max_length=2000)]], msgspec.Meta(max_length=50)] = []
-    new_value: Amount | None = None
-    reallocation: dict[str, Amount] | None = None
+    new_value: TypedValue | None = None
+    reallocation: dict[str, TypedValue] | None = None
     transfer_to: UUID | None = None
     amount: Amount | None = None
 
@@ -116,7 +117,10 @@ class AdjustmentController(Controller):
     async def request(
         self, target_id: FromPath[UUID], data: JSONBody[RequestAdjustment], command: NamedDependency[Command]
     ) -> Response[AdjustmentView]:
-        ask = adjustments.Ask(**msgspec.structs.asdict(data))
+        fields = msgspec.structs.asdict(data)
+        fields["new_value"] = None if data.new_value is None else typed_value(data.new_value, "new_value")
+        fields["reallocation"] = typed_values(data.reallocation, "reallocation")  # a rate may be "15%"
+        ask = adjustments.Ask(**fields)
         adjustment, position = await adjustments.request_adjustment(command, target_id, ask)
         return _view(adjustment, position, 201)
 

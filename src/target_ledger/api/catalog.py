@@ -17,9 +17,26 @@ class CatalogController(Controller):
     path = "/v1"
     tags = ["metrics and dimensions"]
 
-    @post("/metrics", status_code=201, summary="Define a metric (admin)")
+    @post(
+        "/metrics",
+        status_code=201,
+        summary="Define a metric (admin)",
+        description="A ratio metric (`rollup: ratio`) is Σ numerator ÷ Σ denominator. A share gives its parts a "
+        'scope: `numerator: revenue, numerator_scope: {"product": "A"}, denominator: revenue` is product A\'s '
+        "share of all revenue. A ratio-unit metric's targets lie in [0, 1] unless `bounded: false`.",
+    )
     async def define_metric(self, data: JSONBody[DefineMetric], command: NamedDependency[Command]) -> Position:
-        metric = Metric(data.name, data.unit, data.rollup, data.numerator, data.denominator, data.direction)  # type: ignore[arg-type]
+        metric = Metric(
+            data.name,
+            data.unit,  # type: ignore[arg-type]
+            data.rollup,  # type: ignore[arg-type]
+            data.numerator,
+            data.denominator,
+            data.direction,  # type: ignore[arg-type]
+            numerator_scope=None if data.numerator_scope is None else dict(data.numerator_scope),
+            denominator_scope=None if data.denominator_scope is None else dict(data.denominator_scope),
+            bounded=data.bounded,
+        )
         return Position(position=await catalog.define_metric(command, metric))
 
     @get("/metrics", summary="Every metric, built-in and defined")

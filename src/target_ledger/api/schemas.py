@@ -93,11 +93,35 @@ def plain(value: Decimal) -> Decimal:
     return value if value.as_tuple().exponent in range(-6, 1) and value else Decimal(format(value, "f")) + 0
 
 
+# A target's value as typed: a decimal, or for a rate a percent ("15%" is read as 0.15).
+TypedValue = (
+    Annotated[
+        str,
+        msgspec.Meta(
+            pattern=r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*%?\s*$",
+            max_length=64,
+            description='a decimal, e.g. "1200000.00"; a rate is a fraction ("0.15") or a percent ("15%")',
+        ),
+    ]
+    | int
+    | float
+)
+
+
+class GrowthAsk(Input):
+    """A growth over a base period's actual: over the previous period (环比) or the same period
+    last year (同比), by a rate (0.20 or "20%" is +20 %)."""
+
+    over: Annotated[str, msgspec.Meta(pattern="^(previous_period|same_period_last_year)$")]
+    rate: TypedValue
+
+
 class SetTarget(Input):
     node: NodeId
     metric: MetricName
     period: PeriodKey
-    value: Amount
+    value: TypedValue | None = None
+    growth: GrowthAsk | None = None
     scope: ScopeMap = {}
     stretch: Amount | None = None
     rationale: Text = ""
@@ -109,6 +133,15 @@ class PartView(Struct):
     period: str
     scope: dict[str, str]
     value: Decimal
+
+
+class GrowthView(Struct):
+    over: str
+    rate: Decimal
+    base_period: str
+    base_actual: Decimal
+    exact_value: Decimal
+    rounding: str
 
 
 class TargetView(Struct):
@@ -132,6 +165,7 @@ class TargetView(Struct):
     position: int | None = None
     as_of: datetime | None = None  # ?as_of=: the instant asked about; the other fields as known then
     value_now: Decimal | None = None  # ?as_of=: the value today, beside the value then
+    growth: GrowthView | None = None  # a growth target: its base period's actual and the rounding
 
 
 class Comment(Input):
@@ -145,7 +179,7 @@ class Decompose(Input):
     dimension: Name | None = None
     parts: Annotated[list[Annotated[str, msgspec.Meta(max_length=64)]], msgspec.Meta(max_length=1000)] | None = None
     weights: dict[str, Amount] | None = None
-    allocations: dict[str, Amount] | None = None
+    allocations: dict[str, TypedValue] | None = None
 
 
 class MatrixRow(Struct):
@@ -176,6 +210,12 @@ class DefineMetric(Input):
     numerator: Name | None = None
     denominator: Name | None = None
     direction: Annotated[str, msgspec.Meta(pattern="^(higher|lower)$")] = "higher"
+    # A share: the numerator counted in a scope, over the denominator in its own ({}: all of it).
+    numerator_scope: ScopeMap | None = None
+    denominator_scope: ScopeMap | None = None
+    # A ratio-unit metric's targets lie in [0, 1] unless false (default: true for a rate of like
+    # over like, as wins / proposals; false for unlike parts, as revenue / orders).
+    bounded: bool | None = None
 
 
 class MetricView(Struct):
@@ -185,6 +225,9 @@ class MetricView(Struct):
     numerator: str | None
     denominator: str | None
     direction: str
+    numerator_scope: dict[str, str] | None = None
+    denominator_scope: dict[str, str] | None = None
+    bounded: bool | None = None
 
 
 class DefineDimension(Input):

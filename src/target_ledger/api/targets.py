@@ -21,6 +21,7 @@ from target_ledger.api.schemas import (
     Decompose,
     ExplainedEvent,
     Explanation,
+    GrowthView,
     Matrix,
     MatrixRow,
     PartView,
@@ -28,8 +29,10 @@ from target_ledger.api.schemas import (
     TargetView,
 )
 from target_ledger.application import Command, targets
+from target_ledger.application.growth import GrowthAsk
 from target_ledger.application.reads import authorize_member, authorize_read
 from target_ledger.domain.target import Target
+from target_ledger.domain.values import typed_value, typed_values
 
 
 def _view(
@@ -61,6 +64,7 @@ def _view(
         position=position,
         as_of=as_of,
         value_now=value_now,
+        growth=GrowthView(**msgspec.structs.asdict(target.growth)) if target.growth else None,
     )
     # A past version is no precondition for a change: the ETag is only ever the current one.
     headers = {"ETag": f'"{target.version}"'} if as_of is None else {}
@@ -72,14 +76,25 @@ class TargetController(Controller):
     tags = ["targets"]
     list_targets = lists.list_targets
 
-    @post("/", status_code=201, summary="Set a target for (node, metric, period, scope)")
+    @post(
+        "/",
+        status_code=201,
+        summary="Set a target for (node, metric, period, scope)",
+        description="Exactly one of `value` or `growth`. A rate's value is a fraction in [0, 1] (`0.15`), or a "
+        'percent (`"15%"` is read as 0.15). `growth: {over: previous_period | same_period_last_year, rate}` sets '
+        "the value to the base period's actual * (1 + rate), rounded half up to the cent (money) or a whole unit "
+        "(count); the base actual and the rounding are kept in the event and shown under `growth`. A base "
+        "period not ended yet, or without an actual, is a 422 naming `growth`.",
+    )
     async def set_target(self, data: JSONBody[SetTarget], command: NamedDependency[Command]) -> Response[TargetView]:
+        growth = GrowthAsk(data.growth.over, typed_value(data.growth.rate, "growth.rate")) if data.growth else None
         target, position = await targets.set_target(
             command,
             node=data.node,
             metric=data.metric,
             period=data.period,
-            value=data.value,
+            value=None if data.value is None else typed_value(data.value),
+            growth=growth,
             scope=dict(data.scope),
             stretch=data.stretch,
             rationale=data.rationale,
@@ -150,7 +165,8 @@ class TargetController(Controller):
     async def decompose(
         self, target_id: FromPath[UUID], data: JSONBody[Decompose], command: NamedDependency[Command]
     ) -> Response[TargetView]:
-        split = targets.Split(**msgspec.structs.asdict(data))
+        fields = msgspec.structs.asdict(data) | {"allocations": typed_values(data.allocations, "allocations")}
+        split = targets.Split(**fields)
         parent, position = await targets.decompose(command, target_id, split)
         # 200: this very decomposition was made before, and nothing new was stored.
         return _view(parent, position, 201 if position is not None else 200)

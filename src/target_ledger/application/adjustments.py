@@ -83,9 +83,9 @@ def _check_values(metric: Metric, ask: Ask) -> None:
     money), refused when asked rather than when approved."""
     for field, value in [("new_value", ask.new_value), ("amount", ask.amount)]:
         if value is not None:
-            metric.check_value(value, field=field)
+            metric.check_target_value(value, field=field)
     for child, value in (ask.reallocation or {}).items():
-        metric.check_value(value, field=f"reallocation.{child}")
+        metric.check_target_value(value, field=f"reallocation.{child}")
 
 
 async def _changes(cmd: Command, target: Target, ask: Ask) -> tuple[list[Change], Decimal]:

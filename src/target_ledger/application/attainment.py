@@ -15,7 +15,7 @@ from target_ledger.application.reads import authorize_read, known_metric
 from target_ledger.domain.access import can_read
 from target_ledger.domain.attainment import Standing, assess, days_elapsed, planned_by, rate, shown_actual
 from target_ledger.domain.calendar import Period
-from target_ledger.domain.catalog import Metric
+from target_ledger.domain.catalog import Metric, part_key
 from target_ledger.domain.corrective_action import Measure
 from target_ledger.domain.errors import DomainError
 from target_ledger.domain.org import ORG_ID, Organisation
@@ -38,15 +38,17 @@ Key = tuple[str, Period, dict[str, str]]  # node, period, scope
 
 
 def parts_of(metric: Metric) -> list[str]:
-    """The metrics whose actuals make a metric's: itself, or a ratio's numerator and denominator."""
-    return [metric.name] if metric.additive else [metric.numerator or "", metric.denominator or ""]
+    """The parts whose actuals make a metric's: itself, or a ratio's numerator and denominator,
+    each in its own scope when it is a share (domain/catalog.py part_label)."""
+    return metric.parts
 
 
 def actual_of(metric: Metric, totals: dict[str, Decimal]) -> Decimal | Fraction:
     """What attainment is judged on: a sum as it is, or a ratio metric's exact rate."""
     if metric.additive:
         return totals[metric.name]
-    return rate(totals[metric.numerator or ""], totals[metric.denominator or ""])
+    numerator, denominator = metric.parts
+    return rate(totals[numerator], totals[denominator])
 
 
 class LiveFigures:
@@ -81,12 +83,17 @@ class KnownFigures:
             for node, span, scope in keys
         ]
 
-    async def _totals(self, node: str, metrics: list[str], span: Period, scope: dict[str, str]) -> dict[str, Decimal]:
-        rows = await self.cmd.store.actuals_known_at(self.at, metrics, span.start, min(span.end, self.today), scope)
-        totals = dict.fromkeys(metrics, Decimal(0))
-        for person, day, metric, value in rows:
-            if person == node or (self.org.is_person(person) and node in self.org.ancestors(person, day)):
-                totals[metric] += value
+    async def _totals(self, node: str, parts: list[str], span: Period, scope: dict[str, str]) -> dict[str, Decimal]:
+        totals = dict.fromkeys(parts, Decimal(0))
+        for part in parts:
+            metric, own = part_key(part)  # a share's part counts in its own scope too
+            if any(scope.get(d, v) != v for d, v in own.items()):
+                continue  # A's share of B's revenue: nothing lies in both scopes
+            last = min(span.end, self.today)
+            rows = await self.cmd.store.actuals_known_at(self.at, [metric], span.start, last, scope | own)
+            for person, day, _, value in rows:
+                if person == node or (self.org.is_person(person) and node in self.org.ancestors(person, day)):
+                    totals[part] += value
         return totals
 
     async def _plan(self, node: str, metric: str, span: Period, scope: dict[str, str]) -> Plan | None:

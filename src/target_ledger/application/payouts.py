@@ -18,6 +18,7 @@ from target_ledger.application.attainment import parts_of, read_models_current, 
 from target_ledger.application.incentives import get_plan
 from target_ledger.application.reads import authorize_read, known_metric
 from target_ledger.domain.access import can_read
+from target_ledger.domain.catalog import part_key
 from target_ledger.domain.errors import NotFoundError
 from target_ledger.domain.incentive import IncentivePlan, PersonPayout, Terms
 from target_ledger.domain.org import Organisation
@@ -184,7 +185,7 @@ async def explain(cmd: Command, plan_id: uuid.UUID, person: str) -> tuple[Payout
     ids = [plan_id, found.payout.target_id, target_id(found.plan_node, found.metric, span.key)]
     until = span.end if found.status == "final" else _day(cmd, span.end)
     async with cmd.store.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        for part in parts_of(metric):
+        for part in dict.fromkeys(part_key(p)[0] for p in parts_of(metric)):  # a share's parts: one metric
             for wanted in (
                 ActualFilter(person=person, metric=part, since=span.start, until=until),
                 ActualFilter(people=readable, node=found.plan_node, metric=part, since=span.start, until=until),

@@ -9,12 +9,13 @@ from typing import Any
 from projections.attainment import fetch_actual_totals
 from target_ledger.application import Command, preconditions
 from target_ledger.application.attainment import actuals_current
+from target_ledger.application.growth import GrowthAsk, grown
 from target_ledger.application.reads import authorize_member, authorize_read
 from target_ledger.domain import decomposition
 from target_ledger.domain.access import check_can_decompose, check_can_set_target
 from target_ledger.domain.calendar import Period
 from target_ledger.domain.errors import AlreadyExistsError, DomainError, NotFoundError
-from target_ledger.domain.target import Part, Scope, Target
+from target_ledger.domain.target import Growth, Part, Scope, Target
 from target_ledger.eventstore import EventStore, StreamConflictError
 
 
@@ -24,13 +25,36 @@ async def set_target(
     node: str,
     metric: str,
     period: str,
-    value: Decimal,
+    value: Decimal | None,
     scope: Scope | None = None,
     stretch: Decimal | None = None,
     rationale: str = "",
+    growth: GrowthAsk | None = None,
 ) -> tuple[Target, int]:
+    """A target set by its value, or as a growth over a base period's actual (exactly one)."""
+    basis = None
+    if (value is None) == (growth is None):
+        raise DomainError("give the target's value, or its growth over a base period: exactly one", field="growth")
+    if growth is not None:
+        # Who may set it and what it is, before any actual is read for it.
+        catalog, org = await cmd.catalog(), await cmd.org()
+        catalog.metric(metric)
+        catalog.check_scope(scope or {})
+        if not org.exists(node):
+            raise DomainError(f"unknown org node {node!r}: add it under /v1/org first", field="node")
+        check_can_set_target(cmd.actor, org, node, cmd.today())
+        value, basis = await grown(cmd, node=node, metric=metric, period=period, scope=scope or {}, ask=growth)
+    assert value is not None
     target = await decide_target(
-        cmd, node=node, metric=metric, period=period, value=value, scope=scope, stretch=stretch, rationale=rationale
+        cmd,
+        node=node,
+        metric=metric,
+        period=period,
+        value=value,
+        scope=scope,
+        stretch=stretch,
+        rationale=rationale,
+        growth=basis,
     )
     return target, await _append_new(cmd, [target])
 
@@ -45,13 +69,14 @@ async def decide_target(
     scope: Scope | None = None,
     stretch: Decimal | None = None,
     rationale: str = "",
+    growth: Growth | None = None,
 ) -> Target:
     """A new target after every check of setting one, not yet stored (a plan import stores many at once)."""
     catalog, org = await cmd.catalog(), await cmd.org()
     definition = catalog.metric(metric)
-    definition.check_value(value)
+    definition.check_target_value(value)
     if stretch is not None:
-        definition.check_value(stretch, field="stretch")
+        definition.check_target_value(stretch, field="stretch")
     catalog.check_scope(scope or {})
     span = cmd.calendar.parse(period)
     if not org.exists(node):
@@ -70,6 +95,7 @@ async def decide_target(
         rationale=rationale,
         at=cmd.clock(),
         lower_is_better=definition.direction == "lower",
+        growth=growth,
     )
 
 
@@ -184,7 +210,7 @@ async def decide_split(cmd: Command, parent: Target, split: Split) -> list[Targe
     given = split.allocations if split.method == "explicit" else split.weights
     if split.method == "explicit":
         for key, value in (split.allocations or {}).items():
-            metric.check_value(value, field=f"allocations.{key}")
+            metric.check_target_value(value, field=f"allocations.{key}")
     if split.method == "last_period_mix":
         await actuals_current(cmd)  # the mix counts every actual recorded before this request
         given = {key: await _last_period_actual(cmd, parent, split, candidates[key]) for key in keys}

@@ -1,8 +1,9 @@
 """Metrics and dimensions: what can be targeted, how it rolls up, how scopes are spelled."""
 
+import json
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Literal
@@ -20,6 +21,18 @@ Direction = Literal["higher", "lower"]
 STEPS = {"money": Decimal("0.01"), "count": Decimal(1), "ratio": Decimal("0.000001")}
 
 
+def part_label(metric: str, scope: dict[str, str] | None = None) -> str:
+    """A ratio's part as figures name it: the metric, then its scope when it has one, so that
+    revenue of product A and all revenue are two parts of one share."""
+    return f"{metric} {json.dumps(scope, sort_keys=True, separators=(',', ':'))}" if scope else metric
+
+
+def part_key(label: str) -> tuple[str, dict[str, str]]:
+    """The metric and scope a part_label names (a metric name holds no space)."""
+    metric, _, scope = label.partition(" ")
+    return metric, json.loads(scope) if scope else {}
+
+
 @dataclass(frozen=True)
 class Metric:
     name: str
@@ -28,10 +41,27 @@ class Metric:
     numerator: str | None = None
     denominator: str | None = None
     direction: Direction = "higher"
+    # A share: the numerator's actuals in this scope (revenue of product A), over the
+    # denominator's in its own (all revenue, {}): "product A at 40 % of sales".
+    numerator_scope: dict[str, str] | None = None
+    denominator_scope: dict[str, str] | None = None
+    # A rate that is a fraction of a whole (conversion, a share) lies in [0, 1]; None: by default
+    # (catalog.bounded_by_default). A growth ratio or an average order value declares False.
+    bounded: bool | None = None
 
     @property
     def additive(self) -> bool:
         return self.rollup == "sum"
+
+    @property
+    def parts(self) -> list[str]:
+        """The part_labels whose actuals make this metric's: itself, or numerator then denominator."""
+        if self.additive:
+            return [self.name]
+        return [
+            part_label(self.numerator or "", self.numerator_scope),
+            part_label(self.denominator or "", self.denominator_scope),
+        ]
 
     @property
     def step(self) -> Decimal:
@@ -48,6 +78,18 @@ class Metric:
                 field=field,
             )
 
+    def check_target_value(self, value: Decimal, *, field: str = "value") -> None:
+        """A target's value, however it enters (set, split, adjusted, imported): check_value, and a
+        rate is a fraction in [0, 1] unless the metric is unbounded."""
+        if self.unit == "ratio" and self.bounded is not False and not 0 <= value <= 1:
+            # Rates are fractions (0.15), never percents (15): a 15 would read 0.22 % attainment.
+            raise InvalidValueError(
+                f"{field} {value} is not a rate of {self.name}: a rate is a fraction between 0 and 1 "
+                f'(0.15, or "15%"), unless the metric is defined with bounded: false',
+                field=field,
+            )
+        self.check_value(value, field=field)
+
 
 BUILT_IN_METRICS = {
     m.name: m
@@ -61,7 +103,7 @@ BUILT_IN_METRICS = {
         Metric("visits", "count"),
         Metric("proposals", "count"),
         Metric("wins", "count"),
-        Metric("conversion_rate", "ratio", "ratio", "wins", "proposals"),
+        Metric("conversion_rate", "ratio", "ratio", "wins", "proposals", bounded=True),
     ]
 }
 BUILT_IN_DIMENSIONS: dict[str, tuple[str, ...]] = {
@@ -88,16 +130,28 @@ class Catalog(Aggregate):
 
     class MetricDefined(Aggregate.Event):
         TOPIC = "MetricDefined"
+        class_version = 2
         name: str
         unit: str
         rollup: str
         numerator: str | None
         denominator: str | None
         direction: str
+        numerator_scope: dict[str, str] | None
+        denominator_scope: dict[str, str] | None
+        bounded: bool | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict) -> None:
+            # Version 1 metrics had unscoped parts and the default bound.
+            state.update(numerator_scope=None, denominator_scope=None, bounded=None)
 
         def apply(self, catalog: "Catalog") -> None:
             fields = (self.name, self.unit, self.rollup, self.numerator, self.denominator, self.direction)
-            catalog.metrics[self.name] = Metric(*fields)  # type: ignore[arg-type]
+            metric = Metric(*fields, self.numerator_scope, self.denominator_scope, self.bounded)  # type: ignore[arg-type]
+            if metric.bounded is None and metric.unit == "ratio":
+                metric = replace(metric, bounded=catalog.bounded_by_default(metric))
+            catalog.metrics[self.name] = metric
 
     class DimensionDefined(Aggregate.Event):
         TOPIC = "DimensionDefined"
@@ -121,14 +175,22 @@ class Catalog(Aggregate):
             raise UnknownMetricError(f"unknown metric {name!r}; known: {known}", field=field)
         return self.metrics[name]
 
-    def check_scope(self, scope: dict[str, str]) -> None:
+    def bounded_by_default(self, metric: Metric) -> bool:
+        """A rate of like over like (wins ÷ proposals, revenue of A ÷ revenue) is a fraction of a
+        whole; of unlike parts (revenue ÷ orders, an average order value) it is not."""
+        if metric.rollup != "ratio":
+            return True
+        parts = [self.metrics.get(name or "") for name in (metric.numerator, metric.denominator)]
+        return parts[0] is not None and parts[1] is not None and parts[0].unit == parts[1].unit
+
+    def check_scope(self, scope: dict[str, str], field: str = "scope") -> None:
         for dimension, value in scope.items():
-            values = self.dimension(dimension, field=f"scope.{dimension}")
+            values = self.dimension(dimension, field=f"{field}.{dimension}")
             if value not in values:
                 raise UnknownDimensionError(
                     f"{value!r} is not a declared value of {dimension!r}; declared: "
                     f"{', '.join(values) or 'none yet (POST /v1/dimensions)'}",
-                    field=f"scope.{dimension}",
+                    field=f"{field}.{dimension}",
                 )
 
     def dimension(self, name: str, field: str = "dimension") -> tuple[str, ...]:
@@ -147,8 +209,14 @@ class Catalog(Aggregate):
                 name = getattr(metric, part)
                 if name is None or not self.metric(name, field=part).additive:
                     raise DomainError(f"a ratio metric needs an additive {part} metric", field=part)
-        elif metric.numerator or metric.denominator:
+                self.check_scope(getattr(metric, f"{part}_scope") or {}, field=f"{part}_scope")
+            if (metric.numerator, metric.numerator_scope or {}) == (metric.denominator, metric.denominator_scope or {}):
+                raise DomainError("a ratio's numerator and denominator are the same actuals", field="numerator_scope")
+        elif metric.numerator or metric.denominator or metric.numerator_scope or metric.denominator_scope:
             raise DomainError("only a ratio metric has a numerator and denominator", field="rollup")
+        if metric.bounded is not None and metric.unit != "ratio":
+            raise DomainError("only a ratio-unit metric is bounded to [0, 1] or not", field="bounded")
+        unbounded_yet = metric.unit == "ratio" and metric.bounded is None
         self.trigger_event(
             self.MetricDefined,
             name=metric.name,
@@ -157,6 +225,9 @@ class Catalog(Aggregate):
             numerator=metric.numerator,
             denominator=metric.denominator,
             direction=metric.direction,
+            numerator_scope=metric.numerator_scope,
+            denominator_scope=metric.denominator_scope,
+            bounded=self.bounded_by_default(metric) if unbounded_yet else metric.bounded,
             timestamp=at,
         )
 

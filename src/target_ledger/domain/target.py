@@ -34,6 +34,18 @@ class Part(msgspec.Struct, frozen=True, kw_only=True):
     value: Decimal
 
 
+class Growth(msgspec.Struct, frozen=True, kw_only=True):
+    """Where a growth target's value came from: "Q3 revenue +20 % over Q2" (环比, over the
+    previous period) or "over Q3 last year" (同比), kept in the event for the audit trail."""
+
+    over: Literal["previous_period", "same_period_last_year"]
+    rate: Decimal  # 0.20 is +20 %
+    base_period: str
+    base_actual: Decimal  # the base period's actual when the target was set
+    exact_value: Decimal  # base_actual * (1 + rate), before rounding to the metric's step
+    rounding: str  # how exact_value became the value, e.g. "half up to 0.01"
+
+
 class FollowUp(msgspec.Struct, frozen=True, kw_only=True):
     cadence: str
     reporter: str
@@ -52,6 +64,7 @@ class Target(Aggregate):
 
     class TargetSet(Created):
         TOPIC = "TargetSet"
+        class_version = 2
         node: str
         metric: str
         period: str
@@ -62,6 +75,11 @@ class Target(Aggregate):
         stretch: Decimal | None
         rationale: str
         parent_id: uuid.UUID | None
+        growth: Growth | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict) -> None:
+            state["growth"] = None  # version 1 targets were all set by value
 
     class TargetAcknowledged(Aggregate.Event):
         TOPIC = "TargetAcknowledged"
@@ -130,11 +148,12 @@ class Target(Aggregate):
         stretch: Decimal | None,
         rationale: str,
         parent_id: uuid.UUID | None,
+        growth: Growth | None = None,
     ):
         self.node, self.metric, self.period, self.scope = node, metric, period, scope
         self.starts_on, self.ends_on = starts_on, ends_on
         self.value, self.stretch, self.rationale = value, stretch, rationale
-        self.parent_id = parent_id
+        self.parent_id, self.growth = parent_id, growth
         self.acknowledgement: Acknowledgement = "pending"
         self.comment = ""
         self.axis: str | None = None
@@ -158,6 +177,7 @@ class Target(Aggregate):
         rationale: str = "",
         parent_id: uuid.UUID | None = None,
         lower_is_better: bool = False,
+        growth: Growth | None = None,
     ) -> "Target":
         check_amount(value, negative_allowed=False)
         if stretch is not None:
@@ -179,6 +199,7 @@ class Target(Aggregate):
             stretch=stretch,
             rationale=rationale,
             parent_id=parent_id,
+            growth=growth,
             timestamp=at,
         )
 

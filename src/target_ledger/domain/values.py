@@ -2,7 +2,7 @@
 so every layer (Python's date arithmetic, PostgreSQL's numeric and date) can hold them."""
 
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from target_ledger.domain.errors import InvalidValueError
 
@@ -30,3 +30,32 @@ def check_day(day: date, field: str = "date") -> None:
     """A day (or an instant's day) in the calendar's years, 1900-01-01 to 2999-12-31."""
     if not FIRST_DAY <= (day if type(day) is date else date(day.year, day.month, day.day)) <= LAST_DAY:
         raise InvalidValueError(f"{field} must lie between {FIRST_DAY} and {LAST_DAY}", field=field)
+
+
+def percent_form(raw: str, field: str = "value") -> Decimal:
+    """A value as typed: a decimal ("0.15"), or a percent ("15%", read as the fraction 0.15),
+    so a rate typed as a percent is never taken for 15 times the whole."""
+    text = raw.strip()
+    percent = text.endswith("%")
+    try:
+        value = Decimal(text.removesuffix("%").strip())
+    except InvalidOperation:
+        raise InvalidValueError(
+            f"{field} must be a decimal (0.15) or a percent (15%), not {raw!r}", field=field
+        ) from None
+    check_amount(value, negative_allowed=True, field=field)
+    value = value / 100 if percent else value
+    return value if value.as_tuple().exponent in range(-6, 1) and value else Decimal(format(value, "f")) + 0
+
+
+def typed_value(raw: str | int | float, field: str = "value") -> Decimal:
+    """A value as a request spells it: text in percent_form, or a JSON number."""
+    if isinstance(raw, str):
+        return percent_form(raw, field)
+    # repr: the shortest decimal that is the float (1200000.1, not its binary expansion).
+    return percent_form(repr(raw) if isinstance(raw, float) else str(raw), field)
+
+
+def typed_values(raw: dict[str, str | int | float] | None, field: str) -> dict[str, Decimal] | None:
+    """Values by key (allocations, a re-allocation), each read as typed_value."""
+    return None if raw is None else {key: typed_value(v, f"{field}.{key}") for key, v in raw.items()}
