@@ -134,7 +134,7 @@ class Comment(Input):
 
 class Decompose(Input):
     axis: Annotated[str, msgspec.Meta(pattern="^(org|period|dimension)$")]
-    method: Annotated[str, msgspec.Meta(pattern="^(even|weights|explicit|last_period_mix)$")]
+    method: Annotated[str, msgspec.Meta(pattern="^(even|weights|explicit|last_period_mix|prorated)$")]
     into: Annotated[str, msgspec.Meta(pattern="^(half|quarter|month|week)$")] | None = None
     dimension: Name | None = None
     parts: Annotated[list[Annotated[str, msgspec.Meta(max_length=64)]], msgspec.Meta(max_length=1000)] | None = None

@@ -52,7 +52,7 @@ def check_explicit(total: Decimal, values: Sequence[Decimal]) -> None:
         )
 
 
-METHODS = ("even", "weights", "explicit", "last_period_mix")
+METHODS = ("even", "weights", "explicit", "last_period_mix", "prorated")
 
 
 def split(
@@ -67,7 +67,8 @@ def split(
 ) -> dict[str, Decimal]:
     """The value of each part. `given` holds the allocations (explicit) or the weights
     (weights, last_period_mix); `coverage` is the share of each part inside the parent
-    (a week straddling the month's end counts for its days in the month)."""
+    (a week straddling the month's end counts for its days in the month; along the org, for
+    `prorated`, the days each part was present in the period)."""
     if not keys:
         raise AllocationError("there is nothing to split into", field="parts")
     if method == "explicit":
@@ -77,7 +78,7 @@ def split(
         return dict(zip(keys, values, strict=True))
     if not additive:  # a rate is not divided: every part inherits it
         return dict.fromkeys(keys, total)
-    if method == "even":
+    if method in ("even", "prorated"):  # prorated: `coverage` holds each person's days present
         weights = [(coverage or {}).get(key, Decimal(1)) for key in keys]
     elif method in ("weights", "last_period_mix"):
         field = "weights" if method == "weights" else "method"
