@@ -264,6 +264,9 @@ class AttainmentRow(Struct):
     pace_pct: Decimal | None
     projected: Decimal | None
     status: str | None
+    # "set": the target of this very period; "derived_share": no target of its own, its planned
+    # share of the targets holding its days (a week of a month target), a reading, not a target.
+    target_source: Annotated[str, msgspec.Meta(pattern="^(set|derived_share)$")] | None = None
 
 
 class Attainment(Struct):
