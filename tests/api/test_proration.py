@@ -23,18 +23,17 @@ async def june(client, auth, clock) -> None:
     await admin_post(client, auth, "/v1/org/people/e/leave", {"effective": "2026-05-01"})
 
 
-async def _split(client, auth, value: str, method: str, period: str = "2026-06") -> dict[str, str]:
+async def _split(client, auth, value: str, method: str, expect: int = 201, **more) -> dict:
     r = await client.post(
         "/v1/targets",
-        json={"node": "june", "metric": "revenue", "period": period, "value": value},
+        json={"node": "june", "metric": "revenue", "period": "2026-06", "value": value},
         headers=auth("east-boss"),
     )
     assert r.status_code == 201, r.text
-    r = await client.post(
-        f"/v1/targets/{r.json()['id']}/decomposition", json={"axis": "org", "method": method}, headers=auth("east-boss")
-    )
-    assert r.status_code == 201, r.text
-    return {c["node"]: c["value"] for c in r.json()["children"]}
+    body = {"axis": "org", "method": method, **more}
+    r = await client.post(f"/v1/targets/{r.json()['id']}/decomposition", json=body, headers=auth("east-boss"))
+    assert r.status_code == expect, r.text
+    return {c["node"]: c["value"] for c in r.json()["children"]} if expect == 201 else r.json()
 
 
 async def test_prorated_split_weighs_each_person_by_days_present(client, auth, june) -> None:
@@ -82,3 +81,16 @@ async def test_prorated_is_refused_off_the_org_axis(client, auth, june) -> None:
     )
     assert r.status_code == 422, r.text
     assert "method" in r.text
+
+
+async def test_a_ramp_weighs_a_new_hires_first_months(client, auth, june) -> None:
+    # d joined in June: their first month counts 0.6 of a day, so 15 days weigh 9 against a's and
+    # b's 30: 3000 * 30/69, 30/69, 9/69; a and b started long ago, past any ramp.
+    parts = await _split(client, auth, "3000", "prorated", ramp=["0.6", "0.8"])
+    assert parts == {"a": "1304.35", "b": "1304.35", "d": "391.30"}
+
+
+@pytest.mark.parametrize(("method", "ramp", "field"), [("even", ["0.5"], "ramp"), ("prorated", ["1.5"], "ramp.0")])
+async def test_a_ramp_goes_with_prorated_and_holds_fractions(client, auth, june, method, ramp, field) -> None:
+    problem = await _split(client, auth, "3000", method, expect=422, ramp=ramp)
+    assert field in str(problem), problem

@@ -140,6 +140,8 @@ class Decompose(Input):
     parts: Annotated[list[Annotated[str, msgspec.Meta(max_length=64)]], msgspec.Meta(max_length=1000)] | None = None
     weights: dict[str, Amount] | None = None
     allocations: dict[str, Amount] | None = None
+    # prorated only: a new hire's share of a day in their first, second, … month, e.g. ["0.5", "0.75"]
+    ramp: Annotated[list[Amount], msgspec.Meta(max_length=24)] | None = None
 
 
 class MatrixRow(Struct):

@@ -1,6 +1,7 @@
 """Splitting a value into parts that sum to it exactly (largest-remainder method)."""
 
 from collections.abc import Sequence
+from datetime import date
 from decimal import ROUND_FLOOR, Decimal
 
 from target_ledger.domain.errors import DomainError
@@ -50,6 +51,26 @@ def check_explicit(total: Decimal, values: Sequence[Decimal]) -> None:
             f"{'short of' if difference > 0 else 'over'} the target of {total}",
             field="allocations",
         )
+
+
+def check_ramp(ramp: Sequence[Decimal], method: str) -> None:
+    """A ramp is a list of shares, each from 0 to 1, and weighs days present only."""
+    if method != "prorated":
+        raise AllocationError("a ramp weighs days present: it goes with method prorated", field="ramp")
+    for n, share in enumerate(ramp):
+        if not 0 <= share <= 1:
+            raise AllocationError(f"a ramp share is a fraction from 0 to 1, not {share}", field=f"ramp.{n}")
+
+
+def ramped(days: Sequence[date], joined: date, ramp: Sequence[Decimal]) -> Decimal:
+    """Days present, each weighed by a new hire's ramp: a day in their n-th calendar month (the
+    month they joined is the first) counts ramp[n-1] of a day; after the ramp, a whole day."""
+
+    def share(day: date) -> Decimal:
+        month = (day.year - joined.year) * 12 + day.month - joined.month
+        return ramp[month] if 0 <= month < len(ramp) else Decimal(1)
+
+    return sum((share(day) for day in days), Decimal(0))
 
 
 METHODS = ("even", "weights", "explicit", "last_period_mix", "prorated")
