@@ -307,6 +307,38 @@ async def fetch_figures(
     return figures, (rows[0]["read_position"] or 0) if rows else 0
 
 
+# Per key (node, first and last day, scope): the targets of the metric whose days meet the
+# key's, one row per part of a time split (or one row): what a period with no target of its
+# own (a week of a month target) derives its planned share from.
+HOLDERS = """
+SELECT k.i, t.target_id, t.starts_on, t.ends_on, t.value,
+       c.starts_on AS part_starts_on, c.ends_on AS part_ends_on, c.value AS part_value
+  FROM unnest($1::text[], $2::date[], $3::date[], $4::jsonb[]) WITH ORDINALITY AS k(node, starts_on, ends_on, scope, i)
+  JOIN attainment_targets t
+    ON t.node = k.node AND t.metric = $5 AND t.scope = k.scope
+   AND t.starts_on <= k.ends_on AND t.ends_on >= k.starts_on
+  LEFT JOIN attainment_targets c ON t.axis = 'period' AND c.parent_id = t.target_id
+ ORDER BY k.i, t.starts_on, t.target_id, c.starts_on
+"""
+
+HolderKey = tuple[str, date, date, dict[str, str]]  # node, first day, last day, scope
+HolderRow = tuple[UUID, date, date, Decimal, list[tuple[date, date, Decimal]]]  # id, days, value, time split
+
+
+async def fetch_holders(conn: asyncpg.Connection, metric: str, keys: list[HolderKey]) -> list[list[HolderRow]]:
+    """Per key, the metric's targets of the same node and scope whose days meet the key's days,
+    each with its time split's days and values (empty when it is not split by time)."""
+    columns = [[k[n] for k in keys] for n in range(3)]
+    rows = await conn.fetch(HOLDERS, *columns, [_json(k[3]) for k in keys], metric)
+    found: list[dict[UUID, HolderRow]] = [{} for _ in keys]
+    for r in rows:
+        key = r["target_id"]
+        holder = found[r["i"] - 1].setdefault(key, (key, r["starts_on"], r["ends_on"], r["value"], []))
+        if r["part_starts_on"] is not None:
+            holder[4].append((r["part_starts_on"], r["part_ends_on"], r["part_value"]))
+    return [list(by_id.values()) for by_id in found]
+
+
 async def fetch_target_keys(conn: asyncpg.Connection, target_ids: list[UUID]) -> dict[UUID, asyncpg.Record]:
     """Metric, scope and days of targets, by id."""
     rows = await conn.fetch(

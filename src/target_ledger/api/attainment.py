@@ -81,6 +81,7 @@ def _row(row: Row) -> AttainmentRow:
         pace_pct=s.pace_pct if s else None,
         projected=s.projected if s else None,
         status=s.status if s else None,
+        target_source=row.target_source,
     )
 
 

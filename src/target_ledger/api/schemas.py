@@ -174,12 +174,14 @@ class Comment(Input):
 
 class Decompose(Input):
     axis: Annotated[str, msgspec.Meta(pattern="^(org|period|dimension)$")]
-    method: Annotated[str, msgspec.Meta(pattern="^(even|weights|explicit|last_period_mix)$")]
+    method: Annotated[str, msgspec.Meta(pattern="^(even|weights|explicit|last_period_mix|prorated)$")]
     into: Annotated[str, msgspec.Meta(pattern="^(half|quarter|month|period|week)$")] | None = None
     dimension: Name | None = None
     parts: Annotated[list[Annotated[str, msgspec.Meta(max_length=64)]], msgspec.Meta(max_length=1000)] | None = None
     weights: dict[str, Amount] | None = None
     allocations: dict[str, TypedValue] | None = None
+    # prorated only: a new hire's share of a day in their first, second, … month, e.g. ["0.5", "0.75"]
+    ramp: Annotated[list[Amount], msgspec.Meta(max_length=24)] | None = None
 
 
 class MatrixRow(Struct):
@@ -313,6 +315,9 @@ class AttainmentRow(Struct):
     pace_pct: Decimal | None
     projected: Decimal | None
     status: str | None
+    # "set": the target of this very period; "derived_share": no target of its own, its planned
+    # share of the targets holding its days (a week of a month target), a reading, not a target.
+    target_source: Annotated[str, msgspec.Meta(pattern="^(set|derived_share)$")] | None = None
 
 
 class Attainment(Struct):

@@ -8,7 +8,7 @@ from fractions import Fraction
 import asyncpg
 
 from projections import attainment as attainment_model
-from projections.attainment import Plan, fetch_figures
+from projections.attainment import HolderKey, Plan, fetch_figures, fetch_holders
 from projections.runner import caught_up
 from target_ledger.application import Command, ReadModelBehindError
 from target_ledger.application.reads import authorize_read, known_metric
@@ -17,6 +17,7 @@ from target_ledger.domain.attainment import Standing, assess, days_elapsed, plan
 from target_ledger.domain.calendar import Period
 from target_ledger.domain.catalog import Metric, part_key
 from target_ledger.domain.corrective_action import Measure
+from target_ledger.domain.derived_share import Holder, expected_share, planned_share, shown_share
 from target_ledger.domain.errors import DomainError
 from target_ledger.domain.org import ORG_ID, Organisation
 from target_ledger.domain.target import Target, target_id
@@ -32,6 +33,7 @@ class Row:
     target_id: object | None = None
     target: Decimal | None = None
     standing: Standing | None = None
+    target_source: str | None = None  # "set", or "derived_share" for a period inside a target's
 
 
 Key = tuple[str, Period, dict[str, str]]  # node, period, scope
@@ -51,6 +53,16 @@ def actual_of(metric: Metric, totals: dict[str, Decimal]) -> Decimal | Fraction:
     return rate(totals[numerator], totals[denominator])
 
 
+async def holders_now(conn: asyncpg.Connection, metric: str, keys: list[HolderKey]) -> list[list[Holder]]:
+    """Per key, the targets whose days meet its days: what a period with none derives its share from."""
+    found = await fetch_holders(conn, metric, keys)
+    return [[Holder(start, end, value, parts) for _, start, end, value, parts in rows] for rows in found]
+
+
+def _days(keys: list[Key]) -> list[HolderKey]:
+    return [(node, span.start, span.end, scope) for node, span, scope in keys]
+
+
 class LiveFigures:
     """Targets and actuals from the attainment read model, as they stand now: every row's
     in one query, however many rows a read asks for."""
@@ -65,6 +77,9 @@ class LiveFigures:
         spans = [(node, span.key, span.start, min(span.end, self.today), scope) for node, span, scope in keys]
         figures, self.position = await fetch_figures(self.conn, metric, parts, spans)
         return figures
+
+    async def holders(self, keys: list[Key], metric: str) -> list[list[Holder]]:
+        return await holders_now(self.conn, metric, _days(keys))
 
 
 class KnownFigures:
@@ -83,6 +98,17 @@ class KnownFigures:
             for node, span, scope in keys
         ]
 
+    async def holders(self, keys: list[Key], metric: str) -> list[list[Holder]]:
+        """As LiveFigures.holders, each target's value and split as known at the instant (the read
+        model only names the candidates: a target is never removed)."""
+        async with self.cmd.store.pool.acquire() as conn:
+            found = await fetch_holders(conn, metric, _days(keys))
+        held: list[list[Holder]] = []
+        for rows in found:
+            known = [await self.cmd.store.get_until(row[0], self.at) for row in rows]
+            held.append([_holder(self.cmd, t) for t in known if isinstance(t, Target)])
+        return held
+
     async def _totals(self, node: str, parts: list[str], span: Period, scope: dict[str, str]) -> dict[str, Decimal]:
         totals = dict.fromkeys(parts, Decimal(0))
         for part in parts:
@@ -100,42 +126,78 @@ class KnownFigures:
         target = await self.cmd.store.get_until(target_id(node, metric, span.key, scope), self.at)
         if not isinstance(target, Target):
             return None
-        seasonal = []
-        if target.axis == "period":
-            periods = [self.cmd.calendar.parse(p.period) for p in target.parts]
-            seasonal = [(p.start, p.end, part.value) for p, part in zip(periods, target.parts, strict=True)]
-        return Plan(target.id, target.value, seasonal)
+        return Plan(target.id, target.value, list(_holder(self.cmd, target).seasonal))
+
+
+def _holder(cmd: Command, target: Target) -> Holder:
+    """A target's days, value and time split, from the target itself."""
+    seasonal = []
+    if target.axis == "period":
+        periods = [cmd.calendar.parse(p.period) for p in target.parts]
+        seasonal = [(p.start, p.end, part.value) for p, part in zip(periods, target.parts, strict=True)]
+    return Holder(target.starts_on, target.ends_on, target.value, seasonal)
 
 
 Figures = LiveFigures | KnownFigures
 
 
-def _assess(cmd: Command, today: date, metric: Metric, key: Key, totals: dict[str, Decimal], plan: Plan | None) -> Row:
+def _assess(
+    cmd: Command,
+    today: date,
+    metric: Metric,
+    key: Key,
+    totals: dict[str, Decimal],
+    plan: Plan | None,
+    held: list[Holder],
+) -> Row:
+    """`held`: for a key without a target of its own, the targets holding its days."""
     node, span, scope = key
     lower = metric.direction == "lower"
     exact = actual_of(metric, totals)  # judged on the exact figure, shown without flattering
     actual = shown_actual(exact, lower_is_better=lower)
     row = Row(node, metric.name, span.key, scope, actual)
-    if plan is None:
-        return row
+    target: Decimal | Fraction
+    if plan is not None:
+        target, shown_target, source = plan.value, plan.value, "set"
+        expected = planned_by(plan.value, span.start, span.end, plan.seasonal, today)
+    else:
+        share = planned_share(held, span.start, span.end, additive=metric.additive)
+        if share is None:
+            return row
+        # A derived share is a reading, judged exactly; a rate is inherited as it is.
+        target, source = share, "derived_share"
+        shown_target = shown_share(share, lower_is_better=lower) if metric.additive else _decimal(share)
+        expected = expected_share(held, span.start, span.end, today)
     standing = assess(
-        target=plan.value,
+        target=target,
         actual=exact,
-        expected=planned_by(plan.value, span.start, span.end, plan.seasonal, today),
+        expected=expected,
         elapsed_days=days_elapsed(span.start, span.end, today),
         total_days=span.days,
         lower_is_better=lower,
         thresholds=cmd.thresholds,
     )
-    return Row(node, metric.name, span.key, scope, actual, plan.target_id, plan.value, standing)
+    target_id = plan.target_id if plan else None
+    return Row(node, metric.name, span.key, scope, actual, target_id, shown_target, standing, source)
 
 
-async def _rows(cmd: Command, figures: Figures, metric: Metric, keys: list[Key]) -> list[Row]:
-    """Each key's row: actual to date (from the period's first day up to today), target and standing."""
+def _decimal(rate: Fraction) -> Decimal:
+    """An inherited rate (a Decimal's fraction) back as that Decimal."""
+    return Decimal(rate.numerator) / Decimal(rate.denominator)
+
+
+async def _rows(cmd: Command, figures: Figures, metric: Metric, keys: list[Key], *, derive: bool = False) -> list[Row]:
+    """Each key's row: actual to date (from the period's first day up to today), target and standing;
+    with `derive`, a key without a target of its own gets its planned share of the targets holding it."""
     if not keys:
         return []
     found = await figures.figures(keys, metric.name, parts_of(metric))
-    return [_assess(cmd, figures.today, metric, k, t, p) for k, (t, p) in zip(keys, found, strict=True)]
+    bare = [i for i, (_, plan) in enumerate(found) if plan is None] if derive else []
+    held = dict(zip(bare, await figures.holders([keys[i] for i in bare], metric.name) if bare else [], strict=True))
+    return [
+        _assess(cmd, figures.today, metric, k, t, p, held.get(i, []))
+        for i, (k, (t, p)) in enumerate(zip(keys, found, strict=True))
+    ]
 
 
 async def _row(cmd: Command, figures: Figures, metric: Metric, node: str, span: Period, scope: dict[str, str]) -> Row:
@@ -179,7 +241,7 @@ async def attainment(
     async with cmd.store.pool.acquire() as conn:
         figures: Figures = KnownFigures(cmd, as_of, then) if as_of else LiveFigures(conn, today)
         # The node's own row and its breakdown's, read together.
-        row, *rows = await _rows(cmd, figures, definition, [(node, span, scope), *readable])
+        row, *rows = await _rows(cmd, figures, definition, [(node, span, scope), *readable], derive=True)
     return row, rows, figures.position
 
 

@@ -13,10 +13,11 @@ import msgspec
 from projections import attainment as attainment_model
 from projections.attainment import Plan
 from target_ledger.application import Command
-from target_ledger.application.attainment import planned_between
+from target_ledger.application.attainment import holders_now, planned_between
 from target_ledger.domain.alert_rules import Settings
 from target_ledger.domain.attainment import Number
 from target_ledger.domain.calendar import Calendar
+from target_ledger.domain.derived_share import planned_share
 from target_ledger.domain.org import Organisation
 
 Verdict = Literal["breach", "clear", "hold"]
@@ -71,22 +72,22 @@ class Judge:
         return (await self.cmd.alert_rules()).settings(rule, metric, chain)
 
     async def week(self, target: asyncpg.Record, first: date, last: date) -> tuple[Fraction, Decimal]:
-        """Planned (exactly) and actual for the days of a week that fall in the target's period."""
-        span = self.cmd.calendar.parse(target["period"])
-        first, last = max(first, span.start), min(last, span.end)
-        plan = await attainment_model.fetch_plan(
-            self.conn, node=target["node"], metric=target["metric"], period=span.key, scope=scope_of(target)
-        )
-        planned = planned_between(plan or Plan(target["target_id"], target["value"], []), span, first, last)
+        """Planned (exactly) and actual for a week: the week's planned share of the targets holding
+        its days, the figure GET /v1/attainment answers for it (a week straddling two month targets
+        takes each one's share of its days); if some day of it has no target, the days of the week
+        that fall in the target's period."""
+        node, metric, scope = target["node"], target["metric"], scope_of(target)
+        [held] = await holders_now(self.conn, metric, [(node, first, last, scope)])
+        planned = planned_share(held, first, last)
+        if planned is None:
+            span = self.cmd.calendar.parse(target["period"])
+            first, last = max(first, span.start), min(last, span.end)
+            plan = await attainment_model.fetch_plan(self.conn, node=node, metric=metric, period=span.key, scope=scope)
+            planned = planned_between(plan or Plan(target["target_id"], target["value"], []), span, first, last)
         totals = await attainment_model.fetch_actual_totals(
-            self.conn,
-            node=target["node"],
-            metrics=[target["metric"]],
-            starts_on=first,
-            ends_on=last,
-            scope=scope_of(target),
+            self.conn, node=node, metrics=[metric], starts_on=first, ends_on=last, scope=scope
         )
-        return planned, totals[target["metric"]]
+        return planned, totals[metric]
 
 
 def scope_of(target: asyncpg.Record) -> dict[str, str]:

@@ -11,6 +11,7 @@ from projections import attainment as attainment_model
 from target_ledger.application.attainment import standing_on
 from target_ledger.application.judging import Finding, Judge, manager, scope_of, verdict, weeks_ended
 from target_ledger.domain.attainment import shown
+from target_ledger.domain.derived_share import shown_share
 
 
 def _covering(targets: list[asyncpg.Record], day: date) -> dict[tuple[str, str, str], asyncpg.Record]:
@@ -74,6 +75,8 @@ async def _judge_target(
     # Judged on the exact percentages; shown rounded down (completion: higher is better).
     judged_weeks = [_completion(planned, actual, lower_is_better=lower_is_better) for planned, actual in by_week]
     pcts = [p for p in judged_weeks if p is not None]
+    # The latest week's target as GET /v1/attainment shows it for that week.
+    weekly = shown_share(by_week[0][0], lower_is_better=lower_is_better) if by_week else None
     if completion.enabled and pcts and completion.threshold is not None:
         judged = verdict(pcts[0], completion.threshold, completion.margin or Decimal(0))
         running = len(pcts) >= (completion.weeks or 1) and all(p < Fraction(completion.threshold) for p in pcts)
@@ -82,7 +85,8 @@ async def _judge_target(
                 rule="weekly_completion",
                 verdict="hold" if judged == "breach" and not running else judged,
                 message=f"{node} {metric}: weekly completion {', '.join(f'{shown(p)} %' for p in pcts)} "
-                f"(latest first); below {completion.threshold} % for {completion.weeks} weeks running raises",
+                f"(latest first; the latest against a weekly target of {weekly}); "
+                f"below {completion.threshold} % for {completion.weeks} weeks running raises",
                 value=shown(pcts[0]),
                 threshold=completion.threshold,
                 **base,
@@ -98,7 +102,8 @@ async def _judge_target(
                 rule="week_gap",
                 verdict=verdict(share, gap.share, gap.margin or Decimal(0), breach_below=False),
                 message=f"{node} {metric}: last week's gap {shown(short, higher_is_better=False)} is "
-                f"{shown(share, higher_is_better=False)} % of its weekly target; above {gap.share} % raises",
+                f"{shown(share, higher_is_better=False)} % of its weekly target of {weekly}; "
+                f"above {gap.share} % raises",
                 value=shown(share, higher_is_better=False),
                 threshold=gap.share,
                 **base,

@@ -15,6 +15,7 @@ from target_ledger.domain import decomposition
 from target_ledger.domain.access import check_can_decompose, check_can_set_target
 from target_ledger.domain.calendar import Period
 from target_ledger.domain.errors import AlreadyExistsError, DomainError, NotFoundError
+from target_ledger.domain.org import Organisation
 from target_ledger.domain.target import Growth, Part, Scope, Target
 from target_ledger.eventstore import EventStore, StreamConflictError
 
@@ -171,12 +172,13 @@ class Split:
     """How to decompose: along which axis, by which method, into which parts."""
 
     axis: str  # org | period | dimension
-    method: str  # even | weights | explicit | last_period_mix
+    method: str  # even | weights | explicit | last_period_mix | prorated
     into: str | None = None  # period axis: quarter, month, week...
     dimension: str | None = None  # dimension axis
     parts: list[str] | None = None  # a subset of the candidates (default: all)
     weights: dict[str, Decimal] | None = None
     allocations: dict[str, Decimal] | None = None
+    ramp: list[Decimal] | None = None  # prorated: a new hire's share of a day, month by month
 
 
 @dataclass(frozen=True)
@@ -205,6 +207,8 @@ async def decide_split(cmd: Command, parent: Target, split: Split) -> list[Targe
     catalog, org = await cmd.catalog(), await cmd.org()
     check_can_decompose(cmd.actor, org, parent.node, split.axis, cmd.today())
     metric = catalog.metric(parent.metric)
+    if split.ramp is not None:
+        decomposition.check_ramp(split.ramp, split.method)
     candidates = await _candidates(cmd, parent, split)
     keys = _chosen(split, list(candidates), await _default_parts(cmd, split, candidates))
     given = split.allocations if split.method == "explicit" else split.weights
@@ -274,8 +278,12 @@ async def _candidates(cmd: Command, parent: Target, split: Split) -> dict[str, _
         org = await cmd.org()
         if not org.is_unit(parent.node):
             raise DomainError(f"{parent.node!r} is a person: nothing below it to split into", field="axis")
+        if split.method == "prorated":
+            return _present(org, parent, span, split.ramp or [])
         children = org.children(parent.node, cmd.today())
         return {node: _Candidate(node, span, parent.scope, whole) for node in children}
+    if split.method == "prorated":
+        raise DomainError("prorated weighs people by their days present: it splits along the org", field="method")
     if split.axis == "period":
         return {
             p.key: _Candidate(parent.node, p, parent.scope, Decimal(span.overlap_days(p)) / p.days)
@@ -289,6 +297,19 @@ async def _candidates(cmd: Command, parent: Target, split: Split) -> dict[str, _
         values = (await cmd.catalog()).dimension(split.dimension)
         return {v: _Candidate(parent.node, span, {**parent.scope, split.dimension: v}, whole) for v in values}
     raise DomainError(f"unknown axis {split.axis!r}; use org, period or dimension", field="axis")
+
+
+def _present(org: Organisation, parent: Target, span: Period, ramp: list[Decimal]) -> dict[str, _Candidate]:
+    """A unit's sub-units for every day, and the people who were its members on any day of the
+    period, each weighed by their days present (the documents split a team's target over the
+    people who carry it; a joiner on 16 June carries 15 of June's 30 days), a new hire's days
+    by the ramp."""
+    units = [n for n in org.children(parent.node, span.start) if org.is_unit(n)]
+    weights = {n: Decimal(span.days) for n in units}
+    for person in org.members_during(parent.node, span.start, span.end):
+        days = org.present_days(person, parent.node, span.start, span.end)
+        weights[person] = decomposition.ramped(days, org.joined(person), ramp)
+    return {n: _Candidate(n, span, parent.scope, days) for n, days in weights.items()}
 
 
 async def _default_parts(cmd: Command, split: Split, candidates: dict[str, _Candidate]) -> list[str]:

@@ -91,7 +91,7 @@ class Standing:
 
 def assess(
     *,
-    target: Decimal,
+    target: Decimal | Fraction,
     actual: Decimal | Fraction,
     expected: Number,
     elapsed_days: int,
@@ -133,10 +133,11 @@ def assess(
         pace=pace,
         status=status,
         attainment_pct=None if attainment is None else shown(attainment, higher_is_better=better),
-        # A sum's gap is exact as it is; a rate's is rounded like any other figure.
-        gap=shown(goal - so_far, RATE, higher_is_better=lower_is_better)
-        if isinstance(actual, Fraction)
-        else target - actual,
+        # A sum's gap against a set target is exact as it is; a rate's, or one against a derived
+        # share (a Fraction), is rounded like any other figure.
+        gap=target - actual
+        if isinstance(target, Decimal) and isinstance(actual, Decimal)
+        else shown(goal - so_far, quantum, higher_is_better=lower_is_better),
         expected=shown(planned, quantum, higher_is_better=lower_is_better),
         pace_pct=None if pace is None else shown(pace),  # pace is higher-is-better either way
         projected=None if projected is None else shown(projected, quantum, higher_is_better=better),

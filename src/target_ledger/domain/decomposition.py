@@ -1,6 +1,7 @@
 """Splitting a value into parts that sum to it exactly (largest-remainder method)."""
 
 from collections.abc import Sequence
+from datetime import date
 from decimal import ROUND_FLOOR, Decimal
 
 from target_ledger.domain.errors import DomainError
@@ -52,7 +53,27 @@ def check_explicit(total: Decimal, values: Sequence[Decimal]) -> None:
         )
 
 
-METHODS = ("even", "weights", "explicit", "last_period_mix")
+def check_ramp(ramp: Sequence[Decimal], method: str) -> None:
+    """A ramp is a list of shares, each from 0 to 1, and weighs days present only."""
+    if method != "prorated":
+        raise AllocationError("a ramp weighs days present: it goes with method prorated", field="ramp")
+    for n, share in enumerate(ramp):
+        if not 0 <= share <= 1:
+            raise AllocationError(f"a ramp share is a fraction from 0 to 1, not {share}", field=f"ramp.{n}")
+
+
+def ramped(days: Sequence[date], joined: date, ramp: Sequence[Decimal]) -> Decimal:
+    """Days present, each weighed by a new hire's ramp: a day in their n-th calendar month (the
+    month they joined is the first) counts ramp[n-1] of a day; after the ramp, a whole day."""
+
+    def share(day: date) -> Decimal:
+        month = (day.year - joined.year) * 12 + day.month - joined.month
+        return ramp[month] if 0 <= month < len(ramp) else Decimal(1)
+
+    return sum((share(day) for day in days), Decimal(0))
+
+
+METHODS = ("even", "weights", "explicit", "last_period_mix", "prorated")
 
 
 def split(
@@ -67,7 +88,8 @@ def split(
 ) -> dict[str, Decimal]:
     """The value of each part. `given` holds the allocations (explicit) or the weights
     (weights, last_period_mix); `coverage` is the share of each part inside the parent
-    (a week straddling the month's end counts for its days in the month)."""
+    (a week straddling the month's end counts for its days in the month; along the org, for
+    `prorated`, the days each part was present in the period)."""
     if not keys:
         raise AllocationError("there is nothing to split into", field="parts")
     if method == "explicit":
@@ -77,7 +99,7 @@ def split(
         return dict(zip(keys, values, strict=True))
     if not additive:  # a rate is not divided: every part inherits it
         return dict.fromkeys(keys, total)
-    if method == "even":
+    if method in ("even", "prorated"):  # prorated: `coverage` holds each person's days present
         weights = [(coverage or {}).get(key, Decimal(1)) for key in keys]
     elif method in ("weights", "last_period_mix"):
         field = "weights" if method == "weights" else "method"

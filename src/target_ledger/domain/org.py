@@ -2,7 +2,7 @@
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from eventsourcing.domain import Aggregate
@@ -309,6 +309,25 @@ class Organisation(Aggregate, created_event_name="OrganisationStarted"):
             self._person(node)
             return []
         return [*self.units[node].children, *self._members(on).get(node, [])]
+
+    def present_days(self, person: str, unit: str, first: date, last: date) -> list[date]:
+        """The days of [first, last] the person was a member of the unit (joined, moved or left on
+        an effective date inside it): what a split prorated by days present weighs."""
+        member = self._person(person)
+        if all(u != unit for _, u in member.memberships):  # the usual case: never a member
+            return []
+        days = (first + timedelta(days=n) for n in range((last - first).days + 1))
+        return [day for day in days if member.unit_on(day) == unit]
+
+    def joined(self, person: str) -> date:
+        """The day the person joined the organisation (a move is not a new start)."""
+        return self._person(person).memberships[0][0]
+
+    def members_during(self, unit: str, first: date, last: date) -> list[str]:
+        """The people who were members of the unit on at least one day of [first, last], in
+        the order the unit lists them (a leaver before `first` is not among them)."""
+        self.check_unit(unit, field="node")
+        return [p for p in self.people if self.present_days(p, unit, first, last)]
 
     def subtree(self, node: str, on: date) -> list[str]:
         """The node and everything below it, depth first."""

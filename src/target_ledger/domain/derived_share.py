@@ -1,0 +1,73 @@
+"""A period inside a target's period (a week, a day): its planned share, derived from the targets holding its days."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from fractions import Fraction
+
+from target_ledger.domain.attainment import CENT, planned_by, shown
+
+_DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Holder:
+    """A target whose days meet the period read: its days, value and, if split by time, its parts."""
+
+    start: date
+    end: date
+    value: Decimal
+    seasonal: Sequence[tuple[date, date, Decimal]] = field(default=())
+
+    def planned(self, first: date, last: date) -> Fraction:
+        """What it plans for the days first..last (they lie inside it), exactly."""
+        by_last = planned_by(self.value, self.start, self.end, self.seasonal, last)
+        return by_last - planned_by(self.value, self.start, self.end, self.seasonal, first - _DAY)
+
+
+def holding(holders: Sequence[Holder], first: date, last: date) -> list[tuple[Holder, date, date]] | None:
+    """Each run of days of first..last with the target that plans it: the shortest one holding
+    the day (a split month before its quarter); None if some day has no target. A target lying
+    inside first..last (a week of the month read) does not hold it: that is a sum of parts."""
+    outer = [h for h in holders if not (first <= h.start and h.end <= last) or (h.start, h.end) == (first, last)]
+    runs: list[tuple[Holder, date, date]] = []
+    day = first
+    while day <= last:
+        around = [h for h in outer if h.start <= day <= h.end]
+        if not around:
+            return None
+        chosen = min(around, key=lambda h: (h.end - h.start, h.start))
+        if runs and runs[-1][0] is chosen:
+            runs[-1] = (chosen, runs[-1][1], day)
+        else:
+            runs.append((chosen, day, day))
+        day += _DAY
+    return runs
+
+
+def planned_share(holders: Sequence[Holder], first: date, last: date, *, additive: bool = True) -> Fraction | None:
+    """The planned share of first..last, exactly: each holding target's plan for its days in it
+    (pro rata by days, or by its time split), a straddling week taking each month's share by its
+    own days. A rate is not divided: it is inherited when one rate holds every day. None if a
+    day has no target (or, for a rate, the days hold different rates)."""
+    runs = holding(holders, first, last)
+    if not runs:
+        return None
+    if not additive:
+        rates = {h.value for h, _, _ in runs}
+        return Fraction(rates.pop()) if len(rates) == 1 else None
+    return sum((h.planned(a, b) for h, a, b in runs), Fraction(0))
+
+
+def expected_share(holders: Sequence[Holder], first: date, last: date, today: date) -> Fraction:
+    """The planned share of the days first..today (0 before the period starts)."""
+    if today < first:
+        return Fraction(0)
+    return planned_share(holders, first, min(today, last)) or Fraction(0)
+
+
+def shown_share(exact: Fraction, *, lower_is_better: bool = False) -> Decimal:
+    """A derived share as shown, to the cent (counts too: it is a reading, never a stored target),
+    toward the side that does not flatter: up for a target, down for a budget."""
+    return shown(exact, CENT, higher_is_better=lower_is_better)
