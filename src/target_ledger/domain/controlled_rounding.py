@@ -31,7 +31,7 @@ def controlled_round(table: Sequence[Sequence[Fraction]]) -> list[list[int]]:
         raise RoundingError("a cell of the table is negative", field="cells")
     row_sums = [sum(row, Fraction(0)) for row in table]
     column_sums = [sum((row[j] for row in table), Fraction(0)) for j in range(width)]
-    graph, demand = nx.DiGraph(), dict.fromkeys(["source", "sink"], 0)
+    graph, demand = nx.DiGraph(), dict[object, int]({"source": 0, "sink": 0})
     demand.update({("row", i): 0 for i in range(rows)} | {("column", j): 0 for j in range(width)})
 
     def bounded(u: object, v: object, exact: Fraction) -> None:
