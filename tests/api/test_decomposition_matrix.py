@@ -1,9 +1,12 @@
 """A quarter split by month and by product at once: a matrix of targets whose every margin adds up."""
 
+import asyncio
 from decimal import Decimal
 
 import pytest
+from click.testing import CliRunner
 
+from target_ledger.cli import main
 from target_ledger.domain.decomposition import by_weights
 from tests.api.support import ADMIN, admin_post, ask, build_east
 
@@ -222,3 +225,17 @@ async def test_a_second_axis_keeps_the_rules_of_a_split(client, auth, org) -> No
     )
     assert r.status_code == 201, r.text
     await _split(client, auth, quarter["id"], 409, axis="org", method="even")
+
+
+async def test_a_year_holding_a_matrix_is_not_exported_as_a_plan_without_its_cells(
+    client, auth, org, settings, db_url, tmp_path
+) -> None:
+    quarter = await _quarter(client, auth, "900")
+    cross = {"axis": "dimension", "dimension": "product", "method": "even"}
+    await _split(client, auth, quarter["id"], axis="period", into="month", method="even", cross=cross)
+    # A plan row holds one split: the export says why it cannot write this year, and writes nothing.
+    env = {"DATABASE_URL": db_url, "TL_DATA_DIR": settings.data_dir}
+    path = tmp_path / "plan-2026.xlsx"
+    result = await asyncio.to_thread(CliRunner().invoke, main, ["export", "plan", "--year", "2026", str(path)], env=env)
+    assert result.exit_code != 0 and "decomposition matrix" in result.output, result.output
+    assert quarter["id"] in result.output and not path.exists()
