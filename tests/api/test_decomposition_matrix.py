@@ -221,9 +221,16 @@ async def test_a_second_axis_keeps_the_rules_of_a_split(client, auth, org) -> No
     r = await client.post(
         f"/v1/targets/{quarter['id']}/decomposition",
         json=body,
-        headers={**auth("east-boss"), "If-Match": f'"{version}"'},
+        headers={**auth("east-boss"), "If-Match": f'"{version}"', "Idempotency-Key": "matrix-1"},
     )
-    assert r.status_code == 201, r.text
+    assert r.status_code == 201 and len(r.json()["cross_children"]) == 2, r.text
+    # A retry with the same Idempotency-Key gets the first answer, not a 412 from its own effect.
+    again = await client.post(
+        f"/v1/targets/{quarter['id']}/decomposition",
+        json=body,
+        headers={**auth("east-boss"), "If-Match": f'"{version}"', "Idempotency-Key": "matrix-1"},
+    )
+    assert (again.status_code, again.json()) == (201, r.json())
     await _split(client, auth, quarter["id"], 409, axis="org", method="even")
 
 
