@@ -25,14 +25,14 @@ def part_of(target: Target) -> Part:
     return Part(target_id=target.id, node=target.node, period=target.period, scope=target.scope, value=target.value)
 
 
-def axis_key(parent: Target, child: Target | Part) -> tuple[str, str]:
+def axis_key(parent: Target, child: Target) -> tuple[str, str]:
     """Where a child lies along its parent's axis, and the axis's name in a field: ("org", node),
     ("period", "2026-01") or the dimension's name and value ("product", "A")."""
     if child.node != parent.node:
         return "org", child.node
     if child.period != parent.period:
         return "period", child.period
-    return next((k, v) for k, v in child.scope.items() if k not in parent.scope)
+    return next(((k, v) for k, v in child.scope.items() if k not in parent.scope), ("parts", str(child.id)))
 
 
 async def decompose(
@@ -78,6 +78,9 @@ async def cross_split(
     ):
         return None
     parent.check_can_cross(split.axis)  # before any part is decided: a third axis is a 409
+    for key, line in (cells or {}).items():
+        for column, value in line.items():
+            metric.check_value(value, field=f"cells.{key}.{column}")
     row_keys = [axis_key(parent, r) for r in rows]
     column_axis = split.dimension if split.axis == "dimension" else split.axis
     values = _cell_values(parent, rows, row_keys, list(columns.items()), column_axis or "", metric.unit, cells)
