@@ -246,3 +246,33 @@ async def test_a_year_holding_a_matrix_is_not_exported_as_a_plan_without_its_cel
     result = await asyncio.to_thread(CliRunner().invoke, main, ["export", "plan", "--year", "2026", str(path)], env=env)
     assert result.exit_code != 0 and "decomposition matrix" in result.output, result.output
     assert quarter["id"] in result.output and not path.exists()
+
+
+async def test_an_org_by_time_matrix_of_a_count_metric_rounds_to_whole_units(client, auth, org) -> None:
+    # East's 100 new customers in Q1, split between its two teams 1 : 2 and, crossed, by month
+    # evenly: months 34 / 33 / 33, teams 33 / 67; every cell a whole customer, every margin exact.
+    r = await client.post(
+        "/v1/targets",
+        json={"node": "east", "metric": "new_customers", "period": "2026-Q1", "value": "100"},
+        headers=auth("ceo"),
+    )
+    assert r.status_code == 201, r.text
+    east = r.json()
+    cross = {"axis": "period", "into": "month", "method": "even"}
+    weights = {"east-1": 1, "east-2": 2}
+    split = await _split(
+        client, auth, east["id"], who="ceo", axis="org", method="weights", weights=weights, cross=cross
+    )
+    teams = {c["node"]: c["value"] for c in split["children"]}
+    months = {c["period"]: c["value"] for c in split["cross_children"]}
+    assert teams == {"east-1": "33", "east-2": "67"} and months == {"2026-01": "34", "2026-02": "33", "2026-03": "33"}
+    cells = {}
+    for team in split["children"]:
+        for cell in (await _get(client, auth, team["target_id"]))["children"]:
+            assert cell["node"] == team["node"] and Decimal(cell["value"]) == int(Decimal(cell["value"]))
+            cells[(cell["period"], cell["node"])] = cell["value"]
+    assert len(cells) == 6
+    for team, value in teams.items():
+        assert sum(Decimal(v) for (_, t), v in cells.items() if t == team) == Decimal(value)
+    for month, value in months.items():
+        assert sum(Decimal(v) for (m, _), v in cells.items() if m == month) == Decimal(value)
