@@ -79,7 +79,7 @@ async def _approve(client, auth, asked: dict, *approvers: str) -> None:
 
 
 async def test_the_source_example_splits_q1_by_month_and_product_and_stays_exact_after_an_adjustment(
-    client, auth, org
+    client, auth, org, pool
 ) -> None:
     # The seed's worked example: Q1 revenue 1,200,000; January 400,000, February 450,000, March
     # 350,000; product A (high margin) 30 % = 360,000, product B 70 % = 840,000.
@@ -117,6 +117,15 @@ async def test_the_source_example_splits_q1_by_month_and_product_and_stays_exact
     assert by_product == {"A": "300000.00", "B": "700000.00"}
     assert cells[("2026-02", "A")] == "112500.00"
     _check_sums(q, by_month, by_product, cells)
+    # The audit trail shows both splits and the adjustment.
+    head = await pool.fetchval("SELECT max(position) FROM events")
+    r = await client.get(f"/v1/targets/{quarter['id']}/history", params={"min_position": head}, headers=auth("lead1"))
+    assert [e["type"] for e in r.json() if e["type"].startswith("Target")] == [
+        "TargetSet",
+        "TargetDecomposed",
+        "TargetCrossDecomposed",
+        "TargetAdjusted",
+    ]
 
 
 async def test_cells_that_cannot_round_one_month_at_a_time_still_add_up_both_ways(client, auth, org) -> None:
