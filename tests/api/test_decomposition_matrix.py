@@ -257,7 +257,7 @@ async def test_a_year_holding_a_matrix_is_not_exported_as_a_plan_without_its_cel
     assert quarter["id"] in result.output and not path.exists()
 
 
-async def test_an_org_by_time_matrix_of_a_count_metric_rounds_to_whole_units(client, auth, org) -> None:
+async def test_an_org_by_time_matrix_of_a_count_metric_rounds_to_whole_units(client, auth, org, pool) -> None:
     # East's 100 new customers in Q1, split between its two teams 1 : 2 and, crossed, by month
     # evenly: months 34 / 33 / 33, teams 33 / 67; every cell a whole customer, every margin exact.
     r = await client.post(
@@ -285,3 +285,32 @@ async def test_an_org_by_time_matrix_of_a_count_metric_rounds_to_whole_units(cli
         assert sum(Decimal(v) for (_, t), v in cells.items() if t == team) == Decimal(value)
     for month, value in months.items():
         assert sum(Decimal(v) for (m, _), v in cells.items() if m == month) == Decimal(value)
+    # The decomposition reads (the tree, its CSV and workbook) answer for a matrix too.
+    head = await pool.fetchval("SELECT max(position) FROM events")
+    for format in ("json", "csv", "xlsx"):
+        r = await client.get(
+            f"/v1/targets/{east['id']}/decomposition",
+            params={"format": format, "min_position": head},
+            headers=auth("ceo"),
+        )
+        assert r.status_code == 200, r.text
+
+
+async def test_a_closed_month_refuses_its_cells_and_any_change_of_them(client, auth, org, clock) -> None:
+    clock.set("2026-01-10")
+    quarter = await _quarter(client, auth, "900")
+    await _split(client, auth, quarter["id"], axis="period", into="month", method="even")
+    clock.set("2026-02-03")
+    r = await client.post("/v1/periods/2026-01/close", json={"node": "east"}, headers=auth("east-boss"))
+    assert r.status_code == 200, r.text
+    # January is frozen: no new cell may land in it, so the product split is refused whole...
+    body = {"axis": "dimension", "dimension": "product", "method": "even"}
+    r = await client.post(f"/v1/targets/{quarter['id']}/decomposition", json=body, headers=auth("east-boss"))
+    assert r.status_code == 409 and "2026-01" in r.text, r.text
+    assert (await _get(client, auth, quarter["id"]))["cross_children"] == []
+    # An adjustment of the quarter would change January's target: refused as well.
+    body = {"reason_category": "market_change", "justification": "a key customer left", "evidence": []}
+    r = await client.post(
+        f"/v1/targets/{quarter['id']}/adjustments", json={**body, "new_value": "600"}, headers=auth("lead1")
+    )
+    assert r.status_code == 409 and "2026-01" in r.text, r.text
