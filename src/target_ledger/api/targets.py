@@ -27,7 +27,8 @@ from target_ledger.api.schemas import (
     SetTarget,
     TargetView,
 )
-from target_ledger.application import Command, matrix, targets
+from target_ledger.application import Command, targets
+from target_ledger.application import matrix as two_axes
 from target_ledger.application.reads import authorize_member, authorize_read
 from target_ledger.domain.target import Target
 
@@ -160,7 +161,7 @@ class TargetController(Controller):
         fields = msgspec.structs.asdict(data)
         cross, cells = fields.pop("cross"), fields.pop("cells")
         split, across = targets.Split(**fields), cross and targets.Split(**msgspec.structs.asdict(cross))
-        parent, position = await matrix.decompose(command, target_id, split, across, cells)
+        parent, position = await two_axes.decompose(command, target_id, split, across, cells)
         # 200: this very decomposition was made before, and nothing new was stored.
         return _view(parent, position, 201 if position is not None else 200)
 
