@@ -87,7 +87,9 @@ async def cross_split(
     made: list[Target] = []
     by_column: dict[str, list[Part]] = {key: [] for key in columns}
     for row, (_, key) in zip(rows, row_keys, strict=True):
-        across = Split(split.axis, "explicit", split.into, split.dimension, allocations=values[key])
+        across = Split(
+            axis=split.axis, method="explicit", into=split.into, dimension=split.dimension, allocations=values[key]
+        )
         row_cells = await plan_children(cmd, row, across)
         await check_parts_new(cmd, across, row_cells)
         row.decompose(split.axis, "matrix", [part_of(c) for c in row_cells.values()], at=cmd.clock())
