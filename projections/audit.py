@@ -169,6 +169,7 @@ HANDLERS = {
     Target.TargetAcknowledged: target_responded,
     Target.TargetDisputed: target_responded,
     Target.TargetDecomposed: target_decomposed,
+    Target.TargetCrossDecomposed: target_decomposed,  # the second axis of a matrix: axis, method, parts alike
     Target.TargetAdjusted: target_adjusted,
     Adjustment.AdjustmentRequested: adjustment_requested,
     Adjustment.AdjustmentApproved: adjustment_decided,

@@ -163,6 +163,9 @@ class TargetView(Struct):
     decomposed_by: str | None
     children: list[PartView]
     position: int | None = None
+    crossed_along: str | None = None  # a matrix: the second axis, its method, and its margins' targets
+    crossed_by: str | None = None
+    cross_children: list[PartView] = []
     as_of: datetime | None = None  # ?as_of=: the instant asked about; the other fields as known then
     value_now: Decimal | None = None  # ?as_of=: the value today, beside the value then
     growth: GrowthView | None = None  # a growth target: its base period's actual and the rounding
@@ -172,7 +175,7 @@ class Comment(Input):
     comment: Text = ""
 
 
-class Decompose(Input):
+class Axis(Input):
     axis: Annotated[str, msgspec.Meta(pattern="^(org|period|dimension)$")]
     method: Annotated[str, msgspec.Meta(pattern="^(even|weights|explicit|last_period_mix|prorated)$")]
     into: Annotated[str, msgspec.Meta(pattern="^(half|quarter|month|period|week)$")] | None = None
@@ -182,6 +185,29 @@ class Decompose(Input):
     allocations: dict[str, TypedValue] | None = None
     # prorated only: a new hire's share of a day in their first, second, … month, e.g. ["0.5", "0.75"]
     ramp: Annotated[list[Amount], msgspec.Meta(max_length=24)] | None = None
+
+
+PartKey = Annotated[str, msgspec.Meta(max_length=64)]
+
+
+class Decompose(Axis):
+    cross: Annotated[
+        Axis | None,
+        msgspec.Meta(
+            description="a second axis to split along at once: the parts are a matrix's rows, these its columns"
+        ),
+    ] = None
+    cells: (
+        Annotated[
+            dict[PartKey, Annotated[dict[PartKey, Amount], msgspec.Meta(max_length=1000)]],
+            msgspec.Meta(
+                max_length=1000,
+                description="explicit cells of a two-axis split, row key → column key → value; every row and "
+                "column must add up to its margin (default: row share times column share, controlled-rounded)",
+            ),
+        ]
+        | None
+    ) = None
 
 
 class MatrixRow(Struct):

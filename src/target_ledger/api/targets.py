@@ -29,6 +29,7 @@ from target_ledger.api.schemas import (
     TargetView,
 )
 from target_ledger.application import Command, targets
+from target_ledger.application import matrix as two_axes
 from target_ledger.application.growth import GrowthAsk
 from target_ledger.application.reads import authorize_member, authorize_read
 from target_ledger.domain.target import Target
@@ -61,6 +62,9 @@ def _view(
         decomposed_along=target.axis,
         decomposed_by=target.method,
         children=[PartView(**msgspec.structs.asdict(p)) for p in target.parts],
+        crossed_along=target.cross_axis,
+        crossed_by=target.cross_method,
+        cross_children=[PartView(**msgspec.structs.asdict(p)) for p in target.cross_parts],
         position=position,
         as_of=as_of,
         value_now=value_now,
@@ -159,15 +163,22 @@ class TargetController(Controller):
     @post(
         "/{target_id:uuid}/decomposition",
         status_code=201,
-        summary="Split a target into child targets along the org, time or a dimension",
+        summary="Split a target into child targets along the org, time or a dimension, or two of them at once",
+        description="With `cross`, or on a target split already along another axis, the split makes a matrix: "
+        "the other margin's targets and a target per cell, every row and column adding up exactly "
+        "(controlled rounding). A cell that cannot hold is a 422 naming it (`cells.<row>.<column>`, "
+        "`margins.<axis>.<key>`).",
         responses=answers(TargetView, 200, description="this very split was made before: nothing new stored"),
     )
     async def decompose(
         self, target_id: FromPath[UUID], data: JSONBody[Decompose], command: NamedDependency[Command]
     ) -> Response[TargetView]:
         fields = msgspec.structs.asdict(data) | {"allocations": typed_values(data.allocations, "allocations")}
-        split = targets.Split(**fields)
-        parent, position = await targets.decompose(command, target_id, split)
+        cross, cells = fields.pop("cross"), fields.pop("cells")
+        across = cross and targets.Split(
+            **(msgspec.structs.asdict(cross) | {"allocations": typed_values(cross.allocations, "cross.allocations")})
+        )
+        parent, position = await two_axes.decompose(command, target_id, targets.Split(**fields), across, cells)
         # 200: this very decomposition was made before, and nothing new was stored.
         return _view(parent, position, 201 if position is not None else 200)
 

@@ -11,7 +11,7 @@ import msgspec
 
 from projections import attainment as attainment_model
 from projections import inbox as inbox_model
-from target_ledger.application import Command, preconditions
+from target_ledger.application import Command, matrix_adjustments, preconditions
 from target_ledger.application.attainment import actual_of, parts_of
 from target_ledger.application.reads import authorize_member
 from target_ledger.application.targets import get_target
@@ -43,16 +43,12 @@ class Ask:
 async def _retarget(cmd: Command, target: Target, value: Decimal, explicit: dict[str, Decimal] | None) -> list[Change]:
     """The target's change and, if it is decomposed, its children's: proportional to their
     current values unless given, so that they still sum exactly to it."""
-    changes = [
-        Change(
-            target_id=target.id,
-            node=target.node,
-            period=target.period,
-            old_value=target.value,
-            new_value=value,
-            version=target.version,
-        )
-    ]
+    if target.cross_parts:  # a matrix: every cell scaled alike, controlled-rounded
+        if explicit is not None:
+            raise DomainError("a matrix re-allocates proportionally: adjust one of its margins", field="reallocation")
+        metric = (await cmd.catalog()).metric(target.metric)
+        return await matrix_adjustments.rescale(cmd, target, metric, _retarget, total=value)
+    changes = [matrix_adjustments.change(target, value)]
     if not target.parts:
         if explicit:  # a re-allocation of children it does not have: refused, not ignored
             raise DomainError(
@@ -90,25 +86,60 @@ def _check_values(metric: Metric, ask: Ask) -> None:
 
 async def _changes(cmd: Command, target: Target, ask: Ask) -> tuple[list[Change], Decimal]:
     """Every change the request makes, and the size of the change that sets the approvals."""
-    _check_values((await cmd.catalog()).metric(target.metric), ask)
+    metric = (await cmd.catalog()).metric(target.metric)
+    _check_values(metric, ask)
+    matrix = await matrix_adjustments.matrix_of(cmd, target)
     if ask.transfer_to is not None:
+        if matrix is not None:
+            return await _margin_transfer(cmd, matrix, metric, target, ask)
         sibling = await get_target(cmd.store, ask.transfer_to)
+        if await matrix_adjustments.matrix_of(cmd, await get_target(cmd.store, target.parent_id or target.id)):
+            raise DomainError("a cell of a matrix changes through its margins or the whole", field="transfer_to")
         if target.parent_id is None or sibling.parent_id != target.parent_id or sibling.id == target.id:
             raise DomainError("quota moves only between two children of the same target", field="transfer_to")
-        amount = ask.amount or Decimal(0)
-        if not 0 < amount <= target.value:
-            raise DomainError(f"amount is more than 0 and at most {target.value}", field="amount")
+        amount = _amount(target, ask)
         changes = await _retarget(cmd, target, target.value - amount, None)
         return changes + await _retarget(cmd, sibling, sibling.value + amount, None), amount
     if ask.new_value is None:
         raise DomainError("give new_value, or transfer_to and amount", field="new_value")
+    size = abs(ask.new_value - target.value)
+    if matrix is not None and matrix.parent_id is None:
+        # A margin of a matrix (a month, a product): its cells scale, the other margin follows,
+        # and so does the whole: a month's change is a change of the quarter.
+        if ask.reallocation is not None:
+            raise DomainError("a margin of a matrix re-allocates its cells proportionally", field="reallocation")
+        margins = {target.id: ask.new_value}
+        return await matrix_adjustments.rescale(cmd, matrix, metric, _retarget, margins=margins), size
     if target.parent_id is not None:
         raise DomainError(
             f"target {target.id} is part of the decomposition of {target.parent_id}: adjust that one "
             "with a re-allocation, or transfer quota to a sibling, so the parts still sum to it",
             field="new_value",
         )
-    return await _retarget(cmd, target, ask.new_value, ask.reallocation), abs(ask.new_value - target.value)
+    return await _retarget(cmd, target, ask.new_value, ask.reallocation), size
+
+
+def _amount(target: Target, ask: Ask) -> Decimal:
+    """The quota a transfer moves: some of the target's, never more than all of it."""
+    amount = ask.amount or Decimal(0)
+    if not 0 < amount <= target.value:
+        raise DomainError(f"amount is more than 0 and at most {target.value}", field="amount")
+    return amount
+
+
+async def _margin_transfer(
+    cmd: Command, matrix: Target, metric: Metric, target: Target, ask: Ask
+) -> tuple[list[Change], Decimal]:
+    """Quota moved between two months (or two products) of a matrix: their cells scale, the other
+    margin follows, the whole stays."""
+    if ask.transfer_to not in {p.target_id for p in [*matrix.parts, *matrix.cross_parts]} or (
+        ask.transfer_to == target.id
+    ):
+        raise DomainError("quota moves only between two margins of the same matrix", field="transfer_to")
+    amount = _amount(target, ask)
+    sibling = await get_target(cmd.store, ask.transfer_to)
+    moved = {target.id: target.value - amount, sibling.id: sibling.value + amount}
+    return await matrix_adjustments.rescale(cmd, matrix, metric, _retarget, margins=moved), amount
 
 
 async def request_adjustment(cmd: Command, target_id: uuid.UUID, ask: Ask) -> tuple[Adjustment, int]:
@@ -197,7 +228,8 @@ async def _apply(cmd: Command, adjustment: Adjustment) -> list[Target]:
                 f"target {target.id} changed since the request (version {change.version} → {target.version}): "
                 "the requester must submit a new request"
             )
-        parts = [msgspec.structs.replace(p, value=new_values.get(p.target_id, p.value)) for p in target.parts]
+        children = [*target.parts, *target.cross_parts]
+        parts = [msgspec.structs.replace(p, value=new_values.get(p.target_id, p.value)) for p in children]
         target.adjust(change.new_value, parts, adjustment.id, at=cmd.clock())
         targets.append(target)
     return targets

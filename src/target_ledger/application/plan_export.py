@@ -79,6 +79,17 @@ def _of_year(
 
 
 async def _with_rationales(cmd: Command, plan: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each row with its target's rationale (`rationale`), as set: the read model does not keep it."""
+    """Each row with its target's rationale (`rationale`), as set: the read model does not keep it.
+    A matrix (a target split along two axes) is refused: a plan row holds one split, and its cells
+    would not import again; refused rather than exported without them."""
     streams = await cmd.store.load_after_each({row["target_id"]: 0 for row in plan})
-    return [{**row, "rationale": getattr(replay(streams[row["target_id"]], None), "rationale", "")} for row in plan]
+    targets = [replay(streams[row["target_id"]], None) for row in plan]
+    for t in targets:
+        if getattr(t, "cross_parts", None):
+            raise DomainError(
+                f"the year holds a decomposition matrix: {t.node} {t.metric} {t.period} is split by {t.axis} "
+                f"and by {t.cross_axis} (target {t.id}); a plan file holds one split per target, so this plan "
+                f"cannot be exported whole: export the matrix with GET /v1/targets/{t.id}/decomposition",
+                field="year",
+            )
+    return [{**row, "rationale": getattr(t, "rationale", "")} for row, t in zip(plan, targets, strict=True)]

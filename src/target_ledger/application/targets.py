@@ -204,6 +204,20 @@ async def decompose(cmd: Command, parent_id: uuid.UUID, split: Split) -> tuple[T
 async def decide_split(cmd: Command, parent: Target, split: Split) -> list[Target] | None:
     """Decompose `parent` (stored or new) and answer its new children, not yet stored; None if
     it is already split this very way."""
+    planned = await plan_children(cmd, parent, split)
+    keys, children = list(planned), list(planned.values())
+    parts = [Part(target_id=t.id, node=t.node, period=t.period, scope=t.scope, value=t.value) for t in children]
+    if parent.parts and (parent.axis, parent.method, parent.parts) == (split.axis, split.method, parts):
+        return None
+    if not parent.parts:  # split otherwise already: decompose says so
+        await check_parts_new(cmd, split, dict(zip(keys, children, strict=True)))
+    parent.decompose(split.axis, split.method, parts, at=cmd.clock())
+    return children
+
+
+async def plan_children(cmd: Command, parent: Target, split: Split) -> dict[str, Target]:
+    """The children a split of `parent` would make, by their key along the axis, after every
+    check of a split but whether they exist already; nothing decided on the parent yet."""
     catalog, org = await cmd.catalog(), await cmd.org()
     check_can_decompose(cmd.actor, org, parent.node, split.axis, cmd.today())
     metric = catalog.metric(parent.metric)
@@ -245,16 +259,10 @@ async def decide_split(cmd: Command, parent: Target, split: Split) -> list[Targe
     ]
     for child in children:  # the children of a split are new targets: none may land in a closed period
         await cmd.check_open(child.node, child.starts_on, child.ends_on, field="parts")
-    parts = [Part(target_id=t.id, node=t.node, period=t.period, scope=t.scope, value=t.value) for t in children]
-    if parent.parts and (parent.axis, parent.method, parent.parts) == (split.axis, split.method, parts):
-        return None
-    if not parent.parts:  # split otherwise already: decompose says so
-        await _check_parts_new(cmd, split, dict(zip(keys, children, strict=True)))
-    parent.decompose(split.axis, split.method, parts, at=cmd.clock())
-    return children
+    return dict(zip(keys, children, strict=True))
 
 
-async def _check_parts_new(cmd: Command, split: Split, parts: dict[str, Target]) -> None:
+async def check_parts_new(cmd: Command, split: Split, parts: dict[str, Target]) -> None:
     """A split makes its parts: a part already set (on its own, or as a part of another split) is
     a 409 naming the part (`allocations.<key>` or `parts`), decided before anything is stored, so
     a plan import's dry run says what its append would. A part is never adopted: its history,

@@ -104,15 +104,30 @@ class Target(Aggregate):
         def apply(self, target: "Target") -> None:
             target.axis, target.method, target.parts = self.axis, self.method, list(self.parts)
 
+    class TargetCrossDecomposed(Aggregate.Event):
+        """A split along a second axis: its parts are the matrix's other margin (each product's
+        Q1 target beside each month's); the cells are the parts of both margins' targets."""
+
+        TOPIC = "TargetCrossDecomposed"
+        axis: str
+        method: str
+        parts: list[Part]
+
+        def apply(self, target: "Target") -> None:
+            target.cross_axis, target.cross_method = self.axis, self.method
+            target.cross_parts = list(self.parts)
+
     class TargetAdjusted(Aggregate.Event):
         TOPIC = "TargetAdjusted"
         previous_value: Decimal
         value: Decimal
-        parts: list[Part]  # the children's new values, for a decomposed target
+        parts: list[Part]  # the children's new values, for a decomposed target (of both axes of a matrix)
         adjustment_id: uuid.UUID
 
         def apply(self, target: "Target") -> None:
-            target.value, target.parts = self.value, list(self.parts)
+            crossing = {p.target_id for p in target.cross_parts}
+            target.value, target.parts = self.value, [p for p in self.parts if p.target_id not in crossing]
+            target.cross_parts = [p for p in self.parts if p.target_id in crossing]
 
     class FollowUpPlanned(Aggregate.Event):
         """Who reports on the target how often, and who supervises: a missed report is an alert."""
@@ -159,6 +174,9 @@ class Target(Aggregate):
         self.axis: str | None = None
         self.method: str | None = None
         self.parts: list[Part] = []
+        self.cross_axis: str | None = None  # a matrix: the second axis and its margins
+        self.cross_method: str | None = None
+        self.cross_parts: list[Part] = []
         self.follow_up: FollowUp | None = None
 
     @classmethod
@@ -226,6 +244,24 @@ class Target(Aggregate):
                 f"target {self.id} is already decomposed by {self.axis}; changing it is an adjustment request",
             )
         self.trigger_event(self.TargetDecomposed, axis=axis, method=method, parts=parts, timestamp=at)
+
+    def cross_decompose(self, axis: str, method: str, parts: list[Part], at: datetime) -> None:
+        """Split a target already split along one axis along a second one: a matrix."""
+        self.check_can_cross(axis)
+        self.trigger_event(self.TargetCrossDecomposed, axis=axis, method=method, parts=parts, timestamp=at)
+
+    def check_can_cross(self, axis: str) -> None:
+        if not self.parts:
+            raise DomainError("a target not yet decomposed is split along one axis first", field="axis")
+        if self.cross_parts:
+            raise AlreadyDecomposedError(
+                f"target {self.id} is already decomposed by {self.axis} and {self.cross_axis}; "
+                "changing it is an adjustment request",
+            )
+        if axis == self.axis:
+            raise DomainError(
+                f"target {self.id} is already decomposed by {axis}: split its parts further instead", field="axis"
+            )
 
     def adjust(self, value: Decimal, parts: list[Part], adjustment_id: uuid.UUID, at: datetime) -> None:
         """Apply an approved adjustment; the caller checked the version it was asked against."""
