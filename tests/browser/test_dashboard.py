@@ -110,3 +110,28 @@ async def test_the_dashboard_sign_in_and_error_pages_pass_an_accessibility_scan(
     await page.goto(f"{ledger.url}/console/dashboard?node=east-1&period=2026-Q3")
     assert await serious_violations(page) == []
     await screenshot(page, "dashboard-phone")
+
+
+async def test_a_period_the_ledger_refuses_is_named_beside_the_period_field(
+    ledger: Ledger, context: BrowserContext
+) -> None:
+    page = await context.new_page()
+    await sign_in(page, ledger, "east-boss")
+    await page.goto(f"{ledger.url}/console/dashboard?node=east&period=2026-Q3")
+    # A period typed wrong: the form comes back with the calendar's rule under the field, no figures.
+    await page.get_by_label("Period").fill("2026-Q5")
+    await page.get_by_role("button", name="Show").click()
+    assert "is not a period key" in await page.locator("#e-period").inner_text()
+    assert await page.get_by_label("Period").get_attribute("aria-invalid") == "true"
+    assert await page.locator("#standings").count() == 0
+    assert await serious_violations(page) == []
+
+
+async def test_no_page_fetches_anything_from_outside_the_service(ledger: Ledger, context: BrowserContext) -> None:
+    page = await context.new_page()
+    fetched: list[str] = []
+    page.on("request", lambda request: fetched.append(request.url))
+    await sign_in(page, ledger, "east-boss")
+    for path in ["dashboard?node=east-1&period=2026-Q3", "me", "dashboard?node=east&period=2026-Q3&lang=zh_CN"]:
+        await page.goto(f"{ledger.url}/console/{path}")
+    assert fetched and all(url.startswith(ledger.url) for url in fetched), fetched
