@@ -84,8 +84,10 @@ async def test_the_dashboard_in_chinese(ledger: Ledger, browser) -> None:
     assert "完成率" in await page.locator("#standings thead").inner_text()
     assert await page.locator('#standings tr[data-node="east-1"] [data-figure="target"]').inner_text() == "1,000.00"
     await screenshot(page, "dashboard-zh-CN")
-    # The switch to English holds for the next page.
+    # The switch to English stays on the same dashboard, and holds for the next page.
     await page.get_by_role("link", name="English").click()
+    await page.wait_for_url("**lang=en**")
+    assert "node=east-1" in page.url and await page.locator("h1").inner_text() == "Dashboard: East 1 2026-Q3 · revenue"
     await page.goto(f"{ledger.url}/console/me")
     assert await page.locator("h1").inner_text() == "My targets"
     await context.close()

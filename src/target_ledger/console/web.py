@@ -1,6 +1,7 @@
 """What every console page shares: the template response with its common context, and the error pages."""
 
 from typing import Any
+from urllib.parse import urlencode
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from litestar import MediaType, Request, Response
@@ -55,6 +56,11 @@ class Page(Template):
             "lang": language,
             "html_lang": i18n.html_lang(language),
             "languages": i18n.LANGUAGES,
+            # The same page in each language (its query kept: the dashboard stays on its node and period).
+            "language_links": {
+                code: f"{request.url.path}?{urlencode({**dict(request.query_params), 'lang': code})}"
+                for code in i18n.LANGUAGES
+            },
             # Set by the OpenID Connect sign-in when an issuer is configured (TL_OIDC_ISSUER).
             "oidc_enabled": bool(getattr(settings, "oidc_issuer", None)),
             "errors": {},
