@@ -80,7 +80,9 @@ def error_page(status: int, title: str, detail: str) -> Page:
 
 
 def _signed_out(request: Request, exc: Exception) -> Response[Any]:
-    return Redirect(f"{SIGN_IN}?next={request.url.path}", status_code=303)
+    """To the sign-in page, which comes back here (the same page and query) once signed in."""
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return Redirect(f"{SIGN_IN}?{urlencode({'next': here})}", status_code=303)
 
 
 def _as_page(request: Request, exc: Exception) -> Response[Any]:
