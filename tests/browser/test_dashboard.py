@@ -140,3 +140,6 @@ async def test_no_page_fetches_anything_from_outside_the_service(ledger: Ledger,
     for path in ["dashboard?node=east-1&period=2026-Q3", "me", "dashboard?node=east&period=2026-Q3&lang=zh_CN"]:
         await page.goto(f"{ledger.url}/console/{path}")
     assert fetched and all(url.startswith(ledger.url) for url in fetched), fetched
+    # And the browser is told to fetch nothing from elsewhere, whatever a page might hold.
+    answer = await page.goto(f"{ledger.url}/console/dashboard")
+    assert answer is not None and "default-src 'self'" in answer.headers["content-security-policy"]
