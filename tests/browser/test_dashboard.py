@@ -106,6 +106,9 @@ async def test_the_dashboard_sign_in_and_error_pages_pass_an_accessibility_scan(
     for path in ["dashboard?node=east&period=2026-Q3", "dashboard?node=east-1&period=2026-Q3&breakdown=time"]:
         await page.goto(f"{ledger.url}/console/{path}")
         assert await serious_violations(page) == [], path
+    # A count is shown whole, money to the cent.
+    await page.goto(f"{ledger.url}/console/dashboard?node=east&period=2026-Q3&metric=calls")
+    assert await page.locator('#standings tr.total [data-figure="actual"]').inner_text() == "0"
     await page.goto(f"{ledger.url}/console/dashboard?node=west&period=2026-Q3")  # the 403 page
     assert await serious_violations(page) == []
     await page.goto(f"{ledger.url}/console/no-such-page")

@@ -18,11 +18,18 @@ from target_ledger.console import chart, i18n
 from target_ledger.console.web import Page
 from target_ledger.domain.access import Principal, can_read
 from target_ledger.domain.calendar import Calendar
+from target_ledger.domain.catalog import Metric
 from target_ledger.domain.errors import DomainError, ForbiddenError, NotFoundError
 from target_ledger.domain.org import Organisation
 
 Text = Annotated[str | None, QueryParameter(max_length=64)]
 FILTERS = ("period", "metric", "breakdown")
+
+
+def places(metric: Metric) -> int:
+    """Decimal places the metric's figures show at least: cents for money, none for a count, two for a rate
+    (the number filter shows any further places a figure has: nothing is rounded away)."""
+    return min(2, max(0, -int(metric.step.as_tuple().exponent)))
 
 
 def current_quarter(calendar: Calendar, today: date) -> str:
@@ -100,14 +107,15 @@ async def dashboard(
             raise  # the 403 or 404 page
         # A period, metric or breakdown the ledger refuses: the form again, the reason beside the field.
         errors = {e.field if e.field in FILTERS else "period": str(e)}
-        lists = {"metrics": sorted(catalog.metrics), "dimensions": sorted(catalog.dimensions)}
-        return Page("dashboard.html", {**chosen, **lists, "node_name": org.name(node), "errors": errors}, 422)
+        form = {"metrics": sorted(catalog.metrics), "dimensions": sorted(catalog.dimensions), "errors": errors}
+        return Page("dashboard.html", {**chosen, **form, "node_name": org.name(node), "row": None}, 422)
     charts = await _charts(command, request, node=node, metric=metric, period=period)
     parent = org.parent(node, today)
     actions = await list_actions(command, owner=None, node=node, status="open")
     context: dict[str, Any] = {
         **chosen,
         "node_name": org.name(node),
+        "places": places(catalog.metric(metric)),
         "row": row,
         "rows": rows,
         "names": {r.node: org.name(r.node) for r in rows if org.exists(r.node)},

@@ -3,7 +3,7 @@
 from typing import Any
 from urllib.parse import urlencode
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from litestar import MediaType, Request, Response
 from litestar.exceptions import PermissionDeniedException
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -28,6 +28,7 @@ def environment() -> Environment:
     env = Environment(
         loader=PackageLoader("target_ledger.console", "templates"),
         autoescape=select_autoescape(default=True),
+        undefined=StrictUndefined,  # a name a page forgot to pass fails the page's test, not shows as blank
         extensions=["jinja2.ext.i18n"],
     )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
