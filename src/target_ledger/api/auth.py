@@ -18,7 +18,7 @@ from target_ledger.api.errors import field_and_message
 from target_ledger.api.schemas import NodeId
 from target_ledger.domain.access import ROLES, Principal
 
-PUBLIC = ["^/health", "^/schema", "^/metrics"]
+PUBLIC = ["^/health", "^/schema", "^/metrics", "^/console"]  # the console signs in with a session cookie
 REFUSED = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
 
 
@@ -77,6 +77,22 @@ def issue_token(
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
+def verify_token(token: str, secret: str) -> Claims:
+    """The token's typed claims. Raises NotAuthorizedException (401) if its signature, its
+    times or any claim the ledger reads is not right (the console's sign-in asks the same)."""
+    try:
+        # PyJWT checks the signature and the times, but lets numeric strings through as
+        # times and leaves the other claims untyped: msgspec types them all, once.
+        payload = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["sub", "exp"]})
+        return msgspec.convert(payload, Claims)
+    except jwt.PyJWTError as e:
+        raise NotAuthorizedException(f"the bearer token was refused: {e}", headers=REFUSED) from None
+    except msgspec.ValidationError as e:
+        claim, message = field_and_message(str(e))
+        where = f" in claim `{claim}`" if claim else ""
+        raise NotAuthorizedException(f"the bearer token was refused{where}: {message}", headers=REFUSED) from None
+
+
 class JWTAuthentication(AbstractAuthenticationMiddleware):
     # A client sends the same token with every request; verifying its signature again each
     # time was a tenth of a read's CPU. A token seen before is trusted until its expiry.
@@ -88,22 +104,11 @@ class JWTAuthentication(AbstractAuthenticationMiddleware):
         self._known: dict[str, Claims] = {}
 
     def _claims(self, token: str) -> Claims:
-        """The token's typed claims. Raises NotAuthorizedException (401) if its signature, its
-        times or any claim the ledger reads is not right."""
+        """The token's typed claims (verify_token), kept until its expiry."""
         claims = self._known.get(token)
         if claims is not None and claims.exp > time.time():
             return claims
-        try:
-            # PyJWT checks the signature and the times, but lets numeric strings through as
-            # times and leaves the other claims untyped: msgspec types them all, once.
-            payload = jwt.decode(token, self.secret, algorithms=["HS256"], options={"require": ["sub", "exp"]})
-            claims = msgspec.convert(payload, Claims)
-        except jwt.PyJWTError as e:
-            raise NotAuthorizedException(f"the bearer token was refused: {e}", headers=REFUSED) from None
-        except msgspec.ValidationError as e:
-            claim, message = field_and_message(str(e))
-            where = f" in claim `{claim}`" if claim else ""
-            raise NotAuthorizedException(f"the bearer token was refused{where}: {message}", headers=REFUSED) from None
+        claims = verify_token(token, self.secret)
         if len(self._known) >= self.KNOWN:
             self._known.clear()
         self._known[token] = claims
