@@ -1,4 +1,5 @@
-"""Bearer JWT (HS256): the token's `sub` is the actor of everything the request does."""
+"""Bearer JWT (HS256 from our secret, or RS256/ES256 from the configured OpenID Connect issuer): the
+token's subject is the actor of everything the request does."""
 
 import time
 from datetime import UTC, datetime, timedelta
@@ -7,7 +8,7 @@ from typing import Annotated
 import jwt
 import msgspec
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException
+from litestar.exceptions import NotAuthorizedException, ServiceUnavailableException
 from litestar.middleware.authentication import (
     AbstractAuthenticationMiddleware,
     AuthenticationResult,
@@ -15,11 +16,13 @@ from litestar.middleware.authentication import (
 from litestar.types import ASGIApp
 
 from target_ledger.api.errors import field_and_message
+from target_ledger.api.issuer import Issuer, IssuerUnavailableError
 from target_ledger.api.schemas import NodeId
 from target_ledger.domain.access import ROLES, Principal
 
 PUBLIC = ["^/health", "^/schema", "^/metrics"]
 REFUSED = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+ISSUER_RETRY_AFTER = "10"  # seconds: the issuer's keys are fetched again by the next request after that
 
 
 # Who a token speaks for, and who events recorded from the command line are by (`--actor`): the same rule.
@@ -82,27 +85,38 @@ class JWTAuthentication(AbstractAuthenticationMiddleware):
     # time was a tenth of a read's CPU. A token seen before is trusted until its expiry.
     KNOWN = 1024
 
-    def __init__(self, app: ASGIApp, secret: str) -> None:
+    def __init__(self, app: ASGIApp, secret: str, issuer: Issuer | None = None) -> None:
         super().__init__(app, exclude=PUBLIC)
         self.secret = secret
+        self.issuer = issuer
         self._known: dict[str, Claims] = {}
 
-    def _claims(self, token: str) -> Claims:
+    async def _claims(self, token: str) -> Claims:
         """The token's typed claims. Raises NotAuthorizedException (401) if its signature, its
-        times or any claim the ledger reads is not right."""
+        times or any claim the ledger reads is not right, ServiceUnavailableException (503) if
+        it is the issuer's and the issuer's keys cannot be had."""
         claims = self._known.get(token)
         if claims is not None and claims.exp > time.time():
             return claims
+        names: dict[str, str] = {}
         try:
             # PyJWT checks the signature and the times, but lets numeric strings through as
             # times and leaves the other claims untyped: msgspec types them all, once.
-            payload = jwt.decode(token, self.secret, algorithms=["HS256"], options={"require": ["sub", "exp"]})
+            if self.issuer is not None and self.issuer.issued(token):
+                payload = self.issuer.ledger_claims(await self.issuer.verify(token))
+                names = {"sub": self.issuer.subject_claim, "role": self.issuer.role_claim}
+            else:
+                payload = jwt.decode(token, self.secret, algorithms=["HS256"], options={"require": ["sub", "exp"]})
             claims = msgspec.convert(payload, Claims)
+        except IssuerUnavailableError as e:
+            raise ServiceUnavailableException(str(e), headers={"Retry-After": ISSUER_RETRY_AFTER}) from None
         except jwt.PyJWTError as e:
             raise NotAuthorizedException(f"the bearer token was refused: {e}", headers=REFUSED) from None
         except msgspec.ValidationError as e:
             claim, message = field_and_message(str(e))
-            where = f" in claim `{claim}`" if claim else ""
+            for ours, theirs in names.items():  # the issuer's name for the claim, as its tokens carry it
+                message = message.replace(f"`{ours}`", f"`{theirs}`")
+            where = f" in claim `{names.get(claim, claim)}`" if claim else ""
             raise NotAuthorizedException(f"the bearer token was refused{where}: {message}", headers=REFUSED) from None
         if len(self._known) >= self.KNOWN:
             self._known.clear()
@@ -116,5 +130,5 @@ class JWTAuthentication(AbstractAuthenticationMiddleware):
                 "a bearer token is required (Authorization: Bearer <jwt>); `target-ledger token <subject>` prints one",
                 headers={"WWW-Authenticate": 'Bearer realm="target-ledger"'},
             )
-        claims = self._claims(token)
+        claims = await self._claims(token)
         return AuthenticationResult(user=Principal(claims.sub, claims.role, claims.scope_node), auth=claims)
