@@ -80,6 +80,44 @@ def issue_token(
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
+def verify_token(token: str, secret: str) -> Claims:
+    """Our own HS256 token's typed claims. Raises NotAuthorizedException (401) if its signature,
+    its times or any claim the ledger reads is not right."""
+    try:
+        # PyJWT checks the signature and the times, but lets numeric strings through as
+        # times and leaves the other claims untyped: msgspec types them all, once.
+        payload = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["sub", "exp"]})
+    except jwt.PyJWTError as e:
+        raise NotAuthorizedException(f"the bearer token was refused: {e}", headers=REFUSED) from None
+    return typed_claims(payload)
+
+
+async def verify_issuer_token(issuer: Issuer, token: str, nonce: str | None = None) -> Claims:
+    """The OpenID Connect issuer's token's typed claims, subject and role from its configured claims
+    (a bearer token, or the console's id_token with the nonce its sign-in sent). Raises
+    NotAuthorizedException (401), or ServiceUnavailableException (503) if the issuer's keys cannot be had."""
+    try:
+        payload = issuer.ledger_claims(await issuer.verify(token, nonce))
+    except IssuerUnavailableError as e:
+        raise ServiceUnavailableException(str(e), headers={"Retry-After": ISSUER_RETRY_AFTER}) from None
+    except jwt.PyJWTError as e:
+        raise NotAuthorizedException(f"the bearer token was refused: {e}", headers=REFUSED) from None
+    return typed_claims(payload, {"sub": issuer.subject_claim, "role": issuer.role_claim})
+
+
+def typed_claims(payload: dict[str, object], names: dict[str, str] | None = None) -> Claims:
+    """The claims typed, or NotAuthorizedException naming the claim as the token carries it (`names`:
+    the issuer's name for each of ours)."""
+    try:
+        return msgspec.convert(payload, Claims)
+    except msgspec.ValidationError as e:
+        claim, message = field_and_message(str(e))
+        for ours, theirs in (names or {}).items():
+            message = message.replace(f"`{ours}`", f"`{theirs}`")
+        where = f" in claim `{(names or {}).get(claim, claim)}`" if claim else ""
+        raise NotAuthorizedException(f"the bearer token was refused{where}: {message}", headers=REFUSED) from None
+
+
 class JWTAuthentication(AbstractAuthenticationMiddleware):
     # A client sends the same token with every request; verifying its signature again each
     # time was a tenth of a read's CPU. A token seen before is trusted until its expiry.
@@ -92,32 +130,14 @@ class JWTAuthentication(AbstractAuthenticationMiddleware):
         self._known: dict[str, Claims] = {}
 
     async def _claims(self, token: str) -> Claims:
-        """The token's typed claims. Raises NotAuthorizedException (401) if its signature, its
-        times or any claim the ledger reads is not right, ServiceUnavailableException (503) if
-        it is the issuer's and the issuer's keys cannot be had."""
+        """The token's typed claims: the issuer's when its `iss` says so (and one is configured), else ours."""
         claims = self._known.get(token)
         if claims is not None and claims.exp > time.time():
             return claims
-        names: dict[str, str] = {}
-        try:
-            # PyJWT checks the signature and the times, but lets numeric strings through as
-            # times and leaves the other claims untyped: msgspec types them all, once.
-            if self.issuer is not None and self.issuer.issued(token):
-                payload = self.issuer.ledger_claims(await self.issuer.verify(token))
-                names = {"sub": self.issuer.subject_claim, "role": self.issuer.role_claim}
-            else:
-                payload = jwt.decode(token, self.secret, algorithms=["HS256"], options={"require": ["sub", "exp"]})
-            claims = msgspec.convert(payload, Claims)
-        except IssuerUnavailableError as e:
-            raise ServiceUnavailableException(str(e), headers={"Retry-After": ISSUER_RETRY_AFTER}) from None
-        except jwt.PyJWTError as e:
-            raise NotAuthorizedException(f"the bearer token was refused: {e}", headers=REFUSED) from None
-        except msgspec.ValidationError as e:
-            claim, message = field_and_message(str(e))
-            for ours, theirs in names.items():  # the issuer's name for the claim, as its tokens carry it
-                message = message.replace(f"`{ours}`", f"`{theirs}`")
-            where = f" in claim `{names.get(claim, claim)}`" if claim else ""
-            raise NotAuthorizedException(f"the bearer token was refused{where}: {message}", headers=REFUSED) from None
+        if self.issuer is not None and self.issuer.issued(token):
+            claims = await verify_issuer_token(self.issuer, token)
+        else:
+            claims = verify_token(token, self.secret)
         if len(self._known) >= self.KNOWN:
             self._known.clear()
         self._known[token] = claims
