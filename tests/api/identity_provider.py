@@ -1,31 +1,41 @@
-"""A small OpenID Connect identity provider for the tests: keys made here, its discovery document and JWKS."""
+"""A small OpenID Connect identity provider for the tests: keys made here, its discovery document and JWKS,
+and an authorization code flow with PKCE that signs in `user` without asking."""
 
+import base64
 import contextlib
+import hashlib
+import secrets
 import threading
 import time
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlencode
 
 import jwt
 import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from litestar import Litestar, get
+from litestar import Litestar, Request, Response, get, post
 from litestar.exceptions import NotFoundException
+from litestar.response import Redirect
 
 from tests.api.live import free_port
 
 CLIENT_ID = "target-ledger"
+CLIENT_SECRET = "the-ledger-client-secret"
 
 
 class IdentityProvider:
-    """Keys by `kid`; `url` once served. `jwks_fetches` counts the JWKS answers; `down` makes it answer 404."""
+    """Keys by `kid`; `url` once served. `jwks_fetches` counts the JWKS answers; `down` makes it answer 404.
+    `user`: the claims of whoever its authorization endpoint signs in; `codes`: the codes it gave, not yet used."""
 
     def __init__(self) -> None:
         self.url = ""
         self.keys: dict[str, tuple[str, Any]] = {}
         self.jwks_fetches = 0
         self.down = False
+        self.user: dict[str, Any] = {"sub": "ann"}
+        self.codes: dict[str, dict[str, str]] = {}
 
     def add_key(self, alg: str = "RS256") -> str:
         """A new signing key (RS256 or ES256) published in the JWKS; its kid."""
@@ -62,6 +72,10 @@ class IdentityProvider:
             return {
                 "issuer": self.url,
                 "jwks_uri": f"{self.url}/jwks",
+                "authorization_endpoint": f"{self.url}/authorize",
+                "token_endpoint": f"{self.url}/token",
+                "response_types_supported": ["code"],
+                "code_challenge_methods_supported": ["S256"],
                 "id_token_signing_alg_values_supported": ["RS256", "ES256"],
             }
 
@@ -72,7 +86,34 @@ class IdentityProvider:
             self.jwks_fetches += 1
             return self.jwks()
 
-        return Litestar([discovery, jwks])
+        @get("/authorize", sync_to_thread=False)
+        def authorize(request: Request) -> Any:
+            asked = request.query_params
+            if (asked.get("client_id"), asked.get("response_type"), asked.get("code_challenge_method")) != (
+                CLIENT_ID,
+                "code",
+                "S256",
+            ) or "openid" not in asked.get("scope", "").split():
+                return Response({"error": "invalid_request"}, status_code=400)
+            code = secrets.token_urlsafe(16)
+            self.codes[code] = {k: asked.get(k, "") for k in ("redirect_uri", "nonce", "code_challenge")}
+            return Redirect(f"{asked['redirect_uri']}?{urlencode({'code': code, 'state': asked.get('state', '')})}")
+
+        @post("/token")
+        async def token(request: Request) -> Response:
+            form = await request.form()
+            basic = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+            if request.headers.get("authorization") != f"Basic {basic}":
+                return Response({"error": "invalid_client"}, status_code=401)
+            given = self.codes.pop(str(form.get("code")), None)  # a code is good once
+            verifier = str(form.get("code_verifier", "")).encode()
+            challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier).digest()).rstrip(b"=").decode()
+            if not given or (form.get("redirect_uri"), challenge) != (given["redirect_uri"], given["code_challenge"]):
+                return Response({"error": "invalid_grant"}, status_code=400)
+            id_token = self.token(nonce=given["nonce"], **self.user)
+            return Response({"access_token": id_token, "token_type": "Bearer", "expires_in": 300, "id_token": id_token})
+
+        return Litestar([discovery, jwks, authorize, token])
 
 
 @contextlib.contextmanager
