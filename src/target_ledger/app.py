@@ -10,7 +10,7 @@ from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
 
 from projections.runner import PROJECTIONS, Locks, Progress, read_model_pool, supervise
-from target_ledger import scheduler
+from target_ledger import console, scheduler
 from target_ledger.api import errors, openapi, pages
 from target_ledger.api.actuals import ActualController
 from target_ledger.api.adjustments import AdjustmentController
@@ -130,7 +130,9 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> 
             live,
             ready,
             metrics,
+            console.router(settings),  # the web console at /console/ (its own session cookie, CSRF and pages)
         ],
+        template_config=console.template_config(),
         dependencies=DEPENDENCIES,
         exception_handlers=errors.HANDLERS,  # type: ignore[arg-type]
         # Authentication first: a kept answer belongs to the caller who got it.

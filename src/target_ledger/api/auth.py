@@ -20,7 +20,7 @@ from target_ledger.api.issuer import Issuer, IssuerUnavailableError
 from target_ledger.api.schemas import NodeId
 from target_ledger.domain.access import ROLES, Principal
 
-PUBLIC = ["^/health", "^/schema", "^/metrics"]
+PUBLIC = ["^/health", "^/schema", "^/metrics", "^/console"]  # the console signs in with a session cookie
 REFUSED = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
 ISSUER_RETRY_AFTER = "10"  # seconds: the issuer's keys are fetched again by the next request after that
 
@@ -82,7 +82,7 @@ def issue_token(
 
 def verify_token(token: str, secret: str) -> Claims:
     """Our own HS256 token's typed claims. Raises NotAuthorizedException (401) if its signature,
-    its times or any claim the ledger reads is not right."""
+    its times or any claim the ledger reads is not right (the console's sign-in asks the same)."""
     try:
         # PyJWT checks the signature and the times, but lets numeric strings through as
         # times and leaves the other claims untyped: msgspec types them all, once.

@@ -10,10 +10,15 @@ from target_ledger.domain.access import Principal
 
 
 def provide_command(request: Request[Principal, dict, State], state: State) -> Command:
+    return command_for(request, state, request.user)
+
+
+def command_for(request: Request, state: State, actor: Principal) -> Command:
+    """A command by `actor` (the bearer token's, or the console session's) for this request."""
     return Command(
         store=state.store,
         clock=state.clock,
-        actor=request.user,
+        actor=actor,
         request_id=request_id(request.scope),  # the id its log lines and its answer carry
         correlation_id=request.headers.get("x-correlation-id"),
         idempotency_key=request.headers.get("idempotency-key"),

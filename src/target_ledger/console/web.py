@@ -1,0 +1,110 @@
+"""What every console page shares: the template response with its common context, and the error pages."""
+
+import logging
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException, ValidationException
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Redirect, Template
+from litestar.template import TemplateConfig
+from markupsafe import Markup
+
+from target_ledger.console import i18n
+from target_ledger.console.session import SIGN_IN, SignedOut, current_principal
+from target_ledger.domain.errors import DomainError, ForbiddenError, NotFoundError
+
+log = logging.getLogger(__name__)
+
+
+class CsrfInput(Markup):
+    """The form's hidden CSRF field: written `{{ csrf_input() }}` (or `{{ csrf_input }}`)."""
+
+    def __call__(self) -> "CsrfInput":
+        return self
+
+
+def environment() -> Environment:
+    """Templates from the package (so a wheel has them), autoescaped, with gettext from the request's language."""
+    env = Environment(
+        loader=PackageLoader("target_ledger.console", "templates"),
+        autoescape=select_autoescape(default=True),
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.filters.update(i18n.FILTERS)
+    return env
+
+
+def template_config() -> TemplateConfig:
+    return TemplateConfig(instance=JinjaTemplateEngine(engine_instance=environment()))
+
+
+class Page(Template):
+    """A console page: its template with who is signed in, the language, the CSRF field and the nav."""
+
+    def __init__(self, template_name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> None:
+        super().__init__(template_name=template_name, context=context or {}, status_code=status_code)
+
+    def create_template_context(self, request: Request) -> dict[str, Any]:
+        context = super().create_template_context(request)
+        language = i18n.language(request)
+        settings = request.app.state.settings
+        return {
+            "principal": current_principal(request),
+            "lang": language,
+            "html_lang": i18n.html_lang(language),
+            "languages": i18n.LANGUAGES,
+            # Set by the OpenID Connect sign-in when an issuer is configured (TL_OIDC_ISSUER).
+            "oidc_enabled": bool(getattr(settings, "oidc_issuer", None)),
+            "errors": {},
+            **context,
+            "csrf_input": CsrfInput(context["csrf_input"]),
+        }
+
+    def to_asgi_response(self, app: Any, request: Request, **kwargs: Any) -> Any:
+        asked = request.query_params.get("lang")
+        if asked and i18n.language(request) == asked.replace("-", "_"):  # `?lang=` switches the pages that follow
+            self.set_cookie(i18n.COOKIE, i18n.language(request), path="/console", samesite="lax", httponly=True)
+        return super().to_asgi_response(app, request, **kwargs)
+
+
+def error_page(status: int, title: str, detail: str) -> Page:
+    return Page("error.html", {"status": status, "title": title, "detail": detail}, status_code=status)
+
+
+def _signed_out(request: Request, exc: Exception) -> Response[Any]:
+    return Redirect(f"{SIGN_IN}?next={request.url.path}", status_code=303)
+
+
+def _domain(request: Request, exc: DomainError) -> Response[Any]:
+    if isinstance(exc, ForbiddenError):
+        return error_page(403, "Forbidden", str(exc))
+    if isinstance(exc, NotFoundError):
+        return error_page(404, "Not found", str(exc))
+    return error_page(422, "Invalid input", str(exc))
+
+
+def _http(request: Request, exc: HTTPException) -> Response[Any]:
+    if isinstance(exc, PermissionDeniedException) and "CSRF" in str(exc.detail):
+        return error_page(403, "Forbidden", "csrf")
+    if isinstance(exc, NotFoundException):
+        return error_page(404, "Not found", str(exc.detail))
+    if isinstance(exc, ValidationException):
+        return error_page(400, "Bad request", str(exc.detail))
+    return error_page(exc.status_code, "Error", str(exc.detail))
+
+
+def _unexpected(request: Request, exc: Exception) -> Response[Any]:
+    # Logged with its trace for the operator; the page says only that it happened.
+    log.exception("console page failed", exc_info=exc)
+    return error_page(500, "Error", "")
+
+
+HANDLERS: dict[int | type[Exception], Any] = {
+    SignedOut: _signed_out,
+    DomainError: _domain,
+    HTTPException: _http,
+    Exception: _unexpected,
+}
