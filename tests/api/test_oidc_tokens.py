@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import jwt
 import msgspec
@@ -15,16 +15,8 @@ from litestar.testing import AsyncTestClient
 
 from target_ledger.api.issuer import Issuer
 from target_ledger.app import create_app
-from tests.api.identity_provider import CLIENT_ID, IdentityProvider, serving_in_thread
+from tests.api.identity_provider import CLIENT_ID, IdentityProvider
 from tests.api.live import free_port
-
-
-@pytest.fixture
-def idp() -> Iterator[IdentityProvider]:
-    provider = IdentityProvider()
-    provider.add_key("RS256")
-    with serving_in_thread(provider):
-        yield provider
 
 
 def configured(settings, issuer: str, **more):

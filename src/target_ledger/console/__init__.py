@@ -50,6 +50,7 @@ def router(settings: Settings, pages: list[Any] | None = None) -> Router:
     from target_ledger.console import (
         dashboard,
         me,
+        oidc,
     )
 
     secret = settings.secret()
@@ -68,6 +69,7 @@ def router(settings: Settings, pages: list[Any] | None = None) -> Router:
         sign_out,
         *dashboard.PAGES,
         *me.PAGES,
+        *oidc.PAGES,
     ]
     return Router(
         path="/console",
