@@ -4,7 +4,7 @@ import logging
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from litestar import Request, Response
+from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException, ValidationException
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
@@ -45,7 +45,9 @@ class Page(Template):
     """A console page: its template with who is signed in, the language, the CSRF field and the nav."""
 
     def __init__(self, template_name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> None:
-        super().__init__(template_name=template_name, context=context or {}, status_code=status_code)
+        super().__init__(
+            template_name=template_name, context=context or {}, status_code=status_code, media_type=MediaType.HTML
+        )
 
     def create_template_context(self, request: Request) -> dict[str, Any]:
         context = super().create_template_context(request)
