@@ -26,13 +26,15 @@ CLIENT_SECRET = "the-ledger-client-secret"
 
 
 class IdentityProvider:
-    """Keys by `kid`; `url` once served. `jwks_fetches` counts the JWKS answers; `down` makes it answer 404.
-    `user`: the claims of whoever its authorization endpoint signs in; `codes`: the codes it gave, not yet used."""
+    """Keys by `kid`; `url` once served. `jwks_fetches` and `discovery_fetches` count the answers; `down`
+    makes both answer 404. `user`: the claims of whoever its authorization endpoint signs in; `codes`: the
+    codes it gave, not yet used."""
 
     def __init__(self) -> None:
         self.url = ""
         self.keys: dict[str, tuple[str, Any]] = {}
         self.jwks_fetches = 0
+        self.discovery_fetches = 0
         self.down = False
         self.user: dict[str, Any] = {"sub": "ann"}
         self.codes: dict[str, dict[str, str]] = {}
@@ -67,6 +69,7 @@ class IdentityProvider:
     def app(self) -> Litestar:
         @get("/.well-known/openid-configuration", sync_to_thread=False)
         def discovery() -> dict[str, Any]:
+            self.discovery_fetches += 1
             if self.down:
                 raise NotFoundException()
             return {

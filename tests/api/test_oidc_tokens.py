@@ -15,6 +15,7 @@ from litestar.testing import AsyncTestClient
 
 from target_ledger.api.issuer import Issuer
 from target_ledger.app import create_app
+from target_ledger.config import Settings
 from tests.api.identity_provider import CLIENT_ID, IdentityProvider
 from tests.api.live import free_port
 
@@ -130,3 +131,29 @@ async def test_a_rotated_key_is_picked_up_and_unknown_kids_do_not_fetch_every_ti
     idp.down = True
     monkeypatch.setattr(Issuer, "TTL", 0.0)
     assert (await client.get("/v1/events", headers=bearer(idp.token(kid=rotated, **person())))).status_code == 200
+
+
+async def test_an_issuer_that_fails_is_asked_again_only_after_retry_after(settings, clock, idp, monkeypatch):
+    monkeypatch.setattr(Issuer, "RETRY_AFTER", 1.0)
+    idp.down = True  # its discovery document answers 404
+    async with AsyncTestClient(create_app(configured(settings, idp.url), clock=clock)) as client:
+        token = idp.token(role="auditor")
+        # The first request asks the issuer and gets a 503; the next ones within Retry-After do not ask it.
+        for _ in range(3):
+            assert (await client.get("/v1/events", headers=bearer(token))).status_code == 503
+        assert idp.discovery_fetches == 1
+        # The issuer is back: after Retry-After, the next request fetches its keys and is answered.
+        idp.down = False
+        await asyncio.sleep(1.1)
+        assert (await client.get("/v1/events", headers=bearer(token))).status_code == 200
+        assert idp.discovery_fetches == 2
+
+
+def test_an_issuer_needs_a_client_id_or_an_audience(monkeypatch):
+    # Without either, no token of the issuer could be checked for its `aud`: refused at start.
+    with pytest.raises(ValueError, match="TL_OIDC_CLIENT_ID"):
+        Settings(oidc_issuer="https://id.example")
+    for name, value in {"ISSUER": "https://id.example", "CLIENT_ID": "ledger", "ROLE_CLAIM": "groups"}.items():
+        monkeypatch.setenv(f"TL_OIDC_{name}", value)
+    read = Settings.from_env()
+    assert (read.oidc_issuer, read.token_audience, read.oidc_role_claim) == ("https://id.example", "ledger", "groups")

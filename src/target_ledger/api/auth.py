@@ -22,7 +22,6 @@ from target_ledger.domain.access import ROLES, Principal
 
 PUBLIC = ["^/health", "^/schema", "^/metrics", "^/console"]  # the console signs in with a session cookie
 REFUSED = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
-ISSUER_RETRY_AFTER = "10"  # seconds: the issuer's keys are fetched again by the next request after that
 
 
 # Who a token speaks for, and who events recorded from the command line are by (`--actor`): the same rule.
@@ -99,7 +98,7 @@ async def verify_issuer_token(issuer: Issuer, token: str, nonce: str | None = No
     try:
         payload = issuer.ledger_claims(await issuer.verify(token, nonce))
     except IssuerUnavailableError as e:
-        raise ServiceUnavailableException(str(e), headers={"Retry-After": ISSUER_RETRY_AFTER}) from None
+        raise ServiceUnavailableException(str(e), headers={"Retry-After": str(Issuer.RETRY_AFTER)}) from None
     except jwt.PyJWTError as e:
         raise NotAuthorizedException(f"the bearer token was refused: {e}", headers=REFUSED) from None
     return typed_claims(payload, {"sub": issuer.subject_claim, "role": issuer.role_claim})

@@ -28,6 +28,7 @@ class Issuer:
     # every request a fetch from the issuer.
     REFETCH_AFTER = 30.0
     TIMEOUT = 5.0  # seconds the issuer has to answer each fetch
+    RETRY_AFTER = 10  # seconds after a failed fetch (with no key kept) before the next one; the 503's Retry-After
     LEEWAY = 30  # seconds of clock difference with the issuer forgiven on `exp`, `nbf` and `iat`
 
     def __init__(self, issuer: str, audience: str, subject_claim: str = "sub", role_claim: str = "role") -> None:
@@ -38,6 +39,7 @@ class Issuer:
         self.discovery: dict[str, Any] = {}
         self._keys: dict[str | None, jwt.PyJWK] | None = None
         self._fetched = -float("inf")
+        self._failed = (-float("inf"), "")  # when the last fetch failed with no key kept, and why
         self._lock = asyncio.Lock()
 
     @classmethod
@@ -98,17 +100,22 @@ class Issuer:
         return self._keys[kid]
 
     async def _refresh(self) -> None:
-        fetched = self._fetched
+        asked = time.monotonic()
         async with self._lock:
-            if self._fetched != fetched:  # another request fetched them while this one waited
+            if self._fetched >= asked:  # another request fetched them while this one waited
                 return
+            # Nothing kept and the issuer just failed: the same answer at once, not one more
+            # fetch (and TIMEOUT seconds) for every request queued behind the lock.
+            if self._keys is None and asked - self._failed[0] < self.RETRY_AFTER:
+                raise IssuerUnavailableError(self._failed[1])
             try:
                 self.discovery, self._keys = await self._fetch()
             except (httpx.HTTPError, ValueError, KeyError, TypeError, jwt.PyJWKError) as e:
-                why = str(e) or type(e).__name__  # a timeout says nothing else
+                why = f"the token issuer {self.issuer} is not reachable: {str(e) or type(e).__name__}"
                 if self._keys is None:
-                    raise IssuerUnavailableError(f"the token issuer {self.issuer} is not reachable: {why}") from None
-                log.warning("the token issuer %s is not reachable; its last keys are kept: %s", self.issuer, why)
+                    self._failed = (time.monotonic(), why)
+                    raise IssuerUnavailableError(why) from None
+                log.warning("%s; its keys as last fetched are kept", why)
             self._fetched = time.monotonic()
 
     async def _fetch(self) -> tuple[dict[str, Any], dict[str | None, jwt.PyJWK]]:
