@@ -8,13 +8,16 @@ import pytest
 
 from tests.api.identity_provider import CLIENT_ID, CLIENT_SECRET, IdentityProvider
 from tests.api.live import live_api
+from tests.api.support import build_east
 
 
 @pytest.fixture
-async def console(settings, clock, idp: IdentityProvider) -> AsyncIterator[httpx.AsyncClient]:
-    """The service on a real port (the browser goes to the issuer and back), with the issuer configured."""
+async def console(settings, clock, auth, idp: IdentityProvider) -> AsyncIterator[httpx.AsyncClient]:
+    """The service on a real port (the browser goes to the issuer and back), with the issuer configured
+    and the east region's people (rep1 among them)."""
     configured = {"oidc_issuer": idp.url, "oidc_client_id": CLIENT_ID, "oidc_client_secret": CLIENT_SECRET}
     async with live_api(settings, clock, **configured) as client:
+        await build_east(client, auth)
         yield client
 
 
@@ -45,7 +48,7 @@ def with_query(url: str, **changed: str) -> str:
 
 
 async def test_oidc_sign_in_ends_signed_in_to_the_console(console, idp):
-    idp.user = {"sub": "ann", "role": "auditor"}
+    idp.user = {"sub": "rep1"}
     # The sign-in page offers the issuer, in English and in Chinese.
     page = await console.get("/console/sign-in")
     assert f"Sign in with {idp.url}" in page.text
@@ -59,7 +62,7 @@ async def test_oidc_sign_in_ends_signed_in_to_the_console(console, idp):
     # Following every redirect, it comes back signed in as the issuer's subject, on the page it asked for.
     done = await console.get(start.headers["location"], follow_redirects=True)
     assert (done.status_code, done.url.path) == (200, "/console/me"), done.text
-    assert await signed_in_as(console) == "ann"
+    assert await signed_in_as(console) == "rep1"
     # The session it started is in an HttpOnly, SameSite=Lax cookie.
     cookie = next(v for k, v in done.history[-1].headers.multi_items() if k == "set-cookie" and "console_session" in v)
     assert "httponly" in cookie.lower() and "samesite=lax" in cookie.lower()
@@ -91,7 +94,7 @@ async def test_a_code_with_another_browsers_pkce_challenge_is_refused(console, i
 
 async def test_an_id_token_with_another_nonce_is_refused(console, idp):
     # The issuer (or someone replaying an old answer) gives an id_token made for another sign-in.
-    idp.user = {"sub": "ann", "nonce": "from-another-sign-in"}
+    idp.user = {"sub": "rep1", "nonce": "from-another-sign-in"}
     r = await console.get(await to_callback(console))
     assert r.status_code == 401 and "nonce" in r.text, r.text
     assert await signed_in_as(console) is None
