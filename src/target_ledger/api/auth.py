@@ -91,7 +91,9 @@ def verify_token(token: str, secret: str) -> Claims:
     return typed_claims(payload)
 
 
-async def verify_issuer_token(issuer: Issuer, token: str, nonce: str | None = None) -> Claims:
+async def verify_issuer_token(
+    issuer: Issuer, token: str, nonce: str | None = None, what: str = "the bearer token"
+) -> Claims:
     """The OpenID Connect issuer's token's typed claims, subject and role from its configured claims
     (a bearer token, or the console's id_token with the nonce its sign-in sent). Raises
     NotAuthorizedException (401), or ServiceUnavailableException (503) if the issuer's keys cannot be had."""
@@ -100,11 +102,13 @@ async def verify_issuer_token(issuer: Issuer, token: str, nonce: str | None = No
     except IssuerUnavailableError as e:
         raise ServiceUnavailableException(str(e), headers={"Retry-After": str(Issuer.RETRY_AFTER)}) from None
     except jwt.PyJWTError as e:
-        raise NotAuthorizedException(f"the bearer token was refused: {e}", headers=REFUSED) from None
-    return typed_claims(payload, {"sub": issuer.subject_claim, "role": issuer.role_claim})
+        raise NotAuthorizedException(f"{what} was refused: {e}", headers=REFUSED) from None
+    return typed_claims(payload, {"sub": issuer.subject_claim, "role": issuer.role_claim}, what)
 
 
-def typed_claims(payload: dict[str, object], names: dict[str, str] | None = None) -> Claims:
+def typed_claims(
+    payload: dict[str, object], names: dict[str, str] | None = None, what: str = "the bearer token"
+) -> Claims:
     """The claims typed, or NotAuthorizedException naming the claim as the token carries it (`names`:
     the issuer's name for each of ours)."""
     try:
@@ -114,7 +118,7 @@ def typed_claims(payload: dict[str, object], names: dict[str, str] | None = None
         for ours, theirs in (names or {}).items():
             message = message.replace(f"`{ours}`", f"`{theirs}`")
         where = f" in claim `{(names or {}).get(claim, claim)}`" if claim else ""
-        raise NotAuthorizedException(f"the bearer token was refused{where}: {message}", headers=REFUSED) from None
+        raise NotAuthorizedException(f"{what} was refused{where}: {message}", headers=REFUSED) from None
 
 
 class JWTAuthentication(AbstractAuthenticationMiddleware):

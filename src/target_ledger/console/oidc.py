@@ -96,7 +96,7 @@ async def oidc_callback(request: Request, state: State) -> Any:
         return _refused(request, 400, N_("This sign-in's state does not match the one sent: start again."))
     try:
         id_token = await _id_token(issuer, state.settings, code, flow["verifier"], _callback(request))
-        claims = await verify_issuer_token(issuer, id_token, nonce=flow["nonce"])
+        claims = await verify_issuer_token(issuer, id_token, nonce=flow["nonce"], what="the id_token")
     except NotAuthorizedException as e:
         return _refused(request, 401, N_("The identity provider's answer was refused: %(reason)s"), reason=e.detail)
     except (IssuerUnavailableError, ServiceUnavailableException, httpx.HTTPError) as e:
