@@ -26,6 +26,7 @@ from target_ledger.api.feed import FeedController
 from target_ledger.api.health import live, ready
 from target_ledger.api.idempotency import IdempotencyMiddleware
 from target_ledger.api.incentives import IncentivePlanController, PayoutController
+from target_ledger.api.issuer import Issuer
 from target_ledger.api.lists import EventLogController
 from target_ledger.api.metrics import ObservedRequests, metrics
 from target_ledger.api.monitoring import MonitoringController
@@ -106,6 +107,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> 
                     await read_models.close()
                 await pool.close()
 
+    issuer = Issuer.configured(settings)  # an OpenID Connect issuer whose tokens count too, if one is set
     app = Litestar(
         route_handlers=[
             TargetController,
@@ -139,7 +141,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> 
         # Authentication first: a kept answer belongs to the caller who got it.
         middleware=[
             EdgeMiddleware,
-            DefineMiddleware(JWTAuthentication, secret=settings.secret()),
+            DefineMiddleware(JWTAuthentication, secret=settings.secret(), issuer=issuer),
             IdempotencyMiddleware,
             DatedQueries,  # every day and instant in a query string in the calendar's years
         ],
@@ -147,7 +149,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> 
         logging_config=None,  # target_ledger.logs configures logging, once per process (litestar's would replace it)
         lifespan=[lifespan],
         # Cursors signed with a key from the JWT secret: every process sharing it takes them (api/pages.py).
-        state=State({"settings": settings, "cursor_key": pages.cursor_key(settings.secret())}),
+        state=State({"settings": settings, "issuer": issuer, "cursor_key": pages.cursor_key(settings.secret())}),
         openapi_config=openapi.config(),  # api/openapi.py: names, problems, headers; offline docs
     )
     # Around litestar's whole handler, not a route: every answer (a path no route takes, the

@@ -61,6 +61,23 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ready_max_lag: int = 1000  # events a projection may be behind the log before /health/ready answers 503
     log_format: Literal["json", "console"] = "json"  # json (one object a line), or console for people
     log_level: str = "INFO"
+    # OpenID Connect: with an issuer, the API also takes its RS256/ES256 tokens (api/issuer.py) and
+    # the console offers sign-in with it.
+    oidc_issuer: str | None = None  # exactly the `iss` of its tokens; <issuer>/.well-known/openid-configuration
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_subject_claim: str = "sub"  # the claim that names the actor
+    oidc_role_claim: str = "role"  # the claim holding one of the ledger's roles, or absent
+    oidc_audience: str | None = None  # the `aud` its tokens must carry; the client id when unset
+
+    def __post_init__(self) -> None:
+        if self.oidc_issuer and not self.token_audience:
+            raise ValueError("TL_OIDC_ISSUER needs TL_OIDC_CLIENT_ID or TL_OIDC_AUDIENCE (the `aud` of its tokens)")
+
+    @property
+    def token_audience(self) -> str | None:
+        """The audience the issuer's tokens must name."""
+        return self.oidc_audience or self.oidc_client_id
 
     @classmethod
     def from_env(cls, **overrides: object) -> "Settings":
@@ -108,6 +125,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("ready_max_lag", "TL_READY_MAX_LAG"),
             ("log_format", "TL_LOG_FORMAT"),
             ("log_level", "TL_LOG_LEVEL"),
+            ("oidc_issuer", "TL_OIDC_ISSUER"),
+            ("oidc_client_id", "TL_OIDC_CLIENT_ID"),
+            ("oidc_client_secret", "TL_OIDC_CLIENT_SECRET"),
+            ("oidc_subject_claim", "TL_OIDC_SUBJECT_CLAIM"),
+            ("oidc_role_claim", "TL_OIDC_ROLE_CLAIM"),
+            ("oidc_audience", "TL_OIDC_AUDIENCE"),
         ]:
             if var in env:
                 values[name] = env[var]

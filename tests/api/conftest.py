@@ -1,6 +1,6 @@
 """An app on a fresh database, and tokens for its users."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 
 import msgspec
@@ -10,6 +10,7 @@ from litestar.testing import AsyncTestClient
 from target_ledger.api.auth import issue_token
 from target_ledger.app import create_app
 from target_ledger.config import Settings
+from tests.api.identity_provider import IdentityProvider, serving_in_thread
 from tests.api.support import admin_post, build_east
 from tests.conftest import fresh_database
 
@@ -58,3 +59,12 @@ async def second_ledger(server_url, template_db, settings, clock, auth, tmp_path
             await build_east(client, auth)
             await admin_post(client, auth, "/v1/dimensions", {"name": "product", "values": ["A", "B"]})
             yield url, second
+
+
+@pytest.fixture
+def idp() -> Iterator[IdentityProvider]:
+    """An OpenID Connect identity provider with one RS256 key, on a port of its own."""
+    provider = IdentityProvider()
+    provider.add_key("RS256")
+    with serving_in_thread(provider):
+        yield provider

@@ -1,4 +1,5 @@
-"""Bearer JWT (HS256): the token's `sub` is the actor of everything the request does."""
+"""Bearer JWT (HS256 from our secret, or RS256/ES256 from the configured OpenID Connect issuer): the
+token's subject is the actor of everything the request does."""
 
 import time
 from datetime import UTC, datetime, timedelta
@@ -7,7 +8,7 @@ from typing import Annotated
 import jwt
 import msgspec
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException
+from litestar.exceptions import NotAuthorizedException, ServiceUnavailableException
 from litestar.middleware.authentication import (
     AbstractAuthenticationMiddleware,
     AuthenticationResult,
@@ -15,6 +16,7 @@ from litestar.middleware.authentication import (
 from litestar.types import ASGIApp
 
 from target_ledger.api.errors import field_and_message
+from target_ledger.api.issuer import Issuer, IssuerUnavailableError
 from target_ledger.api.schemas import NodeId
 from target_ledger.domain.access import ROLES, Principal
 
@@ -78,19 +80,45 @@ def issue_token(
 
 
 def verify_token(token: str, secret: str) -> Claims:
-    """The token's typed claims. Raises NotAuthorizedException (401) if its signature, its
-    times or any claim the ledger reads is not right (the console's sign-in asks the same)."""
+    """Our own HS256 token's typed claims. Raises NotAuthorizedException (401) if its signature,
+    its times or any claim the ledger reads is not right (the console's sign-in asks the same)."""
     try:
         # PyJWT checks the signature and the times, but lets numeric strings through as
         # times and leaves the other claims untyped: msgspec types them all, once.
         payload = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["sub", "exp"]})
-        return msgspec.convert(payload, Claims)
     except jwt.PyJWTError as e:
         raise NotAuthorizedException(f"the bearer token was refused: {e}", headers=REFUSED) from None
+    return typed_claims(payload)
+
+
+async def verify_issuer_token(
+    issuer: Issuer, token: str, nonce: str | None = None, what: str = "the bearer token"
+) -> Claims:
+    """The OpenID Connect issuer's token's typed claims, subject and role from its configured claims
+    (a bearer token, or the console's id_token with the nonce its sign-in sent). Raises
+    NotAuthorizedException (401), or ServiceUnavailableException (503) if the issuer's keys cannot be had."""
+    try:
+        payload = issuer.ledger_claims(await issuer.verify(token, nonce))
+    except IssuerUnavailableError as e:
+        raise ServiceUnavailableException(str(e), headers={"Retry-After": str(Issuer.RETRY_AFTER)}) from None
+    except jwt.PyJWTError as e:
+        raise NotAuthorizedException(f"{what} was refused: {e}", headers=REFUSED) from None
+    return typed_claims(payload, {"sub": issuer.subject_claim, "role": issuer.role_claim}, what)
+
+
+def typed_claims(
+    payload: dict[str, object], names: dict[str, str] | None = None, what: str = "the bearer token"
+) -> Claims:
+    """The claims typed, or NotAuthorizedException naming the claim as the token carries it (`names`:
+    the issuer's name for each of ours)."""
+    try:
+        return msgspec.convert(payload, Claims)
     except msgspec.ValidationError as e:
         claim, message = field_and_message(str(e))
-        where = f" in claim `{claim}`" if claim else ""
-        raise NotAuthorizedException(f"the bearer token was refused{where}: {message}", headers=REFUSED) from None
+        for ours, theirs in (names or {}).items():
+            message = message.replace(f"`{ours}`", f"`{theirs}`")
+        where = f" in claim `{(names or {}).get(claim, claim)}`" if claim else ""
+        raise NotAuthorizedException(f"{what} was refused{where}: {message}", headers=REFUSED) from None
 
 
 class JWTAuthentication(AbstractAuthenticationMiddleware):
@@ -98,17 +126,21 @@ class JWTAuthentication(AbstractAuthenticationMiddleware):
     # time was a tenth of a read's CPU. A token seen before is trusted until its expiry.
     KNOWN = 1024
 
-    def __init__(self, app: ASGIApp, secret: str) -> None:
+    def __init__(self, app: ASGIApp, secret: str, issuer: Issuer | None = None) -> None:
         super().__init__(app, exclude=PUBLIC)
         self.secret = secret
+        self.issuer = issuer
         self._known: dict[str, Claims] = {}
 
-    def _claims(self, token: str) -> Claims:
-        """The token's typed claims (verify_token), kept until its expiry."""
+    async def _claims(self, token: str) -> Claims:
+        """The token's typed claims: the issuer's when its `iss` says so (and one is configured), else ours."""
         claims = self._known.get(token)
         if claims is not None and claims.exp > time.time():
             return claims
-        claims = verify_token(token, self.secret)
+        if self.issuer is not None and self.issuer.issued(token):
+            claims = await verify_issuer_token(self.issuer, token)
+        else:
+            claims = verify_token(token, self.secret)
         if len(self._known) >= self.KNOWN:
             self._known.clear()
         self._known[token] = claims
@@ -121,5 +153,5 @@ class JWTAuthentication(AbstractAuthenticationMiddleware):
                 "a bearer token is required (Authorization: Bearer <jwt>); `target-ledger token <subject>` prints one",
                 headers={"WWW-Authenticate": 'Bearer realm="target-ledger"'},
             )
-        claims = self._claims(token)
+        claims = await self._claims(token)
         return AuthenticationResult(user=Principal(claims.sub, claims.role, claims.scope_node), auth=claims)

@@ -19,6 +19,7 @@ from target_ledger.config import Settings
 from target_ledger.console import (  # each page module lists its handlers in PAGES: one line here per module
     dashboard,
     me,
+    oidc,
     web,
 )
 from target_ledger.console.session import SessionCookies, derived_key, provide_principal
@@ -75,6 +76,7 @@ def router(settings: Settings, pages: list[Any] | None = None) -> Router:
         sign_out,
         *dashboard.PAGES,
         *me.PAGES,
+        *oidc.PAGES,
     ]
     return Router(
         path="/console",

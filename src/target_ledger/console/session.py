@@ -1,7 +1,6 @@
 """The console's session: litestar's encrypted cookie, holding who signed in and until when."""
 
 import time
-from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -59,8 +58,10 @@ def end_session(request: Request) -> None:
 
 def current_principal(request: ASGIConnection) -> Principal | None:
     """Who is signed in, or None (never signed in, signed out, or the session expired)."""
-    session: dict[str, Any] = request.session if "session" in request.scope else {}
-    if not session or not isinstance(session.get("exp"), int | float) or session["exp"] <= time.time():
+    session = request.scope.get("session")  # litestar's Empty (not a dict) once a session was cleared
+    if not isinstance(session, dict):
+        return None
+    if not isinstance(session.get("exp"), int | float) or session["exp"] <= time.time():
         return None
     return Principal(session["sub"], session.get("role"), session.get("scope_node"))
 
