@@ -272,6 +272,29 @@ SELECT tot.metrics, tot.totals, t.target_id, t.value, s.starts, s.ends, s.vals,
  ORDER BY k.i
 """
 
+
+async def fetch_split_target(
+    conn: asyncpg.Connection, *, node: str, metric: str, period: str, scope: dict[str, str]
+) -> tuple[Decimal, str | None, list[tuple[str, str, dict[str, str]]]] | None:
+    """A target's value, the axis it is split along, and its parts' keys (node, period, scope)."""
+    row = await conn.fetchrow(
+        """SELECT t.value, t.axis,
+                  coalesce(json_agg(json_build_array(c.node, c.period, c.scope) ORDER BY c.starts_on, c.node)
+                           FILTER (WHERE c.target_id IS NOT NULL), '[]')::text AS parts
+             FROM attainment_targets t LEFT JOIN attainment_targets c ON c.parent_id = t.target_id
+            WHERE t.node = $1 AND t.metric = $2 AND t.period = $3 AND t.scope = $4::jsonb
+            GROUP BY t.target_id, t.value, t.axis""",
+        node,
+        metric,
+        period,
+        _json(scope),
+    )
+    if row is None:
+        return None
+    parts = [(n, p, s) for n, p, s in msgspec.json.decode(row["parts"])]
+    return row["value"], row["axis"], parts
+
+
 FigureKey = tuple[str, str, date, date, dict[str, str]]  # node, period, first day, last day, scope
 
 

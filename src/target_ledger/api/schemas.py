@@ -5,7 +5,7 @@
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
@@ -264,13 +264,65 @@ class AttainmentRow(Struct):
     pace_pct: Decimal | None
     projected: Decimal | None
     status: str | None
+    target_source: Annotated[
+        Literal["set", "sum_of_parts"] | None,
+        msgspec.Meta(
+            description="`set`: a target set (or split) for this very key; `sum_of_parts`: none was, and the "
+            "target shown is the sum of the set targets that cover the key along another axis (Q1 for product A "
+            "= January, February and March for A); null: no target"
+        ),
+    ] = None
+
+
+class MatrixCell(Struct):
+    """One cell or total of an attainment matrix: money and counts as decimal strings, attainment as a fraction."""
+
+    node: str
+    period: str
+    scope: dict[str, str]
+    target: Decimal | None
+    target_source: Literal["set", "sum_of_parts"] | None
+    actual: Decimal
+    attainment: Annotated[
+        Decimal | None, msgspec.Meta(description="actual / target as a fraction to 4 places (0.9512 is 95.12 %)")
+    ]
+    gap: Annotated[Decimal | None, msgspec.Meta(description="target - actual")]
+
+
+class MatrixLine(Struct):
+    """A row of the matrix: its label along the row axis, its total, and its cells in the columns' order."""
+
+    label: str
+    total: MatrixCell
+    cells: list[MatrixCell]
+
+
+class MatrixColumn(Struct):
+    label: str
+    total: MatrixCell
+
+
+class AttainmentMatrix(Struct):
+    """`breakdown=rows_axis,columns_axis`: the row and column totals are the one-axis answers along
+    each axis, and `total` is the node's own row, so they equal those reads to the cent."""
+
+    axes: list[str]
+    columns: list[MatrixColumn]
+    rows: list[MatrixLine]
+    total: MatrixCell
 
 
 class Attainment(Struct):
     position: int
     as_of: date
     row: AttainmentRow
-    breakdown: list[AttainmentRow]
+    breakdown: Annotated[
+        list[AttainmentRow],
+        msgspec.Meta(description="one row per part of the breakdown; for two axes, the first axis's rows"),
+    ]
+    matrix: Annotated[
+        AttainmentMatrix | None, msgspec.Meta(description="a two-axis breakdown (`breakdown=time,product`)")
+    ] = None
 
 
 class Leaderboard(Struct):

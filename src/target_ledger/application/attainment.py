@@ -8,14 +8,15 @@ from fractions import Fraction
 import asyncpg
 
 from projections import attainment as attainment_model
-from projections.attainment import Plan, fetch_figures
+from projections.attainment import Plan, fetch_figures, fetch_split_target
 from projections.runner import caught_up
 from target_ledger.application import Command, ReadModelBehindError
 from target_ledger.application.reads import authorize_read, known_metric
+from target_ledger.application.summed_targets import Known, SummedPlan, Summer
 from target_ledger.domain.access import can_read
 from target_ledger.domain.attainment import Standing, assess, days_elapsed, planned_by, rate, shown_actual
 from target_ledger.domain.calendar import Period
-from target_ledger.domain.catalog import Metric
+from target_ledger.domain.catalog import Catalog, Metric
 from target_ledger.domain.corrective_action import Measure
 from target_ledger.domain.errors import DomainError
 from target_ledger.domain.org import ORG_ID, Organisation
@@ -32,6 +33,7 @@ class Row:
     target_id: object | None = None
     target: Decimal | None = None
     standing: Standing | None = None
+    target_source: str | None = None  # "set", or "sum_of_parts" for a target summed from the cells below it
 
 
 Key = tuple[str, Period, dict[str, str]]  # node, period, scope
@@ -63,6 +65,10 @@ class LiveFigures:
         spans = [(node, span.key, span.start, min(span.end, self.today), scope) for node, span, scope in keys]
         figures, self.position = await fetch_figures(self.conn, metric, parts, spans)
         return figures
+
+    async def known(self, metric: str, node: str, period: str, scope: dict[str, str]) -> Known | None:
+        found = await fetch_split_target(self.conn, node=node, metric=metric, period=period, scope=scope)
+        return None if found is None else Known(*found)
 
 
 class KnownFigures:
@@ -99,11 +105,19 @@ class KnownFigures:
             seasonal = [(p.start, p.end, part.value) for p, part in zip(periods, target.parts, strict=True)]
         return Plan(target.id, target.value, seasonal)
 
+    async def known(self, metric: str, node: str, period: str, scope: dict[str, str]) -> Known | None:
+        target = await self.cmd.store.get_until(target_id(node, metric, period, scope), self.at)
+        if not isinstance(target, Target):
+            return None
+        return Known(target.value, target.axis, [(p.node, p.period, p.scope) for p in target.parts])
+
 
 Figures = LiveFigures | KnownFigures
 
 
-def _assess(cmd: Command, today: date, metric: Metric, key: Key, totals: dict[str, Decimal], plan: Plan | None) -> Row:
+def _assess(
+    cmd: Command, today: date, metric: Metric, key: Key, totals: dict[str, Decimal], plan: Plan | SummedPlan | None
+) -> Row:
     node, span, scope = key
     lower = metric.direction == "lower"
     exact = actual_of(metric, totals)  # judged on the exact figure, shown without flattering
@@ -120,7 +134,8 @@ def _assess(cmd: Command, today: date, metric: Metric, key: Key, totals: dict[st
         lower_is_better=lower,
         thresholds=cmd.thresholds,
     )
-    return Row(node, metric.name, span.key, scope, actual, plan.target_id, plan.value, standing)
+    source = "sum_of_parts" if isinstance(plan, SummedPlan) else "set"
+    return Row(node, metric.name, span.key, scope, actual, plan.target_id, plan.value, standing, source)
 
 
 async def _rows(cmd: Command, figures: Figures, metric: Metric, keys: list[Key]) -> list[Row]:
@@ -128,12 +143,75 @@ async def _rows(cmd: Command, figures: Figures, metric: Metric, keys: list[Key])
     if not keys:
         return []
     found = await figures.figures(keys, metric.name, parts_of(metric))
-    return [_assess(cmd, figures.today, metric, k, t, p) for k, (t, p) in zip(keys, found, strict=True)]
+    plans = await _summed(cmd, figures, metric, keys, [plan for _, plan in found])
+    return [_assess(cmd, figures.today, metric, k, t, p) for k, (t, _), p in zip(keys, found, plans, strict=True)]
+
+
+async def _summed(
+    cmd: Command, figures: Figures, metric: Metric, keys: list[Key], plans: list[Plan | None]
+) -> list[Plan | SummedPlan | None]:
+    """Each key's set target, or for an additive metric the sum of the set targets covering it
+    (summed_targets.py); a rate is never summed."""
+    if not metric.additive or all(plans):
+        return list(plans)
+    summer = Summer(cmd.calendar, lambda node, period, scope: figures.known(metric.name, node, period, scope))
+    return [plan or await summer.plan(node, span, scope) for (node, span, scope), plan in zip(keys, plans, strict=True)]
 
 
 async def _row(cmd: Command, figures: Figures, metric: Metric, node: str, span: Period, scope: dict[str, str]) -> Row:
     [row] = await _rows(cmd, figures, metric, [(node, span, scope)])
     return row
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What one read of attainment stands on: the reader's org, the org as known then, the metric, the day."""
+
+    cmd: Command
+    org: Organisation
+    then: Organisation
+    catalog: Catalog
+    metric: Metric
+    today: date
+    as_of: datetime | None
+
+    def keys(self, key: Key, axis: str) -> list[Key]:
+        """The key broken down along one axis (`children`, `time` or a dimension): the parts the reader may read."""
+        node, span, scope = key
+        if axis == "children":
+            keys = [
+                (child, span, scope)
+                for child in (self.then.children(node, self.today) if self.then.exists(node) else [])
+            ]
+        elif axis == "time":
+            keys = [(node, sub, scope) for sub in self.cmd.calendar.children(span)]
+        else:
+            if axis in scope:
+                raise DomainError(f"the scope already fixes {axis!r}", field="breakdown")
+            values = self.catalog.dimension(axis, field="breakdown")
+            keys = [(node, span, {**scope, axis: value}) for value in values]
+        return [k for k in keys if can_read(self.cmd.actor, self.org, k[0], self.cmd.today())]
+
+    async def rows(self, keys: list[Key]) -> tuple[list[Row], int | None]:
+        """The keys' rows, read together; and the read model's position (None for `as_of`: the log)."""
+        async with self.cmd.store.pool.acquire() as conn:
+            figures: Figures = (
+                KnownFigures(self.cmd, self.as_of, self.then) if self.as_of else LiveFigures(conn, self.today)
+            )
+            rows = await _rows(self.cmd, figures, self.metric, keys)
+        return rows, figures.position
+
+
+async def reading(cmd: Command, *, node: str, metric: str, scope: dict[str, str], as_of: datetime | None) -> Reading:
+    """Check the reader, metric and scope, and fix the org and day a read of `node` stands on."""
+    org = await authorize_read(cmd, node)
+    catalog, definition = await cmd.catalog(), await known_metric(cmd, metric)
+    catalog.check_scope(scope)
+    then = org
+    if as_of is not None:
+        known = await cmd.store.get_until(ORG_ID, as_of)
+        then = known if isinstance(known, Organisation) else Organisation.start(at=as_of)
+    return Reading(cmd, org, then, catalog, definition, as_of.date() if as_of else cmd.today(), as_of)
 
 
 async def attainment(
@@ -149,31 +227,11 @@ async def attainment(
     """The node's row, and one row per child, sub-period or dimension value; now, or as the
     ledger knew them at `as_of`; and the attainment read model's position they stand at
     (None for `as_of`, which reads the log)."""
-    org = await authorize_read(cmd, node)
-    catalog, definition = await cmd.catalog(), await known_metric(cmd, metric)
-    catalog.check_scope(scope)
-    span = cmd.calendar.parse(period)
-    then = org
-    if as_of is not None:
-        known = await cmd.store.get_until(ORG_ID, as_of)
-        then = known if isinstance(known, Organisation) else Organisation.start(at=as_of)
-    today = as_of.date() if as_of else cmd.today()
-    keys: list[Key] = []
-    if breakdown == "children":
-        keys = [(child, span, scope) for child in (then.children(node, today) if then.exists(node) else [])]
-    elif breakdown == "time":
-        keys = [(node, sub, scope) for sub in cmd.calendar.children(span)]
-    elif breakdown:
-        if breakdown in scope:
-            raise DomainError(f"the scope already fixes {breakdown!r}", field="breakdown")
-        values = catalog.dimension(breakdown, field="breakdown")
-        keys = [(node, span, {**scope, breakdown: value}) for value in values]
-    readable = [k for k in keys if can_read(cmd.actor, org, k[0], cmd.today())]
-    async with cmd.store.pool.acquire() as conn:
-        figures: Figures = KnownFigures(cmd, as_of, then) if as_of else LiveFigures(conn, today)
-        # The node's own row and its breakdown's, read together.
-        row, *rows = await _rows(cmd, figures, definition, [(node, span, scope), *readable])
-    return row, rows, figures.position
+    read = await reading(cmd, node=node, metric=metric, scope=scope, as_of=as_of)
+    key = (node, cmd.calendar.parse(period), scope)
+    # The node's own row and its breakdown's, read together.
+    (row, *rows), position = await read.rows([key, *(read.keys(key, breakdown) if breakdown else [])])
+    return row, rows, position
 
 
 async def leaderboard(cmd: Command, *, unit: str, metric: str, period: str) -> list[Row]:
