@@ -202,15 +202,9 @@ class Plan:
 async def fetch_plan(
     conn: asyncpg.Connection, *, node: str, metric: str, period: str, scope: dict[str, str]
 ) -> Plan | None:
-    row = await conn.fetchrow(
-        """SELECT target_id, value, axis FROM attainment_targets
-            WHERE node = $1 AND metric = $2 AND period = $3 AND scope = $4::jsonb""",
-        node,
-        metric,
-        period,
-        _json(scope),
-    )
-    if row is None:
+    query = """SELECT target_id, value, axis FROM attainment_targets
+                WHERE node = $1 AND metric = $2 AND period = $3 AND scope = $4::jsonb"""
+    if (row := await conn.fetchrow(query, node, metric, period, _json(scope))) is None:
         return None
     seasonal = []
     if row["axis"] == "period":
@@ -277,19 +271,13 @@ async def fetch_split_target(
     conn: asyncpg.Connection, *, node: str, metric: str, period: str, scope: dict[str, str]
 ) -> tuple[Decimal, str | None, list[tuple[str, str, dict[str, str]]]] | None:
     """A target's value, the axis it is split along, and its parts' keys (node, period, scope)."""
-    row = await conn.fetchrow(
-        """SELECT t.value, t.axis,
-                  coalesce(json_agg(json_build_array(c.node, c.period, c.scope) ORDER BY c.starts_on, c.node)
-                           FILTER (WHERE c.target_id IS NOT NULL), '[]')::text AS parts
-             FROM attainment_targets t LEFT JOIN attainment_targets c ON c.parent_id = t.target_id
-            WHERE t.node = $1 AND t.metric = $2 AND t.period = $3 AND t.scope = $4::jsonb
-            GROUP BY t.target_id, t.value, t.axis""",
-        node,
-        metric,
-        period,
-        _json(scope),
-    )
-    if row is None:
+    query = """SELECT t.value, t.axis,
+                      coalesce(json_agg(json_build_array(c.node, c.period, c.scope) ORDER BY c.starts_on, c.node)
+                               FILTER (WHERE c.target_id IS NOT NULL), '[]')::text AS parts
+                 FROM attainment_targets t LEFT JOIN attainment_targets c ON c.parent_id = t.target_id
+                WHERE t.node = $1 AND t.metric = $2 AND t.period = $3 AND t.scope = $4::jsonb
+                GROUP BY t.target_id, t.value, t.axis"""
+    if (row := await conn.fetchrow(query, node, metric, period, _json(scope))) is None:
         return None
     parts = [(n, p, s) for n, p, s in msgspec.json.decode(row["parts"])]
     return row["value"], row["axis"], parts

@@ -151,6 +151,10 @@ async def test_the_matrix_reads_along_any_two_axes(client, auth, pool, plan) -> 
     # People by product.
     mix = (await _read(client, auth, pool, breakdown="children,product"))["matrix"]
     assert [c["label"] for c in mix["columns"]] == ["A", "B"]
+    # The workbook of a matrix read holds its first axis's rows, as its JSON breakdown does.
+    query = {"node": "east", "metric": "revenue", "period": "2026-Q1", "breakdown": "time,product", "format": "xlsx"}
+    r = await client.get("/v1/attainment/export", params=query, headers=auth(*ADMIN))
+    assert r.status_code == 200 and r.content.startswith(b"PK"), r.text
 
 
 @pytest.mark.parametrize(

@@ -177,7 +177,7 @@ async def _matrix(
         as_of=day,
         row=_row(matrix.total),
         breakdown=rows,
-        matrix=as_matrix(matrix, definition),
+        matrix=as_matrix(matrix, definition, _row),
     )
 
 

@@ -1,28 +1,24 @@
 """The attainment matrix as the API answers it: labelled rows and columns of cells, with totals."""
 
+from collections.abc import Callable
 from fractions import Fraction
 
-from target_ledger.api.schemas import AttainmentMatrix, MatrixCell, MatrixColumn, MatrixLine
+from target_ledger.api.schemas import AttainmentMatrix, AttainmentRow, MatrixCell, MatrixColumn, MatrixLine
 from target_ledger.application.attainment import Row
 from target_ledger.application.attainment_matrix import Matrix
 from target_ledger.domain.attainment import RATE, shown
 from target_ledger.domain.catalog import Metric
 
+AsRow = Callable[[Row], AttainmentRow]  # how /v1/attainment shows a row
 
-def cell(row: Row, metric: Metric) -> MatrixCell:
-    s = row.standing
-    exact = s.attainment if s else None  # a percentage, exactly: shown as a fraction, not flattering
-    higher = metric.direction != "lower"
-    return MatrixCell(
-        node=row.node,
-        period=row.period,
-        scope=row.scope,
-        target=row.target,
-        target_source=row.target_source,  # type: ignore[arg-type]
-        actual=row.actual,
-        attainment=None if exact is None else shown(exact / Fraction(100), RATE, higher_is_better=higher),
-        gap=s.gap if s else None,
-    )
+
+def cell(row: Row, metric: Metric, as_row: AsRow) -> MatrixCell:
+    """The cell of a row as /v1/attainment shows it, with attainment as a fraction instead of a percentage."""
+    shown_row, exact = as_row(row), row.standing.attainment if row.standing else None
+    same = {name: getattr(shown_row, name) for name in MatrixCell.__struct_fields__ if name != "attainment"}
+    higher = metric.direction != "lower"  # rounded the way that does not flatter, as every shown figure
+    attainment = None if exact is None else shown(exact / Fraction(100), RATE, higher_is_better=higher)
+    return MatrixCell(**same, attainment=attainment)
 
 
 def label(row: Row, axis: str) -> str:
@@ -30,14 +26,18 @@ def label(row: Row, axis: str) -> str:
     return {"children": row.node, "time": row.period}.get(axis) or row.scope[axis]
 
 
-def body(matrix: Matrix, metric: Metric) -> AttainmentMatrix:
+def body(matrix: Matrix, metric: Metric, as_row: AsRow) -> AttainmentMatrix:
     first, second = matrix.axes
+
+    def of(row: Row) -> MatrixCell:
+        return cell(row, metric, as_row)
+
     return AttainmentMatrix(
         axes=[first, second],
-        columns=[MatrixColumn(label=label(c, second), total=cell(c, metric)) for c in matrix.columns],
+        columns=[MatrixColumn(label=label(c, second), total=of(c)) for c in matrix.columns],
         rows=[
-            MatrixLine(label=label(r, first), total=cell(r, metric), cells=[cell(c, metric) for c in line])
+            MatrixLine(label=label(r, first), total=of(r), cells=[of(c) for c in line])
             for r, line in zip(matrix.rows, matrix.cells, strict=True)
         ],
-        total=cell(matrix.total, metric),
+        total=of(matrix.total),
     )

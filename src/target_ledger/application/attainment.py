@@ -138,17 +138,21 @@ def _assess(
     return Row(node, metric.name, span.key, scope, actual, plan.target_id, plan.value, standing, source)
 
 
-async def _rows(cmd: Command, figures: Figures, metric: Metric, keys: list[Key]) -> list[Row]:
-    """Each key's row: actual to date (from the period's first day up to today), target and standing."""
+async def _rows(cmd: Command, figures: Figures, metric: Metric, keys: list[Key], *, summed: bool = False) -> list[Row]:
+    """Each key's row: actual to date (from the period's first day up to today), target and standing.
+    `summed`: a key without a set target may show the sum of those covering it (what a manager reads);
+    judging, leaderboards and payouts stand on set targets alone."""
     if not keys:
         return []
     found = await figures.figures(keys, metric.name, parts_of(metric))
-    plans = await _summed(cmd, figures, metric, keys, [plan for _, plan in found])
+    plans: list[Plan | SummedPlan | None] = [plan for _, plan in found]
+    if summed:
+        plans = await _summed(cmd, figures, metric, keys, plans)
     return [_assess(cmd, figures.today, metric, k, t, p) for k, (t, _), p in zip(keys, found, plans, strict=True)]
 
 
 async def _summed(
-    cmd: Command, figures: Figures, metric: Metric, keys: list[Key], plans: list[Plan | None]
+    cmd: Command, figures: Figures, metric: Metric, keys: list[Key], plans: list[Plan | SummedPlan | None]
 ) -> list[Plan | SummedPlan | None]:
     """Each key's set target, or for an additive metric the sum of the set targets covering it
     (summed_targets.py); a rate is never summed."""
@@ -198,7 +202,7 @@ class Reading:
             figures: Figures = (
                 KnownFigures(self.cmd, self.as_of, self.then) if self.as_of else LiveFigures(conn, self.today)
             )
-            rows = await _rows(self.cmd, figures, self.metric, keys)
+            rows = await _rows(self.cmd, figures, self.metric, keys, summed=True)
         return rows, figures.position
 
 
