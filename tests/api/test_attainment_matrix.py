@@ -92,6 +92,45 @@ async def test_no_target_is_invented_when_the_parts_do_not_cover_the_period(clie
     assert [r["target"] for r in rate["breakdown"]] == [None, None]
 
 
+async def test_targets_set_month_by_month_sum_to_the_quarter_they_tile(client, auth, pool, plan) -> None:
+    # Gross profit for product A set directly for each month of Q1, no quarter target at all.
+    for month, value in [("2026-01", "10"), ("2026-02", "20"), ("2026-03", "30.50")]:
+        body = {"node": "east", "metric": "gross_profit", "period": month, "value": value, "scope": {"product": "A"}}
+        assert (await client.post("/v1/targets", json=body, headers=auth(*ADMIN))).status_code == 201
+    read = await _read(client, auth, pool, metric="gross_profit", breakdown="product")
+    assert [(r["target"], r["target_source"]) for r in read["breakdown"]] == [("60.50", "sum_of_parts"), (None, None)]
+    # The quarter without a product has no month targets below it: no target.
+    assert read["row"]["target"] is None
+
+
+async def test_a_product_target_sums_over_the_org_split_of_its_margin(client, auth, pool, plan) -> None:
+    admin = auth(*ADMIN)
+    # Q2: the team's revenue split evenly over its two people, each person's split by product 30 / 70.
+    body = {"node": "east", "metric": "revenue", "period": "2026-Q2", "value": "1000000"}
+    team = (await client.post("/v1/targets", json=body, headers=admin)).json()
+    split = await client.post(
+        f"/v1/targets/{team['id']}/decomposition", json={"axis": "org", "method": "even"}, headers=admin
+    )
+    assert split.status_code == 201, split.text
+    by_product = {"axis": "dimension", "dimension": "product", "method": "weights", "weights": {"A": "3", "B": "7"}}
+    for person in split.json()["children"]:
+        r = await client.post(f"/v1/targets/{person['target_id']}/decomposition", json=by_product, headers=admin)
+        assert r.status_code == 201, r.text
+    # The team's Q2 for A is lead A + r1 A = 150,000 + 150,000.
+    read = await _read(client, auth, pool, period="2026-Q2", breakdown="product")
+    assert [(r["target"], r["target_source"]) for r in read["breakdown"]] == [
+        ("300000.00", "sum_of_parts"),
+        ("700000.00", "sum_of_parts"),
+    ]
+    # As a matrix of people by product: the set cells, and the summed column totals.
+    matrix = (await _read(client, auth, pool, period="2026-Q2", breakdown="children,product"))["matrix"]
+    assert [[c["target"] for c in line["cells"]] for line in matrix["rows"]] == [
+        ["150000.00", "350000.00"],
+        ["150000.00", "350000.00"],
+    ]
+    assert [c["total"]["target"] for c in matrix["columns"]] == ["300000.00", "700000.00"]
+
+
 def _money(text: str | None) -> Decimal:
     return Decimal(text or "0")
 
