@@ -207,6 +207,18 @@ async def test_a_bad_two_axis_breakdown_is_refused_naming_breakdown(client, auth
     assert r.json()["errors"][0]["field"] == "breakdown"
 
 
+async def test_a_matrix_of_more_than_ten_thousand_cells_is_refused(client, auth, pool, plan) -> None:
+    # 120 SKUs by 90 stores: 10,800 cells, one query and an answer nobody reads.
+    for name, count in (("sku", 120), ("store", 90)):
+        values = [f"{name}{n}" for n in range(count)]
+        r = await client.post("/v1/dimensions", json={"name": name, "values": values}, headers=auth(*ADMIN))
+        assert r.status_code == 201, r.text
+    query = {"node": "east", "metric": "revenue", "period": "2026-Q1", "breakdown": "sku,store"}
+    r = await client.get("/v1/attainment", params=query, headers=auth(*ADMIN))
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "breakdown", r.text
+    assert "120 x 90" in r.json()["errors"][0]["message"]
+
+
 async def test_the_decomposition_csv_shows_the_cross_table_with_totals(client, auth, pool, plan) -> None:
     head = await pool.fetchval("SELECT max(position) FROM events")
     r = await client.get(

@@ -8,6 +8,7 @@ from target_ledger.application.attainment import Row, reading
 from target_ledger.domain.errors import DomainError
 
 MAX_AXES = 2
+MAX_CELLS = 10_000  # a year of weeks for 180 people; a read is one query, and its answer must stay readable
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,12 @@ async def attainment_matrix(
     read = await reading(cmd, node=node, metric=metric, scope=scope, as_of=as_of)
     key = (node, cmd.calendar.parse(period), scope)
     rows, columns = read.keys(key, first), read.keys(key, second)
+    if len(rows) * len(columns) > MAX_CELLS:
+        raise DomainError(
+            f"{first} by {second} is {len(rows)} x {len(columns)} cells, more than {MAX_CELLS}: "
+            "narrow the scope or the period",
+            field="breakdown",
+        )
     cells = [read.keys(row, second) for row in rows]
     found, position = await read.rows([key, *rows, *columns, *(cell for line in cells for cell in line)])
     total, found = found[0], found[1:]
