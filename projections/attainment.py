@@ -283,6 +283,21 @@ async def fetch_split_target(
     return row["value"], row["axis"], parts
 
 
+async def fetch_nodes_with_targets(
+    conn: asyncpg.Connection, metric: str, nodes: list[str], starts_on: date, ends_on: date
+) -> set[str]:
+    """Those of the nodes with a target of the metric whose days lie within [starts_on, ends_on]."""
+    rows = await conn.fetch(
+        """SELECT DISTINCT node FROM attainment_targets
+            WHERE node = ANY($1::text[]) AND metric = $2 AND starts_on >= $3 AND ends_on <= $4""",
+        nodes,
+        metric,
+        starts_on,
+        ends_on,
+    )
+    return {r["node"] for r in rows}
+
+
 FigureKey = tuple[str, str, date, date, dict[str, str]]  # node, period, first day, last day, scope
 
 

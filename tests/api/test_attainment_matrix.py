@@ -10,15 +10,8 @@ import pytest
 
 ADMIN = ("root", "admin")
 MONTHS = {"2026-01": "400000", "2026-02": "450000", "2026-03": "350000"}
-# Actuals of rep r1 by month and product (product A high margin, B the volume line).
-ACTUALS = {
-    ("2026-01", "A"): "100000",
-    ("2026-01", "B"): "300000",
-    ("2026-02", "A"): "150000",
-    ("2026-02", "B"): "250000",
-    ("2026-03", "A"): "90000",
-    ("2026-03", "B"): "200000.50",
-}
+# Actuals of rep r1 by month, for product A (high margin) and B (the volume line).
+ACTUALS = {"2026-01": ("100000", "300000"), "2026-02": ("150000", "250000"), "2026-03": ("90000", "200000.50")}
 
 
 @pytest.fixture
@@ -46,7 +39,8 @@ async def plan(client, auth, clock):
         await post(f"/v1/targets/{month['target_id']}/decomposition", by_product)
     items = [
         {"person": "r1", "metric": "revenue", "date": f"{m}-10", "value": v, "scope": {"product": p}}
-        for (m, p), v in ACTUALS.items()
+        for m, values in ACTUALS.items()
+        for p, v in zip("AB", values, strict=True)
     ]
     await post("/v1/actuals/batch", {"items": items}, auth("crm", "integration"))
     return quarter

@@ -1,5 +1,6 @@
 """How targets stand now: a node's row, its breakdown, and a unit's leaderboard."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -8,11 +9,11 @@ from fractions import Fraction
 import asyncpg
 
 from projections import attainment as attainment_model
-from projections.attainment import Plan, fetch_figures, fetch_split_target
+from projections.attainment import Plan, fetch_figures, fetch_nodes_with_targets, fetch_split_target
 from projections.runner import caught_up
 from target_ledger.application import Command, ReadModelBehindError
 from target_ledger.application.reads import authorize_read, known_metric
-from target_ledger.application.summed_targets import Known, SummedPlan, Summer
+from target_ledger.application.summed_targets import Known, SummedPlan, with_sums
 from target_ledger.domain.access import can_read
 from target_ledger.domain.attainment import Standing, assess, days_elapsed, planned_by, rate, shown_actual
 from target_ledger.domain.calendar import Period
@@ -70,6 +71,9 @@ class LiveFigures:
         found = await fetch_split_target(self.conn, node=node, metric=metric, period=period, scope=scope)
         return None if found is None else Known(*found)
 
+    async def planned(self, metric: str, nodes: list[str], first: date, last: date) -> set[str]:
+        return await fetch_nodes_with_targets(self.conn, metric, nodes, first, last)
+
 
 class KnownFigures:
     """Targets and actuals as the ledger knew them at an instant: from the events recorded
@@ -111,6 +115,9 @@ class KnownFigures:
             return None
         return Known(target.value, target.axis, [(p.node, p.period, p.scope) for p in target.parts])
 
+    async def planned(self, metric: str, nodes: list[str], first: date, last: date) -> set[str]:
+        return set(nodes)  # the log has no index of targets by node: every node may have a sum
+
 
 Figures = LiveFigures | KnownFigures
 
@@ -145,21 +152,25 @@ async def _rows(cmd: Command, figures: Figures, metric: Metric, keys: list[Key],
     if not keys:
         return []
     found = await figures.figures(keys, metric.name, parts_of(metric))
-    plans: list[Plan | SummedPlan | None] = [plan for _, plan in found]
+    plans: Sequence[Plan | SummedPlan | None] = [plan for _, plan in found]
     if summed:
-        plans = await _summed(cmd, figures, metric, keys, plans)
+        plans = await _summed(cmd, figures, metric, keys, [plan for _, plan in found])
     return [_assess(cmd, figures.today, metric, k, t, p) for k, (t, _), p in zip(keys, found, plans, strict=True)]
 
 
 async def _summed(
-    cmd: Command, figures: Figures, metric: Metric, keys: list[Key], plans: list[Plan | SummedPlan | None]
+    cmd: Command, figures: Figures, metric: Metric, keys: list[Key], plans: list[Plan | None]
 ) -> list[Plan | SummedPlan | None]:
     """Each key's set target, or for an additive metric the sum of the set targets covering it
     (summed_targets.py); a rate is never summed."""
-    if not metric.additive or all(plans):
+    missing = [k for k, plan in zip(keys, plans, strict=True) if plan is None]
+    if not metric.additive or not missing:
         return list(plans)
-    summer = Summer(cmd.calendar, lambda node, period, scope: figures.known(metric.name, node, period, scope))
-    return [plan or await summer.plan(node, span, scope) for (node, span, scope), plan in zip(keys, plans, strict=True)]
+    first, last = min(k[1].start for k in missing), max(k[1].end for k in missing)
+    nodes = await figures.planned(metric.name, sorted({k[0] for k in missing}), first, last)
+    return await with_sums(
+        cmd.calendar, keys, plans, lambda node, period, scope: figures.known(metric.name, node, period, scope), nodes
+    )
 
 
 async def _row(cmd: Command, figures: Figures, metric: Metric, node: str, span: Period, scope: dict[str, str]) -> Row:

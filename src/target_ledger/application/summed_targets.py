@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from itertools import combinations
+from typing import TypeVar
 
 from target_ledger.domain.calendar import Calendar, Period
 from target_ledger.domain.errors import DomainError
 
 Scope = dict[str, str]
+P = TypeVar("P")  # a set target as the caller holds it
 MAX_DEPTH = 4  # year → quarter → month → cell: deep enough, and a bound on the lookups of one read
 
 
@@ -38,6 +40,20 @@ class SummedPlan:
 
 
 Lookup = Callable[[str, str, Scope], Awaitable[Known | None]]  # node, period key, scope
+Key = tuple[str, Period, Scope]
+
+
+async def with_sums(
+    calendar: Calendar, keys: list[Key], plans: list[P | None], lookup: Lookup, nodes: set[str]
+) -> list[P | SummedPlan | None]:
+    """Each key's set target, else the sum of the set targets covering it; only for keys of `nodes`
+    (those with a target inside the keys' days: every sum starts from one of the node's own targets,
+    a margin or a sub-period's)."""
+    summer = Summer(calendar, lookup)
+    return [
+        plan or (await summer.plan(node, span, scope) if node in nodes else None)
+        for (node, span, scope), plan in zip(keys, plans, strict=True)
+    ]
 
 
 class Summer:
