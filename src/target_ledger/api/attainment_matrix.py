@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from fractions import Fraction
 
-from target_ledger.api.schemas import AttainmentMatrix, AttainmentRow, MatrixCell, MatrixColumn, MatrixLine
+from target_ledger.api.schemas import AttainmentCell, AttainmentColumn, AttainmentLine, AttainmentMatrix, AttainmentRow
 from target_ledger.application.attainment import Row
 from target_ledger.application.attainment_matrix import Matrix
 from target_ledger.domain.attainment import RATE, shown
@@ -12,13 +12,13 @@ from target_ledger.domain.catalog import Metric
 AsRow = Callable[[Row], AttainmentRow]  # how /v1/attainment shows a row
 
 
-def cell(row: Row, metric: Metric, as_row: AsRow) -> MatrixCell:
+def cell(row: Row, metric: Metric, as_row: AsRow) -> AttainmentCell:
     """The cell of a row as /v1/attainment shows it, with attainment as a fraction instead of a percentage."""
     shown_row, exact = as_row(row), row.standing.attainment if row.standing else None
-    same = {name: getattr(shown_row, name) for name in MatrixCell.__struct_fields__ if name != "attainment"}
+    same = {name: getattr(shown_row, name) for name in AttainmentCell.__struct_fields__ if name != "attainment"}
     higher = metric.direction != "lower"  # rounded the way that does not flatter, as every shown figure
     attainment = None if exact is None else shown(exact / Fraction(100), RATE, higher_is_better=higher)
-    return MatrixCell(**same, attainment=attainment)
+    return AttainmentCell(**same, attainment=attainment)
 
 
 def label(row: Row, axis: str) -> str:
@@ -29,14 +29,14 @@ def label(row: Row, axis: str) -> str:
 def body(matrix: Matrix, metric: Metric, as_row: AsRow) -> AttainmentMatrix:
     first, second = matrix.axes
 
-    def of(row: Row) -> MatrixCell:
+    def of(row: Row) -> AttainmentCell:
         return cell(row, metric, as_row)
 
     return AttainmentMatrix(
         axes=[first, second],
-        columns=[MatrixColumn(label=label(c, second), total=of(c)) for c in matrix.columns],
+        columns=[AttainmentColumn(label=label(c, second), total=of(c)) for c in matrix.columns],
         rows=[
-            MatrixLine(label=label(r, first), total=of(r), cells=[of(c) for c in line])
+            AttainmentLine(label=label(r, first), total=of(r), cells=[of(c) for c in line])
             for r, line in zip(matrix.rows, matrix.cells, strict=True)
         ],
         total=of(matrix.total),

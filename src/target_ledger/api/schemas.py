@@ -274,7 +274,7 @@ class AttainmentRow(Struct):
     ] = None
 
 
-class MatrixCell(Struct):
+class AttainmentCell(Struct):
     """One cell or total of an attainment matrix: money and counts as decimal strings, attainment as a fraction."""
 
     node: str
@@ -289,17 +289,17 @@ class MatrixCell(Struct):
     gap: Annotated[Decimal | None, msgspec.Meta(description="target - actual")]
 
 
-class MatrixLine(Struct):
+class AttainmentLine(Struct):
     """A row of the matrix: its label along the row axis, its total, and its cells in the columns' order."""
 
     label: str
-    total: MatrixCell
-    cells: list[MatrixCell]
+    total: AttainmentCell
+    cells: list[AttainmentCell]
 
 
-class MatrixColumn(Struct):
+class AttainmentColumn(Struct):
     label: str
-    total: MatrixCell
+    total: AttainmentCell
 
 
 class AttainmentMatrix(Struct):
@@ -307,9 +307,9 @@ class AttainmentMatrix(Struct):
     each axis, and `total` is the node's own row, so they equal those reads to the cent."""
 
     axes: list[str]
-    columns: list[MatrixColumn]
-    rows: list[MatrixLine]
-    total: MatrixCell
+    columns: list[AttainmentColumn]
+    rows: list[AttainmentLine]
+    total: AttainmentCell
 
 
 class Attainment(Struct):
