@@ -168,6 +168,9 @@ async def test_month_by_product_answers_the_matrix_with_totals_equal_to_the_one_
     assert sum(_money(c["total"]["target"]) for c in matrix["columns"]) == Decimal("1200000")
     # The breakdown of a matrix answer is its first axis's rows; the row, the quarter's.
     assert body["breakdown"] == by_month["breakdown"] and body["row"] == by_month["row"]
+    # As the ledger knew it at an instant, from the log: the same matrix.
+    then = await _read(client, auth, pool, breakdown="time,product", as_of=datetime.now(UTC).isoformat())
+    assert then["matrix"] == matrix
 
 
 async def test_the_matrix_reads_along_any_two_axes(client, auth, pool, plan) -> None:
