@@ -145,15 +145,15 @@ def _assess(
     return Row(node, metric.name, span.key, scope, actual, plan.target_id, plan.value, standing, source)
 
 
-async def _rows(cmd: Command, figures: Figures, metric: Metric, keys: list[Key], *, summed: bool = False) -> list[Row]:
+async def _rows(cmd: Command, figures: Figures, metric: Metric, keys: list[Key], *, derive: bool = False) -> list[Row]:
     """Each key's row: actual to date (from the period's first day up to today), target and standing.
-    `summed`: a key without a set target may show the sum of those covering it (what a manager reads);
-    judging, leaderboards and payouts stand on set targets alone."""
+    With `derive`, a key without a set target may show the sum of those covering it (what a manager
+    reads); judging, leaderboards and payouts stand on set targets alone."""
     if not keys:
         return []
     found = await figures.figures(keys, metric.name, parts_of(metric))
     plans: Sequence[Plan | SummedPlan | None] = [plan for _, plan in found]
-    if summed:
+    if derive:
         plans = await _summed(cmd, figures, metric, keys, [plan for _, plan in found])
     return [_assess(cmd, figures.today, metric, k, t, p) for k, (t, _), p in zip(keys, found, plans, strict=True)]
 
@@ -213,7 +213,7 @@ class Reading:
             figures: Figures = (
                 KnownFigures(self.cmd, self.as_of, self.then) if self.as_of else LiveFigures(conn, self.today)
             )
-            rows = await _rows(self.cmd, figures, self.metric, keys, summed=True)
+            rows = await _rows(self.cmd, figures, self.metric, keys, derive=True)
         return rows, figures.position
 
 
