@@ -203,15 +203,9 @@ class Plan:
 async def fetch_plan(
     conn: asyncpg.Connection, *, node: str, metric: str, period: str, scope: dict[str, str]
 ) -> Plan | None:
-    row = await conn.fetchrow(
-        """SELECT target_id, value, axis FROM attainment_targets
-            WHERE node = $1 AND metric = $2 AND period = $3 AND scope = $4::jsonb""",
-        node,
-        metric,
-        period,
-        _json(scope),
-    )
-    if row is None:
+    query = """SELECT target_id, value, axis FROM attainment_targets
+                WHERE node = $1 AND metric = $2 AND period = $3 AND scope = $4::jsonb"""
+    if (row := await conn.fetchrow(query, node, metric, period, _json(scope))) is None:
         return None
     seasonal = []
     if row["axis"] == "period":
@@ -284,6 +278,38 @@ SELECT tot.metrics, tot.totals, t.target_id, t.value, s.starts, s.ends, s.vals,
        WHERE t.axis = 'period' AND c.parent_id = t.target_id) AS s ON true
  ORDER BY k.i
 """
+
+
+async def fetch_split_target(
+    conn: asyncpg.Connection, *, node: str, metric: str, period: str, scope: dict[str, str]
+) -> tuple[Decimal, str | None, list[tuple[str, str, dict[str, str]]]] | None:
+    """A target's value, the axis it is split along, and its parts' keys (node, period, scope)."""
+    query = """SELECT t.value, t.axis,
+                      coalesce(json_agg(json_build_array(c.node, c.period, c.scope) ORDER BY c.starts_on, c.node)
+                               FILTER (WHERE c.target_id IS NOT NULL), '[]')::text AS parts
+                 FROM attainment_targets t LEFT JOIN attainment_targets c ON c.parent_id = t.target_id
+                WHERE t.node = $1 AND t.metric = $2 AND t.period = $3 AND t.scope = $4::jsonb
+                GROUP BY t.target_id, t.value, t.axis"""
+    if (row := await conn.fetchrow(query, node, metric, period, _json(scope))) is None:
+        return None
+    parts = [(n, p, s) for n, p, s in msgspec.json.decode(row["parts"])]
+    return row["value"], row["axis"], parts
+
+
+async def fetch_nodes_with_targets(
+    conn: asyncpg.Connection, metric: str, nodes: list[str], starts_on: date, ends_on: date
+) -> set[str]:
+    """Those of the nodes with a target of the metric whose days lie within [starts_on, ends_on]."""
+    rows = await conn.fetch(
+        """SELECT DISTINCT node FROM attainment_targets
+            WHERE node = ANY($1::text[]) AND metric = $2 AND starts_on >= $3 AND ends_on <= $4""",
+        nodes,
+        metric,
+        starts_on,
+        ends_on,
+    )
+    return {r["node"] for r in rows}
+
 
 FigureKey = tuple[str, str, date, date, dict[str, str]]  # node, period, first day, last day, scope
 

@@ -13,6 +13,7 @@ from litestar.params import FromQuery, HeaderParameter, QueryParameter
 from projections import attainment as model
 from projections.runner import caught_up, tracked
 from target_ledger.api import report_workbooks, workbook
+from target_ledger.api.attainment_matrix import body as as_matrix
 from target_ledger.api.openapi import answers
 from target_ledger.api.query_values import ScopeQuery, parse_scope
 from target_ledger.api.schemas import (
@@ -26,6 +27,7 @@ from target_ledger.api.schemas import (
 )
 from target_ledger.application import Command
 from target_ledger.application.attainment import Row, attainment, leaderboard
+from target_ledger.application.attainment_matrix import attainment_matrix
 
 MinPosition = Annotated[
     int | None,
@@ -33,7 +35,11 @@ MinPosition = Annotated[
 ]
 Breakdown = Annotated[
     str | None,
-    QueryParameter(max_length=64, description="`children`, `time`, or a dimension name"),
+    QueryParameter(
+        max_length=64,
+        description="`children`, `time`, or a dimension name; or two of them, `rows,columns` "
+        "(`time,product`), for a matrix with row and column totals",
+    ),
 ]
 Format = Annotated[Literal["json", "xlsx"], QueryParameter(description="xlsx: a workbook, totals as formulas")]
 AcceptLanguage = Annotated[str | None, HeaderParameter(name="Accept-Language", max_length=200)]
@@ -81,7 +87,7 @@ def _row(row: Row) -> AttainmentRow:
         pace_pct=s.pace_pct if s else None,
         projected=s.projected if s else None,
         status=s.status if s else None,
-        target_source=row.target_source,
+        target_source=row.target_source,  # type: ignore[arg-type]
     )
 
 
@@ -105,20 +111,15 @@ class AttainmentController(Controller):
         accept_language: AcceptLanguage = None,
     ) -> Response[Attainment]:
         await wait_for(state, model.NAME, min_position)
-        row, rows, position = await attainment(
-            command,
-            node=node,
-            metric=metric,
-            period=period,
-            scope=parse_scope(scope_filter),
-            breakdown=breakdown,
-            as_of=as_of,
-        )
-        if position is None:  # as known at an instant: from the log; say where the read model stands
-            async with state.pool.acquire() as conn:
-                position = await read_position(conn, model.NAME)
-        day = as_of.date() if as_of else command.today()
-        body = Attainment(position=position, as_of=day, row=_row(row), breakdown=[_row(r) for r in rows])
+        scope, day = parse_scope(scope_filter), as_of.date() if as_of else command.today()
+        if breakdown and "," in breakdown:
+            body = await _matrix(state, command, node, metric, period, scope, breakdown, as_of)
+        else:
+            row, rows, position = await attainment(
+                command, node=node, metric=metric, period=period, scope=scope, breakdown=breakdown, as_of=as_of
+            )
+            position = await _position(state, position)
+            body = Attainment(position=position, as_of=day, row=_row(row), breakdown=[_row(r) for r in rows])
         if format == "xlsx":
             unit = (await command.catalog()).metric(metric).unit
             title = f"{node} {metric} {period}"
@@ -126,7 +127,7 @@ class AttainmentController(Controller):
                 body.row, body.breakdown, unit, workbook.language(accept_language), title
             )
             return _xlsx(book, f"attainment-{node}-{metric}-{period}")
-        return Response(body, headers={"X-Read-Position": str(position)})
+        return Response(body, headers={"X-Read-Position": str(body.position)})
 
     @get("/leaderboard", summary="The people of a unit ranked by attainment", responses=answers(Leaderboard))
     async def leaderboard(
@@ -151,6 +152,41 @@ class AttainmentController(Controller):
             book = report_workbooks.attainment(None, body.rows, measure, lang, f"{unit} {metric} {period}")
             return _xlsx(book, f"leaderboard-{unit}-{metric}-{period}")
         return Response(body, headers={"X-Read-Position": str(position)})
+
+
+async def _matrix(
+    state: State,
+    command: Command,
+    node: str,
+    metric: str,
+    period: str,
+    scope: dict[str, str],
+    breakdown: str,
+    as_of: datetime | None,
+) -> Attainment:
+    """A two-axis breakdown: the matrix, the node's row, and the first axis's rows as the breakdown
+    (what a workbook of it shows)."""
+    matrix, position = await attainment_matrix(
+        command, node=node, metric=metric, period=period, scope=scope, breakdown=breakdown, as_of=as_of
+    )
+    definition = (await command.catalog()).metric(metric)
+    day = as_of.date() if as_of else command.today()
+    rows = [_row(r) for r in matrix.rows]
+    return Attainment(
+        position=await _position(state, position),
+        as_of=day,
+        row=_row(matrix.total),
+        breakdown=rows,
+        matrix=as_matrix(matrix, definition, _row),
+    )
+
+
+async def _position(state: State, position: int | None) -> int:
+    """The read's position; read as known at an instant (None: from the log), where the read model stands."""
+    if position is None:
+        async with state.pool.acquire() as conn:
+            return await read_position(conn, model.NAME)
+    return position
 
 
 def _xlsx(book: bytes, filename: str) -> Response[Any]:

@@ -5,7 +5,7 @@
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
@@ -327,6 +327,9 @@ class Correction(Input):
     scope: ScopeMap | None = None
 
 
+TargetSource = Literal["set", "sum_of_parts", "derived_share"]
+
+
 class AttainmentRow(Struct):
     node: str
     metric: str
@@ -341,16 +344,67 @@ class AttainmentRow(Struct):
     pace_pct: Decimal | None
     projected: Decimal | None
     status: str | None
-    # "set": the target of this very period; "derived_share": no target of its own, its planned
-    # share of the targets holding its days (a week of a month target), a reading, not a target.
-    target_source: Annotated[str, msgspec.Meta(pattern="^(set|derived_share)$")] | None = None
+    target_source: Annotated[
+        TargetSource | None,
+        msgspec.Meta(
+            description="`set`: a target set (or split) for this very key; `sum_of_parts`: none was, and the "
+            "target shown is the sum of the set targets that cover the key along another axis (Q1 for product A "
+            "= January, February and March for A); `derived_share`: none covers it so, and the target shown is "
+            "its planned share of the targets holding its days (a week of a month target: by the month's time "
+            "split, else pro rata by days), a reading, not a stored target; null: no target"
+        ),
+    ] = None
+
+
+class AttainmentCell(Struct):
+    """One cell or total of an attainment matrix: money and counts as decimal strings, attainment as a fraction."""
+
+    node: str
+    period: str
+    scope: dict[str, str]
+    target: Decimal | None
+    target_source: TargetSource | None
+    actual: Decimal
+    attainment: Annotated[
+        Decimal | None, msgspec.Meta(description="actual / target as a fraction to 4 places (0.9512 is 95.12 %)")
+    ]
+    gap: Annotated[Decimal | None, msgspec.Meta(description="target - actual")]
+
+
+class AttainmentLine(Struct):
+    """A row of the matrix: its label along the row axis, its total, and its cells in the columns' order."""
+
+    label: str
+    total: AttainmentCell
+    cells: list[AttainmentCell]
+
+
+class AttainmentColumn(Struct):
+    label: str
+    total: AttainmentCell
+
+
+class AttainmentMatrix(Struct):
+    """`breakdown=rows_axis,columns_axis`: the row and column totals are the one-axis answers along
+    each axis, and `total` is the node's own row, so they equal those reads to the cent."""
+
+    axes: list[str]
+    columns: list[AttainmentColumn]
+    rows: list[AttainmentLine]
+    total: AttainmentCell
 
 
 class Attainment(Struct):
     position: int
     as_of: date
     row: AttainmentRow
-    breakdown: list[AttainmentRow]
+    breakdown: Annotated[
+        list[AttainmentRow],
+        msgspec.Meta(description="one row per part of the breakdown; for two axes, the first axis's rows"),
+    ]
+    matrix: Annotated[
+        AttainmentMatrix | None, msgspec.Meta(description="a two-axis breakdown (`breakdown=time,product`)")
+    ] = None
 
 
 class Leaderboard(Struct):

@@ -15,6 +15,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from projections import targets as target_tree
 from target_ledger.api import lists, report_workbooks, spreadsheet, workbook
 from target_ledger.api.attainment import AsOf, MinPosition, read_position, wait_for
+from target_ledger.api.cross_table import cross_csv
 from target_ledger.api.openapi import answers
 from target_ledger.api.schemas import (
     Comment,
@@ -210,7 +211,9 @@ class TargetController(Controller):
         await authorize_read(command, node)
         matrix = Matrix(position=position, rows=[MatrixRow(**r) for r in rows])
         if format == "csv":
-            return Response(_csv(matrix), media_type="text/csv; charset=utf-8", headers=_attachment(target_id))
+            additive = (await command.catalog()).metric(rows[0]["metric"]).additive if rows else True
+            text = cross_csv(matrix, additive) or _csv(matrix)  # a two-axis split reads as its cross table
+            return Response(text, media_type="text/csv; charset=utf-8", headers=_attachment(target_id))
         if format == "xlsx":
             unit = (await command.catalog()).metric(rows[0]["metric"]).unit if rows else "count"
             book = report_workbooks.decomposition(matrix, unit, workbook.language(accept_language))

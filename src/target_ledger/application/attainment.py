@@ -1,5 +1,6 @@
 """How targets stand now: a node's row, its breakdown, and a unit's leaderboard."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -8,14 +9,22 @@ from fractions import Fraction
 import asyncpg
 
 from projections import attainment as attainment_model
-from projections.attainment import HolderKey, Plan, fetch_figures, fetch_holders
+from projections.attainment import (
+    HolderKey,
+    Plan,
+    fetch_figures,
+    fetch_holders,
+    fetch_nodes_with_targets,
+    fetch_split_target,
+)
 from projections.runner import caught_up
 from target_ledger.application import Command, ReadModelBehindError
 from target_ledger.application.reads import authorize_read, known_metric
+from target_ledger.application.summed_targets import Known, SummedPlan, with_sums
 from target_ledger.domain.access import can_read
 from target_ledger.domain.attainment import Standing, assess, days_elapsed, planned_by, rate, shown_actual
 from target_ledger.domain.calendar import Period
-from target_ledger.domain.catalog import Metric, part_key
+from target_ledger.domain.catalog import Catalog, Metric, part_key
 from target_ledger.domain.corrective_action import Measure
 from target_ledger.domain.derived_share import Holder, expected_share, planned_share, shown_share
 from target_ledger.domain.errors import DomainError
@@ -33,7 +42,9 @@ class Row:
     target_id: object | None = None
     target: Decimal | None = None
     standing: Standing | None = None
-    target_source: str | None = None  # "set", or "derived_share" for a period inside a target's
+    # "set"; "sum_of_parts": summed from the set targets below it along another axis; "derived_share":
+    # a period inside a target's, its planned share
+    target_source: str | None = None
 
 
 Key = tuple[str, Period, dict[str, str]]  # node, period, scope
@@ -80,6 +91,13 @@ class LiveFigures:
 
     async def holders(self, keys: list[Key], metric: str) -> list[list[Holder]]:
         return await holders_now(self.conn, metric, _days(keys))
+
+    async def known(self, metric: str, node: str, period: str, scope: dict[str, str]) -> Known | None:
+        found = await fetch_split_target(self.conn, node=node, metric=metric, period=period, scope=scope)
+        return None if found is None else Known(*found)
+
+    async def planned(self, metric: str, nodes: list[str], first: date, last: date) -> set[str]:
+        return await fetch_nodes_with_targets(self.conn, metric, nodes, first, last)
 
 
 class KnownFigures:
@@ -128,6 +146,15 @@ class KnownFigures:
             return None
         return Plan(target.id, target.value, list(_holder(self.cmd, target).seasonal))
 
+    async def known(self, metric: str, node: str, period: str, scope: dict[str, str]) -> Known | None:
+        target = await self.cmd.store.get_until(target_id(node, metric, period, scope), self.at)
+        if not isinstance(target, Target):
+            return None
+        return Known(target.value, target.axis, [(p.node, p.period, p.scope) for p in target.parts])
+
+    async def planned(self, metric: str, nodes: list[str], first: date, last: date) -> set[str]:
+        return set(nodes)  # the log has no index of targets by node: every node may have a sum
+
 
 def _holder(cmd: Command, target: Target) -> Holder:
     """A target's days, value and time split, from the target itself."""
@@ -147,7 +174,7 @@ def _assess(
     metric: Metric,
     key: Key,
     totals: dict[str, Decimal],
-    plan: Plan | None,
+    plan: Plan | SummedPlan | None,
     held: list[Holder],
 ) -> Row:
     """`held`: for a key without a target of its own, the targets holding its days."""
@@ -158,7 +185,8 @@ def _assess(
     row = Row(node, metric.name, span.key, scope, actual)
     target: Decimal | Fraction
     if plan is not None:
-        target, shown_target, source = plan.value, plan.value, "set"
+        target, shown_target = plan.value, plan.value
+        source = "sum_of_parts" if isinstance(plan, SummedPlan) else "set"
         expected = planned_by(plan.value, span.start, span.end, plan.seasonal, today)
     else:
         share = planned_share(held, span.start, span.end, additive=metric.additive)
@@ -187,22 +215,93 @@ def _decimal(rate: Fraction) -> Decimal:
 
 
 async def _rows(cmd: Command, figures: Figures, metric: Metric, keys: list[Key], *, derive: bool = False) -> list[Row]:
-    """Each key's row: actual to date (from the period's first day up to today), target and standing;
-    with `derive`, a key without a target of its own gets its planned share of the targets holding it."""
+    """Each key's row: actual to date (from the period's first day up to today), target and standing.
+    With `derive` (what a manager reads), a key without a set target shows the sum of the set targets
+    covering it along another axis, else its planned share of the targets holding its days; judging,
+    leaderboards and payouts stand on set targets alone."""
     if not keys:
         return []
     found = await figures.figures(keys, metric.name, parts_of(metric))
-    bare = [i for i, (_, plan) in enumerate(found) if plan is None] if derive else []
+    plans: Sequence[Plan | SummedPlan | None] = [plan for _, plan in found]
+    if derive:
+        plans = await _summed(cmd, figures, metric, keys, [plan for _, plan in found])
+    bare = [i for i, plan in enumerate(plans) if plan is None] if derive else []
     held = dict(zip(bare, await figures.holders([keys[i] for i in bare], metric.name) if bare else [], strict=True))
     return [
         _assess(cmd, figures.today, metric, k, t, p, held.get(i, []))
-        for i, (k, (t, p)) in enumerate(zip(keys, found, strict=True))
+        for i, (k, (t, _), p) in enumerate(zip(keys, found, plans, strict=True))
     ]
+
+
+async def _summed(
+    cmd: Command, figures: Figures, metric: Metric, keys: list[Key], plans: list[Plan | None]
+) -> list[Plan | SummedPlan | None]:
+    """Each key's set target, or for an additive metric the sum of the set targets covering it
+    (summed_targets.py); a rate is never summed."""
+    missing = [k for k, plan in zip(keys, plans, strict=True) if plan is None]
+    if not metric.additive or not missing:
+        return list(plans)
+    first, last = min(k[1].start for k in missing), max(k[1].end for k in missing)
+    nodes = await figures.planned(metric.name, sorted({k[0] for k in missing}), first, last)
+    return await with_sums(
+        cmd.calendar, keys, plans, lambda node, period, scope: figures.known(metric.name, node, period, scope), nodes
+    )
 
 
 async def _row(cmd: Command, figures: Figures, metric: Metric, node: str, span: Period, scope: dict[str, str]) -> Row:
     [row] = await _rows(cmd, figures, metric, [(node, span, scope)])
     return row
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What one read of attainment stands on: the reader's org, the org as known then, the metric, the day."""
+
+    cmd: Command
+    org: Organisation
+    then: Organisation
+    catalog: Catalog
+    metric: Metric
+    today: date
+    as_of: datetime | None
+
+    def keys(self, key: Key, axis: str) -> list[Key]:
+        """The key broken down along one axis (`children`, `time` or a dimension): the parts the reader may read."""
+        node, span, scope = key
+        if axis == "children":
+            keys = [
+                (child, span, scope)
+                for child in (self.then.children(node, self.today) if self.then.exists(node) else [])
+            ]
+        elif axis == "time":
+            keys = [(node, sub, scope) for sub in self.cmd.calendar.children(span)]
+        else:
+            if axis in scope:
+                raise DomainError(f"the scope already fixes {axis!r}", field="breakdown")
+            values = self.catalog.dimension(axis, field="breakdown")
+            keys = [(node, span, {**scope, axis: value}) for value in values]
+        return [k for k in keys if can_read(self.cmd.actor, self.org, k[0], self.cmd.today())]
+
+    async def rows(self, keys: list[Key]) -> tuple[list[Row], int | None]:
+        """The keys' rows, read together; and the read model's position (None for `as_of`: the log)."""
+        async with self.cmd.store.pool.acquire() as conn:
+            figures: Figures = (
+                KnownFigures(self.cmd, self.as_of, self.then) if self.as_of else LiveFigures(conn, self.today)
+            )
+            rows = await _rows(self.cmd, figures, self.metric, keys, derive=True)
+        return rows, figures.position
+
+
+async def reading(cmd: Command, *, node: str, metric: str, scope: dict[str, str], as_of: datetime | None) -> Reading:
+    """Check the reader, metric and scope, and fix the org and day a read of `node` stands on."""
+    org = await authorize_read(cmd, node)
+    catalog, definition = await cmd.catalog(), await known_metric(cmd, metric)
+    catalog.check_scope(scope)
+    then = org
+    if as_of is not None:
+        known = await cmd.store.get_until(ORG_ID, as_of)
+        then = known if isinstance(known, Organisation) else Organisation.start(at=as_of)
+    return Reading(cmd, org, then, catalog, definition, as_of.date() if as_of else cmd.today(), as_of)
 
 
 async def attainment(
@@ -218,31 +317,11 @@ async def attainment(
     """The node's row, and one row per child, sub-period or dimension value; now, or as the
     ledger knew them at `as_of`; and the attainment read model's position they stand at
     (None for `as_of`, which reads the log)."""
-    org = await authorize_read(cmd, node)
-    catalog, definition = await cmd.catalog(), await known_metric(cmd, metric)
-    catalog.check_scope(scope)
-    span = cmd.calendar.parse(period)
-    then = org
-    if as_of is not None:
-        known = await cmd.store.get_until(ORG_ID, as_of)
-        then = known if isinstance(known, Organisation) else Organisation.start(at=as_of)
-    today = as_of.date() if as_of else cmd.today()
-    keys: list[Key] = []
-    if breakdown == "children":
-        keys = [(child, span, scope) for child in (then.children(node, today) if then.exists(node) else [])]
-    elif breakdown == "time":
-        keys = [(node, sub, scope) for sub in cmd.calendar.children(span)]
-    elif breakdown:
-        if breakdown in scope:
-            raise DomainError(f"the scope already fixes {breakdown!r}", field="breakdown")
-        values = catalog.dimension(breakdown, field="breakdown")
-        keys = [(node, span, {**scope, breakdown: value}) for value in values]
-    readable = [k for k in keys if can_read(cmd.actor, org, k[0], cmd.today())]
-    async with cmd.store.pool.acquire() as conn:
-        figures: Figures = KnownFigures(cmd, as_of, then) if as_of else LiveFigures(conn, today)
-        # The node's own row and its breakdown's, read together.
-        row, *rows = await _rows(cmd, figures, definition, [(node, span, scope), *readable], derive=True)
-    return row, rows, figures.position
+    read = await reading(cmd, node=node, metric=metric, scope=scope, as_of=as_of)
+    key = (node, cmd.calendar.parse(period), scope)
+    # The node's own row and its breakdown's, read together.
+    (row, *rows), position = await read.rows([key, *(read.keys(key, breakdown) if breakdown else [])])
+    return row, rows, position
 
 
 async def leaderboard(cmd: Command, *, unit: str, metric: str, period: str) -> list[Row]:
