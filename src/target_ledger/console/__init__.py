@@ -50,6 +50,11 @@ def router(settings: Settings, pages: list[Any] | None = None) -> Router:
     from target_ledger.console import (
         dashboard,
         me,
+        pages_alerts,
+        pages_audit,
+        pages_inbox,
+        pages_review,
+        pages_target,
     )
 
     secret = settings.secret()
@@ -68,6 +73,11 @@ def router(settings: Settings, pages: list[Any] | None = None) -> Router:
         sign_out,
         *dashboard.PAGES,
         *me.PAGES,
+        *pages_inbox.PAGES,
+        *pages_target.PAGES,
+        *pages_alerts.PAGES,
+        *pages_review.PAGES,
+        *pages_audit.PAGES,
     ]
     return Router(
         path="/console",
