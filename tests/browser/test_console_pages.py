@@ -4,7 +4,7 @@ import asyncio
 from datetime import UTC, datetime
 
 from axe_playwright_python.async_playwright import Axe
-from playwright.async_api import BrowserContext, expect
+from playwright.async_api import BrowserContext, Page, expect
 
 from tests.browser.conftest import screenshot, sign_in
 from tests.browser.org import Ledger
@@ -14,6 +14,22 @@ ASK = {
     "justification": "a key customer went bankrupt",
     "evidence": ["https://crm.example/acct/77"],
 }
+
+
+async def _open(context: BrowserContext, ledger: Ledger, who: str, path: str, role: str | None = None) -> Page:
+    """A console page, signed in as `who` through the sign-in page."""
+    page = await context.new_page()
+    await sign_in(page, ledger, who, role)
+    await page.goto(f"{ledger.url}{path}")
+    return page
+
+
+async def _accessible(page: Page, name: str) -> None:
+    """No serious or critical axe-core violation on the page as it stands; its screenshot kept."""
+    results = await Axe().run(page)
+    serious = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+    assert not serious, (name, results.generate_snapshot())
+    await screenshot(page, name)
 
 
 async def _second() -> datetime:
@@ -33,16 +49,14 @@ async def test_an_approver_approves_in_the_inbox_and_the_target_page_tells_the_s
     asked = await ledger.post(path, {**ASK, "new_value": "950"}, "lead1", None)
     before_approval = await _second()
     # east-boss, the region's manager, sees it in the inbox with its justification, evidence and impact.
-    page = await context.new_page()
-    await sign_in(page, ledger, "east-boss")
-    await page.goto(f"{ledger.url}/console/inbox")
+    page = await _open(context, ledger, "east-boss", "/console/inbox")
     request = page.locator("section.card", has_text="a key customer went bankrupt")
     await expect(request).to_contain_text("https://crm.example/acct/77")
     impact = request.get_by_role("row", name="east-1")
     await expect(impact).to_contain_text("1,000.00")
     await expect(impact).to_contain_text("950.00")
     await expect(request.locator(".approvals")).to_contain_text("0 of 1")
-    await screenshot(page, "console-inbox")
+    await _accessible(page, "console-inbox")
     # Approving it empties the inbox.
     await request.get_by_role("button", name="Approve").click()
     await expect(page.get_by_text("No request is waiting for your approval.")).to_be_visible()
@@ -71,9 +85,7 @@ async def test_an_auditor_finds_the_change_in_audit_search(ledger: Ledger, conte
     asked = await ledger.post(f"/v1/targets/{target_id}/adjustments", body, "west-boss", None)
     await ledger.post(f"/v1/adjustments/{asked['id']}/approve", {}, "ceo", None)
     # An auditor searches by actor and reason, and finds who changed what, and why.
-    page = await context.new_page()
-    await sign_in(page, ledger, "audit-1", "auditor")
-    await page.goto(f"{ledger.url}/console/audit")
+    page = await _open(context, ledger, "audit-1", "/console/audit", "auditor")
     await page.get_by_label("Actor").fill("ceo")
     await page.get_by_label("Reason").select_option("policy_change")
     await page.get_by_role("button", name="Search").click()
@@ -89,9 +101,7 @@ async def test_an_auditor_finds_the_change_in_audit_search(ledger: Ledger, conte
 async def test_a_bad_value_is_shown_beside_its_field_and_a_rep_cannot_open_another_regions_target(
     ledger: Ledger, context: BrowserContext
 ) -> None:
-    page = await context.new_page()
-    await sign_in(page, ledger, "lead1")
-    await page.goto(f"{ledger.url}/console/targets/{ledger.team_target}")
+    page = await _open(context, ledger, "lead1", f"/console/targets/{ledger.team_target}")
     # Not a number: the console says so beside the box, and keeps what was typed.
     await page.get_by_label("New value").fill("nine hundred")
     await page.get_by_label("Justification", exact=True).fill("fewer visits possible")
@@ -133,10 +143,7 @@ async def test_no_serious_or_critical_accessibility_violation_on_these_pages(
     for name, path in pages.items():
         response = await page.goto(f"{ledger.url}{path}")
         assert response is not None and response.status == 200, (name, response and response.status)
-        results = await Axe().run(page)
-        serious = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
-        assert not serious, (name, results.generate_snapshot())
-        await screenshot(page, f"console-{name}-page")
+        await _accessible(page, f"console-{name}-page")
 
 
 async def test_the_pages_speak_chinese(ledger: Ledger, browser) -> None:
@@ -159,9 +166,7 @@ async def test_a_manager_opens_a_corrective_action_with_its_causes_follows_it_an
 ) -> None:
     rep2 = (await ledger.api.get("/v1/targets", params={"node": "rep2"}, headers=ledger.headers("lead1"))).json()
     target_id = rep2["items"][0]["id"]
-    page = await context.new_page()
-    await sign_in(page, ledger, "lead1")
-    await page.goto(f"{ledger.url}/console/alerts")
+    page = await _open(context, ledger, "lead1", "/console/alerts")
     # Cause analysis as the seed documents lay it out: objective (market, customer, competitor, policy)
     # and subjective (skill, effort) causes, then a plan with an owner and a due date.
     await page.get_by_text("Open a corrective action on any target").click()
@@ -178,6 +183,7 @@ async def test_a_manager_opens_a_corrective_action_with_its_causes_follows_it_an
     await page.get_by_role("button", name="Open the action").click()
     await expect(page.locator("#owner-new-err")).to_contain_text("not a person")
     await expect(page.locator("#plan-new")).to_have_value("weekly visits to the ten largest accounts")
+    await _accessible(page, "console-alerts-error")
     await page.locator("#owner-new").fill("rep2")
     await page.get_by_role("button", name="Open the action").click()
     action = page.locator("article", has_text="weekly visits to the ten largest accounts")
@@ -197,9 +203,7 @@ async def test_a_manager_opens_a_corrective_action_with_its_causes_follows_it_an
 async def test_the_review_page_downloads_its_exports_through_the_session(
     ledger: Ledger, context: BrowserContext
 ) -> None:
-    page = await context.new_page()
-    await sign_in(page, ledger, "east-boss")
-    await page.goto(f"{ledger.url}/console/reviews/2026-Q3?node=east-1")
+    page = await _open(context, ledger, "east-boss", "/console/reviews/2026-Q3?node=east-1")
     await expect(page.locator("#review-figures").get_by_role("row", name="rep1")).to_contain_text("150.25")
     # The links are the API's exports, answered for the signed-in person without a bearer token.
     links = {
@@ -213,3 +217,19 @@ async def test_the_review_page_downloads_its_exports_through_the_session(
     await page.emulate_media(media="print")
     await expect(page.locator("header")).to_be_hidden()
     await expect(page.locator("#review-figures")).to_be_visible()
+
+
+async def test_the_assignee_disputes_only_with_a_reason_then_acknowledges(
+    ledger: Ledger, context: BrowserContext
+) -> None:
+    rep1 = (await ledger.api.get("/v1/targets", params={"node": "rep1"}, headers=ledger.headers("rep1"))).json()
+    page = await _open(context, ledger, "rep1", f"/console/targets/{rep1['items'][0]['id']}")
+    # A dispute says why (the domain's rule): without a comment it is refused beside the comment box.
+    await page.get_by_role("button", name="Dispute").click()
+    await expect(page.locator("#comment-err")).to_be_visible()
+    await expect(page.get_by_label("Comment (needed to dispute)")).to_have_attribute("aria-invalid", "true")
+    # Acknowledged, the target says so.
+    await page.get_by_label("Comment (needed to dispute)").fill("agreed at the kick-off")
+    await page.get_by_role("button", name="Acknowledge").click()
+    await expect(page.locator("#acknowledgement")).to_contain_text("Acknowledged — agreed at the kick-off")
+    await expect(page.locator("#timeline li", has_text="Acknowledged")).to_contain_text("rep1")
