@@ -2,10 +2,12 @@
 
 import os
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
 import pytest
+from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from target_ledger.api.auth import issue_token
@@ -75,9 +77,25 @@ async def context(browser: Browser) -> AsyncIterator[BrowserContext]:
 async def sign_in(page: Page, ledger: Ledger, subject: str, role: str | None = None) -> None:
     """Through the sign-in page, pasting a development token as a person would."""
     await page.goto(f"{ledger.url}/console/sign-in")
-    await page.get_by_label("Development token").fill(issue_token(ledger.secret, subject, role))
-    await page.get_by_role("button", name="Sign in").click()
+    await page.locator("#f-token").fill(issue_token(ledger.secret, subject, role))  # any language
+    await page.locator("form.card button[type=submit]").click()
     await page.wait_for_url("**/console/dashboard**")
+
+
+async def serious_violations(page: Page) -> list[str]:
+    """axe-core's (bundled with axe-playwright-python) serious and critical findings on the page."""
+    results = await Axe().run(page)
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def figure(text: str) -> Decimal | None:
+    """A figure as the page shows it (`1,000.00`, `24.97%`, `—`), as a Decimal to compare with the API's."""
+    cleaned = text.strip().replace(",", "").replace("%", "").replace("\u00a0", "")
+    return None if cleaned in ("", "—") else Decimal(cleaned)
 
 
 async def screenshot(page: Page, name: str) -> None:

@@ -1,15 +1,122 @@
-"""My targets: a rep's targets this period, acknowledging or disputing them, recording an actual."""
+"""My targets: a rep's targets this period with attainment and pace; acknowledge or dispute; record an actual."""
 
-from litestar import get
+import uuid
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from litestar import Request, get, post
+from litestar.datastructures import State
 from litestar.di import NamedDependency
+from litestar.params import FromPath
+from litestar.response import Redirect
 
+from projections import attainment as model
+from target_ledger.api.attainment import MinPosition, wait_for
+from target_ledger.application import Command
+from target_ledger.application.actuals import ActualInput, record_actual
+from target_ledger.application.alerts import list_alerts
+from target_ledger.application.attainment import attainment
+from target_ledger.application.corrective_actions import list_actions
+from target_ledger.application.lists import TargetQuery, list_targets
+from target_ledger.application.targets import respond
 from target_ledger.console.web import Page
 from target_ledger.domain.access import Principal
+from target_ledger.domain.errors import DomainError, ForbiddenError, NotFoundError
+
+ACTUAL_FIELDS = {"metric", "date", "value"}
 
 
-@get("/me", name="console:me", sync_to_thread=False)
-def my_targets(principal: NamedDependency[Principal]) -> Page:
-    return Page("me.html", {})
+async def _context(command: Command, principal: Principal) -> dict[str, Any]:
+    """My targets covering today, each with its standing as /v1/attainment has it; my alerts and actions."""
+    me, today = principal.subject, command.today()
+    found = await list_targets(command, TargetQuery(node=me), after=None, limit=200)
+    current = [t for t in found if t["starts_on"] <= today <= t["ends_on"]]
+    rows = []
+    for t in current:
+        row, _, _ = await attainment(
+            command, node=me, metric=t["metric"], period=t["period"], scope=t["scope"], breakdown=None
+        )
+        rows.append((t, row))
+    return {
+        "targets": rows,
+        "metrics": sorted((await command.catalog()).metrics),
+        "today": today.isoformat(),
+        "reference": uuid.uuid4().hex,  # re-sending the same form records the actual once
+        "alerts": await list_alerts(command, node=None, status="open", mine=True),
+        "actions": await list_actions(command, owner=me, node=None, status="open"),
+        "values": {},
+    }
 
 
-PAGES = [my_targets]
+@get("/me", name="console:me")
+async def my_targets(
+    state: State,
+    principal: NamedDependency[Principal],
+    command: NamedDependency[Command],
+    min_position: MinPosition = None,
+) -> Page:
+    await wait_for(state, model.NAME, min_position)  # the write this page was sent back from shows
+    return Page("me.html", await _context(command, principal))
+
+
+@post("/me/targets/{target_id:uuid}/response", name="console:respond", status_code=303)
+async def answer_target(
+    request: Request,
+    principal: NamedDependency[Principal],
+    command: NamedDependency[Command],
+    target_id: FromPath[uuid.UUID],
+) -> Any:
+    """Acknowledge (agree) or dispute, as POST /v1/targets/{id}/acknowledgement and /dispute do."""
+    form = await request.form()
+    agree, comment = form.get("answer") != "dispute", str(form.get("comment") or "")
+    try:
+        position = await respond(command, target_id, agree=agree, comment=comment)
+    except DomainError as e:
+        if isinstance(e, ForbiddenError | NotFoundError):
+            raise  # the 403 or 404 page
+        context = await _context(command, principal)
+        errors = {f"{target_id}:{e.field or 'answer'}": str(e)}
+        return Page("me.html", {**context, "errors": errors, "values": {f"{target_id}:comment": comment}}, 422)
+    return Redirect(f"/console/me?min_position={position}", status_code=303)
+
+
+@post("/me/actuals", name="console:record-actual", status_code=303)
+async def record(request: Request, principal: NamedDependency[Principal], command: NamedDependency[Command]) -> Any:
+    """An actual of my own, as POST /v1/actuals records it (source `manual`)."""
+    form = await request.form()
+    values = {k: str(form.get(k) or "").strip() for k in ("metric", "date", "value", "external_ref")}
+    errors: dict[str, str] = {}
+    try:
+        day = date.fromisoformat(values["date"])
+    except ValueError:
+        errors["date"] = "a day as YYYY-MM-DD"
+    try:
+        value = Decimal(values["value"])
+        if not value.is_finite():
+            raise InvalidOperation
+    except InvalidOperation:
+        errors["value"] = "a number, e.g. 1250.50"
+    if not errors:
+        reference = values["external_ref"] or None
+        item = ActualInput(principal.subject, values["metric"], day, value, external_ref=reference)
+        try:
+            outcome = await record_actual(command, item)
+            return Redirect(f"/console/me?min_position={outcome.position}", status_code=303)
+        except DomainError as e:
+            if isinstance(e, ForbiddenError):
+                raise
+            errors[_form_field(e.field)] = str(e)
+    context = await _context(command, principal)
+    return Page("me.html", {**context, "errors": errors, "values": values}, status_code=422)
+
+
+def _form_field(field: str | None) -> str:
+    """The form's name for a field the application names (`occurred_on` is the form's `date`);
+    an error about no one field (a closed period) is the form's own."""
+    if field in ("date", "occurred_on"):
+        return "date"
+    return field if field in ACTUAL_FIELDS else "actual"
+
+
+PAGES = [my_targets, answer_target, record]

@@ -1,21 +1,18 @@
 """What every console page shares: the template response with its common context, and the error pages."""
 
-import logging
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException, ValidationException
+from litestar.exceptions import PermissionDeniedException
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.template import TemplateConfig
 from markupsafe import Markup
 
+from target_ledger.api import errors as api_errors
 from target_ledger.console import i18n
 from target_ledger.console.session import SIGN_IN, SignedOut, current_principal
-from target_ledger.domain.errors import DomainError, ForbiddenError, NotFoundError
-
-log = logging.getLogger(__name__)
 
 
 class CsrfInput(Markup):
@@ -80,33 +77,15 @@ def _signed_out(request: Request, exc: Exception) -> Response[Any]:
     return Redirect(f"{SIGN_IN}?next={request.url.path}", status_code=303)
 
 
-def _domain(request: Request, exc: DomainError) -> Response[Any]:
-    if isinstance(exc, ForbiddenError):
-        return error_page(403, "Forbidden", str(exc))
-    if isinstance(exc, NotFoundError):
-        return error_page(404, "Not found", str(exc))
-    return error_page(422, "Invalid input", str(exc))
+def _as_page(request: Request, exc: Exception) -> Response[Any]:
+    """The API's answer to the error (api/errors.py decides the status and the words, once), as a page."""
+    handler: Any = next(api_errors.HANDLERS[c] for c in type(exc).__mro__ if c in api_errors.HANDLERS)
+    answer = handler(request, exc)
+    body = answer.content if isinstance(answer.content, dict) else {}
+    detail = str(body.get("detail", ""))
+    if isinstance(exc, PermissionDeniedException) and "CSRF" in detail:
+        detail = "csrf"  # the page explains it in the reader's language
+    return error_page(answer.status_code, str(body.get("title", "")), detail)
 
 
-def _http(request: Request, exc: HTTPException) -> Response[Any]:
-    if isinstance(exc, PermissionDeniedException) and "CSRF" in str(exc.detail):
-        return error_page(403, "Forbidden", "csrf")
-    if isinstance(exc, NotFoundException):
-        return error_page(404, "Not found", str(exc.detail))
-    if isinstance(exc, ValidationException):
-        return error_page(400, "Bad request", str(exc.detail))
-    return error_page(exc.status_code, "Error", str(exc.detail))
-
-
-def _unexpected(request: Request, exc: Exception) -> Response[Any]:
-    # Logged with its trace for the operator; the page says only that it happened.
-    log.exception("console page failed", exc_info=exc)
-    return error_page(500, "Error", "")
-
-
-HANDLERS: dict[int | type[Exception], Any] = {
-    SignedOut: _signed_out,
-    DomainError: _domain,
-    HTTPException: _http,
-    Exception: _unexpected,
-}
+HANDLERS: dict[int | type[Exception], Any] = {SignedOut: _signed_out, **dict.fromkeys(api_errors.HANDLERS, _as_page)}
