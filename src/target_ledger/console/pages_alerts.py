@@ -26,9 +26,14 @@ async def _page(command: Command, form: str = "", outcome: Outcome | None = None
     actions = await corrective_actions.list_actions(command, owner=None, node=None, status=None)
     for action in actions:  # the read model keeps notes as JSON: their times as text
         action["notes"] = [{**n, "at": datetime.fromisoformat(n["at"])} for n in action["notes"]]
+    shown = await alerts.list_alerts(command, node=None, status="open", mine=False)
+    # The forms on the page; an error for one that is not (an alert or action the caller may not see) goes on top.
+    forms = {"open-new"} | {f"{kind}-{a['alert_id']}" for a in shown for kind in ("ack", "open")}
+    forms |= {f"{kind}-{a['id']}" for a in actions for kind in ("progress", "complete")}
     context = {
-        "alerts": await alerts.list_alerts(command, node=None, status="open", mine=False),
+        "alerts": shown,
         "actions": actions,
+        "unplaced": (outcome.errors.get("form") if outcome and form not in forms else None),
         "factors": FACTORS,
         "cause_rows": range(CAUSE_ROWS),
         "form": form,

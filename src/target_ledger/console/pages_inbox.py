@@ -19,12 +19,14 @@ READ_MODELS = [inbox_model.NAME, attainment_model.NAME]  # the impact reads actu
 async def _page(command: Command, failed: UUID | None = None, outcome: Outcome | None = None) -> Page:
     """The requests I may approve next (the API's GET /v1/adjustments?status=pending&approver=me)."""
     pending = await adjustments.inbox(command, status="pending", mine=True)
-    for (
-        request
-    ) in pending:  # the inbox read model keeps no evidence: the request itself does (GET /v1/adjustments/{id})
+    for request in pending:  # the inbox read model keeps no evidence: the request does (GET /v1/adjustments/{id})
         request["evidence"] = (await adjustments.read_adjustment(command, UUID(str(request["adjustment_id"])))).evidence
     errors = {str(failed): outcome.errors} if failed and outcome else {}
-    return Page("inbox.html", {"requests": pending, "failed": errors}, outcome.status if outcome else 200)
+    # An error about a request not listed (decided meanwhile, or not the caller's to decide) goes on top.
+    listed = {str(r["adjustment_id"]) for r in pending}
+    unplaced = next(iter(outcome.errors.values())) if outcome and str(failed) not in listed else None
+    context = {"requests": pending, "failed": errors, "unplaced": unplaced}
+    return Page("inbox.html", context, outcome.status if outcome else 200)
 
 
 @get("/inbox", name="console:inbox")

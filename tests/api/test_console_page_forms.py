@@ -1,0 +1,65 @@
+"""Console forms over HTTP: an alert acknowledged as the API does, and refusals shown in the page."""
+
+import re
+
+import pytest
+
+from target_ledger.api.auth import issue_token
+from tests.api.monitoring_support import alerts, judge_on, set_target
+from tests.api.support import ask, build_east, team_target
+
+CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture
+async def raised(client, auth, clock) -> dict:
+    """rep1's July target with nothing recorded: judged on 13 July, 0 % two weeks running raises an
+    alert routed to lead1 (the seed documents' rule: weekly completion under 80 % two weeks running)."""
+    clock.set("2026-06-30")
+    await build_east(client, auth)
+    await set_target(client, auth, "rep1", "2026-07", "3100")
+    await judge_on(client, clock, "2026-07-13")
+    [alert] = await alerts(client, auth, "weekly_completion")
+    return alert
+
+
+async def _signed_in_page(client, settings, who: str, path: str) -> str:
+    form = await client.get("/console/sign-in")
+    token = issue_token(settings.secret(), who)
+    body = {"token": token, "next": path, "_csrf_token": CSRF.search(form.text).group(1)}
+    page = await client.post("/console/sign-in", data=body)
+    assert page.status_code == 200, page.text
+    return page.text
+
+
+async def test_the_manager_acknowledges_an_alert_on_the_alerts_page(client, settings, raised) -> None:
+    # lead1, to whom the alert is routed, sees it with a form to acknowledge it.
+    page = await _signed_in_page(client, settings, "lead1", "/console/alerts")
+    assert f'action="/console/alerts/{raised["alert_id"]}/acknowledgement"' in page
+    # Acknowledged with a comment, the page says who took it, and the form is gone.
+    csrf = CSRF.search(page).group(1)
+    body = {"comment": "calling the key accounts", "_csrf_token": csrf}
+    after = await client.post(f"/console/alerts/{raised['alert_id']}/acknowledgement", data=body)
+    assert after.status_code == 200 and "Acknowledged by lead1: calling the key accounts" in after.text
+    assert f'action="/console/alerts/{raised["alert_id"]}/acknowledgement"' not in after.text
+
+
+async def test_a_colleague_may_not_acknowledge_it_and_is_told_beside_the_form(client, settings, raised) -> None:
+    # rep2 may not even see it (rep1's alert, routed to lead1): the console answers as the API, 403, in the page.
+    page = await _signed_in_page(client, settings, "rep2", "/console/alerts")
+    csrf = CSRF.search(page).group(1)
+    refused = await client.post(f"/console/alerts/{raised['alert_id']}/acknowledgement", data={"_csrf_token": csrf})
+    assert refused.status_code == 403 and 'class="error" role="alert"' in refused.text
+
+
+async def test_deciding_a_request_that_is_not_yours_is_refused_on_top_of_the_inbox(client, auth, settings) -> None:
+    # lead1 asks to cut east-1's quarter; rep1, who manages nothing, tries to approve it anyway.
+    await build_east(client, auth)
+    asked = await ask(client, auth, (await team_target(client, auth))["id"], new_value="950")
+    page = await _signed_in_page(client, settings, "rep1", "/console/inbox")
+    assert "No request is waiting for your approval." in page
+    csrf = CSRF.search(page).group(1)
+    refused = await client.post(f"/console/inbox/{asked['id']}/approve", data={"_csrf_token": csrf})
+    # The API's answer (403), with its reason shown at the top, since the request is not listed.
+    assert refused.status_code == 403 and '<p class="error" role="alert">' in refused.text
+    assert (await client.get(f"/v1/adjustments/{asked['id']}", headers=auth("lead1"))).json()["status"] == "pending"
