@@ -9,6 +9,10 @@ from playwright.async_api import BrowserContext, Page, expect
 from tests.browser.conftest import screenshot, sign_in
 from tests.browser.org import Ledger
 
+# What sticks out past the right edge (for the failure message): the first few elements, named.
+WIDER_THAN_THE_SCREEN = """[...document.querySelectorAll('body *')]
+  .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+  .map(e => e.tagName + '.' + e.className + '#' + e.id).slice(0, 12)"""
 ASK = {
     "reason_category": "market_change",
     "justification": "a key customer went bankrupt",
@@ -144,6 +148,13 @@ async def test_no_serious_or_critical_accessibility_violation_on_these_pages(
         response = await page.goto(f"{ledger.url}{path}")
         assert response is not None and response.status == 200, (name, response and response.status)
         await _accessible(page, f"console-{name}-page")
+    # At a phone's width every page still fits: wide tables scroll inside their box, not the page.
+    await page.set_viewport_size({"width": 390, "height": 844})
+    for name, path in pages.items():
+        await page.goto(f"{ledger.url}{path}")
+        overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, (name, overflow, await page.evaluate(WIDER_THAN_THE_SCREEN))
+        await screenshot(page, f"console-{name}-phone")
 
 
 async def test_the_pages_speak_chinese(ledger: Ledger, browser) -> None:

@@ -33,14 +33,14 @@ READ_MODELS = [audit_model.NAME, target_tree.NAME]
 
 
 def _known_on(day: date, at: time | None) -> datetime:
-    """ "As known on" a day: what the ledger had recorded by the end of it, or by a time that day (UTC)."""
+    """What the ledger had recorded by the end of a day ("as known on"), or by a time that day (UTC)."""
     return datetime.combine(day, at or time.max, tzinfo=UTC)
 
 
 async def _page(
-    command: NamedDependency[Command],
+    command: Command,
     state: State,
-    target_id: FromPath[UUID],
+    target_id: UUID,
     as_of: date | None = None,
     at: time | None = None,
     form: str = "",
@@ -56,6 +56,7 @@ async def _page(
     async with state.pool.acquire() as conn:
         matrix = await target_tree.fetch_tree(conn, target_id)  # as GET /v1/targets/{id}/decomposition
     org = await command.org()
+    # Only to offer the form to whom it concerns: targets.respond decides who may answer, as for the API.
     assignee = target.node if org.is_person(target.node) else org.manager_of(target.node, command.today())
     context: dict[str, Any] = {
         "target": target,
