@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from playwright.async_api import BrowserContext, Page
 
+from target_ledger.api.auth import issue_token
 from tests.browser.conftest import figure, screenshot, serious_violations, sign_in
 from tests.browser.org import Ledger
 
@@ -59,15 +60,17 @@ async def test_signed_out_pages_send_to_sign_in_and_a_bad_token_is_named_beside_
 ) -> None:
     page = await context.new_page()
     # Signed out, the dashboard sends to the sign-in page.
-    await page.goto(f"{ledger.url}/console/dashboard")
+    await page.goto(f"{ledger.url}/console/dashboard?node=east-1&period=2026-Q3")
     assert "/console/sign-in" in page.url
     # A token that is not one is refused, the reason shown under the field.
     await page.locator("#f-token").fill("not-a-token")
     await page.get_by_role("button", name="Sign in").click()
     assert "the bearer token was refused" in await page.locator("#e-token").inner_text()
     assert await page.locator("#f-token").get_attribute("aria-invalid") == "true"
-    # Signed in and out again: the dashboard sends to the sign-in page once more.
-    await sign_in(page, ledger, "lead1")
+    # Signed in from there, lead1 lands on the page asked for; signed out, it sends to sign in once more.
+    await page.locator("#f-token").fill(issue_token(ledger.secret, "lead1"))
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_url("**/console/dashboard?node=east-1&period=2026-Q3")
     await page.get_by_role("button", name="Sign out").click()
     await page.goto(f"{ledger.url}/console/dashboard")
     assert "/console/sign-in" in page.url
@@ -84,8 +87,10 @@ async def test_the_dashboard_in_chinese(ledger: Ledger, browser) -> None:
     assert "完成率" in await page.locator("#standings thead").inner_text()
     assert await page.locator('#standings tr[data-node="east-1"] [data-figure="target"]').inner_text() == "1,000.00"
     await screenshot(page, "dashboard-zh-CN")
-    # The switch to English holds for the next page.
+    # The switch to English stays on the same dashboard, and holds for the next page.
     await page.get_by_role("link", name="English").click()
+    await page.wait_for_url("**lang=en**")
+    assert "node=east-1" in page.url and await page.locator("h1").inner_text() == "Dashboard: East 1 2026-Q3 · revenue"
     await page.goto(f"{ledger.url}/console/me")
     assert await page.locator("h1").inner_text() == "My targets"
     await context.close()
@@ -101,6 +106,9 @@ async def test_the_dashboard_sign_in_and_error_pages_pass_an_accessibility_scan(
     for path in ["dashboard?node=east&period=2026-Q3", "dashboard?node=east-1&period=2026-Q3&breakdown=time"]:
         await page.goto(f"{ledger.url}/console/{path}")
         assert await serious_violations(page) == [], path
+    # A count is shown whole, money to the cent.
+    await page.goto(f"{ledger.url}/console/dashboard?node=east&period=2026-Q3&metric=calls")
+    assert await page.locator('#standings tr.total [data-figure="actual"]').inner_text() == "0"
     await page.goto(f"{ledger.url}/console/dashboard?node=west&period=2026-Q3")  # the 403 page
     assert await serious_violations(page) == []
     await page.goto(f"{ledger.url}/console/no-such-page")
@@ -110,3 +118,31 @@ async def test_the_dashboard_sign_in_and_error_pages_pass_an_accessibility_scan(
     await page.goto(f"{ledger.url}/console/dashboard?node=east-1&period=2026-Q3")
     assert await serious_violations(page) == []
     await screenshot(page, "dashboard-phone")
+
+
+async def test_a_period_the_ledger_refuses_is_named_beside_the_period_field(
+    ledger: Ledger, context: BrowserContext
+) -> None:
+    page = await context.new_page()
+    await sign_in(page, ledger, "east-boss")
+    await page.goto(f"{ledger.url}/console/dashboard?node=east&period=2026-Q3")
+    # A period typed wrong: the form comes back with the calendar's rule under the field, no figures.
+    await page.get_by_label("Period").fill("2026-Q5")
+    await page.get_by_role("button", name="Show").click()
+    assert "is not a period key" in await page.locator("#e-period").inner_text()
+    assert await page.get_by_label("Period").get_attribute("aria-invalid") == "true"
+    assert await page.locator("#standings").count() == 0
+    assert await serious_violations(page) == []
+
+
+async def test_no_page_fetches_anything_from_outside_the_service(ledger: Ledger, context: BrowserContext) -> None:
+    page = await context.new_page()
+    fetched: list[str] = []
+    page.on("request", lambda request: fetched.append(request.url))
+    await sign_in(page, ledger, "east-boss")
+    for path in ["dashboard?node=east-1&period=2026-Q3", "me", "dashboard?node=east&period=2026-Q3&lang=zh_CN"]:
+        await page.goto(f"{ledger.url}/console/{path}")
+    assert fetched and all(url.startswith(ledger.url) for url in fetched), fetched
+    # And the browser is told to fetch nothing from elsewhere, whatever a page might hold.
+    answer = await page.goto(f"{ledger.url}/console/dashboard")
+    assert answer is not None and "default-src 'self'" in answer.headers["content-security-policy"]

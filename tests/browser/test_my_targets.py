@@ -19,6 +19,7 @@ async def test_a_rep_acknowledges_a_target_and_records_an_actual_and_the_dashboa
     await page.get_by_role("button", name="Acknowledge").click()
     await page.wait_for_url("**/console/me?min_position=*")
     assert await row.locator('[data-figure="acknowledgement"]').inner_text() == "Acknowledged"
+    assert await page.get_by_role("button", name="Acknowledge").count() == 0  # answered: no form to answer again
     target = await ledger.api.get(
         f"/v1/targets/{await row.get_attribute('data-target')}", headers=ledger.headers("rep1")
     )

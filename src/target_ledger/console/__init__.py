@@ -5,7 +5,7 @@ from typing import Any
 
 from litestar import Request, Response, Router, get
 from litestar.config.csrf import CSRFConfig
-from litestar.datastructures import State
+from litestar.datastructures import ResponseHeader, State
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.middleware import DefineMiddleware
@@ -16,11 +16,29 @@ from litestar.response import Redirect
 from target_ledger.api.deps import command_for
 from target_ledger.application import Command
 from target_ledger.config import Settings
-from target_ledger.console import web
+from target_ledger.console import (  # each page module lists its handlers in PAGES: one line here per module
+    dashboard,
+    me,
+    pages_alerts,
+    pages_audit,
+    pages_inbox,
+    pages_review,
+    pages_target,
+    web,
+)
 from target_ledger.console.session import SessionCookies, derived_key, provide_principal
 from target_ledger.console.signin import sign_in, sign_in_page, sign_out
 from target_ledger.domain.access import Principal
 
+# Nothing from another origin, ever (the pace bars' widths are style attributes); no framing of the console.
+HEADERS = [
+    ResponseHeader(
+        name="Content-Security-Policy",
+        value="default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'",
+    ),
+    ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
+    ResponseHeader(name="Referrer-Policy", value="same-origin"),
+]
 CSS = (resources.files("target_ledger.console") / "static" / "console.css").read_bytes()
 
 
@@ -46,17 +64,6 @@ def unknown(rest: FromPath[str]) -> None:
 
 def router(settings: Settings, pages: list[Any] | None = None) -> Router:
     """The console's routes, each behind its session cookie and CSRF check (the JSON API needs neither)."""
-    # Each page module lists its handlers in PAGES; one line here per module.
-    from target_ledger.console import (
-        dashboard,
-        me,
-        pages_alerts,
-        pages_audit,
-        pages_inbox,
-        pages_review,
-        pages_target,
-    )
-
     secret = settings.secret()
     csrf = CSRFConfig(
         secret=derived_key(secret, b"csrf").hex(),
@@ -88,6 +95,7 @@ def router(settings: Settings, pages: list[Any] | None = None) -> Router:
             "command": Provide(provide_command, sync_to_thread=False),
         },
         exception_handlers=web.HANDLERS,
+        response_headers=HEADERS,
         include_in_schema=False,
     )
 

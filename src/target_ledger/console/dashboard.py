@@ -18,9 +18,18 @@ from target_ledger.console import chart, i18n
 from target_ledger.console.web import Page
 from target_ledger.domain.access import Principal, can_read
 from target_ledger.domain.calendar import Calendar
+from target_ledger.domain.catalog import Metric
+from target_ledger.domain.errors import DomainError, ForbiddenError, NotFoundError
 from target_ledger.domain.org import Organisation
 
 Text = Annotated[str | None, QueryParameter(max_length=64)]
+FILTERS = ("period", "metric", "breakdown")
+
+
+def places(metric: Metric) -> int:
+    """Decimal places the metric's figures show at least: cents for money, none for a count, two for a rate
+    (the number filter shows any further places a figure has: nothing is rounded away)."""
+    return min(2, max(0, -int(metric.step.as_tuple().exponent)))
 
 
 def current_quarter(calendar: Calendar, today: date) -> str:
@@ -90,18 +99,23 @@ async def dashboard(
     period = period or current_quarter(command.calendar, today)
     metric = metric or "revenue"
     breakdown = breakdown or ("children" if org.is_unit(node) else "time")
-    row, rows, _ = await attainment(
-        command, node=node, metric=metric, period=period, scope={}, breakdown=breakdown, as_of=None
-    )
+    chosen = {"node": node, "period": period, "metric": metric, "breakdown": breakdown}
+    try:
+        row, rows, _ = await attainment(command, **chosen, scope={}, as_of=None)
+    except DomainError as e:
+        if isinstance(e, ForbiddenError | NotFoundError) and e.field not in FILTERS:
+            raise  # the 403 or 404 page
+        # A period, metric or breakdown the ledger refuses: the form again, the reason beside the field.
+        errors = {e.field if e.field in FILTERS else "period": str(e)}
+        form = {"metrics": sorted(catalog.metrics), "dimensions": sorted(catalog.dimensions), "errors": errors}
+        return Page("dashboard.html", {**chosen, **form, "node_name": org.name(node), "row": None}, 422)
     charts = await _charts(command, request, node=node, metric=metric, period=period)
     parent = org.parent(node, today)
     actions = await list_actions(command, owner=None, node=node, status="open")
     context: dict[str, Any] = {
-        "node": node,
+        **chosen,
         "node_name": org.name(node),
-        "period": period,
-        "metric": metric,
-        "breakdown": breakdown,
+        "places": places(catalog.metric(metric)),
         "row": row,
         "rows": rows,
         "names": {r.node: org.name(r.node) for r in rows if org.exists(r.node)},

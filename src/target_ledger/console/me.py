@@ -20,6 +20,7 @@ from target_ledger.application.attainment import attainment
 from target_ledger.application.corrective_actions import list_actions
 from target_ledger.application.lists import TargetQuery, list_targets
 from target_ledger.application.targets import respond
+from target_ledger.console.dashboard import places
 from target_ledger.console.web import Page
 from target_ledger.domain.access import Principal
 from target_ledger.domain.errors import DomainError, ForbiddenError, NotFoundError
@@ -32,15 +33,15 @@ async def _context(command: Command, principal: Principal) -> dict[str, Any]:
     me, today = principal.subject, command.today()
     found = await list_targets(command, TargetQuery(node=me), after=None, limit=200)
     current = [t for t in found if t["starts_on"] <= today <= t["ends_on"]]
-    rows = []
+    rows, catalog = [], await command.catalog()
     for t in current:
         row, _, _ = await attainment(
             command, node=me, metric=t["metric"], period=t["period"], scope=t["scope"], breakdown=None
         )
-        rows.append((t, row))
+        rows.append((t, row, places(catalog.metric(t["metric"]))))
     return {
         "targets": rows,
-        "metrics": sorted((await command.catalog()).metrics),
+        "metrics": sorted(catalog.metrics),
         "today": today.isoformat(),
         "reference": uuid.uuid4().hex,  # re-sending the same form records the actual once
         "alerts": await list_alerts(command, node=None, status="open", mine=True),

@@ -1,8 +1,9 @@
 """What every console page shares: the template response with its common context, and the error pages."""
 
 from typing import Any
+from urllib.parse import urlencode
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from litestar import MediaType, Request, Response
 from litestar.exceptions import PermissionDeniedException
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -27,6 +28,7 @@ def environment() -> Environment:
     env = Environment(
         loader=PackageLoader("target_ledger.console", "templates"),
         autoescape=select_autoescape(default=True),
+        undefined=StrictUndefined,  # a name a page forgot to pass fails the page's test, not shows as blank
         extensions=["jinja2.ext.i18n"],
     )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
@@ -55,6 +57,11 @@ class Page(Template):
             "lang": language,
             "html_lang": i18n.html_lang(language),
             "languages": i18n.LANGUAGES,
+            # The same page in each language (its query kept: the dashboard stays on its node and period).
+            "language_links": {
+                code: f"{request.url.path}?{urlencode({**dict(request.query_params), 'lang': code})}"
+                for code in i18n.LANGUAGES
+            },
             # Set by the OpenID Connect sign-in when an issuer is configured (TL_OIDC_ISSUER).
             "oidc_enabled": bool(getattr(settings, "oidc_issuer", None)),
             "errors": {},
@@ -74,7 +81,9 @@ def error_page(status: int, title: str, detail: str) -> Page:
 
 
 def _signed_out(request: Request, exc: Exception) -> Response[Any]:
-    return Redirect(f"{SIGN_IN}?next={request.url.path}", status_code=303)
+    """To the sign-in page, which comes back here (the same page and query) once signed in."""
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return Redirect(f"{SIGN_IN}?{urlencode({'next': here})}", status_code=303)
 
 
 def _as_page(request: Request, exc: Exception) -> Response[Any]:

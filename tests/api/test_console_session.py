@@ -1,0 +1,56 @@
+"""The console's session cookie: HttpOnly, SameSite=Lax, Secure over HTTPS, ending with the token it came from."""
+
+import asyncio
+import re
+from datetime import timedelta
+
+from litestar.testing import AsyncTestClient
+
+from target_ledger.api.auth import issue_token
+from target_ledger.app import create_app
+from tests.api.support import build_east
+
+
+async def sign_in(client: AsyncTestClient, token: str):
+    page = await client.get("/console/sign-in")
+    csrf = re.search(r'name="_csrf_token" value="([^"]+)"', page.text)
+    assert csrf, page.text
+    form = {"token": token, "_csrf_token": csrf[1]}
+    return await client.post("/console/sign-in", data=form, follow_redirects=False)
+
+
+def session_cookie(answer) -> str:
+    [cookie] = [c for c in answer.headers.get_list("set-cookie") if c.startswith("console_session=")]
+    return cookie.lower()
+
+
+async def test_the_session_cookie_is_httponly_and_lax_and_secure_only_over_https(client, auth, settings, clock) -> None:
+    await build_east(client, auth)
+    # Over plain HTTP (a development server): HttpOnly and SameSite=Lax, not Secure, or the browser would drop it.
+    answer = await sign_in(client, issue_token(settings.secret(), "lead1"))
+    assert answer.status_code == 303 and answer.headers["location"] == "/console/"
+    cookie = session_cookie(answer)
+    assert "httponly" in cookie and "samesite=lax" in cookie and "secure" not in cookie.replace("samesite", "")
+    # Over HTTPS: Secure as well.
+    async with AsyncTestClient(create_app(settings, clock=clock), base_url="https://ledger.example") as secure:
+        cookie = session_cookie(await sign_in(secure, issue_token(settings.secret(), "lead1")))
+    assert "; secure" in cookie and "httponly" in cookie
+
+
+async def test_the_session_ends_when_its_token_would_have_expired(client, auth, settings, clock) -> None:
+    await build_east(client, auth)
+    token = issue_token(settings.secret(), "lead1", ttl=timedelta(seconds=2))
+    await sign_in(client, token)
+    assert (await client.get("/console/me")).status_code == 200
+    # The session holds the token's expiry; past it, pages send to the sign-in page again.
+    await asyncio.sleep(2.1)
+    answer = await client.get("/console/me", follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"].startswith("/console/sign-in")
+
+
+async def test_the_json_api_needs_no_csrf_token_and_the_console_no_bearer_token(client, auth) -> None:
+    # The bearer API is untouched by the console's CSRF check: a POST with a token and no CSRF cookie works.
+    await build_east(client, auth)
+    # And a console page needs no bearer token: signed out, it answers with a redirect, not a 401.
+    answer = await client.get("/console/dashboard", follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"].startswith("/console/sign-in")
