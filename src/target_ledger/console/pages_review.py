@@ -13,6 +13,7 @@ from target_ledger.api.review_export import to_csv
 from target_ledger.api.reviews import READ_MODELS
 from target_ledger.application import Command, reviews
 from target_ledger.console import i18n
+from target_ledger.console.dashboard import places
 from target_ledger.console.pages_support import After, fresh
 from target_ledger.console.web import Page
 
@@ -25,7 +26,10 @@ async def review_page(
 ) -> Page:
     """As GET /v1/reviews/{period}?node= (the same report, the same access rule)."""
     await fresh(state, READ_MODELS, after)
-    return Page("review.html", {"report": await reviews.review_report(command, period=period, node=node)})
+    report = await reviews.review_report(command, period=period, node=node)
+    catalog = await command.catalog()
+    metrics = {row["metric"]: places(catalog.metric(row["metric"])) for row in report["rows"]}
+    return Page("review.html", {"report": report, "places": metrics})
 
 
 @get("/reviews/{period:str}/export/{kind:str}", name="console:review-export")

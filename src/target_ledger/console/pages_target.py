@@ -14,6 +14,7 @@ from litestar.params import FromPath
 from projections import audit as audit_model
 from projections import targets as target_tree
 from target_ledger.application import Command, adjustments, audit, targets
+from target_ledger.console.dashboard import places
 from target_ledger.console.pages_support import (
     After,
     Box,
@@ -60,6 +61,7 @@ async def _page(
     assignee = target.node if org.is_person(target.node) else org.manager_of(target.node, command.today())
     context: dict[str, Any] = {
         "target": target,
+        "places": places((await command.catalog()).metric(target.metric)),  # cents for money, none for a count
         "matrix": matrix,
         "history": await audit.history(command, target_id),
         "events": events,
