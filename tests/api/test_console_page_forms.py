@@ -63,3 +63,17 @@ async def test_deciding_a_request_that_is_not_yours_is_refused_on_top_of_the_inb
     # The API's answer (403), with its reason shown at the top, since the request is not listed.
     assert refused.status_code == 403 and '<p class="error" role="alert">' in refused.text
     assert (await client.get(f"/v1/adjustments/{asked['id']}", headers=auth("lead1"))).json()["status"] == "pending"
+
+
+async def test_audit_search_asks_a_manager_for_a_node_and_then_searches_below_it(client, auth, settings) -> None:
+    await build_east(client, auth)
+    split = await team_target(client, auth)
+    # A manager may not search everything (auditors may): the first visit asks for a node, without an error.
+    page = await _signed_in_page(client, settings, "east-boss", "/console/audit")
+    assert "Name a node to search its changes" in page and 'role="alert"' not in page
+    # Named, the search runs below it; a node out of reach is refused beside the node box.
+    query = {"node": "east", "reason": "", "after": split["position"]}  # once the audit trail holds the split
+    found = await client.get("/console/audit", params=query)
+    assert found.status_code == 200 and found.text.count("Target set") >= 3
+    other = await client.get("/console/audit", params={"node": "acme"})
+    assert other.status_code == 403 and 'id="node-err"' in other.text

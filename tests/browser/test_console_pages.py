@@ -2,6 +2,7 @@
 
 import asyncio
 from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlparse
 
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import BrowserContext, Page, expect
@@ -36,6 +37,12 @@ async def _accessible(page: Page, name: str) -> None:
     await screenshot(page, name)
 
 
+async def _caught_up(ledger: Ledger, path: str) -> None:
+    """Hold until the read model behind an API list has every write so far (its min_position)."""
+    r = await ledger.api.get(path, params={"min_position": ledger.position}, headers=ledger.headers("root", "admin"))
+    assert r.status_code == 200, r.text
+
+
 async def _second() -> datetime:
     """A whole second strictly between what was recorded before it and what is recorded after it
     (the page's time box is to the second)."""
@@ -52,6 +59,7 @@ async def test_an_approver_approves_in_the_inbox_and_the_target_page_tells_the_s
     path = f"/v1/targets/{ledger.team_target}/adjustments"
     asked = await ledger.post(path, {**ASK, "new_value": "950"}, "lead1", None)
     before_approval = await _second()
+    await _caught_up(ledger, "/v1/adjustments")
     # east-boss, the region's manager, sees it in the inbox with its justification, evidence and impact.
     page = await _open(context, ledger, "east-boss", "/console/inbox")
     request = page.locator("section.card", has_text="a key customer went bankrupt")
@@ -64,6 +72,9 @@ async def test_an_approver_approves_in_the_inbox_and_the_target_page_tells_the_s
     # Approving it empties the inbox.
     await request.get_by_role("button", name="Approve").click()
     await expect(page.get_by_text("No request is waiting for your approval.")).to_be_visible()
+    # The inbox came back at ?after=<the approval's position>: the timeline's read model is held to it too.
+    ledger.position = int(parse_qs(urlparse(page.url).query)["after"][0])
+    await _caught_up(ledger, "/v1/audit")
     # The target page shows the new value, and the approval in the timeline with who approved.
     await page.goto(f"{ledger.url}/console/targets/{ledger.team_target}")
     await expect(page.locator("#target-value")).to_have_text("950.00")
@@ -88,6 +99,7 @@ async def test_an_auditor_finds_the_change_in_audit_search(ledger: Ledger, conte
     body = {**ASK, "reason_category": "policy_change", "justification": "subsidy withdrawn", "new_value": "760.00"}
     asked = await ledger.post(f"/v1/targets/{target_id}/adjustments", body, "west-boss", None)
     await ledger.post(f"/v1/adjustments/{asked['id']}/approve", {}, "ceo", None)
+    await _caught_up(ledger, "/v1/audit")
     # An auditor searches by actor and reason, and finds who changed what, and why.
     page = await _open(context, ledger, "audit-1", "/console/audit", "auditor")
     await page.get_by_label("Actor").fill("ceo")

@@ -40,7 +40,7 @@ async def audit_page(
         "until": until or "",
         "reason": reason or "",
     }
-    context: dict[str, Any] = {"entries": [], "query": query, "reasons": REASONS, "limit": LIMIT}
+    context: dict[str, Any] = {"entries": [], "query": query, "reasons": REASONS, "limit": LIMIT, "searched": True}
     errors: dict[str, str] = {}
     first, last = (
         optional(date.fromisoformat, since, "since", errors),
@@ -61,10 +61,13 @@ async def audit_page(
             limit=LIMIT,
         )
     )
+    if found.value is None and not any(query.values()):
+        # A first visit by someone who may not search everything (the search's rule): ask for a node, no error.
+        return Page("audit.html", {**context, "searched": False})
     if found.value is None:  # an unknown or unreadable node is that box's error; otherwise the search's
         errors = {("node" if node else "form"): message for message in found.errors.values()}
         return Page("audit.html", {**context, "errors": errors}, found.status)
-    return Page("audit.html", {**context, "entries": found.value})
+    return Page("audit.html", {**context, "entries": found.value, "searched": True})
 
 
 PAGES = [audit_page]
