@@ -77,3 +77,16 @@ async def test_audit_search_asks_a_manager_for_a_node_and_then_searches_below_it
     assert found.status_code == 200 and found.text.count("Target set") >= 3
     other = await client.get("/console/audit", params={"node": "acme"})
     assert other.status_code == 403 and 'id="node-err"' in other.text
+
+
+async def test_a_large_cut_shows_its_first_approval_in_the_next_approvers_inbox(client, auth, settings) -> None:
+    # A 15 % cut needs a second approval from the next level up (above 10 %: the design's rule).
+    await build_east(client, auth)
+    asked = await ask(client, auth, (await team_target(client, auth))["id"], new_value="850")
+    first = await client.post(f"/v1/adjustments/{asked['id']}/approve", headers=auth("east-boss"))
+    assert first.status_code == 200, first.text
+    # The CEO's inbox shows it with the first approval given and the second awaited.
+    client.cookies.clear()
+    await _signed_in_page(client, settings, "ceo", "/console/inbox")
+    page = (await client.get("/console/inbox", params={"after": first.json()["position"]})).text
+    assert "1 of 2 (east-boss) — a second approval from the next level up is needed" in page
