@@ -54,3 +54,20 @@ async def test_the_json_api_needs_no_csrf_token_and_the_console_no_bearer_token(
     # And a console page needs no bearer token: signed out, it answers with a redirect, not a 401.
     answer = await client.get("/console/dashboard", follow_redirects=False)
     assert answer.status_code == 303 and answer.headers["location"].startswith("/console/sign-in")
+
+
+async def test_odd_inputs_to_console_pages_get_a_page_never_a_500(client, auth, settings) -> None:
+    await build_east(client, auth)
+    await sign_in(client, issue_token(settings.secret(), "lead1"))
+    csrf = re.search(r'name="_csrf_token" value="([^"]+)"', (await client.get("/console/me")).text)
+    assert csrf
+    odd = ["", "x" * 65, "../../etc", "2026-Q9", "%00", "东区", "' OR 1=1 --"]
+    for value in odd:
+        for name in ("node", "period", "metric", "breakdown", "min_position"):
+            answer = await client.get("/console/dashboard", params={name: value})
+            assert answer.status_code < 500 and "text/html" in answer.headers["content-type"], (name, value)
+        for form in ({"value": value, "date": value, "metric": value}, {"answer": value, "comment": value}):
+            answer = await client.post("/console/me/actuals", data={**form, "_csrf_token": csrf[1]})
+            assert answer.status_code < 500, (form, answer.text)
+    answer = await client.post(f"/console/me/targets/{'0' * 32}/response", data={"_csrf_token": csrf[1]})
+    assert answer.status_code == 404 and "text/html" in answer.headers["content-type"]

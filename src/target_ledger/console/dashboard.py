@@ -112,14 +112,14 @@ async def dashboard(
     charts = await _charts(command, request, node=node, metric=metric, period=period)
     parent = org.parent(node, today)
     actions = await list_actions(command, owner=None, node=node, status="open")
+    leaders = await leaderboard(command, unit=node, metric=metric, period=period) if org.is_unit(node) else []
     context: dict[str, Any] = {
         **chosen,
         "node_name": org.name(node),
         "places": places(catalog.metric(metric)),
         "row": row,
         "rows": rows,
-        "names": {r.node: org.name(r.node) for r in rows if org.exists(r.node)},
-        "units": {r.node for r in rows if org.is_unit(r.node)},
+        "names": {r.node: org.name(r.node) for r in [*rows, *leaders] if org.exists(r.node)},
         "metrics": sorted(catalog.metrics),
         "dimensions": sorted(catalog.dimensions),
         "previous": command.calendar.previous(command.calendar.parse(period)).key,
@@ -127,7 +127,7 @@ async def dashboard(
         "charts": charts,
         "alerts": await list_alerts(command, node=node, status="open", mine=False),
         "overdue": [a for a in actions if a["overdue"]],
-        "leaders": await leaderboard(command, unit=node, metric=metric, period=period) if org.is_unit(node) else [],
+        "leaders": leaders,
     }
     return Page("dashboard.html", context)
 
