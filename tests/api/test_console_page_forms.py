@@ -1,6 +1,7 @@
 """Console forms over HTTP: an alert acknowledged as the API does, and refusals shown in the page."""
 
 import re
+from urllib.parse import quote
 
 import pytest
 
@@ -90,3 +91,48 @@ async def test_a_large_cut_shows_its_first_approval_in_the_next_approvers_inbox(
     await _signed_in_page(client, settings, "ceo", "/console/inbox")
     page = (await client.get("/console/inbox", params={"after": first.json()["position"]})).text
     assert "1 of 2 (east-boss) — a second approval from the next level up is needed" in page
+
+
+async def test_odd_inputs_to_the_inbox_target_alerts_review_and_audit_pages_never_get_a_500(
+    client, auth, settings
+) -> None:
+    await build_east(client, auth)
+    target = (await team_target(client, auth))["id"]
+    page = await _signed_in_page(client, settings, "lead1", "/console/alerts")
+    csrf = CSRF.search(page).group(1)
+    odd = ["", "x" * 65, "../../etc", "2026-Q9", "%00", "东区", "' OR 1=1 --", "-1", "9" * 30, "2026-02-30"]
+    unknown = "0" * 32
+    for value in odd:
+        segment = quote(value.replace("/", "-"), safe="") or "x"  # a path segment (a slash would be another path)
+        reads = [
+            ("/console/inbox", {"after": value}),
+            (f"/console/targets/{target}", {"as_of": value, "at": value, "after": value}),
+            (f"/console/targets/{target}", {"as_of": "2026-07-01", "at": value}),
+            ("/console/alerts", {"after": value}),
+            (f"/console/reviews/{segment}", {"node": value}),
+            ("/console/reviews/2026-Q3", {"node": "east-1", "after": value}),
+            (f"/console/reviews/2026-Q3/export/{segment}", {"node": "east-1"}),
+            ("/console/audit", {"node": value, "actor": value, "since": value, "until": value, "reason": value}),
+        ]
+        for path, query in reads:
+            answer = await client.get(path, params=query)
+            assert answer.status_code < 500 and "text/html" in answer.headers["content-type"], (path, query)
+        writes = [
+            (
+                f"/console/targets/{target}/adjustments",
+                {"new_value": value, "reason_category": value, "evidence": value},
+            ),
+            (f"/console/targets/{target}/response", {"answer": value, "comment": value}),
+            (f"/console/inbox/{unknown}/reject", {"reason": value}),
+            (f"/console/alerts/{unknown}/acknowledgement", {"comment": value}),
+            (
+                "/console/actions",
+                {"target_id": value, "due": value, "owner": value, "factor-0": value, "alert_id": value},
+            ),
+            ("/console/actions", {"target_id": target, "due": "2026-12-31", "owner": value, "alert_id": value}),
+            (f"/console/actions/{unknown}/progress", {"note": value}),
+            (f"/console/actions/{unknown}/completion", {"outcome": value}),
+        ]
+        for path, form in writes:
+            answer = await client.post(path, data={**form, "_csrf_token": csrf})
+            assert answer.status_code < 500 and "text/html" in answer.headers["content-type"], (path, form)

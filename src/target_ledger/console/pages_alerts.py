@@ -13,7 +13,7 @@ from litestar.params import FromPath
 from projections import actions as actions_model
 from projections import alerts as alerts_model
 from target_ledger.application import Command, alerts, corrective_actions
-from target_ledger.console.pages_support import After, FormBody, Outcome, attempt, back, fresh, refused
+from target_ledger.console.pages_support import After, FormBody, Outcome, attempt, back, fresh, optional, refused
 from target_ledger.console.web import Page
 from target_ledger.domain.corrective_action import FACTORS, Cause
 
@@ -64,14 +64,13 @@ async def acknowledge(command: NamedDependency[Command], alert_id: FromPath[UUID
 def _opening(data: Mapping[str, str]) -> tuple[corrective_actions.Opening | None, dict[str, str]]:
     """The form as the use case's input; what cannot even be read (an id, a date) is that field's error."""
     errors: dict[str, str] = {}
-    try:
-        target_id = UUID(data.get("target_id", ""))
-    except ValueError:
-        errors["target_id"] = "id"
-    try:
-        due = date.fromisoformat(data.get("due", ""))
-    except ValueError:
-        errors["due"] = "date"
+    target_id = optional(UUID, data.get("target_id"), "target_id", errors)
+    due = optional(date.fromisoformat, data.get("due"), "due", errors)
+    alert_id = optional(UUID, data.get("alert_id"), "alert_id", errors)
+    if target_id is None:
+        errors.setdefault("target_id", "id")
+    if due is None:
+        errors.setdefault("due", "date")
     causes = [
         Cause(
             kind="objective" if data.get(f"kind-{i}") == "objective" else "subjective",
@@ -81,16 +80,15 @@ def _opening(data: Mapping[str, str]) -> tuple[corrective_actions.Opening | None
         for i in range(CAUSE_ROWS)
         if data.get(f"factor-{i}") or data.get(f"description-{i}", "").strip()
     ]
-    if errors:
+    if errors or target_id is None or due is None:
         return None, errors
-    alert = data.get("alert_id") or None
     opening = corrective_actions.Opening(
         target_id=target_id,
         causes=causes,
         plan=data.get("plan", ""),
         owner=data.get("owner", ""),
         due=due,
-        alert_id=UUID(alert) if alert else None,
+        alert_id=alert_id,
         resources=data.get("resources", ""),
         expected_effect=data.get("expected_effect", ""),
     )

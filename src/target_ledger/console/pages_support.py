@@ -2,7 +2,7 @@
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, time
 from typing import Annotated, Generic, TypeVar
 from urllib.parse import urlencode
 
@@ -64,14 +64,14 @@ def back(path: str, position: int | None = None) -> Redirect:
 
 
 def optional(parse: Callable[[str], T], text: str | None, name: str, errors: dict[str, str]) -> T | None:
-    """A form's optional box (date.fromisoformat, time.fromisoformat): empty is None; text that does
-    not read is that box's error ("date" or "time", which the pages say in the reader's language)."""
+    """A form's optional box (date.fromisoformat, time.fromisoformat, UUID): empty is None; text that
+    does not read is that box's error ("date", "time" or "id", which the pages say in the reader's language)."""
     if not text:
         return None
     try:
         return parse(text)
     except ValueError:
-        errors[name] = "date" if parse == date.fromisoformat else "time"
+        errors[name] = "date" if parse == date.fromisoformat else "time" if parse == time.fromisoformat else "id"
         return None
 
 
