@@ -136,3 +136,19 @@ async def test_odd_inputs_to_the_inbox_target_alerts_review_and_audit_pages_neve
         for path, form in writes:
             answer = await client.post(path, data={**form, "_csrf_token": csrf})
             assert answer.status_code < 500 and "text/html" in answer.headers["content-type"], (path, form)
+
+
+async def test_rejecting_in_the_inbox_needs_a_reason_and_then_records_it(client, auth, settings) -> None:
+    await build_east(client, auth)
+    asked = await ask(client, auth, (await team_target(client, auth))["id"], new_value="950")
+    page = await _signed_in_page(client, settings, "east-boss", "/console/inbox")
+    csrf = CSRF.search(page).group(1)
+    # Without a reason: refused beside the reason box, and the request still waits.
+    empty = await client.post(f"/console/inbox/{asked['id']}/reject", data={"reason": " ", "_csrf_token": csrf})
+    assert empty.status_code == 422 and f'id="reason-{asked["id"]}-err">This is needed.' in empty.text
+    # With one: rejected, with the reason the API shows too.
+    body = {"reason": "the customer's loss is already in the plan", "_csrf_token": csrf}
+    done = await client.post(f"/console/inbox/{asked['id']}/reject", data=body)
+    assert done.status_code == 200 and "No request is waiting for your approval." in done.text
+    decided = (await client.get(f"/v1/adjustments/{asked['id']}", headers=auth("east-boss"))).json()
+    assert decided["status"] == "rejected"
