@@ -240,6 +240,7 @@ async def test_the_review_page_downloads_its_exports_through_the_session(
     # Printed, the page leaves out its menus and links.
     await page.emulate_media(media="print")
     await expect(page.locator("header")).to_be_hidden()
+    await expect(page.get_by_role("link", name="Download CSV")).to_be_hidden()
     await expect(page.locator("#review-figures")).to_be_visible()
 
 
