@@ -20,6 +20,11 @@ from target_ledger.console import (  # each page module lists its handlers in PA
     dashboard,
     me,
     oidc,
+    pages_alerts,
+    pages_audit,
+    pages_inbox,
+    pages_review,
+    pages_target,
     web,
 )
 from target_ledger.console.session import SessionCookies, derived_key, provide_principal
@@ -77,6 +82,11 @@ def router(settings: Settings, pages: list[Any] | None = None) -> Router:
         *dashboard.PAGES,
         *me.PAGES,
         *oidc.PAGES,
+        *pages_inbox.PAGES,
+        *pages_target.PAGES,
+        *pages_alerts.PAGES,
+        *pages_review.PAGES,
+        *pages_audit.PAGES,
     ]
     return Router(
         path="/console",
