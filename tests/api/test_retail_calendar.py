@@ -165,6 +165,7 @@ async def test_a_ledger_refuses_to_start_on_another_calendar_than_its_first(clie
         ("import", "13-periods", "TL_CALENDAR is gregorian, 445, 454 or 544, not '13-periods'"),
         ("serve", "gregorian", "now describe 'gregorian, fiscal years starting in month 01'"),
         ("project", "544", "set them back; a ledger's calendar cannot change"),
+        ("rebuild", "454", "were recorded on the calendar 'retail 4-4-5"),
     ],
 )
 async def test_a_command_on_another_or_no_calendar_stops_with_one_line(
