@@ -226,3 +226,27 @@ async def test_a_plan_split_into_periods_imports_and_exports_whole_on_a_445_cale
     assert [(line.period, line.splits) for line in lines] == [
         ("2026-Q1", {"2026-P01": 400000, "2026-P02": 400000, "2026-P03": 500000})
     ]
+
+
+@pytest.mark.parametrize(
+    ("header", "said"),
+    [
+        ("2028-01", "'2028-01' is a calendar month: this ledger plans on a 4-4-5 calendar"),
+        ("2029-W53", "'2029-W53' is not a week: fiscal year 2029 has weeks W01 to W52"),
+    ],
+)
+async def test_a_plan_split_column_no_period_of_the_calendar_is_named_as_that_column(
+    client, auth, header, said
+) -> None:
+    # The row's own period (column C) is right: the fault is the split column's header (column I).
+    await build_east(client, auth)
+    plan = f"node,metric,period,scope,target,stretch,rationale,part of,{header}\neast,revenue,2028,,100,,,,100\n"
+    r = await client.post(
+        "/v1/plans/import",
+        params={"dry_run": "true"},
+        content=plan.encode(),
+        headers={**auth(*ADMIN), "Content-Type": "text/csv"},
+    )
+    assert r.status_code == 200, r.text
+    [error] = r.json()["errors"]
+    assert error["column"] == f"I ({header})" and said in error["message"], error
