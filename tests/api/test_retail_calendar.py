@@ -42,11 +42,15 @@ async def _attainment(client, auth, pool, **params) -> dict:
     return r.json()
 
 
-def _refused_naming_period(r, said: str) -> None:
+def _refused_naming(r, field: str, said: str) -> None:
     assert r.status_code == 422, r.text
     assert r.headers["content-type"].startswith(PROBLEM)
-    assert [e["field"] for e in r.json()["errors"]] == ["period"], r.json()
+    assert [e["field"] for e in r.json()["errors"]] == [field], r.json()
     assert said in r.text
+
+
+def _refused_naming_period(r, said: str) -> None:
+    _refused_naming(r, "period", said)
 
 
 async def test_a_445_year_decomposes_into_quarters_and_periods_and_reads_attainment_by_period(
@@ -250,3 +254,14 @@ async def test_a_plan_split_column_no_period_of_the_calendar_is_named_as_that_co
     assert r.status_code == 200, r.text
     [error] = r.json()["errors"]
     assert error["column"] == f"I ({header})" and said in error["message"], error
+
+
+async def test_a_week_broken_down_by_time_is_refused_naming_breakdown(client, auth) -> None:
+    # A fiscal week is the finest period: the fault is the breakdown asked for (no `into` was sent).
+    await build_east(client, auth)
+    r = await client.get(
+        "/v1/attainment",
+        params={"node": "east-1", "metric": "revenue", "period": "2026-W44", "breakdown": "time"},
+        headers=auth(*ADMIN),
+    )
+    _refused_naming(r, "breakdown", "'2026-W44' is a week, the finest period: it has no parts")

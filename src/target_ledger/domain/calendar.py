@@ -97,7 +97,7 @@ class Calendar:
         if match["period"]:
             raise InvalidPeriodError(
                 f"{key!r} is a retail calendar's period: this ledger plans on calendar months; "
-                f"use {year}-{match['period']}",
+                f"use {self._fiscal_month(year, int(match['period']))}",
                 field="period",
             )
         if match["week"]:
@@ -153,6 +153,14 @@ class Calendar:
         if kind not in (_RETAIL_ALLOWED_INTO if self.retail is not None else _ALLOWED_INTO):
             raise InvalidPeriodError(f"this ledger's calendar has no {kind!r} periods", field="period")
         return self._containing(day, kind)
+
+    def _fiscal_month(self, year: int, number: int) -> str:
+        """The calendar month that is month `number` of fiscal year `year` (2026-07 for P01 from July)."""
+        first = _months_later(date(year, self.fiscal_start_month, 1), number - 1)
+        key = f"{first.year}-{first.month:02d}"
+        if self.fiscal_start_month == 1:
+            return key
+        return f"{key}, fiscal month {number:02d} of {year}: fiscal years start in month {self.fiscal_start_month:02d}"
 
     def _weeks_in(self, year: int) -> int:
         return self.retail.weeks(year) if self.retail is not None else _weeks_in(year)
