@@ -18,7 +18,7 @@ from target_ledger.domain.calendar import Period
 from target_ledger.domain.catalog import Metric, part_key
 from target_ledger.domain.corrective_action import Measure
 from target_ledger.domain.derived_share import Holder, expected_share, planned_share, shown_share
-from target_ledger.domain.errors import DomainError, InvalidPeriodError
+from target_ledger.domain.errors import DomainError
 from target_ledger.domain.org import ORG_ID, Organisation
 from target_ledger.domain.target import Target, target_id
 
@@ -231,10 +231,7 @@ async def attainment(
     if breakdown == "children":
         keys = [(child, span, scope) for child in (then.children(node, today) if then.exists(node) else [])]
     elif breakdown == "time":
-        try:
-            keys = [(node, sub, scope) for sub in cmd.calendar.children(span)]
-        except InvalidPeriodError as error:  # a week: no `into` was asked for, the breakdown was
-            raise InvalidPeriodError(f"{error}: breakdown=time needs a longer period", field="breakdown") from None
+        keys = [(node, sub, scope) for sub in cmd.calendar.children(span, field="breakdown")]
     elif breakdown:
         if breakdown in scope:
             raise DomainError(f"the scope already fixes {breakdown!r}", field="breakdown")

@@ -111,12 +111,14 @@ class Calendar:
         start = _months_later(date(year, self.fiscal_start_month, 1), (number - 1) * length)
         return Period(key, kind, start, _months_later(start, length) - _DAY)
 
-    def children(self, period: Period, into: PeriodKind | None = None) -> list[Period]:
+    def children(self, period: Period, into: PeriodKind | None = None, field: str = "into") -> list[Period]:
+        """The period's parts of kind `into` (its default part without); `field` is the input a week's
+        refusal names: `into`, or `breakdown` for a breakdown by time, where no `into` was asked for."""
         period = self._own(period)
         retail = self.retail is not None
         allowed = (_RETAIL_ALLOWED_INTO if retail else _ALLOWED_INTO)[period.kind]
         if not allowed:
-            raise InvalidPeriodError(f"{period.key!r} is a week, the finest period: it has no parts", field="into")
+            raise InvalidPeriodError(f"{period.key!r} is a week, the finest period: it has no parts", field=field)
         into = into or (_RETAIL_DEFAULT_INTO if retail else _DEFAULT_INTO)[period.kind]
         if into not in allowed:
             raise InvalidPeriodError(
