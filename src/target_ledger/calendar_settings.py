@@ -1,10 +1,12 @@
 """The ledger's calendar from its settings (TL_CALENDAR...), and the one recorded in its database."""
 
+from datetime import date
 from typing import TYPE_CHECKING
 
 import asyncpg
 
 from target_ledger.domain.calendar import Calendar
+from target_ledger.domain.errors import InvalidPeriodError
 from target_ledger.domain.retail_calendar import PATTERNS, WEEKDAYS, RetailYears
 
 if TYPE_CHECKING:
@@ -61,15 +63,57 @@ async def check_recorded(conn: asyncpg.Connection, calendar: Calendar) -> None:
     """Record the calendar at the ledger's first start; refuse any later start on another one.
 
     Stored targets and closes name their periods by key (2026-Q1): under another calendar the
-    same key would mean other days, silently."""
-    await conn.execute(
-        "INSERT INTO ledger_calendar (only_row, calendar) VALUES (true, $1) ON CONFLICT (only_row) DO NOTHING",
-        calendar.describe(),
-    )
+    same key would mean other days, silently. A ledger from before migration 0030 has targets but
+    no calendar recorded: it takes the configured one only if that reads every stored key as the
+    days stored with it."""
     recorded = await conn.fetchval("SELECT calendar FROM ledger_calendar WHERE only_row")
+    if recorded is None:
+        await _reads_stored_periods(conn, calendar)
+        await conn.execute(
+            "INSERT INTO ledger_calendar (only_row, calendar) VALUES (true, $1) ON CONFLICT (only_row) DO NOTHING",
+            calendar.describe(),
+        )
+        recorded = await conn.fetchval("SELECT calendar FROM ledger_calendar WHERE only_row")
     if recorded != calendar.describe():
         raise CalendarChangedError(
             f"this ledger's periods were recorded on the calendar {recorded!r}, and the settings "
             f"(TL_CALENDAR, TL_FISCAL_YEAR_START, TL_FISCAL_YEAR_END_WEEKDAY, TL_FISCAL_YEAR_END_NEAR) "
             f"now describe {calendar.describe()!r}: set them back; a ledger's calendar cannot change"
         )
+
+
+# Each period key with the days it was stored with, once: a set, however many targets name it.
+_STORED_PERIODS = """
+SELECT DISTINCT payload->>'period', payload->>'starts_on', payload->>'ends_on'
+  FROM events WHERE type = 'TargetSet' ORDER BY 2, 1, 3"""
+
+
+async def _reads_stored_periods(conn: asyncpg.Connection, calendar: Calendar) -> None:
+    """A CalendarChangedError naming the variables and the first stored key the calendar reads as other days."""
+    for key, starts_on, ends_on in await conn.fetch(_STORED_PERIODS):
+        stored = (date.fromisoformat(starts_on), date.fromisoformat(ends_on))
+        try:
+            period = calendar.parse(key)
+        except InvalidPeriodError as e:
+            read = f"does not read it ({e})"
+        else:
+            if (period.start, period.end) == stored:
+                continue
+            read = f"reads it as {period.start}..{period.end}"
+        raise CalendarChangedError(
+            "this ledger's targets were set before it recorded its calendar (migration 0030), and the "
+            f"settings read them as other days: {key} is stored as {starts_on}..{ends_on}, {_as_settings(calendar)} "
+            f"{read}. Set the calendar the targets were set on; a ledger's calendar cannot change"
+        )
+
+
+def _as_settings(calendar: Calendar) -> str:
+    """The settings that make the calendar, as an operator writes them."""
+    retail = calendar.retail
+    if retail is None:
+        return f"TL_CALENDAR=gregorian with TL_FISCAL_YEAR_START={calendar.fiscal_start_month}"
+    month, day = retail.end_near
+    return (
+        f"TL_CALENDAR={retail.pattern} with TL_FISCAL_YEAR_END_WEEKDAY={WEEKDAYS[retail.end_weekday]} "
+        f"and TL_FISCAL_YEAR_END_NEAR={month:02d}-{day:02d}"
+    )

@@ -282,6 +282,7 @@ def rebuild(projection: str | None) -> None:
     from projections.rebuild import RebuildRunningError, SwapBlockedError
     from projections.rebuild import rebuild as rebuild_beside
     from projections.runner import PROJECTIONS
+    from target_ledger.calendar_settings import check_recorded
     from target_ledger.eventstore import EventStore
 
     chosen = [p for p in PROJECTIONS if projection in (None, p.NAME)]
@@ -290,9 +291,13 @@ def rebuild(projection: str | None) -> None:
 
     async def run() -> None:
         settings = Settings.from_env()
+        calendar = settings.fiscal_calendar()
         pool = await create_pool(resolve_url(settings), settings, "target-ledger-rebuild", size=1)
         try:
             async with pool.acquire() as conn:
+                # A read model rebuilt on another calendar than the one its keys were stored on would
+                # hold them as other days: refused as `serve` refuses it.
+                await check_recorded(conn, calendar)
                 for module in chosen:
                     with tqdm(desc=module.NAME, unit=" events", unit_scale=True, dynamic_ncols=True) as bar:
 

@@ -42,11 +42,15 @@ async def _attainment(client, auth, pool, **params) -> dict:
     return r.json()
 
 
-def _refused_naming_period(r, said: str) -> None:
+def _refused_naming(r, field: str, said: str) -> None:
     assert r.status_code == 422, r.text
     assert r.headers["content-type"].startswith(PROBLEM)
-    assert [e["field"] for e in r.json()["errors"]] == ["period"], r.json()
+    assert [e["field"] for e in r.json()["errors"]] == [field], r.json()
     assert said in r.text
+
+
+def _refused_naming_period(r, said: str) -> None:
+    _refused_naming(r, "period", said)
 
 
 async def test_a_445_year_decomposes_into_quarters_and_periods_and_reads_attainment_by_period(
@@ -165,6 +169,7 @@ async def test_a_ledger_refuses_to_start_on_another_calendar_than_its_first(clie
         ("import", "13-periods", "TL_CALENDAR is gregorian, 445, 454 or 544, not '13-periods'"),
         ("serve", "gregorian", "now describe 'gregorian, fiscal years starting in month 01'"),
         ("project", "544", "set them back; a ledger's calendar cannot change"),
+        ("rebuild", "454", "were recorded on the calendar 'retail 4-4-5"),
     ],
 )
 async def test_a_command_on_another_or_no_calendar_stops_with_one_line(
@@ -225,3 +230,38 @@ async def test_a_plan_split_into_periods_imports_and_exports_whole_on_a_445_cale
     assert [(line.period, line.splits) for line in lines] == [
         ("2026-Q1", {"2026-P01": 400000, "2026-P02": 400000, "2026-P03": 500000})
     ]
+
+
+@pytest.mark.parametrize(
+    ("header", "said"),
+    [
+        ("2028-01", "'2028-01' is a calendar month: this ledger plans on a 4-4-5 calendar"),
+        ("2029-W53", "'2029-W53' is not a week: fiscal year 2029 has weeks W01 to W52"),
+    ],
+)
+async def test_a_plan_split_column_no_period_of_the_calendar_is_named_as_that_column(
+    client, auth, header, said
+) -> None:
+    # The row's own period (column C) is right: the fault is the split column's header (column I).
+    await build_east(client, auth)
+    plan = f"node,metric,period,scope,target,stretch,rationale,part of,{header}\neast,revenue,2028,,100,,,,100\n"
+    r = await client.post(
+        "/v1/plans/import",
+        params={"dry_run": "true"},
+        content=plan.encode(),
+        headers={**auth(*ADMIN), "Content-Type": "text/csv"},
+    )
+    assert r.status_code == 200, r.text
+    [error] = r.json()["errors"]
+    assert error["column"] == f"I ({header})" and said in error["message"], error
+
+
+async def test_a_week_broken_down_by_time_is_refused_naming_breakdown(client, auth) -> None:
+    # A fiscal week is the finest period: the fault is the breakdown asked for (no `into` was sent).
+    await build_east(client, auth)
+    r = await client.get(
+        "/v1/attainment",
+        params={"node": "east-1", "metric": "revenue", "period": "2026-W44", "breakdown": "time"},
+        headers=auth(*ADMIN),
+    )
+    _refused_naming(r, "breakdown", "'2026-W44' is a week, the finest period: it has no parts")

@@ -117,6 +117,15 @@ def test_a_gregorian_ledger_refuses_retail_periods() -> None:
     assert refused.value.field == "period"
 
 
+def test_a_gregorian_ledger_from_july_suggests_the_fiscal_month_a_retail_period_would_be() -> None:
+    # TL_FISCAL_YEAR_START=7: fiscal 2026 starts in July 2026, so its month 01 is 2026-07, its 07 2027-01.
+    july = Calendar(7)
+    with pytest.raises(InvalidPeriodError, match="use 2026-07, fiscal month 01 of 2026: fiscal years start in month"):
+        july.parse("2026-P01")
+    with pytest.raises(InvalidPeriodError, match="use 2027-01, fiscal month 07 of 2026"):
+        july.parse("2026-P07")
+
+
 @pytest.mark.parametrize(
     ("pattern", "weekday", "near", "said"),
     [

@@ -274,7 +274,7 @@ class Reading:
                 for child in (self.then.children(node, self.today) if self.then.exists(node) else [])
             ]
         elif axis == "time":
-            keys = [(node, sub, scope) for sub in self.cmd.calendar.children(span)]
+            keys = [(node, sub, scope) for sub in self.cmd.calendar.children(span, field="breakdown")]
         else:
             if axis in scope:
                 raise DomainError(f"the scope already fixes {axis!r}", field="breakdown")

@@ -9,7 +9,8 @@ import msgspec
 
 from target_ledger.application import Command
 from target_ledger.application.targets import Split
-from target_ledger.domain.errors import DomainError
+from target_ledger.domain.calendar import Period
+from target_ledger.domain.errors import DomainError, InvalidPeriodError
 from target_ledger.domain.target import Scope, target_id
 
 # The split key of an org part, made from the rows naming their whole in `part of`: `part of:east-1`
@@ -62,12 +63,20 @@ def split_of(cmd: Command, line: PlanLine) -> Split:
         if f"{dimension}:" == ORG:
             return Split(axis="org", method="explicit", allocations=allocations)
         return Split(axis="dimension", method="explicit", dimension=dimension, allocations=allocations)
-    periods = {key: cmd.calendar.parse(key) for key in line.splits}
+    periods = {key: _split_period(cmd, key) for key in line.splits}
     kinds = {p.kind for p in periods.values()}
     if len(kinds) > 1:
         raise DomainError(f"a row splits into periods of one kind, not {' and '.join(sorted(kinds))}", field="splits")
     allocations = {p.key: line.splits[key] for key, p in periods.items()}
     return Split(axis="period", method="explicit", into=kinds.pop(), allocations=allocations)
+
+
+def _split_period(cmd: Command, key: str) -> Period:
+    """A split column's header as a period; a bad one is that column's error, not the `period` cell's."""
+    try:
+        return cmd.calendar.parse(key)
+    except InvalidPeriodError as error:
+        raise InvalidPeriodError(str(error), field=key) from None
 
 
 def part_ids(node: str, metric: str, period: str, scope: Scope, split: Split) -> dict[uuid.UUID, Decimal]:

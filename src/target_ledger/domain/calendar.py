@@ -97,7 +97,7 @@ class Calendar:
         if match["period"]:
             raise InvalidPeriodError(
                 f"{key!r} is a retail calendar's period: this ledger plans on calendar months; "
-                f"use {year}-{match['period']}",
+                f"use {self._fiscal_month(year, int(match['period']))}",
                 field="period",
             )
         if match["week"]:
@@ -111,12 +111,14 @@ class Calendar:
         start = _months_later(date(year, self.fiscal_start_month, 1), (number - 1) * length)
         return Period(key, kind, start, _months_later(start, length) - _DAY)
 
-    def children(self, period: Period, into: PeriodKind | None = None) -> list[Period]:
+    def children(self, period: Period, into: PeriodKind | None = None, field: str = "into") -> list[Period]:
+        """The period's parts of kind `into` (its default part without); `field` is the input a week's
+        refusal names: `into`, or `breakdown` for a breakdown by time, where no `into` was asked for."""
         period = self._own(period)
         retail = self.retail is not None
         allowed = (_RETAIL_ALLOWED_INTO if retail else _ALLOWED_INTO)[period.kind]
         if not allowed:
-            raise InvalidPeriodError(f"{period.key!r} is a week, the finest period: it has no parts", field="into")
+            raise InvalidPeriodError(f"{period.key!r} is a week, the finest period: it has no parts", field=field)
         into = into or (_RETAIL_DEFAULT_INTO if retail else _DEFAULT_INTO)[period.kind]
         if into not in allowed:
             raise InvalidPeriodError(
@@ -153,6 +155,14 @@ class Calendar:
         if kind not in (_RETAIL_ALLOWED_INTO if self.retail is not None else _ALLOWED_INTO):
             raise InvalidPeriodError(f"this ledger's calendar has no {kind!r} periods", field="period")
         return self._containing(day, kind)
+
+    def _fiscal_month(self, year: int, number: int) -> str:
+        """The calendar month that is month `number` of fiscal year `year` (2026-07 for P01 from July)."""
+        first = _months_later(date(year, self.fiscal_start_month, 1), number - 1)
+        key = f"{first.year}-{first.month:02d}"
+        if self.fiscal_start_month == 1:
+            return key
+        return f"{key}, fiscal month {number:02d} of {year}: fiscal years start in month {self.fiscal_start_month:02d}"
 
     def _weeks_in(self, year: int) -> int:
         return self.retail.weeks(year) if self.retail is not None else _weeks_in(year)
