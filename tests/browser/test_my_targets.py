@@ -31,8 +31,9 @@ async def test_a_rep_acknowledges_a_target_and_records_an_actual_and_the_dashboa
     # Then 49.75 on the 14th of August: rep1's actual goes from 150.25 to 200.00.
     await page.get_by_label("Value").fill("49.75")
     await page.get_by_label("Date").fill("2026-08-14")
-    await page.get_by_role("button", name="Record", exact=True).click()
-    await page.wait_for_url("**/console/me?min_position=*")
+    # The page is already at a ?min_position= address (the acknowledgement's): wait for the new navigation.
+    async with page.expect_navigation(url="**/console/me?min_position=*"):
+        await page.get_by_role("button", name="Record", exact=True).click()
     assert figure(await row.locator('[data-figure="actual"]').inner_text()) == 200
     await screenshot(page, "my-targets")
     # The dashboard shows it, as the API does.
