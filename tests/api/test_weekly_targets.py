@@ -93,3 +93,24 @@ async def test_a_month_inside_a_quarter_without_month_targets(client, auth, cloc
     now = datetime.now(UTC).isoformat()
     row = (await _read(client, auth, "2026-11", as_of=now))["row"]
     assert (row["target"], row["target_source"]) == ("300000.00", "derived_share")
+
+
+async def test_a_day_of_a_month_target_reads_its_planned_share(client, auth, clock, november) -> None:
+    # A rep's day: 400,000 / 30 = 13,333.33... for 24 November; 10,000 sold that day is 75 %.
+    await record(client, auth, "rep1", "2026-11-24", "10000", "d24")
+    await record(client, auth, "rep1", "2026-11-25", "99999", "d25")  # another day: not counted
+    clock.set("2026-11-30")
+    row = (await _read(client, auth, "2026-11-24"))["row"]
+    assert (row["period"], row["target"], row["target_source"]) == ("2026-11-24", "13333.34", "derived_share")
+    assert (row["actual"], row["attainment_pct"]) == ("10000", "75.00")
+    # A day is read, never planned: no target may be set on one, and a day has no time parts.
+    refused = await client.post(
+        "/v1/targets",
+        json={"node": "rep1", "metric": "revenue", "period": "2026-11-24", "value": "1", "rationale": "a day"},
+        headers=auth(*ADMIN),
+    )
+    assert refused.status_code == 422 and [e["field"] for e in refused.json()["errors"]] == ["period"], refused.text
+    for period, field in (("2026-02-30", "period"), ("2026-11-24", "breakdown")):
+        params = {"node": "rep1", "metric": "revenue", "period": period, "breakdown": "time"}
+        r = await client.get("/v1/attainment", params=params, headers=auth(*ADMIN))
+        assert r.status_code == 422 and [e["field"] for e in r.json()["errors"]] == [field], r.text

@@ -24,6 +24,7 @@ from target_ledger.api.schemas import (
     MetricName,
     NodeId,
     PeriodKey,
+    ReadPeriodKey,
 )
 from target_ledger.application import Command
 from target_ledger.application.attainment import Row, attainment, leaderboard
@@ -102,7 +103,7 @@ class AttainmentController(Controller):
         command: NamedDependency[Command],
         node: FromQuery[NodeId],
         metric: FromQuery[MetricName],
-        period: FromQuery[PeriodKey],
+        period: FromQuery[ReadPeriodKey],
         scope_filter: ScopeQuery = None,
         breakdown: Breakdown = None,
         min_position: MinPosition = None,

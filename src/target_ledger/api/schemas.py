@@ -36,6 +36,17 @@ PeriodKey = Annotated[
         "2026-W27 (ISO week) in a gregorian ledger, or 2026-P07 (period) and 2026-W27 (fiscal week) in a retail one",
     ),
 ]
+# What attainment is read over: a period key, or a single day with its planned share (never a target's period).
+ReadPeriodKey = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=4,
+        max_length=10,
+        examples=["2026-Q3", "2026-W48", "2026-06-16"],
+        description="a period key of the ledger's calendar (see PeriodKey), or a day 2026-06-16: a week or day "
+        "without a target of its own reads its planned share of the targets holding its days (`derived_share`)",
+    ),
+]
 Text = Annotated[str, msgspec.Meta(max_length=4000)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
 DimensionValue = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]

@@ -318,7 +318,7 @@ async def attainment(
     ledger knew them at `as_of`; and the attainment read model's position they stand at
     (None for `as_of`, which reads the log)."""
     read = await reading(cmd, node=node, metric=metric, scope=scope, as_of=as_of)
-    key = (node, cmd.calendar.parse(period), scope)
+    key = (node, cmd.calendar.parse_reading(period), scope)
     # The node's own row and its breakdown's, read together.
     (row, *rows), position = await read.rows([key, *(read.keys(key, breakdown) if breakdown else [])])
     return row, rows, position

@@ -49,7 +49,7 @@ async def attainment_matrix(
     cells and the totals stand at the same position; the totals are the one-axis answers themselves."""
     first, second = axes_of(breakdown)
     read = await reading(cmd, node=node, metric=metric, scope=scope, as_of=as_of)
-    key = (node, cmd.calendar.parse(period), scope)
+    key = (node, cmd.calendar.parse_reading(period), scope)
     rows, columns = read.keys(key, first), read.keys(key, second)
     if len(rows) * len(columns) > MAX_CELLS:
         raise DomainError(

@@ -84,7 +84,7 @@ class Summer:
                 if summed := await self._sum(cells, margin.axis == "period", depth):
                     return summed
         # Or the sub-periods of the period, when they tile it (a month's weeks straddle it: no sum).
-        if span.kind != "week":
+        if span.kind not in ("week", "day"):
             subs = self.calendar.children(span)
             if subs[0].start == span.start and subs[-1].end == span.end:
                 return await self._sum([(node, s.key, scope) for s in subs], True, depth)

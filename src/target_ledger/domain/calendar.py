@@ -10,7 +10,8 @@ from target_ledger.domain.retail_calendar import RetailYears
 from target_ledger.domain.values import FIRST_YEAR, LAST_YEAR
 
 # "period": a retail calendar's 4- or 5-week period (2026-P01), where a gregorian one has months.
-PeriodKind = Literal["year", "half", "quarter", "month", "period", "week"]
+# "day": read only (attainment of 2026-06-16 against its planned share); never a target's period.
+PeriodKind = Literal["year", "half", "quarter", "month", "period", "week", "day"]
 
 _FIRST_YEAR, _LAST_YEAR = FIRST_YEAR, LAST_YEAR
 # [0-9], not \d: \d also matches non-ASCII digits, which int() would quietly accept.
@@ -18,6 +19,7 @@ _KEY = re.compile(
     r"(?P<year>[0-9]{4})"
     r"(?:-(?:H(?P<half>[12])|Q(?P<quarter>[1-4])|(?P<month>0[1-9]|1[0-2])|P(?P<period>0[1-9]|1[0-2])|W(?P<week>[0-9]{2})))?"
 )
+_DAY_KEY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _FORMS = "2026 (fiscal year), 2026-H1 (fiscal half), 2026-Q3 (fiscal quarter), 2026-07 (month) or 2026-W27 (ISO week)"
 _RETAIL_FORMS = "2026 (fiscal year), 2026-H1, 2026-Q3, 2026-P07 (4- or 5-week period) or 2026-W27 (fiscal week)"
 _FISCAL_MONTHS = {"year": 12, "half": 6, "quarter": 3}
@@ -28,9 +30,9 @@ def _nesting(*kinds: PeriodKind) -> dict[PeriodKind, tuple[PeriodKind, ...]]:
     return {kind: kinds[n + 1 :] for n, kind in enumerate(kinds)}
 
 
-_ALLOWED_INTO = _nesting("year", "half", "quarter", "month", "week")
+_ALLOWED_INTO = _nesting("year", "half", "quarter", "month", "week") | {"day": ()}
 # A retail year nests exactly: year, halves of 6 periods, quarters of 3, periods of 4 or 5 weeks.
-_RETAIL_ALLOWED_INTO = _nesting("year", "half", "quarter", "period", "week")
+_RETAIL_ALLOWED_INTO = _nesting("year", "half", "quarter", "period", "week") | {"day": ()}
 _Parts = dict[PeriodKind, PeriodKind]  # the part a split into time takes when it names none
 _DEFAULT_INTO: _Parts = {"year": "quarter", "half": "quarter", "quarter": "month", "month": "week"}
 _RETAIL_DEFAULT_INTO: _Parts = {"year": "quarter", "half": "quarter", "quarter": "period", "period": "week"}
@@ -111,6 +113,21 @@ class Calendar:
         start = _months_later(date(year, self.fiscal_start_month, 1), (number - 1) * length)
         return Period(key, kind, start, _months_later(start, length) - _DAY)
 
+    def parse_reading(self, key: str) -> Period:
+        """A period to read attainment over: any period key, or a single day (2026-06-16, in either
+        calendar), which reads its planned share of the targets holding it but is never a target's period."""
+        if _DAY_KEY.fullmatch(key) is None:
+            return self.parse(key)
+        try:
+            day = date.fromisoformat(key)
+        except ValueError:
+            raise InvalidPeriodError(f"{key!r} is not a day: use YYYY-MM-DD, e.g. 2026-06-16", field="period") from None
+        if not _FIRST_YEAR <= day.year <= _LAST_YEAR:
+            raise InvalidPeriodError(
+                f"{key!r} is out of range: years run {_FIRST_YEAR} to {_LAST_YEAR}", field="period"
+            )
+        return Period(key, "day", day, day)
+
     def children(self, period: Period, into: PeriodKind | None = None, field: str = "into") -> list[Period]:
         """The period's parts of kind `into` (its default part without); `field` is the input a week's
         refusal names: `into`, or `breakdown` for a breakdown by time, where no `into` was asked for."""
@@ -118,7 +135,9 @@ class Calendar:
         retail = self.retail is not None
         allowed = (_RETAIL_ALLOWED_INTO if retail else _ALLOWED_INTO)[period.kind]
         if not allowed:
-            raise InvalidPeriodError(f"{period.key!r} is a week, the finest period: it has no parts", field=field)
+            raise InvalidPeriodError(
+                f"{period.key!r} is a {period.kind}, the finest period: it has no parts", field=field
+            )
         into = into or (_RETAIL_DEFAULT_INTO if retail else _DEFAULT_INTO)[period.kind]
         if into not in allowed:
             raise InvalidPeriodError(
@@ -141,6 +160,8 @@ class Calendar:
         and the year itself keep their key though a 53-week year's are a week longer (no restating)."""
         period = self._own(period)
         year = int(period.key[:4]) - 1
+        if period.kind == "day":  # 29 February is compared with the 28th
+            return self.parse_reading(_a_year_before(period.start).isoformat())
         if period.kind == "week":
             week = min(int(period.key[-2:]), self._weeks_in(year))
             return self.parse(f"{year}-W{week:02d}")
@@ -191,6 +212,8 @@ class Calendar:
 
     def _containing(self, day: date, kind: PeriodKind) -> Period:
         # Built as a key and parsed, so every period handed out parses back to itself.
+        if kind == "day":
+            return self.parse_reading(day.isoformat())
         if self.retail is not None:
             return self.parse(self.retail.key_containing(day, kind))
         if kind == "week":
@@ -205,7 +228,7 @@ class Calendar:
 
     def _own(self, period: Period) -> Period:
         # A quarter made by a calendar with another fiscal start has the same key but other days.
-        own = self.parse(period.key)
+        own = self.parse_reading(period.key)
         if own != period:
             raise InvalidPeriodError(
                 f"{period.key!r} runs {own.start}..{own.end} in this calendar, "
@@ -213,6 +236,10 @@ class Calendar:
                 field="period",
             )
         return own
+
+
+def _a_year_before(day: date) -> date:
+    return date(day.year - 1, day.month, min(day.day, 28 if day.month == 2 else 31))
 
 
 def _months_later(first_of_month: date, months: int) -> date:
