@@ -197,7 +197,9 @@ class Plan:
 
     target_id: UUID
     value: Decimal
-    seasonal: list[tuple[date, date, Decimal]]  # the children's days and values, when split by time
+    # The children's days and values, when split by time; of a matrix split by month and product,
+    # the months only (a product's target spans the whole period: no season of its own).
+    seasonal: list[tuple[date, date, Decimal]]
 
 
 async def fetch_plan(
@@ -210,8 +212,10 @@ async def fetch_plan(
     seasonal = []
     if row["axis"] == "period":
         children = await conn.fetch(
-            "SELECT starts_on, ends_on, value FROM attainment_targets WHERE parent_id = $1 ORDER BY starts_on",
+            "SELECT starts_on, ends_on, value FROM attainment_targets WHERE parent_id = $1 AND period <> $2"
+            " ORDER BY starts_on",
             row["target_id"],
+            period,
         )
         seasonal = [(c["starts_on"], c["ends_on"], c["value"]) for c in children]
     return Plan(row["target_id"], row["value"], seasonal)
@@ -275,7 +279,7 @@ SELECT tot.metrics, tot.totals, t.target_id, t.value, s.starts, s.ends, s.vals,
              array_agg(c.ends_on ORDER BY c.starts_on) AS ends,
              array_agg(c.value ORDER BY c.starts_on) AS vals
         FROM attainment_targets c
-       WHERE t.axis = 'period' AND c.parent_id = t.target_id) AS s ON true
+       WHERE t.axis = 'period' AND c.parent_id = t.target_id AND c.period <> t.period) AS s ON true
  ORDER BY k.i
 """
 
@@ -343,7 +347,7 @@ SELECT k.i, t.target_id, t.starts_on, t.ends_on, t.value,
   JOIN attainment_targets t
     ON t.node = k.node AND t.metric = $5 AND t.scope = k.scope
    AND t.starts_on <= k.ends_on AND t.ends_on >= k.starts_on
-  LEFT JOIN attainment_targets c ON t.axis = 'period' AND c.parent_id = t.target_id
+  LEFT JOIN attainment_targets c ON t.axis = 'period' AND c.parent_id = t.target_id AND c.period <> t.period
  ORDER BY k.i, t.starts_on, t.target_id, c.starts_on
 """
 

@@ -201,8 +201,12 @@ class Targets:
         metrics = list({r["metric"] for r in rows.values()})
         lower = await conn.fetch("SELECT name FROM public_metrics WHERE name = ANY($1::text[]) AND lower", metrics)
         split = [t for t, r in rows.items() if r["axis"] == "period"]
+        # The time split only: a matrix's products beside its months span the whole period.
         children = await conn.fetch(
-            "SELECT parent_id, starts_on, ends_on, value FROM public_targets WHERE parent_id = ANY($1::uuid[])", split
+            """SELECT c.parent_id, c.starts_on, c.ends_on, c.value FROM public_targets c
+                 JOIN public_targets p ON p.target_id = c.parent_id
+                WHERE c.parent_id = ANY($1::uuid[]) AND c.period <> p.period""",
+            split,
         )
         splits: dict[UUID, list[tuple[date, date, Decimal]]] = defaultdict(list)
         for child in children:

@@ -20,9 +20,10 @@ def cross_csv(matrix: Matrix, additive: bool) -> str | None:
         return None
     root, children = matrix.rows[0], _children(matrix.rows)
     rows = children.get(root.target_id, [])
+    if not rows or len({r.axis for r in rows}) != 1:  # before labelling every cell (10,000 of them at most)
+        return None
     columns = [[part_label(c, r) for c in children.get(r.target_id, [])] for r in rows]
-    axes = {r.axis for r in rows}
-    if not rows or len(axes) != 1 or not columns[0] or any(c != columns[0] for c in columns):
+    if not columns[0] or any(c != columns[0] for c in columns):
         return None
     cells = [[c.value for c in children[r.target_id]] for r in rows]
     if additive:

@@ -192,13 +192,20 @@ class Axis(Input):
     into: Annotated[str, msgspec.Meta(pattern="^(half|quarter|month|period|week)$")] | None = None
     dimension: Name | None = None
     parts: Annotated[list[Annotated[str, msgspec.Meta(max_length=64)]], msgspec.Meta(max_length=1000)] | None = None
-    weights: dict[str, Amount] | None = None
-    allocations: dict[str, TypedValue] | None = None
+    weights: Annotated[dict[str, Amount], msgspec.Meta(max_length=1000)] | None = None  # as many as `parts`
+    allocations: Annotated[dict[str, TypedValue], msgspec.Meta(max_length=1000)] | None = None
     # prorated only: a new hire's share of a day in their first, second, … month, e.g. ["0.5", "0.75"]
     ramp: Annotated[list[Amount], msgspec.Meta(max_length=24)] | None = None
 
 
 PartKey = Annotated[str, msgspec.Meta(max_length=64)]
+# A cell's value: spelt as allocations' TypedValue, but checked by the route (typed_values), not by
+# a pattern here, so that a bad one is named `cells.<row>.<column>`, not `cells[...][...]`.
+CellValue = (
+    Annotated[str, msgspec.Meta(max_length=64, description='a decimal, e.g. "120000.00", or a percent ("15%")')]
+    | int
+    | float
+)
 
 
 class Decompose(Axis):
@@ -210,7 +217,7 @@ class Decompose(Axis):
     ] = None
     cells: (
         Annotated[
-            dict[PartKey, Annotated[dict[PartKey, Amount], msgspec.Meta(max_length=1000)]],
+            dict[PartKey, Annotated[dict[PartKey, CellValue], msgspec.Meta(max_length=1000)]],
             msgspec.Meta(
                 max_length=1000,
                 description="explicit cells of a two-axis split, row key → column key → value; every row and "

@@ -176,6 +176,7 @@ class TargetController(Controller):
     ) -> Response[TargetView]:
         fields = msgspec.structs.asdict(data) | {"allocations": typed_values(data.allocations, "allocations")}
         cross, cells = fields.pop("cross"), fields.pop("cells")
+        cells = cells and {row: typed_values(line, f"cells.{row}") or {} for row, line in cells.items()}
         across = cross and targets.Split(
             **(msgspec.structs.asdict(cross) | {"allocations": typed_values(cross.allocations, "cross.allocations")})
         )

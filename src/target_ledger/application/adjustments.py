@@ -110,6 +110,12 @@ async def _changes(cmd: Command, target: Target, ask: Ask) -> tuple[list[Change]
             raise DomainError("a margin of a matrix re-allocates its cells proportionally", field="reallocation")
         margins = {target.id: ask.new_value}
         return await matrix_adjustments.rescale(cmd, matrix, metric, _retarget, margins=margins), size
+    if await matrix_adjustments.matrix_of(cmd, await get_target(cmd.store, target.parent_id or target.id)):
+        raise DomainError(
+            f"target {target.id} is a cell of a decomposition matrix: adjust one of its margins (a month, "
+            "a product), or the whole, and its cells follow",
+            field="new_value",
+        )
     if target.parent_id is not None:
         raise DomainError(
             f"target {target.id} is part of the decomposition of {target.parent_id}: adjust that one "
@@ -151,7 +157,7 @@ async def request_adjustment(cmd: Command, target_id: uuid.UUID, ask: Ask) -> tu
     if not (may_ask or (org.is_unit(target.node) and org.manager_of(target.node, today) == me)):
         raise ForbiddenError(f"requesting a change of {target.node!r}'s target needs to be its assignee or a manager")
     changes, size = await _changes(cmd, target, ask)
-    await _check_open(cmd, changes)
+    await _check_open(cmd, changes, field="new_value" if ask.transfer_to is None else "transfer_to")
     large = not target.value or size / target.value * 100 > SECOND_APPROVAL_ABOVE
     adjustment = Adjustment.request(
         target_id=target.id,
@@ -167,11 +173,13 @@ async def request_adjustment(cmd: Command, target_id: uuid.UUID, ask: Ask) -> tu
     return adjustment, (await cmd.append(events)).last
 
 
-async def _check_open(cmd: Command, changes: list[Change]) -> None:
-    """A closed period's targets are frozen: asking to change them, or applying it, is a 409."""
+async def _check_open(cmd: Command, changes: list[Change], field: str = "new_value") -> None:
+    """A closed period's targets are frozen: asking to change them, or applying it, is a 409.
+    A target whose value stays (a matrix's quarter beside a transfer between two months) is not changed."""
     for change in changes:
-        span = cmd.calendar.parse(change.period)
-        await cmd.check_open(change.node, span.start, span.end, field="new_value")
+        if change.old_value != change.new_value:
+            span = cmd.calendar.parse(change.period)
+            await cmd.check_open(change.node, span.start, span.end, field=field)
 
 
 async def get_adjustment(cmd: Command, adjustment_id: uuid.UUID) -> Adjustment:

@@ -5,10 +5,10 @@ from datetime import datetime
 
 from target_ledger.application import Command
 from target_ledger.application.attainment import Row, reading
+from target_ledger.domain.controlled_rounding import MAX_CELLS  # the write side's cap too
 from target_ledger.domain.errors import DomainError
 
 MAX_AXES = 2
-MAX_CELLS = 10_000  # a year of weeks for 180 people; a read is one query, and its answer must stay readable
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """Adjusting a target of a matrix: every cell it touches re-allocated, every margin still exact."""
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
@@ -79,7 +80,7 @@ async def rescale(
             scaled = _scaled([[line[j]] for line in exact], Fraction(margins[column.id] / quantum))
             for line, (share,) in zip(exact, scaled, strict=True):
                 line[j] = share
-    rounded = controlled_round(exact)
+    rounded = await asyncio.to_thread(controlled_round, exact)  # not on the event loop
     value = {c.id: n * quantum for cs, ns in zip(cells, rounded, strict=True) for c, n in zip(cs, ns, strict=True)}
     value |= {r.id: sum(ns) * quantum for r, ns in zip(rows, rounded, strict=True)}
     value |= {c.id: sum(ns[j] for ns in rounded) * quantum for j, c in enumerate(columns)}
@@ -88,11 +89,23 @@ async def rescale(
     ordered = (
         [t for t in margin_targets if t.id in margins] + [root] + [t for t in margin_targets if t.id not in margins]
     )
-    changes = [change(t, value[t.id].quantize(quantum)) for t in ordered]
-    for cell_line in cells:
-        for cell in cell_line:
+    # A target left as it was is no change (a month beside a transfer between two others, closed
+    # perhaps), unless a part of it changes: its parts are stored with it.
+    moved = {t.id for t in [*cells_of(cells), *margin_targets, root] if value[t.id] != t.value}
+    asked_for = {*margins, *([root.id] if total is not None else [])}  # the diff starts with what was asked
+    changes = [
+        change(t, value[t.id].quantize(quantum) if t.id in moved else t.value)  # kept as written: 900, not 900.00
+        for t in ordered
+        if t.id in moved | asked_for or any(p.target_id in moved for p in [*t.parts, *t.cross_parts])
+    ]
+    for cell in cells_of(cells):
+        if cell.id in moved:
             changes += await descend(cmd, cell, value[cell.id].quantize(quantum), None)
     return changes
+
+
+def cells_of(cells: list[list[Target]]) -> list[Target]:
+    return [cell for line in cells for cell in line]
 
 
 def _scaled(table: list[list[Fraction]], total: Fraction) -> list[list[Fraction]]:

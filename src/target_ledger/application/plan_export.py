@@ -54,8 +54,10 @@ async def plan_of_year(cmd: Command, year: str) -> list[dict[str, Any]]:
             splits = {c["period"]: c["value"] for c in children.get(row["target_id"], [])}
         elif row["axis"] == "dimension":
             for c in children.get(row["target_id"], []):
-                name = next(k for k in c["scope"] if k not in row["scope"])
-                splits[f"{name}:{c['scope'][name]}"] = c["value"]
+                # None: a matrix's month beside its products (the matrix is refused below, whole).
+                name = next((k for k in c["scope"] if k not in row["scope"]), None)
+                if name is not None:
+                    splits[f"{name}:{c['scope'][name]}"] = c["value"]
         if parent is not None and parent["axis"] in ("period", "dimension") and row["axis"] is None:
             continue  # only a split column of its parent's row
         part_of = parent["node"] if parent is not None and parent["axis"] == "org" else ""

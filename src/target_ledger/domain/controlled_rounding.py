@@ -8,6 +8,7 @@ import networkx as nx
 
 from target_ledger.domain.errors import DomainError
 
+MAX_CELLS = 10_000  # a matrix written or read: a year of weeks for 180 people; beyond, the rounding takes seconds
 SCALE = 1 << 20  # costs must be integers for the network simplex: fractions scaled, ties broken by order
 
 

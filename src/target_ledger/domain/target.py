@@ -253,6 +253,11 @@ class Target(Aggregate):
     def check_can_cross(self, axis: str) -> None:
         if not self.parts:
             raise DomainError("a target not yet decomposed is split along one axis first", field="axis")
+        if self.method == "matrix":  # a margin or a row: its parts are cells, an adjustment would not re-split them
+            raise AlreadyDecomposedError(
+                f"target {self.id} is a margin of a decomposition matrix, its parts its cells: a matrix is split "
+                "along two axes at most; split a cell further instead",
+            )
         if self.cross_parts:
             raise AlreadyDecomposedError(
                 f"target {self.id} is already decomposed by {self.axis} and {self.cross_axis}; "
