@@ -325,3 +325,25 @@ async def test_a_closed_month_refuses_its_cells_and_any_change_of_them(client, a
         f"/v1/targets/{quarter['id']}/adjustments", json={**body, "new_value": "600"}, headers=auth("lead1")
     )
     assert r.status_code == 409 and "2026-01" in r.text, r.text
+
+
+async def test_the_decomposition_csv_of_a_matrix_is_its_cross_table_with_totals(client, auth, org, pool) -> None:
+    # The source example split at once by month and by product: the export is the matrix managers draw.
+    quarter = await _quarter(client, auth, "1200000")
+    months = {"2026-01": "400000", "2026-02": "450000", "2026-03": "350000"}
+    product = {"axis": "dimension", "dimension": "product", "method": "weights", "weights": {"A": 3, "B": 7}}
+    await _split(
+        client, auth, quarter["id"], axis="period", into="month", method="explicit", allocations=months, cross=product
+    )
+    head = await pool.fetchval("SELECT max(position) FROM events")
+    r = await client.get(
+        f"/v1/targets/{quarter['id']}/decomposition",
+        params={"format": "csv", "min_position": head},
+        headers=auth("east-boss"),
+    )
+    assert r.status_code == 200, r.text
+    lines = [line.split(",") for line in r.text.strip().splitlines()]
+    assert lines[0][1:] == ["product=A", "product=B", "total"], r.text
+    assert [line[0] for line in lines[1:]] == [*months, "total"]
+    assert lines[1][1:] == ["120000.00", "280000.00", "400000.00"]
+    assert lines[-1][1:] == ["360000.00", "840000.00", "1200000.00"]

@@ -19,11 +19,17 @@ def cross_csv(matrix: Matrix, additive: bool) -> str | None:
     if not matrix.rows or max(r.depth for r in matrix.rows) != 2:
         return None
     root, children = matrix.rows[0], _children(matrix.rows)
-    rows = children.get(root.target_id, [])
+    # A split along two axes at once also lists its columns' margins (product A's Q1 target) below
+    # the root, beside the rows; they must then be exactly the columns, else this is no cross table.
+    parts = children.get(root.target_id, [])
+    rows = [r for r in parts if r.target_id in children]
+    margins = [r for r in parts if r.target_id not in children]
     if not rows or len({r.axis for r in rows}) != 1:  # before labelling every cell (10,000 of them at most)
         return None
     columns = [[part_label(c, r) for c in children.get(r.target_id, [])] for r in rows]
     if not columns[0] or any(c != columns[0] for c in columns):
+        return None
+    if margins and [part_label(m, root) for m in margins] != columns[0]:
         return None
     cells = [[c.value for c in children[r.target_id]] for r in rows]
     if additive:
