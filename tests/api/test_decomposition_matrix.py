@@ -347,3 +347,27 @@ async def test_the_decomposition_csv_of_a_matrix_is_its_cross_table_with_totals(
     assert [line[0] for line in lines[1:]] == [*months, "total"]
     assert lines[1][1:] == ["120000.00", "280000.00", "400000.00"]
     assert lines[-1][1:] == ["360000.00", "840000.00", "1200000.00"]
+    # Attainment of the matrix by product, and by month x product, after actuals of January's A and B.
+    for ref, product, value in (("a1", "A", "60000"), ("b1", "B", "140000")):
+        r = await client.post(
+            "/v1/actuals",
+            json={"person": "rep1", "metric": "revenue", "date": "2026-01-20", "value": value,
+                  "scope": {"product": product}, "source": "crm", "external_ref": ref},
+            headers=auth(*ADMIN),
+        )  # fmt: skip
+        assert r.status_code == 201, r.text
+    head = await pool.fetchval("SELECT max(position) FROM events")
+    query = {"node": "east-1", "metric": "revenue", "period": "2026-Q1", "min_position": head}
+    r = await client.get("/v1/attainment", params={**query, "breakdown": "product"}, headers=auth("east-boss"))
+    assert [(b["target"], b["target_source"], b["actual"]) for b in r.json()["breakdown"]] == [
+        ("360000.00", "set", "60000"),
+        ("840000.00", "set", "140000"),
+    ]
+    r = await client.get("/v1/attainment", params={**query, "breakdown": "time,product"}, headers=auth("east-boss"))
+    matrix = r.json()["matrix"]
+    january = matrix["rows"][0]
+    assert [(c["target"], c["actual"], c["attainment"]) for c in january["cells"]] == [
+        ("120000.00", "60000", "0.5000"),
+        ("280000.00", "140000", "0.5000"),
+    ]
+    assert (january["total"]["target"], matrix["total"]["target"]) == ("400000", "1200000")
