@@ -123,7 +123,7 @@ class SetTarget(Input):
     value: TypedValue | None = None
     growth: GrowthAsk | None = None
     scope: ScopeMap = {}
-    stretch: Amount | None = None
+    stretch: TypedValue | None = None
     rationale: Text = ""
 
 
@@ -181,10 +181,10 @@ class Axis(Input):
     into: Annotated[str, msgspec.Meta(pattern="^(half|quarter|month|period|week)$")] | None = None
     dimension: Name | None = None
     parts: Annotated[list[Annotated[str, msgspec.Meta(max_length=64)]], msgspec.Meta(max_length=1000)] | None = None
-    weights: dict[str, Amount] | None = None
+    weights: dict[str, TypedValue] | None = None  # shares: "60%" is 0.6
     allocations: dict[str, TypedValue] | None = None
-    # prorated only: a new hire's share of a day in their first, second, … month, e.g. ["0.5", "0.75"]
-    ramp: Annotated[list[Amount], msgspec.Meta(max_length=24)] | None = None
+    # prorated only: a new hire's share of a day in their first, second, … month, e.g. ["0.5", "75%"]
+    ramp: Annotated[list[TypedValue], msgspec.Meta(max_length=24)] | None = None
 
 
 PartKey = Annotated[str, msgspec.Meta(max_length=64)]
