@@ -4,6 +4,7 @@ From the source documents (seeds): rates such as the conversion rate ("转化率
 product's share of sales ("product A at 40 % of sales") is one, and a team's target is carried by
 the people present."""
 
+from tests.api.monitoring_support import head
 from tests.api.support import ADMIN, admin_post, build_east
 
 CSV = {"Content-Type": "text/csv"}
@@ -135,3 +136,15 @@ async def test_a_zero_ramp_and_a_huge_growth_rate_name_their_own_fields(client, 
     # 20 orders down 99 % is 0.2, rounding to 0 orders: no target of nothing.
     r = await _post(client, auth, "/v1/targets", {**body, "growth": {"over": "previous_period", "rate": "-0.99"}})
     assert _field(r) == "growth"
+
+
+async def test_an_inherited_rate_shows_as_its_target_does(client, auth) -> None:
+    await build_east(client, auth)
+    body = {"node": "rep1", "metric": "conversion_rate", "period": "2026-11", "value": "0.40"}
+    assert (await admin_post(client, auth, "/v1/targets", body))["value"] == "0.40"
+    params = {"node": "rep1", "metric": "conversion_rate", "period": "2026-W47", "min_position": await head(client)}
+    r = await client.get("/v1/attainment", params=params, headers=auth(*ADMIN))
+    assert r.status_code == 200, r.text
+    row = r.json()["row"]
+    # A week of the month inherits the rate, shown as the month's target shows it (not 0.4).
+    assert (row["target"], row["target_source"]) == ("0.40", "derived_share")

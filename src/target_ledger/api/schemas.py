@@ -93,12 +93,12 @@ def plain(value: Decimal) -> Decimal:
     return value if value.as_tuple().exponent in range(-6, 1) and value else Decimal(format(value, "f")) + 0
 
 
-# A target's value as typed: a decimal, or for a rate a percent ("15%" is read as 0.15).
+# A target's value as typed: a decimal, or for a rate a percent ("15%" is read as 0.15). Its
+# spelling is checked by values.typed_value, which names the exact key (`weights.A`, not `weights[...]`).
 TypedValue = (
     Annotated[
         str,
         msgspec.Meta(
-            pattern=r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*%?\s*$",
             max_length=64,
             description='a decimal, e.g. "1200000.00"; a rate is a fraction ("0.15") or a percent ("15%")',
         ),
