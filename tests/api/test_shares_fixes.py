@@ -15,6 +15,14 @@ async def _post(client, auth, path: str, body: dict, who=ADMIN):
     return await client.post(path, json=body, headers=auth(*who) if isinstance(who, tuple) else auth(who))
 
 
+async def _import_error(client, auth, line: str) -> dict:
+    """The one error of importing a plan of one line (a 422: nothing stored)."""
+    r = await client.post("/v1/plans/import", content=f"{HEAD}{line}\n".encode(), headers={**auth(*ADMIN), **CSV})
+    assert r.status_code == 422, r.text
+    [error] = r.json()["errors"]
+    return error
+
+
 def _field(r) -> str:
     assert r.status_code == 422, r.text
     return r.json()["errors"][0]["field"]
@@ -41,12 +49,8 @@ async def test_a_percent_is_refused_for_money_and_counts_naming_the_field(client
     r = await _post(client, auth, f"/v1/targets/{target['id']}/adjustments", ask, who="east-boss")
     assert _field(r) == "new_value"
     # A plan import cell "15%" for revenue is the same error; nothing is stored.
-    r = await client.post(
-        "/v1/plans/import",
-        content=(HEAD + "east-2,revenue,2026-10,,15%,,typed as percent,\n").encode(),
-        headers={**auth(*ADMIN), **CSV},
-    )
-    assert r.status_code == 422 and "a percent is a rate" in r.text, r.text
+    error = await _import_error(client, auth, "east-2,revenue,2026-10,,15%,,typed as percent,")
+    assert "a percent is a rate" in error["message"]
 
 
 async def test_a_percent_stretch_weights_and_ramp_are_read_as_fractions(client, auth) -> None:
@@ -71,20 +75,10 @@ async def test_a_percent_stretch_weights_and_ramp_are_read_as_fractions(client, 
 
 async def test_a_plan_import_refuses_a_rate_of_15_on_an_existing_target_as_an_error(client, auth) -> None:
     await build_east(client, auth)
-    await admin_post(
-        client,
-        auth,
-        "/v1/targets",
-        {"node": "east-1", "metric": "conversion_rate", "period": "2026-10", "value": "0.1"},
-    )
-    r = await client.post(
-        "/v1/plans/import",
-        content=(HEAD + "east-1,conversion_rate,2026-10,,15,,typed as percent,\n").encode(),
-        headers={**auth(*ADMIN), **CSV},
-    )
+    rate = {"node": "east-1", "metric": "conversion_rate", "period": "2026-10", "value": "0.1"}
+    await admin_post(client, auth, "/v1/targets", rate)
     # The same error as for a new target, not "needs adjustment".
-    assert r.status_code == 422, r.text
-    [error] = r.json()["errors"]
+    error = await _import_error(client, auth, "east-1,conversion_rate,2026-10,,15,,typed as percent,")
     assert error["row"] == 2 and "between 0 and 1" in error["message"]
 
 
