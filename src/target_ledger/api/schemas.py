@@ -104,12 +104,12 @@ def plain(value: Decimal) -> Decimal:
     return value if value.as_tuple().exponent in range(-6, 1) and value else Decimal(format(value, "f")) + 0
 
 
-# A target's value as typed: a decimal, or for a rate a percent ("15%" is read as 0.15).
+# A target's value as typed: a decimal, or for a rate a percent ("15%" is read as 0.15). Its
+# spelling is checked by values.typed_value, which names the exact key (`weights.A`, not `weights[...]`).
 TypedValue = (
     Annotated[
         str,
         msgspec.Meta(
-            pattern=r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*%?\s*$",
             max_length=64,
             description='a decimal, e.g. "1200000.00"; a rate is a fraction ("0.15") or a percent ("15%")',
         ),
@@ -134,7 +134,7 @@ class SetTarget(Input):
     value: TypedValue | None = None
     growth: GrowthAsk | None = None
     scope: ScopeMap = {}
-    stretch: Amount | None = None
+    stretch: TypedValue | None = None
     rationale: Text = ""
 
 
@@ -192,10 +192,11 @@ class Axis(Input):
     into: Annotated[str, msgspec.Meta(pattern="^(half|quarter|month|period|week)$")] | None = None
     dimension: Name | None = None
     parts: Annotated[list[Annotated[str, msgspec.Meta(max_length=64)]], msgspec.Meta(max_length=1000)] | None = None
-    weights: Annotated[dict[str, Amount], msgspec.Meta(max_length=1000)] | None = None  # as many as `parts`
+    # as many as `parts`; shares: "60%" is 0.6
+    weights: Annotated[dict[str, TypedValue], msgspec.Meta(max_length=1000)] | None = None
     allocations: Annotated[dict[str, TypedValue], msgspec.Meta(max_length=1000)] | None = None
-    # prorated only: a new hire's share of a day in their first, second, … month, e.g. ["0.5", "0.75"]
-    ramp: Annotated[list[Amount], msgspec.Meta(max_length=24)] | None = None
+    # prorated only: a new hire's share of a day in their first, second, … month, e.g. ["0.5", "75%"]
+    ramp: Annotated[list[TypedValue], msgspec.Meta(max_length=24)] | None = None
 
 
 PartKey = Annotated[str, msgspec.Meta(max_length=64)]
@@ -345,7 +346,7 @@ class Correction(Input):
     scope: ScopeMap | None = None
 
 
-TargetSource = Literal["set", "sum_of_parts", "derived_share"]
+TargetSource = Literal["set", "sum_of_parts", "derived_share", "set_and_derived_share"]
 
 
 class AttainmentRow(Struct):
@@ -369,7 +370,9 @@ class AttainmentRow(Struct):
             "target shown is the sum of the set targets that cover the key along another axis (Q1 for product A "
             "= January, February and March for A); `derived_share`: none covers it so, and the target shown is "
             "its planned share of the targets holding its days (a week of a month target: by the month's time "
-            "split, else pro rata by days), a reading, not a stored target; null: no target"
+            "split, else pro rata by days), a reading, not a stored target; `set_and_derived_share`: a week set by "
+            "its month's split plans that month's days, and its other days are added as their derived share; "
+            "null: no target"
         ),
     ] = None
 

@@ -18,6 +18,7 @@ from target_ledger.api.attainment import AsOf, MinPosition, read_position, wait_
 from target_ledger.api.cross_table import cross_csv
 from target_ledger.api.openapi import answers
 from target_ledger.api.schemas import (
+    Axis,
     Comment,
     Decompose,
     ExplainedEvent,
@@ -34,7 +35,7 @@ from target_ledger.application import matrix as two_axes
 from target_ledger.application.growth import GrowthAsk
 from target_ledger.application.reads import authorize_member, authorize_read
 from target_ledger.domain.target import Target
-from target_ledger.domain.values import typed_value, typed_values
+from target_ledger.domain.values import plain, share_form, typed_value, typed_values
 
 
 def _view(
@@ -92,7 +93,8 @@ class TargetController(Controller):
         "period not ended yet, or without an actual, is a 422 naming `growth`.",
     )
     async def set_target(self, data: JSONBody[SetTarget], command: NamedDependency[Command]) -> Response[TargetView]:
-        growth = GrowthAsk(data.growth.over, typed_value(data.growth.rate, "growth.rate")) if data.growth else None
+        ask = data.growth
+        growth = None if ask is None else GrowthAsk(ask.over, plain(typed_value(ask.rate, "growth.rate")))
         target, position = await targets.set_target(
             command,
             node=data.node,
@@ -101,7 +103,7 @@ class TargetController(Controller):
             value=None if data.value is None else typed_value(data.value),
             growth=growth,
             scope=dict(data.scope),
-            stretch=data.stretch,
+            stretch=None if data.stretch is None else typed_value(data.stretch, "stretch"),
             rationale=data.rationale,
         )
         response = _view(target, position, 201)
@@ -174,12 +176,10 @@ class TargetController(Controller):
     async def decompose(
         self, target_id: FromPath[UUID], data: JSONBody[Decompose], command: NamedDependency[Command]
     ) -> Response[TargetView]:
-        fields = msgspec.structs.asdict(data) | {"allocations": typed_values(data.allocations, "allocations")}
+        fields = msgspec.structs.asdict(data) | _typed(data, "")
         cross, cells = fields.pop("cross"), fields.pop("cells")
         cells = cells and {row: typed_values(line, f"cells.{row}") or {} for row, line in cells.items()}
-        across = cross and targets.Split(
-            **(msgspec.structs.asdict(cross) | {"allocations": typed_values(cross.allocations, "cross.allocations")})
-        )
+        across = cross and targets.Split(**(msgspec.structs.asdict(cross) | _typed(cross, "cross.")))
         parent, position = await two_axes.decompose(command, target_id, targets.Split(**fields), across, cells)
         # 200: this very decomposition was made before, and nothing new was stored.
         return _view(parent, position, 201 if position is not None else 200)
@@ -249,3 +249,14 @@ def _csv(matrix: Matrix) -> str:
 
 def _attachment(target_id: UUID) -> dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="decomposition-{target_id}.csv"'}
+
+
+def _typed(axis: Axis, prefix: str) -> dict[str, Any]:
+    """A split's figures as typed: allocations are values of the metric (a percent only for a
+    rate), weights and a ramp are shares ("60%" is 0.6); an error names the exact key."""
+    weights, ramp = axis.weights, axis.ramp
+    return {
+        "allocations": typed_values(axis.allocations, f"{prefix}allocations"),
+        "weights": None if weights is None else {k: share_form(v, f"{prefix}weights.{k}") for k, v in weights.items()},
+        "ramp": None if ramp is None else [share_form(v, f"{prefix}ramp.{n}") for n, v in enumerate(ramp)],
+    }

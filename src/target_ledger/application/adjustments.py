@@ -1,7 +1,7 @@
 """Adjustment requests: ask with a justification, decide above, apply atomically."""
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -22,6 +22,7 @@ from target_ledger.domain.catalog import Metric
 from target_ledger.domain.decomposition import by_weights, check_explicit, quantum_for
 from target_ledger.domain.errors import ConflictError, DomainError, ForbiddenError, NotFoundError
 from target_ledger.domain.target import Target
+from target_ledger.domain.values import plain
 
 SECOND_APPROVAL_ABOVE = Decimal(10)  # % of the target: a larger change needs the next level up too
 
@@ -74,7 +75,7 @@ async def _retarget(cmd: Command, target: Target, value: Decimal, explicit: dict
     return changes
 
 
-def _check_values(metric: Metric, ask: Ask) -> None:
+def _check_values(metric: Metric, ask: Ask) -> Ask:
     """Every value asked for fits the target's metric (no negative target, no 100.001 of
     money), refused when asked rather than when approved."""
     for field, value in [("new_value", ask.new_value), ("amount", ask.amount)]:
@@ -82,12 +83,16 @@ def _check_values(metric: Metric, ask: Ask) -> None:
             metric.check_target_value(value, field=field)
     for child, value in (ask.reallocation or {}).items():
         metric.check_target_value(value, field=f"reallocation.{child}")
+    # Checked: how a value was typed (a percent) no longer matters.
+    reallocation = None if ask.reallocation is None else {k: plain(v) for k, v in ask.reallocation.items()}
+    new_value, amount = (None if v is None else plain(v) for v in (ask.new_value, ask.amount))
+    return replace(ask, new_value=new_value, amount=amount, reallocation=reallocation)
 
 
 async def _changes(cmd: Command, target: Target, ask: Ask) -> tuple[list[Change], Decimal]:
     """Every change the request makes, and the size of the change that sets the approvals."""
     metric = (await cmd.catalog()).metric(target.metric)
-    _check_values(metric, ask)
+    ask = _check_values(metric, ask)
     matrix = await matrix_adjustments.matrix_of(cmd, target)
     if ask.transfer_to is not None:
         if matrix is not None:

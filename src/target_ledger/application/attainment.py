@@ -26,7 +26,14 @@ from target_ledger.domain.attainment import Standing, assess, days_elapsed, plan
 from target_ledger.domain.calendar import Period
 from target_ledger.domain.catalog import Catalog, Metric, part_key
 from target_ledger.domain.corrective_action import Measure
-from target_ledger.domain.derived_share import Holder, expected_share, planned_share, shown_share
+from target_ledger.domain.derived_share import (
+    Holder,
+    expected_share,
+    inherited_rate,
+    partial,
+    planned_share,
+    shown_share,
+)
 from target_ledger.domain.errors import DomainError
 from target_ledger.domain.org import ORG_ID, Organisation
 from target_ledger.domain.target import Target, target_id
@@ -43,7 +50,8 @@ class Row:
     target: Decimal | None = None
     standing: Standing | None = None
     # "set"; "sum_of_parts": summed from the set targets below it along another axis; "derived_share":
-    # a period inside a target's, its planned share
+    # a period inside a target's, its planned share; "set_and_derived_share": a set week that plans
+    # its month's days only, plus the derived share of its other days
     target_source: str | None = None
 
 
@@ -184,7 +192,14 @@ def _assess(
     actual = shown_actual(exact, lower_is_better=lower)
     row = Row(node, metric.name, span.key, scope, actual)
     target: Decimal | Fraction
-    if plan is not None:
+    share = planned_share(held, span.start, span.end) if plan and partial(held, span.start, span.end) else None
+    if plan is not None and share is not None and metric.additive:
+        # A week made by splitting July plans July's days; its other days (Aug 1) take their
+        # derived share, so the plan covers every day the actual counts.
+        target, source = share, "set_and_derived_share"
+        shown_target = shown_share(share, lower_is_better=lower)
+        expected = expected_share(held, span.start, span.end, today)
+    elif plan is not None:
         target, shown_target = plan.value, plan.value
         source = "sum_of_parts" if isinstance(plan, SummedPlan) else "set"
         expected = planned_by(plan.value, span.start, span.end, plan.seasonal, today)
@@ -194,7 +209,8 @@ def _assess(
             return row
         # A derived share is a reading, judged exactly; a rate is inherited as it is.
         target, source = share, "derived_share"
-        shown_target = shown_share(share, lower_is_better=lower) if metric.additive else _decimal(share)
+        rate = None if metric.additive else inherited_rate(held, span.start, span.end)  # as its target shows it
+        shown_target = shown_share(share, lower_is_better=lower) if rate is None else rate
         expected = expected_share(held, span.start, span.end, today)
     standing = assess(
         target=target,
@@ -209,11 +225,6 @@ def _assess(
     return Row(node, metric.name, span.key, scope, actual, target_id, shown_target, standing, source)
 
 
-def _decimal(rate: Fraction) -> Decimal:
-    """An inherited rate (a Decimal's fraction) back as that Decimal."""
-    return Decimal(rate.numerator) / Decimal(rate.denominator)
-
-
 async def _rows(cmd: Command, figures: Figures, metric: Metric, keys: list[Key], *, derive: bool = False) -> list[Row]:
     """Each key's row: actual to date (from the period's first day up to today), target and standing.
     With `derive` (what a manager reads), a key without a set target shows the sum of the set targets
@@ -225,7 +236,8 @@ async def _rows(cmd: Command, figures: Figures, metric: Metric, keys: list[Key],
     plans: Sequence[Plan | SummedPlan | None] = [plan for _, plan in found]
     if derive:
         plans = await _summed(cmd, figures, metric, keys, [plan for _, plan in found])
-    bare = [i for i, plan in enumerate(plans) if plan is None] if derive else []
+    # Held: what a key without a target derives from, and what tells a set week plans only some days.
+    bare = [i for i, plan in enumerate(plans) if not isinstance(plan, SummedPlan)] if derive else []
     held = dict(zip(bare, await figures.holders([keys[i] for i in bare], metric.name) if bare else [], strict=True))
     return [
         _assess(cmd, figures.today, metric, k, t, p, held.get(i, []))

@@ -8,7 +8,7 @@ from target_ledger.application import Command
 from target_ledger.application.attainment import actuals_current
 from target_ledger.domain.errors import DomainError
 from target_ledger.domain.target import Growth, Scope
-from target_ledger.domain.values import check_amount
+from target_ledger.domain.values import MAX_DIGITS, check_amount
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,13 @@ async def grown(
             field="growth",
         )
     exact = actual * (1 + ask.rate)
+    if exact.adjusted() >= MAX_DIGITS:  # the rate, not a value typed, makes it too large
+        raise DomainError(f"growth.rate {ask.rate} grows {actual} beyond 10^{MAX_DIGITS}", field="growth.rate")
     value = exact.quantize(definition.step, rounding=ROUND_HALF_UP)
+    if not value:  # a target of nothing is no target
+        raise DomainError(
+            f"{actual} grown by {ask.rate} rounds to 0 {definition.unit}: set a larger target", field="growth"
+        )
     return value, Growth(
         over=ask.over,  # type: ignore[arg-type]
         rate=ask.rate,

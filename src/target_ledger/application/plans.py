@@ -194,7 +194,12 @@ class _Plan:
             self._split(line, target, split, children)
 
     async def _existing(self, line: PlanLine, target: Target, split: Split | None) -> None:
-        """A target already set: the same values change nothing; a different one is an adjustment request."""
+        """A target already set: the same values change nothing; a different one is an adjustment request.
+        A value no target of its metric may hold is the same error as for a new target."""
+        metric = (await self.cmd.catalog()).metric(target.metric)
+        metric.check_target_value(line.value)
+        if line.stretch is not None:
+            metric.check_target_value(line.stretch, field="stretch")
         if target.value != line.value:
             message = f"the target is {target.value}, the file says {line.value}: request an adjustment to change it"
             self.needs_adjustment.append(problem(line, line.columns["value"], message, target.id))

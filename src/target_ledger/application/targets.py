@@ -17,6 +17,7 @@ from target_ledger.domain.calendar import Period
 from target_ledger.domain.errors import AlreadyExistsError, DomainError, NotFoundError
 from target_ledger.domain.org import Organisation
 from target_ledger.domain.target import Growth, Part, Scope, Target
+from target_ledger.domain.values import plain
 from target_ledger.eventstore import EventStore, StreamConflictError
 
 
@@ -76,8 +77,10 @@ async def decide_target(
     catalog, org = await cmd.catalog(), await cmd.org()
     definition = catalog.metric(metric)
     definition.check_target_value(value)
+    value = plain(value)
     if stretch is not None:
         definition.check_target_value(stretch, field="stretch")
+        stretch = plain(stretch)
     catalog.check_scope(scope or {})
     span = cmd.calendar.parse(period)
     if not org.exists(node):
@@ -229,6 +232,7 @@ async def plan_children(cmd: Command, parent: Target, split: Split) -> dict[str,
     if split.method == "explicit":
         for key, value in (split.allocations or {}).items():
             metric.check_target_value(value, field=f"allocations.{key}")
+        given = {key: plain(value) for key, value in (split.allocations or {}).items()}
     if split.method == "last_period_mix":
         await actuals_current(cmd)  # the mix counts every actual recorded before this request
         given = {key: await _last_period_actual(cmd, parent, split, candidates[key]) for key in keys}
@@ -322,8 +326,9 @@ def _present(org: Organisation, parent: Target, span: Period, ramp: list[Decimal
 
 async def _default_parts(cmd: Command, split: Split, candidates: dict[str, _Candidate]) -> list[str]:
     """Along the org, a unit with sub-units splits into those (its manager and other direct
-    members carry no share unless named in `parts`); a team splits into its people."""
-    if split.axis != "org":
+    members carry no share unless named in `parts`); a team splits into its people. Prorated
+    splits over every candidate _present found: sub-units and the people with days present."""
+    if split.axis != "org" or split.method == "prorated":
         return list(candidates)
     org = await cmd.org()
     units = [node for node in candidates if org.is_unit(node)]

@@ -11,7 +11,7 @@ from typing import Literal
 from eventsourcing.domain import Aggregate
 
 from target_ledger.domain.errors import AlreadyExistsError, DomainError, InvalidValueError
-from target_ledger.domain.values import check_amount
+from target_ledger.domain.values import Percent, check_amount
 
 CATALOG_ID = uuid.uuid5(uuid.UUID("9d3c1e0a-51f2-4d7e-8f0b-2a6e4c7d8b04"), "catalog")
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -80,7 +80,12 @@ class Metric:
 
     def check_target_value(self, value: Decimal, *, field: str = "value") -> None:
         """A target's value, however it enters (set, split, adjusted, imported): check_value, and a
-        rate is a fraction in [0, 1] unless the metric is unbounded."""
+        rate is a fraction in [0, 1] unless the metric is unbounded; only a rate may be typed as a
+        percent ("15%" of revenue would store 0.15 of money)."""
+        if isinstance(value, Percent) and self.unit != "ratio":
+            raise InvalidValueError(
+                f"{field}: a percent is a rate: {self.name} is {self.unit}, give an amount", field=field
+            )
         if self.unit == "ratio" and self.bounded is not False and not 0 <= value <= 1:
             # Rates are fractions (0.15), never percents (15): a 15 would read 0.22 % attainment.
             raise InvalidValueError(
@@ -177,9 +182,15 @@ class Catalog(Aggregate):
 
     def bounded_by_default(self, metric: Metric) -> bool:
         """A rate of like over like (wins ÷ proposals, revenue of A ÷ revenue) is a fraction of a
-        whole; of unlike parts (revenue ÷ orders, an average order value) it is not."""
+        whole; of unlike parts (revenue ÷ orders, an average order value) it is not. A scoped share
+        is a part of its whole only when both count one metric and the numerator's scope narrows
+        the denominator's (A of all revenue); A over B can exceed 1."""
         if metric.rollup != "ratio":
             return True
+        if metric.numerator_scope or metric.denominator_scope:
+            narrower = (metric.numerator_scope or {}).items() >= (metric.denominator_scope or {}).items()
+            if metric.numerator != metric.denominator or not narrower:
+                return False
         parts = [self.metrics.get(name or "") for name in (metric.numerator, metric.denominator)]
         return parts[0] is not None and parts[1] is not None and parts[0].unit == parts[1].unit
 

@@ -101,9 +101,14 @@ def split(
         return dict.fromkeys(keys, total)
     if method in ("even", "prorated"):  # prorated: `coverage` holds each person's days present
         weights = [(coverage or {}).get(key, Decimal(1)) for key in keys]
+        if method == "prorated" and not any(weights):  # days present count: only a ramp weighs them to 0
+            raise AllocationError("the ramp leaves every part no share of a day to split by", field="ramp")
     elif method in ("weights", "last_period_mix"):
         field = "weights" if method == "weights" else "method"
         weights = [_given(given, key, field) for key in keys]
+        for key, weight in zip(keys, weights, strict=True):
+            if weight < 0:  # named by its key, as a value too large or finer than counted is
+                raise AllocationError(f"a weight is not negative, not {weight}", field=f"{field}.{key}")
         if method == "last_period_mix" and not any(weights):
             raise AllocationError("there were no actuals last period to take the mix from", field="method")
     else:

@@ -32,6 +32,21 @@ def check_day(day: date, field: str = "date") -> None:
         raise InvalidValueError(f"{field} must lie between {FIRST_DAY} and {LAST_DAY}", field=field)
 
 
+class Percent(Decimal):
+    """A value typed as a percent ("15%" read as 0.15): a rate, which Metric.check_target_value
+    refuses for money and counts. Stored and shown as the plain Decimal it equals."""
+
+
+def plain(value: Decimal) -> Decimal:
+    """The value without the mark of how it was typed (Percent), for events and answers."""
+    return Decimal(value) if type(value) is not Decimal else value
+
+
+def share_form(raw: str | int | float, field: str) -> Decimal:
+    """A share (a weight, a ramp's month), not a metric's value: a decimal, or "60%" as 0.6."""
+    return plain(typed_value(raw, field))
+
+
 def percent_form(raw: str, field: str = "value") -> Decimal:
     """A value as typed: a decimal ("0.15"), or a percent ("15%", read as the fraction 0.15),
     so a rate typed as a percent is never taken for 15 times the whole."""
@@ -45,7 +60,8 @@ def percent_form(raw: str, field: str = "value") -> Decimal:
         ) from None
     check_amount(value, negative_allowed=True, field=field)
     value = value / 100 if percent else value
-    return value if value.as_tuple().exponent in range(-6, 1) and value else Decimal(format(value, "f")) + 0
+    value = value if value.as_tuple().exponent in range(-6, 1) and value else Decimal(format(value, "f")) + 0
+    return Percent(value) if percent else value
 
 
 def typed_value(raw: str | int | float, field: str = "value") -> Decimal:
