@@ -69,5 +69,6 @@ async def test_odd_inputs_to_console_pages_get_a_page_never_a_500(client, auth, 
         for form in ({"value": value, "date": value, "metric": value}, {"answer": value, "comment": value}):
             answer = await client.post("/console/me/actuals", data={**form, "_csrf_token": csrf[1]})
             assert answer.status_code < 500, (form, answer.text)
-    answer = await client.post(f"/console/me/targets/{'0' * 32}/response", data={"_csrf_token": csrf[1]})
+    form = {"answer": "acknowledge", "_csrf_token": csrf[1]}
+    answer = await client.post(f"/console/me/targets/{'0' * 32}/response", data=form)
     assert answer.status_code == 404 and "text/html" in answer.headers["content-type"]
