@@ -107,6 +107,8 @@ async def request_adjustment(
     body, errors = decode(form, RequestAdjustment)
     if body is None:  # an error about one evidence line ("evidence[3]") is the evidence box's
         errors = {k.split("[")[0]: v for k, v in errors.items()}
+        if "new_value" in errors:  # said in the reader's language, rather than as the API's pattern
+            errors["new_value"] = "number"
         return await _page(command, state, target_id, None, None, "adjust", refused(errors), data)
     fields = msgspec.structs.asdict(body)
     try:  # a rate may be typed "15%", as for the API
