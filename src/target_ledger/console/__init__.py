@@ -9,7 +9,6 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.middleware import DefineMiddleware
-from litestar.middleware.csrf import CSRFMiddleware
 from litestar.params import FromPath
 from litestar.response import Redirect
 
@@ -28,7 +27,7 @@ from target_ledger.console import (  # each page module lists its handlers in PA
     pages_target,
     web,
 )
-from target_ledger.console.session import SessionCookies, derived_key, provide_principal
+from target_ledger.console.session import CSRF_COOKIE, SecureCsrf, SessionCookies, derived_key, provide_principal
 from target_ledger.console.signin import sign_in, sign_in_page, sign_out
 from target_ledger.domain.access import Principal
 
@@ -60,7 +59,7 @@ def router(settings: Settings, pages: list[Any] | None = None) -> Router:
     secret = settings.secret()
     csrf = CSRFConfig(
         secret=derived_key(secret, b"csrf").hex(),
-        cookie_name="console_csrf",
+        cookie_name=CSRF_COOKIE,
         cookie_path="/console",
         cookie_httponly=True,
         cookie_samesite="lax",
@@ -84,7 +83,7 @@ def router(settings: Settings, pages: list[Any] | None = None) -> Router:
     return Router(
         path="/console",
         route_handlers=[*handlers, *(pages or []), unknown],
-        middleware=[DefineMiddleware(SessionCookies, secret=secret), DefineMiddleware(CSRFMiddleware, config=csrf)],
+        middleware=[DefineMiddleware(SessionCookies, secret=secret), DefineMiddleware(SecureCsrf, config=csrf)],
         dependencies={
             "principal": Provide(provide_principal, sync_to_thread=False),
             "command": Provide(provide_command, sync_to_thread=False),

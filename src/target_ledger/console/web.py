@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from target_ledger.api import errors as api_errors
 from target_ledger.console import i18n, names
-from target_ledger.console.session import SIGN_IN, SignedOut, current_principal
+from target_ledger.console.session import SIGN_IN, SignedOut, current_principal, is_secure
 
 PROBLEM = "target_ledger.console_problem"  # the scope's key for a problem shown as a page (answers.py)
 
@@ -72,7 +72,8 @@ class Page(Template):
     def to_asgi_response(self, app: Any, request: Request, **kwargs: Any) -> Any:
         asked = request.query_params.get("lang")
         if asked and i18n.language(request) == asked.replace("-", "_"):  # `?lang=` switches the pages that follow
-            self.set_cookie(i18n.COOKIE, i18n.language(request), path="/console", samesite="lax", httponly=True)
+            language, secure = i18n.language(request), is_secure(request)  # Secure as every console cookie
+            self.set_cookie(i18n.COOKIE, language, path="/console", samesite="lax", httponly=True, secure=secure)
         return super().to_asgi_response(app, request, **kwargs)
 
 
