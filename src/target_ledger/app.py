@@ -154,7 +154,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = _utc_now) -> 
     )
     # Around litestar's whole handler, not a route: every answer (a path no route takes, the
     # edge's refusals, an error) gets the request's id, a count and an access line.
-    app.asgi_handler = ObservedRequests(app.asgi_handler)
+    app.asgi_handler = ObservedRequests(console.ConsoleAnswers(app.asgi_handler))  # /console: headers, pages
     return app
 
 

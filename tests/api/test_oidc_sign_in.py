@@ -98,3 +98,16 @@ async def test_an_id_token_with_another_nonce_is_refused(console, idp):
     r = await console.get(await to_callback(console))
     assert r.status_code == 401 and "nonce" in r.text, r.text
     assert await signed_in_as(console) is None
+
+
+async def test_starting_a_sign_in_keeps_whoever_is_signed_in_until_its_callback_succeeds(console, idp):
+    idp.user = {"sub": "rep1"}
+    await console.get(await to_callback(console))
+    assert await signed_in_as(console) == "rep1"
+    # Another sign-in started (a link, a stray click) used to replace the session: rep1 was signed out.
+    idp.user = {"sub": "rep2"}
+    callback = await to_callback(console)
+    assert await signed_in_as(console) == "rep1"
+    # Refused at the callback, it ends there; rep1 is still signed in.
+    r = await console.get(with_query(callback, state="forged-state"))
+    assert r.status_code == 400 and await signed_in_as(console) == "rep1"

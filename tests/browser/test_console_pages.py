@@ -148,6 +148,14 @@ async def test_no_serious_or_critical_accessibility_violation_on_these_pages(
     cause = {"kind": "objective", "factor": "market", "description": "a competitor cut prices"}
     action = {"target_id": rep1["items"][0]["id"], "causes": [cause], "plan": "two more visits a week"}
     await ledger.post("/v1/corrective-actions", {**action, "owner": "rep1", "due": "2026-09-30"}, "lead1", None)
+    # A request with a long evidence link on a target of its own, withdrawn (no inbox changes): the target's
+    # timeline shows the link.
+    q4 = {"node": "east-1", "metric": "revenue", "period": "2026-Q4", "value": "1000.00"}
+    linked = (await ledger.post("/v1/targets", q4, "east-boss", None))["id"]
+    link = "https://crm.example/accounts/" + "a" * 300
+    asking = {"reason_category": "market_change", "justification": "prices cut", "evidence": [link], "new_value": "990"}
+    asked = await ledger.post(f"/v1/targets/{linked}/adjustments", asking, "lead1", None)
+    await ledger.post(f"/v1/adjustments/{asked['id']}/withdraw", {}, "lead1", None)
     page = await context.new_page()
     await sign_in(page, ledger, "ceo")
     pages = {
@@ -156,6 +164,7 @@ async def test_no_serious_or_critical_accessibility_violation_on_these_pages(
         "alerts": "/console/alerts",
         "review": "/console/reviews/2026-Q3?node=east",
         "audit": "/console/audit?node=acme",
+        "long-evidence": f"/console/targets/{linked}?after={ledger.position}",  # the link wraps on a phone
     }
     for name, path in pages.items():
         response = await page.goto(f"{ledger.url}{path}")
@@ -168,6 +177,7 @@ async def test_no_serious_or_critical_accessibility_violation_on_these_pages(
         overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, (name, overflow, await page.evaluate(WIDER_THAN_THE_SCREEN))
         await screenshot(page, f"console-{name}-phone")
+    await expect(page.locator(".evidence", has_text=link)).to_be_visible()  # the last page: the link is there
 
 
 async def test_the_pages_speak_chinese(ledger: Ledger, browser) -> None:

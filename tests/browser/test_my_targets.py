@@ -27,7 +27,7 @@ async def test_a_rep_acknowledges_a_target_and_records_an_actual_and_the_dashboa
     # A value that is not a number is named beside its field; nothing is recorded.
     await page.get_by_label("Value").fill("twelve")
     await page.get_by_role("button", name="Record", exact=True).click()
-    assert "a number" in await page.locator("#e-value").inner_text()
+    assert "Invalid decimal" in await page.locator("#e-value").inner_text()  # the API's words for the API's rule
     # Then 49.75 on the 14th of August: rep1's actual goes from 150.25 to 200.00.
     await page.get_by_label("Value").fill("49.75")
     await page.get_by_label("Date").fill("2026-08-14")

@@ -5,11 +5,10 @@ from typing import Any
 
 from litestar import Request, Response, Router, get
 from litestar.config.csrf import CSRFConfig
-from litestar.datastructures import ResponseHeader, State
+from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.middleware import DefineMiddleware
-from litestar.middleware.csrf import CSRFMiddleware
 from litestar.params import FromPath
 from litestar.response import Redirect
 
@@ -17,6 +16,7 @@ from target_ledger.api.deps import command_for
 from target_ledger.application import Command
 from target_ledger.config import Settings
 from target_ledger.console import (  # each page module lists its handlers in PAGES: one line here per module
+    answers,
     dashboard,
     me,
     oidc,
@@ -27,19 +27,10 @@ from target_ledger.console import (  # each page module lists its handlers in PA
     pages_target,
     web,
 )
-from target_ledger.console.session import SessionCookies, derived_key, provide_principal
+from target_ledger.console.session import CSRF_COOKIE, SecureCsrf, SessionCookies, derived_key, provide_principal
 from target_ledger.console.signin import sign_in, sign_in_page, sign_out
 from target_ledger.domain.access import Principal
 
-# Nothing from another origin, ever (the pace bars' widths are style attributes); no framing of the console.
-HEADERS = [
-    ResponseHeader(
-        name="Content-Security-Policy",
-        value="default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'",
-    ),
-    ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
-    ResponseHeader(name="Referrer-Policy", value="same-origin"),
-]
 CSS = (resources.files("target_ledger.console") / "static" / "console.css").read_bytes()
 
 
@@ -68,7 +59,7 @@ def router(settings: Settings, pages: list[Any] | None = None) -> Router:
     secret = settings.secret()
     csrf = CSRFConfig(
         secret=derived_key(secret, b"csrf").hex(),
-        cookie_name="console_csrf",
+        cookie_name=CSRF_COOKIE,
         cookie_path="/console",
         cookie_httponly=True,
         cookie_samesite="lax",
@@ -79,6 +70,7 @@ def router(settings: Settings, pages: list[Any] | None = None) -> Router:
         sign_in_page,
         sign_in,
         sign_out,
+        answers.problem_page,
         *dashboard.PAGES,
         *me.PAGES,
         *oidc.PAGES,
@@ -91,15 +83,15 @@ def router(settings: Settings, pages: list[Any] | None = None) -> Router:
     return Router(
         path="/console",
         route_handlers=[*handlers, *(pages or []), unknown],
-        middleware=[DefineMiddleware(SessionCookies, secret=secret), DefineMiddleware(CSRFMiddleware, config=csrf)],
+        middleware=[DefineMiddleware(SessionCookies, secret=secret), DefineMiddleware(SecureCsrf, config=csrf)],
         dependencies={
             "principal": Provide(provide_principal, sync_to_thread=False),
             "command": Provide(provide_command, sync_to_thread=False),
         },
         exception_handlers=web.HANDLERS,
-        response_headers=HEADERS,
         include_in_schema=False,
     )
 
 
 template_config = web.template_config
+ConsoleAnswers = answers.ConsoleAnswers

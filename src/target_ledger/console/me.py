@@ -1,8 +1,6 @@
 """My targets: a rep's targets this period with attainment and pace; acknowledge or dispute; record an actual."""
 
 import uuid
-from datetime import date
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from litestar import Request, get, post
@@ -13,6 +11,7 @@ from litestar.response import Redirect
 
 from projections import attainment as model
 from target_ledger.api.attainment import MinPosition, wait_for
+from target_ledger.api.schemas import RecordActual
 from target_ledger.application import Command
 from target_ledger.application.actuals import ActualInput, record_actual
 from target_ledger.application.alerts import list_alerts
@@ -21,11 +20,12 @@ from target_ledger.application.corrective_actions import list_actions
 from target_ledger.application.lists import TargetQuery, list_targets
 from target_ledger.application.targets import respond
 from target_ledger.console.dashboard import places
+from target_ledger.console.pages_support import Answer, decode
 from target_ledger.console.web import Page
 from target_ledger.domain.access import Principal
 from target_ledger.domain.errors import DomainError, ForbiddenError, NotFoundError
 
-ACTUAL_FIELDS = {"metric", "date", "value"}
+ACTUAL_FIELDS = {"metric", "date", "value"}  # the boxes shown; an error about another is the form's own
 
 
 async def _context(command: Command, principal: Principal) -> dict[str, Any]:
@@ -70,15 +70,17 @@ async def answer_target(
 ) -> Any:
     """Acknowledge (agree) or dispute, as POST /v1/targets/{id}/acknowledgement and /dispute do."""
     form = await request.form()
-    agree, comment = form.get("answer") != "dispute", str(form.get("comment") or "")
+    comment = str(form.get("comment") or "")
+    answer, refusal = decode(dict(form), Answer)  # acknowledge or dispute, nothing else (as the API's two routes)
+    sent = {f"{target_id}:comment": comment}
+    if answer is None:
+        return await _refused(command, principal, {f"{target_id}:{k}": v for k, v in refusal.items()}, sent)
     try:
-        position = await respond(command, target_id, agree=agree, comment=comment)
+        position = await respond(command, target_id, agree=answer.answer == "acknowledge", comment=answer.comment)
     except DomainError as e:
         if isinstance(e, ForbiddenError | NotFoundError):
             raise  # the 403 or 404 page
-        context = await _context(command, principal)
-        errors = {f"{target_id}:{e.field or 'answer'}": str(e)}
-        return Page("me.html", {**context, "errors": errors, "values": {f"{target_id}:comment": comment}}, 422)
+        return await _refused(command, principal, {f"{target_id}:{e.field or 'answer'}": str(e)}, sent)
     return Redirect(f"/console/me?min_position={position}", status_code=303)
 
 
@@ -87,22 +89,13 @@ async def record(request: Request, principal: NamedDependency[Principal], comman
     """An actual of my own, as POST /v1/actuals records it (source `manual`)."""
     form = await request.form()
     values = {k: str(form.get(k) or "").strip() for k in ("metric", "date", "value", "external_ref")}
-    errors: dict[str, str] = {}
-    try:
-        day = date.fromisoformat(values["date"])
-    except ValueError:
-        errors["date"] = "a day as YYYY-MM-DD"
-    try:
-        value = Decimal(values["value"])
-        if not value.is_finite():
-            raise InvalidOperation
-    except InvalidOperation:
-        errors["value"] = "a number, e.g. 1250.50"
-    if not errors:
-        reference = values["external_ref"] or None
-        item = ActualInput(principal.subject, values["metric"], day, value, external_ref=reference)
+    # Read as POST /v1/actuals reads its body: the API's limits, the NUL rule, its date and decimal formats.
+    item, refusal = decode({**values, "person": principal.subject}, RecordActual)
+    errors = {_form_field(k): v for k, v in refusal.items()}
+    if item is not None:
+        actual = ActualInput(item.person, item.metric, item.date, item.value, external_ref=item.external_ref)
         try:
-            outcome = await record_actual(command, item)
+            outcome = await record_actual(command, actual)
             return Redirect(f"/console/me?min_position={outcome.position}", status_code=303)
         except DomainError as e:
             if isinstance(e, ForbiddenError):
@@ -118,6 +111,11 @@ def _form_field(field: str | None) -> str:
     if field in ("date", "occurred_on"):
         return "date"
     return field if field in ACTUAL_FIELDS else "actual"
+
+
+async def _refused(command: Command, principal: Principal, errors: dict[str, str], sent: dict[str, str]) -> Page:
+    """My targets again with the refusal beside the answer it is about (422)."""
+    return Page("me.html", {**await _context(command, principal), "errors": errors, "values": sent}, 422)
 
 
 PAGES = [my_targets, answer_target, record]

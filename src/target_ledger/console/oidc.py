@@ -21,12 +21,10 @@ from target_ledger.api.auth import verify_issuer_token
 from target_ledger.api.issuer import Issuer, IssuerUnavailableError
 from target_ledger.config import Settings
 from target_ledger.console import i18n
-from target_ledger.console.session import start_session
+from target_ledger.console.session import set_flow, start_session
 from target_ledger.console.signin import _next as following  # a console page, never another site
 from target_ledger.console.web import Page
 from target_ledger.domain.access import Principal
-
-FLOW = "oidc"  # the session's sign-in in progress: its state, nonce, PKCE verifier and where to go after
 
 
 def N_(message: str) -> str:
@@ -73,7 +71,7 @@ async def oidc_sign_in(
         code_challenge=create_s256_code_challenge(flow["verifier"]),
         code_challenge_method="S256",
     )
-    request.set_session({FLOW: {**flow, "next": following(next)}})
+    set_flow(request, {**flow, "next": following(next)})  # whoever is signed in stays so until the callback
     return Redirect(url, status_code=303)
 
 
@@ -82,9 +80,7 @@ async def oidc_callback(request: Request, state: State) -> Any:
     """The issuer sends the browser back with a code: exchanged for an id_token, verified as the API
     verifies the issuer's bearer tokens, its nonce checked; then the session starts."""
     issuer = _issuer(state)
-    session = request.scope.get("session")
-    flow = session.get(FLOW) if isinstance(session, dict) else None
-    request.clear_session()  # one try per sign-in: its state and code are never taken twice
+    flow = set_flow(request, None)  # one try per sign-in: its state and code are never taken twice
     if not isinstance(flow, dict):
         return _refused(request, 400, N_("This sign-in was not started here, or has already ended: start again."))
     if "error" in request.query_params:

@@ -1,10 +1,11 @@
 """Console page 6: alerts and corrective actions — acknowledge, open with causes, progress, complete, effect."""
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import msgspec
 from litestar import Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
@@ -12,13 +13,24 @@ from litestar.params import FromPath
 
 from projections import actions as actions_model
 from projections import alerts as alerts_model
+from target_ledger.api.corrective_actions import Completion, OpenAction, Progress
+from target_ledger.api.monitoring import Acknowledgement
 from target_ledger.application import Command, alerts, corrective_actions
-from target_ledger.console.pages_support import After, FormBody, Outcome, attempt, back, fresh, optional, refused
+from target_ledger.console.pages_support import After, FormBody, Outcome, attempt, back, decode, fresh, refused
 from target_ledger.console.web import Page
 from target_ledger.domain.corrective_action import FACTORS, Cause
 
 READ_MODELS = [alerts_model.NAME, actions_model.NAME]
 CAUSE_ROWS = 2  # cause rows the form offers; an empty row is left out
+# The fields the page's forms show an error beside; any other (alert_id, a form not on the page) goes on top.
+PLACED = {"form", "comment", "note", "outcome", "target_id", "causes", "plan", "owner", "due", "resources"}
+PLACED |= {"expected_effect", *(f"causes[{i}].factor" for i in range(CAUSE_ROWS))}
+
+
+def _unplaced(errors: dict[str, str], form_shown: bool) -> str | None:
+    """Every error no field on the page shows, as one line on top (an error is never left unsaid)."""
+    left = [f"{name}: {message}" for name, message in errors.items() if not form_shown or name not in PLACED]
+    return "; ".join(left) or None
 
 
 async def _page(command: Command, form: str = "", outcome: Outcome | None = None, sent: Any = None) -> Page:
@@ -33,7 +45,7 @@ async def _page(command: Command, form: str = "", outcome: Outcome | None = None
     context = {
         "alerts": shown,
         "actions": actions,
-        "unplaced": (outcome.errors.get("form") if outcome and form not in forms else None),
+        "unplaced": _unplaced(outcome.errors if outcome else {}, form in forms),
         "factors": FACTORS,
         "cause_rows": range(CAUSE_ROWS),
         "form": form,
@@ -57,42 +69,24 @@ async def _done(command: Command, form: str, outcome: Outcome, data: Mapping[str
 
 @post("/alerts/{alert_id:uuid}/acknowledgement", name="console:alert-acknowledge")
 async def acknowledge(command: NamedDependency[Command], alert_id: FromPath[UUID], data: FormBody) -> Response:
-    outcome = await attempt(alerts.acknowledge(command, alert_id, data.get("comment", "")))
-    return await _done(command, f"ack-{alert_id}", outcome, data)
+    form = f"ack-{alert_id}"
+    body, errors = decode(data, Acknowledgement)
+    if body is None:
+        return await _page(command, form, refused(errors), data)
+    return await _done(command, form, await attempt(alerts.acknowledge(command, alert_id, body.comment)), data)
 
 
 def _opening(data: Mapping[str, str]) -> tuple[corrective_actions.Opening | None, dict[str, str]]:
-    """The form as the use case's input; what cannot even be read (an id, a date) is that field's error."""
-    errors: dict[str, str] = {}
-    target_id = optional(UUID, data.get("target_id"), "target_id", errors)
-    due = optional(date.fromisoformat, data.get("due"), "due", errors)
-    alert_id = optional(UUID, data.get("alert_id"), "alert_id", errors)
-    if target_id is None:
-        errors.setdefault("target_id", "id")
-    if due is None:
-        errors.setdefault("due", "date")
+    """The form read by POST /v1/corrective-actions' own body (its limits and formats, once)."""
+    rows = [{k: data.get(f"{k}-{i}", "") for k in ("kind", "factor", "description")} for i in range(CAUSE_ROWS)]
     causes = [
-        Cause(
-            kind="objective" if data.get(f"kind-{i}") == "objective" else "subjective",
-            factor=data.get(f"factor-{i}", ""),
-            description=data.get(f"description-{i}", ""),
-        )
-        for i in range(CAUSE_ROWS)
-        if data.get(f"factor-{i}") or data.get(f"description-{i}", "").strip()
+        {**row, "kind": row["kind"] or "subjective"} for row in rows if row["factor"] or row["description"].strip()
     ]
-    if errors or target_id is None or due is None:
+    body, errors = decode({**data, "causes": causes}, OpenAction)
+    if body is None:
         return None, errors
-    opening = corrective_actions.Opening(
-        target_id=target_id,
-        causes=causes,
-        plan=data.get("plan", ""),
-        owner=data.get("owner", ""),
-        due=due,
-        alert_id=alert_id,
-        resources=data.get("resources", ""),
-        expected_effect=data.get("expected_effect", ""),
-    )
-    return opening, {}
+    found = [Cause(**msgspec.structs.asdict(c)) for c in body.causes]
+    return corrective_actions.Opening(**{**msgspec.structs.asdict(body), "causes": found}), {}
 
 
 @post("/actions", name="console:action-open")
@@ -106,14 +100,21 @@ async def open_action(command: NamedDependency[Command], data: FormBody) -> Resp
 
 @post("/actions/{action_id:uuid}/progress", name="console:action-progress")
 async def progress(command: NamedDependency[Command], action_id: FromPath[UUID], data: FormBody) -> Response:
-    outcome = await attempt(corrective_actions.progress(command, action_id, data.get("note", "")))
-    return await _done(command, f"progress-{action_id}", outcome, data)
+    form = f"progress-{action_id}"
+    body, errors = decode(data, Progress)
+    if body is None:
+        return await _page(command, form, refused(errors), data)
+    return await _done(command, form, await attempt(corrective_actions.progress(command, action_id, body.note)), data)
 
 
 @post("/actions/{action_id:uuid}/completion", name="console:action-complete")
 async def complete(command: NamedDependency[Command], action_id: FromPath[UUID], data: FormBody) -> Response:
-    outcome = await attempt(corrective_actions.complete(command, action_id, data.get("outcome", "")))
-    return await _done(command, f"complete-{action_id}", outcome, data)
+    form = f"complete-{action_id}"
+    body, errors = decode(data, Completion)
+    if body is None:
+        return await _page(command, form, refused(errors), data)
+    outcome = await attempt(corrective_actions.complete(command, action_id, body.outcome))
+    return await _done(command, form, outcome, data)
 
 
 PAGES = [alerts_page, acknowledge, open_action, progress, complete]

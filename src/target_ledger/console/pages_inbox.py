@@ -9,8 +9,9 @@ from litestar.params import FromPath
 
 from projections import attainment as attainment_model
 from projections import inbox as inbox_model
+from target_ledger.api.adjustments import Decision
 from target_ledger.application import Command, adjustments
-from target_ledger.console.pages_support import After, FormBody, Outcome, attempt, back, fresh, refused
+from target_ledger.console.pages_support import After, FormBody, Outcome, attempt, back, decode, fresh, refused
 from target_ledger.console.web import Page
 
 READ_MODELS = [inbox_model.NAME, attainment_model.NAME]  # the impact reads actuals too, as the API's inbox
@@ -45,10 +46,10 @@ async def approve(command: NamedDependency[Command], adjustment_id: FromPath[UUI
 
 @post("/inbox/{adjustment_id:uuid}/reject", name="console:inbox-reject")
 async def reject(command: NamedDependency[Command], adjustment_id: FromPath[UUID], data: FormBody) -> Response:
-    reason = data.get("reason", "").strip()
-    if not reason:  # the API accepts an empty reason; a person rejecting in the console says why
-        return await _page(command, adjustment_id, refused({"reason": "required"}))
-    outcome = await attempt(adjustments.reject(command, adjustment_id, reason))
+    body, errors = decode(data, Decision)  # the API's body: its limits and the NUL rule
+    if body is None or not body.reason.strip():  # the API accepts an empty reason; a person rejecting says why
+        return await _page(command, adjustment_id, refused(errors or {"reason": "required"}))
+    outcome = await attempt(adjustments.reject(command, adjustment_id, body.reason.strip()))
     if outcome.value is None:
         return await _page(command, adjustment_id, outcome)
     return back("/console/inbox", outcome.value[1])

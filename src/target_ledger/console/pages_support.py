@@ -1,18 +1,19 @@
 """What the console's action pages share: fresh read models after a change, form errors, post/redirect/get."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, time
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 from urllib.parse import urlencode
 
+import msgspec
 from litestar.datastructures import State
 from litestar.params import QueryParameter, URLEncodedBody
 from litestar.response import Redirect
 
 from projections.runner import caught_up
-from target_ledger.api.errors import DOMAIN_STATUS
-from target_ledger.api.schemas import MAX_POSITION
+from target_ledger.api.errors import DOMAIN_STATUS, field_and_message
+from target_ledger.api.schemas import MAX_POSITION, Input, Text
 from target_ledger.domain.errors import DomainError
 
 T = TypeVar("T")
@@ -56,6 +57,25 @@ async def attempt(action: Awaitable[T]) -> Outcome[T]:
 def refused(errors: dict[str, str]) -> Outcome:
     """Form input the console cannot even hand to the use case (not a number, not a date)."""
     return Outcome(None, errors, 422)
+
+
+def decode(form: Mapping[str, Any], schema: type[T]) -> tuple[T | None, dict[str, str]]:
+    """A form read by the API's own input Struct, so its limits, the NUL rule and the decimal and date
+    formats are the API's, stated once: the value, or {field: message} naming the field as the API does.
+    An empty box is a field not sent (the Struct's default, or its "required" error)."""
+    sent = {k: v for k, v in form.items() if k in schema.__struct_fields__ and v not in ("", None)}  # type: ignore[attr-defined]
+    try:
+        return msgspec.convert(sent, schema, strict=False), {}
+    except msgspec.ValidationError as error:
+        field, message = field_and_message(str(error))
+        return None, {field or "form": message}
+
+
+class Answer(Input):  # type: ignore[misc]  # mypy misreads msgspec frozen bases here only
+    """The assignee's answer to a target: the API's comment (its Text), and which button was pressed."""
+
+    answer: Literal["acknowledge", "dispute"]
+    comment: Text = ""
 
 
 def back(path: str, position: int | None = None) -> Redirect:

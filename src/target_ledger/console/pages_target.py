@@ -2,10 +2,10 @@
 
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from uuid import UUID
 
+import msgspec
 from litestar import Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
@@ -13,15 +13,18 @@ from litestar.params import FromPath
 
 from projections import audit as audit_model
 from projections import targets as target_tree
+from target_ledger.api.adjustments import RequestAdjustment
 from target_ledger.application import Command, adjustments, audit, targets
 from target_ledger.console.dashboard import places
 from target_ledger.console.pages_support import (
     After,
+    Answer,
     Box,
     FormBody,
     Outcome,
     attempt,
     back,
+    decode,
     fresh,
     lines,
     optional,
@@ -29,6 +32,8 @@ from target_ledger.console.pages_support import (
 )
 from target_ledger.console.web import Page
 from target_ledger.domain.adjustment import REASONS
+from target_ledger.domain.errors import DomainError
+from target_ledger.domain.values import typed_value
 
 READ_MODELS = [audit_model.NAME, target_tree.NAME]
 
@@ -96,16 +101,21 @@ async def target_page(
 async def request_adjustment(
     command: NamedDependency[Command], state: State, target_id: FromPath[UUID], data: FormBody
 ) -> Response:
-    try:
-        value = Decimal(data.get("new_value", "").strip().replace(",", ""))
-    except InvalidOperation:
-        return await _page(command, state, target_id, None, None, "adjust", refused({"new_value": "number"}), data)
-    ask = adjustments.Ask(
-        reason_category=data.get("reason_category", ""),
-        justification=data.get("justification", ""),
-        evidence=lines(data.get("evidence", "")),
-        new_value=value,
-    )
+    # Read as POST /v1/targets/{id}/adjustments reads its body: the API's limits and formats, once.
+    typed = data.get("new_value", "").replace(",", "")  # 1,000,000 as people write it
+    form = {**data, "evidence": lines(data.get("evidence", "")), "new_value": typed}
+    body, errors = decode(form, RequestAdjustment)
+    if body is None:  # an error about one evidence line ("evidence[3]") is the evidence box's
+        errors = {k.split("[")[0]: v for k, v in errors.items()}
+        if "new_value" in errors:  # said in the reader's language, rather than as the API's pattern
+            errors["new_value"] = "number"
+        return await _page(command, state, target_id, None, None, "adjust", refused(errors), data)
+    fields = msgspec.structs.asdict(body)
+    try:  # a rate may be typed "15%", as for the API
+        fields["new_value"] = None if body.new_value is None else typed_value(body.new_value, "new_value")
+    except DomainError as e:
+        return await _page(command, state, target_id, None, None, "adjust", refused({"new_value": str(e)}), data)
+    ask = adjustments.Ask(**fields)
     outcome = await attempt(adjustments.request_adjustment(command, target_id, ask))
     if outcome.value is None:
         return await _page(command, state, target_id, None, None, "adjust", outcome, data)
@@ -117,8 +127,11 @@ async def respond(
     command: NamedDependency[Command], state: State, target_id: FromPath[UUID], data: FormBody
 ) -> Response:
     """The assignee acknowledges or disputes (the button pressed says which)."""
-    agree, comment = data.get("answer") == "acknowledge", data.get("comment", "")
-    outcome = await attempt(targets.respond(command, target_id, agree=agree, comment=comment))
+    answer, errors = decode(data, Answer)  # acknowledge or dispute, nothing else (as the API's two routes)
+    if answer is None:
+        return await _page(command, state, target_id, None, None, "respond", refused(errors), data)
+    agree = answer.answer == "acknowledge"
+    outcome = await attempt(targets.respond(command, target_id, agree=agree, comment=answer.comment))
     if outcome.value is None:
         return await _page(command, state, target_id, None, None, "respond", outcome, data)
     return back(f"/console/targets/{target_id}", outcome.value)

@@ -1,7 +1,7 @@
 """What every console page shares: the template response with its common context, and the error pages."""
 
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from litestar import MediaType, Request, Response
@@ -12,8 +12,10 @@ from litestar.template import TemplateConfig
 from markupsafe import Markup
 
 from target_ledger.api import errors as api_errors
-from target_ledger.console import i18n
-from target_ledger.console.session import SIGN_IN, SignedOut, current_principal
+from target_ledger.console import i18n, names
+from target_ledger.console.session import SIGN_IN, SignedOut, current_principal, is_secure
+
+PROBLEM = "target_ledger.console_problem"  # the scope's key for a problem shown as a page (answers.py)
 
 
 class CsrfInput(Markup):
@@ -33,6 +35,7 @@ def environment() -> Environment:
     )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(i18n.FILTERS)
+    env.globals.update(names.NAMES)
     return env
 
 
@@ -58,10 +61,7 @@ class Page(Template):
             "html_lang": i18n.html_lang(language),
             "languages": i18n.LANGUAGES,
             # The same page in each language (its query kept: the dashboard stays on its node and period).
-            "language_links": {
-                code: f"{request.url.path}?{urlencode({**dict(request.query_params), 'lang': code})}"
-                for code in i18n.LANGUAGES
-            },
+            "language_links": _language_links(request),
             # Set by the OpenID Connect sign-in when an issuer is configured (TL_OIDC_ISSUER).
             "oidc_enabled": bool(getattr(settings, "oidc_issuer", None)),
             "errors": {},
@@ -72,8 +72,19 @@ class Page(Template):
     def to_asgi_response(self, app: Any, request: Request, **kwargs: Any) -> Any:
         asked = request.query_params.get("lang")
         if asked and i18n.language(request) == asked.replace("-", "_"):  # `?lang=` switches the pages that follow
-            self.set_cookie(i18n.COOKIE, i18n.language(request), path="/console", samesite="lax", httponly=True)
+            language, secure = i18n.language(request), is_secure(request)  # Secure as every console cookie
+            self.set_cookie(i18n.COOKIE, language, path="/console", samesite="lax", httponly=True, secure=secure)
         return super().to_asgi_response(app, request, **kwargs)
+
+
+def _language_links(request: Request) -> dict[str, str]:
+    """The same page in each language (its query kept: the dashboard stays on its node and period);
+    an error page shown for another address (answers.py) links to that address."""
+    shown_for = request.scope.get(PROBLEM)  # type: ignore[call-overload]
+    if isinstance(shown_for, dict):
+        return {code: f"{quote(shown_for['path'])}?{urlencode({'lang': code})}" for code in i18n.LANGUAGES}
+    query = dict(request.query_params)
+    return {code: f"{request.url.path}?{urlencode({**query, 'lang': code})}" for code in i18n.LANGUAGES}
 
 
 def error_page(status: int, title: str, detail: str) -> Page:
