@@ -36,7 +36,9 @@ async def set_target(
     """A target set by its value, or as a growth over a base period's actual (exactly one)."""
     basis = None
     if (value is None) == (growth is None):
-        raise DomainError("give the target's value, or its growth over a base period: exactly one", field="growth")
+        # Neither: the value is what is missing (most targets have one); both: the growth is the one too many.
+        missing = "value" if value is None else "growth"
+        raise DomainError("give the target's value, or its growth over a base period: exactly one", field=missing)
     if growth is not None:
         # Who may set it and what it is, before any actual is read for it.
         catalog, org = await cmd.catalog(), await cmd.org()
