@@ -131,13 +131,14 @@ async def test_a_445_year_decomposes_into_quarters_and_periods_and_reads_attainm
 
 async def test_a_445_ledger_refuses_calendar_months_naming_period(client, auth) -> None:
     await build_east(client, auth)
-    # A calendar month is no period of a 4-4-5 year: the answer says which key to use.
+    # A calendar month is no period of a 4-4-5 year: the answer says which key to use. NRF's 2026
+    # starts on 1 February, so January 2026 lies in the last period of fiscal 2025.
     r = await _set(client, auth, "2026-01")
-    _refused_naming_period(r, "this ledger plans on a 4-4-5 calendar; use 2026-P01")
+    _refused_naming_period(r, "this ledger plans on a 4-4-5 calendar; use 2025-P12 (2025-12-28..2026-01-31)")
     r = await client.get(
         "/v1/attainment", params={"node": "east-1", "metric": "revenue", "period": "2026-03"}, headers=auth(*ADMIN)
     )
-    _refused_naming_period(r, "use 2026-P03")
+    _refused_naming_period(r, "use 2026-P02 (2026-03-01..2026-03-28), the period holding most of it")
 
 
 async def test_a_gregorian_ledger_refuses_retail_periods_naming_period(auth, settings) -> None:

@@ -101,7 +101,9 @@ def test_previous_and_same_period_last_year_across_a_53_week_year() -> None:
 
 
 def test_a_retail_ledger_refuses_calendar_months_naming_the_period_to_use() -> None:
-    with pytest.raises(InvalidPeriodError, match=r"plans on a 4-5-4 calendar; use 2026-P01") as refused:
+    # NRF's fiscal 2026 starts on 1 February: January 2026 is fiscal 2025's last period.
+    january = r"plans on a 4-5-4 calendar; use 2025-P12 \(2026-01-04\.\.2026-01-31\)"
+    with pytest.raises(InvalidPeriodError, match=january) as refused:
         NRF.parse("2026-01")
     assert refused.value.field == "period"
     with pytest.raises(InvalidPeriodError, match="fiscal year 2026 has weeks W01 to W52"):

@@ -192,7 +192,7 @@ class Calendar:
         if match["month"]:
             raise InvalidPeriodError(
                 f"{key!r} is a calendar month: this ledger plans on a {'-'.join(retail.pattern)} calendar; "
-                f"use {year}-P{match['month']}",
+                f"{self._period_holding(date(year, int(match['month']), 15))}",
                 field="period",
             )
         if match["week"]:
@@ -209,6 +209,14 @@ class Calendar:
         length = _RETAIL_PERIODS[kind]
         number = int(match["half"] or match["quarter"] or match["period"] or 1)
         return Period(key, kind, *retail.span(year, (number - 1) * length + 1, length))
+
+    def _period_holding(self, day: date) -> str:
+        """Which retail period to use instead of the calendar month around `day` (its middle)."""
+        try:
+            period = self._containing(day, "period")
+        except InvalidPeriodError:  # past the last year the ledger reads
+            return "use its fiscal period (2026-P01 … P12)"
+        return f"use {period.key} ({period.start}..{period.end}), the period holding most of it"
 
     def _containing(self, day: date, kind: PeriodKind) -> Period:
         # Built as a key and parsed, so every period handed out parses back to itself.
