@@ -9,7 +9,7 @@ from litestar.di import NamedDependency
 
 from projections import audit as audit_model
 from target_ledger.application import Command, audit
-from target_ledger.console.pages_support import After, Box, attempt, fresh, optional
+from target_ledger.console.pages_support import After, Box, attempt, day, fresh, optional
 from target_ledger.console.web import Page
 from target_ledger.domain.adjustment import REASONS
 
@@ -43,8 +43,8 @@ async def audit_page(
     context: dict[str, Any] = {"entries": [], "query": query, "reasons": REASONS, "limit": LIMIT, "searched": True}
     errors: dict[str, str] = {}
     first, last = (
-        optional(date.fromisoformat, since, "since", errors),
-        optional(date.fromisoformat, until, "until", errors),
+        optional(day, since, "since", errors),
+        optional(day, until, "until", errors),
     )
     if reason is not None and reason not in REASONS:
         errors["reason"] = f"one of {', '.join(REASONS)}"

@@ -15,6 +15,7 @@ from projections.runner import caught_up
 from target_ledger.api.errors import DOMAIN_STATUS, field_and_message
 from target_ledger.api.schemas import MAX_POSITION, Input, Text
 from target_ledger.domain.errors import DomainError
+from target_ledger.domain.values import FIRST_DAY, LAST_DAY
 
 T = TypeVar("T")
 FormBody = URLEncodedBody[dict[str, str]]
@@ -83,15 +84,26 @@ def back(path: str, position: int | None = None) -> Redirect:
     return Redirect(f"{path}?{urlencode({'after': position})}" if position else path, status_code=303)
 
 
+def day(text: str) -> date:
+    """A day as the API reads one: YYYY-MM-DD in the ledger's years (1900 to 2999). ValueError otherwise
+    (date.fromisoformat alone takes 20261125 and 9999-12-31, whose next day overflows)."""
+    if len(text) != 10 or text[4] != "-" or text[7] != "-":
+        raise ValueError(f"{text!r} is not YYYY-MM-DD")
+    found = date.fromisoformat(text)
+    if not FIRST_DAY <= found <= LAST_DAY:
+        raise ValueError(f"{text!r} is outside {FIRST_DAY}..{LAST_DAY}")
+    return found
+
+
 def optional(parse: Callable[[str], T], text: str | None, name: str, errors: dict[str, str]) -> T | None:
-    """A form's optional box (date.fromisoformat, time.fromisoformat, UUID): empty is None; text that
-    does not read is that box's error ("date", "time" or "id", which the pages say in the reader's language)."""
+    """A form's optional box (day, time.fromisoformat, UUID): empty is None; text that does not read
+    is that box's error ("date", "time" or "id", which the pages say in the reader's language)."""
     if not text:
         return None
     try:
         return parse(text)
     except ValueError:
-        errors[name] = "date" if parse == date.fromisoformat else "time" if parse == time.fromisoformat else "id"
+        errors[name] = "date" if parse == day else "time" if parse == time.fromisoformat else "id"
         return None
 
 

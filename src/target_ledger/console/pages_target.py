@@ -24,6 +24,7 @@ from target_ledger.console.pages_support import (
     Outcome,
     attempt,
     back,
+    day,
     decode,
     fresh,
     lines,
@@ -93,8 +94,8 @@ async def target_page(
 ) -> Page:
     await fresh(state, READ_MODELS, after)
     errors: dict[str, str] = {}  # a date picker sends ISO dates; anything else is that box's error
-    day, moment = optional(date.fromisoformat, as_of, "as_of", errors), optional(time.fromisoformat, at, "at", errors)
-    return await _page(command, state, target_id, day, moment, "as_of", refused(errors) if errors else None)
+    known_on, moment = optional(day, as_of, "as_of", errors), optional(time.fromisoformat, at, "at", errors)
+    return await _page(command, state, target_id, known_on, moment, "as_of", refused(errors) if errors else None)
 
 
 @post("/targets/{target_id:uuid}/adjustments", name="console:target-adjust")
@@ -113,8 +114,8 @@ async def request_adjustment(
     fields = msgspec.structs.asdict(body)
     try:  # a rate may be typed "15%", as for the API
         fields["new_value"] = None if body.new_value is None else typed_value(body.new_value, "new_value")
-    except DomainError as e:
-        return await _page(command, state, target_id, None, None, "adjust", refused({"new_value": str(e)}), data)
+    except DomainError:  # it does not read as a number (its rules come later): said in the reader's language
+        return await _page(command, state, target_id, None, None, "adjust", refused({"new_value": "number"}), data)
     ask = adjustments.Ask(**fields)
     outcome = await attempt(adjustments.request_adjustment(command, target_id, ask))
     if outcome.value is None:
