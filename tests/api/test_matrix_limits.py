@@ -102,6 +102,10 @@ async def test_cells_are_read_like_allocations_and_named_as_sent(client, auth, o
     cells = {"2026-01": {"A": "abc", "B": "70"}}
     r = await _post(client, auth, f"/v1/targets/{quarter['id']}/decomposition", {**EVEN_PRODUCTS, "cells": cells})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "cells.2026-01.A", r.text
+    # A percent in a cell of money is that cell's error (it was named after a row's allocations).
+    cells = {"2026-01": {"A": "50%", "B": "50"}, "2026-02": {"A": "50", "B": "50"}, "2026-03": {"A": "50", "B": "50"}}
+    r = await _post(client, auth, f"/v1/targets/{quarter['id']}/decomposition", {**EVEN_PRODUCTS, "cells": cells})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "cells.2026-01.A", r.text
     # A cell of a matrix is adjusted through a margin or the whole: the refusal says so.
     await _split(client, auth, quarter["id"], **EVEN_PRODUCTS)
     january = (await _get(client, auth, quarter["id"]))["children"][0]["target_id"]

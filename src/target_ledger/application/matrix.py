@@ -88,7 +88,7 @@ async def cross_split(
         )
     for key, line in (cells or {}).items():
         for column, value in line.items():
-            metric.check_value(value, field=f"cells.{key}.{column}")
+            metric.check_target_value(value, field=f"cells.{key}.{column}")
     row_keys = [axis_key(parent, part_of(r)) for r in rows]
     column_axis = split.dimension if split.axis == "dimension" else split.axis
     values = await _cell_values(parent, rows, row_keys, list(columns.items()), column_axis or "", metric.unit, cells)
