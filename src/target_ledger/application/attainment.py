@@ -236,8 +236,13 @@ async def _rows(cmd: Command, figures: Figures, metric: Metric, keys: list[Key],
     plans: Sequence[Plan | SummedPlan | None] = [plan for _, plan in found]
     if derive:
         plans = await _summed(cmd, figures, metric, keys, [plan for _, plan in found])
-    # Held: what a key without a target derives from, and what tells a set week plans only some days.
-    bare = [i for i, plan in enumerate(plans) if not isinstance(plan, SummedPlan)] if derive else []
+    # Held: what a key without a target derives from, and what tells a set week plans only some days
+    # (only a week can reach past the period it was split from: other set keys need no extra query).
+    bare = [
+        i
+        for i, plan in enumerate(plans)
+        if derive and (plan is None or (isinstance(plan, Plan) and keys[i][1].kind == "week"))
+    ]
     held = dict(zip(bare, await figures.holders([keys[i] for i in bare], metric.name) if bare else [], strict=True))
     return [
         _assess(cmd, figures.today, metric, k, t, p, held.get(i, []))
