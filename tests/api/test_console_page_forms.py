@@ -1,8 +1,13 @@
 """Console forms over HTTP: an alert acknowledged as the API does, and refusals shown in the page."""
 
+import asyncio
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import quote
 
+import asyncpg
 import pytest
 
 from target_ledger.api.auth import issue_token
@@ -154,3 +159,50 @@ async def test_rejecting_in_the_inbox_needs_a_reason_and_then_records_it(client,
     assert done.status_code == 200 and "No request is waiting for your approval." in done.text
     decided = (await client.get(f"/v1/adjustments/{asked['id']}", headers=auth("east-boss"))).json()
     assert decided["status"] == "rejected"
+
+
+async def test_my_targets_after_an_acknowledgement_waits_for_every_read_model_it_shows(
+    client, auth, settings, clock, db_url
+) -> None:
+    # The page sent back after a write shows that write even when the one read model holding it (the
+    # targets model: the acknowledgement) runs behind the others (CI once saw "Not yet answered" there).
+    clock.set("2026-08-01")
+    await build_east(client, auth)
+    await team_target(client, auth)
+    page = await _signed_in_page(client, settings, "rep1", "/console/me")
+    form = re.compile(r'action="/console/me/targets/([^/]+)/response"')
+    for _ in range(50):  # the split was just written: its targets show once the targets model has it
+        if form.search(page):
+            break
+        await asyncio.sleep(0.1)
+        page = (await client.get("/console/me")).text
+    body = {"answer": "acknowledge", "comment": "agreed", "_csrf_token": CSRF.search(page).group(1)}
+    with _targets_model_held_back(db_url, seconds=1.5):  # the others move on meanwhile
+        after = await client.post(f"/console/me/targets/{form.search(page).group(1)}/response", data=body)
+    assert after.status_code == 200 and '<td data-figure="acknowledgement">Acknowledged</td>' in after.text
+
+
+@contextmanager
+def _targets_model_held_back(db_url: str, seconds: float) -> Iterator[None]:
+    """The targets read model cannot write for a while: its table is locked by another session
+    (a table lock takes no transaction id, so the log's readers, every other model, go on). In a
+    thread of its own: the test client blocks this loop while the app answers."""
+    locked = threading.Event()
+
+    async def hold() -> None:
+        conn = await asyncpg.connect(db_url)
+        try:
+            async with conn.transaction():
+                await conn.execute("LOCK TABLE target_tree IN SHARE MODE")
+                locked.set()
+                await asyncio.sleep(seconds)
+        finally:
+            await conn.close()
+
+    holder = threading.Thread(target=asyncio.run, args=(hold(),))
+    holder.start()
+    try:
+        assert locked.wait(10)
+        yield
+    finally:
+        holder.join()

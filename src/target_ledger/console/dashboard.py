@@ -8,13 +8,16 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
+from projections import actions as actions_model
+from projections import alerts as alerts_model
 from projections import attainment as model
-from target_ledger.api.attainment import MinPosition, wait_for
+from target_ledger.api.attainment import MinPosition
 from target_ledger.application import Command
 from target_ledger.application.alerts import list_alerts
 from target_ledger.application.attainment import attainment, leaderboard
 from target_ledger.application.corrective_actions import list_actions
 from target_ledger.console import chart, i18n
+from target_ledger.console.pages_support import fresh
 from target_ledger.console.web import Page
 from target_ledger.domain.access import Principal, can_read
 from target_ledger.domain.calendar import Calendar
@@ -81,6 +84,9 @@ async def _charts(cmd: Command, request: Request, *, node: str, metric: str, per
     }
 
 
+READ_MODELS = [model.NAME, alerts_model.NAME, actions_model.NAME]  # every read model the page shows
+
+
 @get("/dashboard", name="console:dashboard")
 async def dashboard(
     request: Request,
@@ -93,7 +99,7 @@ async def dashboard(
     breakdown: Text = None,
     min_position: MinPosition = None,
 ) -> Page:
-    await wait_for(state, model.NAME, min_position)  # a form that wrote just now shows its own write
+    await fresh(state, READ_MODELS, min_position)  # a form that wrote just now shows its own write
     org, today, catalog = await command.org(), command.today(), await command.catalog()
     node = node or home_node(principal, org, today)
     period = period or current_quarter(command.calendar, today)

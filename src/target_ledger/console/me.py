@@ -9,8 +9,11 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect
 
-from projections import attainment as model
-from target_ledger.api.attainment import MinPosition, wait_for
+from projections import actions as actions_model
+from projections import alerts as alerts_model
+from projections import attainment as attainment_model
+from projections import targets as targets_model
+from target_ledger.api.attainment import MinPosition
 from target_ledger.api.schemas import RecordActual
 from target_ledger.application import Command
 from target_ledger.application.actuals import ActualInput, record_actual
@@ -20,12 +23,15 @@ from target_ledger.application.corrective_actions import list_actions
 from target_ledger.application.lists import TargetQuery, list_targets
 from target_ledger.application.targets import respond
 from target_ledger.console.dashboard import places
-from target_ledger.console.pages_support import Answer, decode
+from target_ledger.console.pages_support import Answer, decode, fresh
 from target_ledger.console.web import Page
 from target_ledger.domain.access import Principal
 from target_ledger.domain.errors import DomainError, ForbiddenError, NotFoundError
 
 ACTUAL_FIELDS = {"metric", "date", "value"}  # the boxes shown; an error about another is the form's own
+# Every read model the page shows (the acknowledgement is the targets model's, the standing attainment's):
+# a page sent back after a write waits for each, or the write may be missing from the part it lives in.
+READ_MODELS = [targets_model.NAME, attainment_model.NAME, alerts_model.NAME, actions_model.NAME]
 
 
 async def _context(command: Command, principal: Principal) -> dict[str, Any]:
@@ -57,7 +63,7 @@ async def my_targets(
     command: NamedDependency[Command],
     min_position: MinPosition = None,
 ) -> Page:
-    await wait_for(state, model.NAME, min_position)  # the write this page was sent back from shows
+    await fresh(state, READ_MODELS, min_position)  # the write this page was sent back from shows
     return Page("me.html", await _context(command, principal))
 
 
