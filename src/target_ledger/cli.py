@@ -507,14 +507,28 @@ def relay_nats() -> None:
 @click.option("--rebuild-events", type=click.IntRange(1000), default=10_000, show_default=True)
 @click.option("--growth", default="10000,40000", show_default=True, help="Ledger sizes (events) for the growth row.")
 @click.option("--seconds", type=click.FloatRange(0.5), default=10.0, show_default=True, help="Cap on each timed loop.")
-@click.option("--only", default="appends,http,lag,rebuild,growth", show_default=True, help="Which groups of figures.")
+@click.option("--matrix-people", type=click.IntRange(2), default=20, show_default=True, help="features: matrices.")
+@click.option("--matrix-products", type=click.IntRange(1, 800), default=50, show_default=True)
+@click.option("--plan-targets", type=click.IntRange(50), default=10_000, show_default=True, help="features.")
+@click.option("--page-actuals", type=click.IntRange(1000), default=20_000, show_default=True, help="features.")
+@click.option("--memory-rows", default="10000,100000", show_default=True, help="memory: actuals file sizes.")
+@click.option(
+    "--only",
+    default="appends,http,lag,rebuild,growth",
+    show_default=True,
+    help="Which groups of figures (also: features, memory).",
+)
 @click.option("--section", default="default", show_default=True, help="Which run of BENCHMARKS.md this replaces.")
-def bench(output: Path, growth: str, only: str, section: str, **sizes: int) -> None:
+def bench(output: Path, growth: str, memory_rows: str, only: str, section: str, **sizes: int) -> None:
     """Measure the service against its baselines in one run; print and write BENCHMARKS.md.
     Uses DATABASE_URL's server (scratch databases are created and dropped), else an embedded one."""
     from target_ledger.bench import Sizes, run
 
-    chosen = Sizes(growth=tuple(int(n) for n in growth.split(",")), **sizes)  # type: ignore[arg-type]
+    chosen = Sizes(
+        growth=tuple(int(n) for n in growth.split(",")),
+        memory_rows=tuple(int(n) for n in memory_rows.split(",")),
+        **sizes,  # type: ignore[arg-type]
+    )
     click.echo(run(Settings.from_env().database_url, chosen, output, set(only.split(",")), section))
 
 

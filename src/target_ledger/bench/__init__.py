@@ -31,6 +31,13 @@ class Sizes:
     # a second, see BENCHMARKS.md) those take hours, so the defaults stay within minutes.
     rebuild_events: int = 10_000
     growth: tuple[int, ...] = (10_000, 40_000)
+    # The groups `features` and `memory` (not in the default --only): the sizes are 200
+    # people, 100,000 plan targets, 200,000 actuals and 100k/1M/5M rows.
+    matrix_people: int = 20  # yearly targets split 12 months x matrix_products
+    matrix_products: int = 50
+    plan_targets: int = 10_000
+    page_actuals: int = 20_000
+    memory_rows: tuple[int, ...] = (10_000, 100_000)
 
 
 async def _measure(url: str, sizes: Sizes, only: set[str]) -> list[Row]:
@@ -86,6 +93,10 @@ async def _measure(url: str, sizes: Sizes, only: set[str]) -> list[Row]:
                     seconds=sizes.seconds,
                     do_rebuild="rebuild" in only,
                 )
+    if only & {"features", "memory"}:
+        from target_ledger.bench.features import feature_groups
+
+        rows += await feature_groups(url, sizes, only)
     return rows
 
 
