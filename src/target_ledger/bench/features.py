@@ -23,6 +23,7 @@ from target_ledger.bench.measure import Figure, Goal, Row
 from target_ledger.bench.memory import import_file, memory_rows
 from target_ledger.bench.scratch import scratch_database, settings_for
 from target_ledger.bench.settle import settle
+from target_ledger.console.dashboard import READ_MODELS
 
 if TYPE_CHECKING:
     from target_ledger.bench import Sizes
@@ -196,9 +197,11 @@ async def plan_rows(service: Service, people: list[str], targets: int, data_dir:
 
 
 async def _settled(url: str) -> None:
+    """Wait for the read models the list and the dashboard read (attainment, alerts, actions),
+    not for the others: the public events of a large ledger take minutes to catch up."""
     conn = await asyncpg.connect(url)
     try:
-        await settle(conn)
+        await settle(conn, names=READ_MODELS)
     finally:
         await conn.close()
 
@@ -209,7 +212,7 @@ async def page_rows(service: Service, url: str, actuals: int, pages: int) -> lis
     tag = f"page-{time.monotonic_ns()}"
     async with service.client("crm", "integration") as crm:
         await crm.drive(_batch(tag), count=max(1, actuals // 1000), concurrency=2, seconds=3600, ok=201)
-        await _settled(url)  # the list reads the actuals' read model
+        await _settled(url)  # the list reads attainment's read model
         latencies: list[float] = []
         cursor: str | None = None
         while True:

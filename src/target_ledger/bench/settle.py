@@ -8,10 +8,10 @@ import asyncpg
 from projections.runner import PROJECTIONS
 
 
-async def settle(conn: asyncpg.Connection, timeout: float = 600) -> float:
-    """Seconds it took every projection to reach the newest event."""
+async def settle(conn: asyncpg.Connection, timeout: float = 600, names: list[str] | None = None) -> float:
+    """Seconds it took every projection (or those named) to reach the newest event."""
     started = time.perf_counter()
-    names = [p.NAME for p in PROJECTIONS]
+    names = names or [p.NAME for p in PROJECTIONS]
     while True:
         behind = await conn.fetchval(
             """SELECT count(*) FROM unnest($1::text[]) AS n(name)
