@@ -32,5 +32,5 @@ def test_every_feature_figure_has_a_baseline_a_ratio_and_memory_its_peak(server_
     peak = re.search(r"peak RSS ([\d,]+) MiB at 2,000 rows against ([\d,]+) MiB at 500", text)
     assert peak and all(30 < int(p.replace(",", "")) < 10_000 for p in peak.groups()), text
     # The deep page walk went past the first page: the actuals were listed after the projections settled.
-    pages = re.search(r"walking (\d+) pages", text)
+    pages = re.search(r"of the (\d+) pages", text)
     assert pages and int(pages[1]) >= 4, text
