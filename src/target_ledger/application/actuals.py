@@ -124,7 +124,7 @@ def check_actuals(
         try:
             actual = _decide(cmd, catalog, org, periods, item)
             earlier, same = first.setdefault(actual.id, (index, actual))
-            if differs := same.differences(actual):
+            if same is not actual and (differs := same.differences(actual)):
                 raise DomainError(
                     f"repeats the source and external_ref of {noun} {earlier} with another {_named(differs)}",
                     field="external_ref",
