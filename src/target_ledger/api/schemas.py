@@ -93,6 +93,11 @@ def check_input(value: Any, field: str) -> Any:
         except DomainError as e:
             raise ValueError(f"field `{field}`: {e}") from None
     elif isinstance(value, dict):
+        plain_text = all(type(key) is str and type(item) is str for key, item in value.items())
+        if plain_text and not any("\x00" in key or "\x00" in item for key, item in value.items()):
+            # Text only, no NUL (a scope, a batch's raw item): nothing to refuse. A copy all the
+            # same: a default {} is one object shared by every struct, and code may add to its own.
+            return dict(value)
         return {check_input(key, field): check_input(item, f"{field}.{key}") for key, item in value.items()}
     elif isinstance(value, list):
         return [check_input(item, f"{field}[{index}]") for index, item in enumerate(value)]

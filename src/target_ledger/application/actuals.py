@@ -9,7 +9,7 @@ import asyncpg
 
 from target_ledger.application import Command
 from target_ledger.domain.access import check_can_record_actual
-from target_ledger.domain.actual import Actual, AlreadyReversedError, check_date, correction_id
+from target_ledger.domain.actual import Actual, AlreadyReversedError, check_date, correction_id, name_uuid
 from target_ledger.domain.catalog import Catalog
 from target_ledger.domain.errors import ConflictError, DomainError, ForbiddenError, NotFoundError
 from target_ledger.domain.org import Organisation
@@ -124,7 +124,7 @@ def check_actuals(
         try:
             actual = _decide(cmd, catalog, org, periods, item)
             earlier, same = first.setdefault(actual.id, (index, actual))
-            if differs := same.differences(actual):
+            if same is not actual and (differs := same.differences(actual)):
                 raise DomainError(
                     f"repeats the source and external_ref of {noun} {earlier} with another {_named(differs)}",
                     field="external_ref",
@@ -169,7 +169,7 @@ async def append_actuals(
     # The event ids follow the actuals' ids where those are deterministic, so a re-send is the same event.
     generated = cmd.event_ids(len(actuals))
     event_ids = [
-        uuid.uuid5(a.id, "recorded") if a.external_ref or corrected or generated is None else generated[i]
+        name_uuid(a.id, "recorded") if a.external_ref or corrected or generated is None else generated[i]
         for i, a in enumerate(actuals)
     ]
     sent = {
@@ -189,7 +189,7 @@ async def append_actuals(
         if clashes:
             raise ActualResentError(sorted(clashes, key=lambda c: c.index))
 
-    reversal_ids = [uuid.uuid5(corrected.id, "reversed")] if corrected else []
+    reversal_ids = [name_uuid(corrected.id, "reversed")] if corrected else []
     ids = reversal_ids + event_ids
     appended = await cmd.append(events, event_ids=ids, closures_checked=True, replayed=replayed)
     seen: set[uuid.UUID] = set()

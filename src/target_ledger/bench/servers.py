@@ -1,4 +1,5 @@
-"""HTTP servers under test: uvicorn processes on loopback, started and stopped by the bench."""
+"""HTTP servers under test: uvicorn (or granian, to compare) processes on loopback, started and
+stopped by the bench."""
 
 import contextlib
 import os
@@ -19,8 +20,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@contextlib.contextmanager
-def uvicorn(app: str, env: dict[str, str], health: str, workers: int = 1) -> Iterator[str]:
+def uvicorn(app: str, env: dict[str, str], health: str, workers: int = 1) -> contextlib.AbstractContextManager[str]:
     """Serve `app` (a factory) with uvicorn on a free loopback port; yield its base URL."""
     port = _free_port()
     command = [sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1", "--port", str(port)]
@@ -28,6 +28,21 @@ def uvicorn(app: str, env: dict[str, str], health: str, workers: int = 1) -> Ite
     # uvicorn closes a keep-alive connection idle for 5 s; the bench's clients sit idle while the
     # projections settle, and a request sent as the server closes it fails with a reset.
     command += ["--timeout-keep-alive", "120"]
+    return _serving(command, port, env, health)
+
+
+def granian(app: str, env: dict[str, str], health: str, workers: int = 1) -> contextlib.AbstractContextManager[str]:
+    """As uvicorn(), served by granian (ASGI, uvloop) instead: to compare servers on the same
+    routes. Granian is no dependency of the service: install it to compare."""
+    port = _free_port()
+    command = [sys.executable, "-m", "granian", "--interface", "asgi", "--factory", "--loop", "uvloop"]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--no-ws"]
+    command += ["--log-level", "warning", "--no-access-log", app]
+    return _serving(command, port, env, health)
+
+
+@contextlib.contextmanager
+def _serving(command: list[str], port: int, env: dict[str, str], health: str) -> Iterator[str]:
     process = subprocess.Popen(command, env={**os.environ, "TL_LOG_LEVEL": "WARNING", **env})  # no access lines
     base = f"http://127.0.0.1:{port}"
     try:

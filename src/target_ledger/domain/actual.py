@@ -1,11 +1,13 @@
 """The Actual aggregate: a dated result for (person, metric) from a source."""
 
+import hashlib
 import re
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
 from eventsourcing.domain import Aggregate
+from eventsourcing.utils import get_topic
 
 from target_ledger.domain.errors import AlreadyExistsError, DomainError
 from target_ledger.domain.values import check_amount
@@ -13,11 +15,27 @@ from target_ledger.domain.values import check_amount
 ACTUALS = uuid.UUID("0b7f3f64-3c5e-4a8e-b2a4-5d0f4f1f9c02")
 
 
+# The version and variant bits of a name-based (SHA-1) UUID, RFC 4122 section 4.3.
+_NOT_VERSION_NOR_VARIANT = ~((0xF000 << 64) | (0xC000 << 48))
+_VERSION_5 = (5 << 76) | (0x8000 << 48)
+
+
+def name_uuid(namespace: uuid.UUID | bytes, name: str) -> uuid.UUID:
+    """uuid.uuid5(namespace, name), a third of its cost (~1.5 µs against ~4.5 µs): a batch makes
+    two per actual. `namespace` may be given as its 16 bytes."""
+    space = namespace if isinstance(namespace, bytes) else namespace.bytes
+    digest = hashlib.sha1(space + name.encode()).digest()
+    return uuid.UUID(int=int.from_bytes(digest[:16]) & _NOT_VERSION_NOR_VARIANT | _VERSION_5)
+
+
+_ACTUALS_BYTES = ACTUALS.bytes
+
+
 def actual_id(source: str, external_ref: str | None) -> uuid.UUID:
     """Same source and external reference, same actual: re-sending changes nothing."""
     if external_ref is None:
         return uuid.uuid4()
-    return uuid.uuid5(ACTUALS, f"{source}|{external_ref}")
+    return name_uuid(_ACTUALS_BYTES, f"{source}|{external_ref}")
 
 
 SOURCE_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -32,7 +50,7 @@ def check_source(source: str) -> None:
 
 def correction_id(corrected: uuid.UUID) -> uuid.UUID:
     """The actual that corrects another follows from it: a retried correction is the same one."""
-    return uuid.uuid5(corrected, "correction")
+    return name_uuid(corrected, "correction")
 
 
 def check_date(occurred_on: date, *, joined: date, today: date, max_days_ahead: int, left: date | None = None) -> None:
@@ -117,18 +135,27 @@ class Actual(Aggregate, created_event_name="ActualRecorded"):
         correction of another (`corrects`), from that one's id."""
         check_amount(value, negative_allowed=True)  # a negative actual is a credit note
         check_source(source)
-        return cls._create(
-            cls.ActualRecorded,
-            id=correction_id(corrects) if corrects else actual_id(source, external_ref),
-            person=person,
-            metric=metric,
-            occurred_on=occurred_on,
-            value=value,
-            source=source,
-            external_ref=external_ref,
-            scope=dict(sorted((scope or {}).items())),
-            timestamp=at,
+        facts = {
+            "person": person,
+            "metric": metric,
+            "occurred_on": occurred_on,
+            "value": value,
+            "source": source,
+            "external_ref": external_ref,
+            "scope": dict(sorted((scope or {}).items())),
+        }
+        actual_id_ = correction_id(corrects) if corrects else actual_id(source, external_ref)
+        # What the library's _create does for this class, without its generic keyword
+        # filtering (~18 µs → ~6 µs an actual; tests/domain/test_actual.py compares both).
+        event = cls.ActualRecorded(
+            originator_topic=get_topic(cls), originator_id=actual_id_, originator_version=1, timestamp=at, **facts
         )
+        actual = cls.__new__(cls)
+        actual.__base_init__(actual_id_, 1, at)
+        actual.__init__(**facts)  # type: ignore[misc]
+        event.apply(actual)
+        actual.pending_events.append(event)
+        return actual
 
     def reverse(self, reason: str, at: datetime) -> None:
         """Take a wrong actual back; the original stays in the history."""
