@@ -30,16 +30,14 @@ from target_ledger.eventstore import Recorded
 from target_ledger.integration import contract as c
 
 # The targets each fact counts for (i: the fact's place in the run): those of its nodes and
-# of its metric or a ratio metric it is part of. Each fact is spread over its nodes and
-# metrics first (MATERIALIZED), so targets join on node and metric together; otherwise every
-# fact was compared with every target of its metric.
+# of its metric or a ratio metric it is part of. Each fact comes spread over its nodes and
+# metrics already (one row per fact, node and metric), so targets join on node and metric
+# together, and the planner knows how many rows there are: estimated through
+# jsonb_array_elements_text (100 rows each), a run of 2,000 facts looked like 19 million rows
+# and was JIT-compiled (~0.6 s for each of the first five runs of every session).
 MATCH = """
-WITH f AS MATERIALIZED (
-    SELECT a.i, n.node, m.metric, a.day, a.scope
-      FROM unnest($1::jsonb[], $2::jsonb[], $3::date[], $4::jsonb[]) WITH ORDINALITY AS a(nodes, metrics, day, scope, i)
-     CROSS JOIN LATERAL jsonb_array_elements_text(a.nodes) AS n(node)
-     CROSS JOIN LATERAL jsonb_array_elements_text(a.metrics) AS m(metric))
-SELECT f.i, t.target_id FROM f
+SELECT f.i, t.target_id
+  FROM unnest($1::int[], $2::text[], $3::text[], $4::date[], $5::jsonb[]) AS f(i, node, metric, day, scope)
   JOIN public_targets t
     ON t.node = f.node AND t.metric = f.metric AND t.starts_on <= f.day AND f.day <= t.ends_on AND f.scope @> t.scope
  ORDER BY f.i, t.target_id
@@ -121,13 +119,13 @@ async def _count(conn: asyncpg.Connection, facts: list[Fact]) -> None:
     for ratio, labels in sorted(parts.items()):
         for metric in dict.fromkeys(part_key(label)[0] for label in labels):
             counts_for[metric].append(ratio)
-    matches = await conn.fetch(
-        MATCH,
-        [msgspec.json.encode(f[1]).decode() for f in facts],
-        [msgspec.json.encode([f[2], *counts_for[f[2]]]).decode() for f in facts],
-        [f[3] for f in facts],
-        [f[4] for f in facts],
-    )
+    spread = [
+        (i, node, metric, f[3], f[4])
+        for i, f in enumerate(facts, start=1)
+        for node in f[1]
+        for metric in [f[2], *counts_for[f[2]]]
+    ]
+    matches = await conn.fetch(MATCH, *([row[n] for row in spread] for n in range(5)))
     per_fact: dict[int, list[UUID]] = defaultdict(list)
     for m in matches:
         per_fact[m["i"]].append(m["target_id"])

@@ -32,7 +32,8 @@ async def as_owner(conn: asyncpg.Connection, projection: Any) -> None:
 
 async def prepare(conn: asyncpg.Connection, projection: Any) -> None:
     """An empty shadow schema (a killed rebuild's leftovers dropped) with a copy of each live
-    table: its indexes under their live names (migrations may name them) and its grants."""
+    table: its indexes under their live names (migrations may name them), its storage
+    parameters and its grants."""
     schema = quoted(shadow_schema(projection))
     async with conn.transaction():
         await conn.execute("SET LOCAL ROLE NONE")
@@ -40,11 +41,17 @@ async def prepare(conn: asyncpg.Connection, projection: Any) -> None:
         await conn.execute(f"CREATE SCHEMA {schema}")
         for table in projection.TABLES:
             await conn.execute(f"CREATE TABLE {schema}.{quoted(table)} (LIKE public.{quoted(table)} INCLUDING ALL)")
+            if options := await conn.fetchval(RELOPTIONS, table):  # LIKE leaves them (a fillfactor)
+                await conn.execute(f"ALTER TABLE {schema}.{quoted(table)} SET ({options})")
             for statement in await conn.fetch(RENAME_INDEXES, table, shadow_schema(projection)):
                 await conn.execute(statement[0])
             for statement in await conn.fetch(GRANTS, table, shadow_schema(projection)):
                 await conn.execute(statement[0])
 
+
+# The live table's storage parameters, as they are written in SET (...), or NULL.
+RELOPTIONS = """SELECT array_to_string(reloptions, ', ') FROM pg_class
+                 WHERE oid = format('public.%I', $1::text)::regclass"""
 
 # Each shadow index that matches a live one (same definition apart from its name and table)
 # gets the live one's name; an index that backs a constraint renames the constraint with it.

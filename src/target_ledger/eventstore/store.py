@@ -10,7 +10,6 @@ from typing import Any, NamedTuple, cast
 
 import asyncpg
 import msgspec
-from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import resolve_topic
 
 from target_ledger.eventstore.appending import Attempt, Guard, Replayed
@@ -317,16 +316,7 @@ class EventStore:
         return None if xid is None else Cursor(xid, position)
 
     def _decode_recorded(self, recorded: Recorded) -> DomainEvent:
-        return self._decode(
-            recorded.stream_id, {"version": recorded.version, "type": recorded.type, "payload": recorded.payload}
-        )
+        return self.mapper.decode(recorded.type, recorded.stream_id, recorded.version, recorded.payload)
 
     def _decode(self, stream_id: uuid.UUID, row: asyncpg.Record | dict[str, Any]) -> DomainEvent:
-        return self.mapper.to_domain_event(
-            StoredEvent(
-                originator_id=stream_id,
-                originator_version=row["version"],
-                topic=row["type"],
-                state=row["payload"].encode(),
-            )
-        )
+        return self.mapper.decode(row["type"], stream_id, row["version"], row["payload"])
