@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from target_ledger.application import Command
-from target_ledger.application.attainment import standing_on
+from target_ledger.application.attainment import standings_on
 from target_ledger.domain.errors import InvalidPeriodError
 
 
@@ -26,19 +26,18 @@ async def weeks(cmd: Command, *, node: str, metric: str, period: str) -> list[We
         parts = cmd.calendar.children(span, "week")
     except InvalidPeriodError:  # a week: itself
         parts = [span]
-    found: list[Week] = []
-    key = {"node": node, "metric": metric, "period": period, "scope": {}}
+    ends = [min(week.end, span.end) for week in parts]
+    under_way = [today] if any(week.start <= today < end for week, end in zip(parts, ends, strict=True)) else []
     async with cmd.store.pool.acquire() as conn:
-        for week in parts:
-            end = min(week.end, span.end)
-            row = await standing_on(cmd, conn, **key, day=end)  # type: ignore[arg-type]
-            if row.standing is None:
-                return []
-            actual = None
-            if week.start <= today:  # to the week's end, or to today in the week under way
-                to_date = row if end <= today else await standing_on(cmd, conn, **key, day=today)  # type: ignore[arg-type]
-                actual = to_date.actual
-            found.append(Week(week.key[5:], row.standing.expected, actual))
+        rows = await standings_on(cmd, conn, node=node, metric=metric, period=period, scope={}, days=ends + under_way)
+    if any(row.standing is None for row in rows[: len(parts)]):
+        return []
+    found: list[Week] = []
+    for week, end, row in zip(parts, ends, rows, strict=False):
+        actual = None
+        if week.start <= today:  # to the week's end, or to today in the week under way
+            actual = (row if end <= today else rows[-1]).actual
+        found.append(Week(week.key[5:], row.standing.expected, actual))  # type: ignore[union-attr]
     return found
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from babel import Locale, negotiate_locale
 from babel.dates import format_date, format_datetime
 from babel.messages import mofile, pofile
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import NumberPattern, parse_pattern
 from jinja2 import pass_context
 from litestar import Request
 
@@ -58,8 +58,15 @@ def html_lang(language: str) -> str:
     return language.replace("_", "-")
 
 
+@functools.cache
 def locale_of(language: str) -> Locale:
     return Locale.parse(language)
+
+
+@functools.cache
+def pattern(form: str) -> NumberPattern:
+    """babel's parsed number pattern: format_decimal and format_percent parse theirs on every call."""
+    return parse_pattern(form)
 
 
 @pass_context
@@ -81,8 +88,8 @@ def number(context: Any, value: Decimal | int | None, places: int = 2) -> str:
     """A figure with the locale's separators, to the cent by default; a dash for none."""
     if value is None:
         return "—"
-    pattern = "#,##0." + "0" * places if places else "#,##0"
-    return format_decimal(value, format=pattern, locale=_locale(context), decimal_quantization=False)
+    form = "#,##0." + "0" * places if places else "#,##0"
+    return pattern(form).apply(value, locale_of(_locale(context)), decimal_quantization=False)
 
 
 @pass_context
@@ -90,7 +97,7 @@ def percent(context: Any, value: Decimal | None) -> str:
     """A percentage already in percent (the API's `attainment_pct`: 85.25 → 85.25 %)."""
     if value is None:
         return "—"
-    return format_percent(Decimal(value) / 100, format="#,##0.00%", locale=_locale(context))
+    return pattern("#,##0.00%").apply(Decimal(value) / 100, locale_of(_locale(context)))
 
 
 @pass_context
