@@ -63,8 +63,14 @@ def nice_top(largest: Decimal) -> Decimal:
     )
 
 
+def at(value: float) -> str:
+    """A coordinate as the SVG shows it: to a tenth of a unit."""
+    return f"{value:.1f}"
+
+
 def plot(kind: str, labels: list[str], series: list[Series]) -> dict[str, object]:
-    """Coordinates for templates/chart.html: bars side by side per week, or one line per series."""
+    """Coordinates for templates/chart.html, already as text (`at`: the template formats none):
+    bars side by side per week, or one line per series."""
     top = nice_top(max((v for s in series for v in s.values if v is not None), default=Decimal(0)))
     inner_w, inner_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     step = inner_w / max(len(labels), 1)
@@ -72,21 +78,22 @@ def plot(kind: str, labels: list[str], series: list[Series]) -> dict[str, object
     def y(value: Decimal) -> float:
         return TOP + inner_h - float(max(value, Decimal(0)) / top) * inner_h
 
-    ticks = [(top * i / 4, y(top * i / 4)) for i in range(5)]
+    ticks = [(top * i / 4, at(y(top * i / 4)), at(y(top * i / 4) + 4)) for i in range(5)]
     xs = [LEFT + step * (i + 0.5) for i in range(len(labels))]
     shapes = []
     for n, s in enumerate(series):
         if kind == "bars":
             width = step * 0.8 / len(series)
             bars = [
-                (x - step * 0.4 + n * width, y(v), width, TOP + inner_h - y(v), label, v)
+                (at(x - step * 0.4 + n * width), at(y(v)), at(width), at(TOP + inner_h - y(v)), label, v)
                 for x, v, label in zip(xs, s.values, labels, strict=True)
                 if v is not None
             ]
             shapes.append({"series": s, "bars": bars})
         else:
-            points = [(x, y(v), label, v) for x, v, label in zip(xs, s.values, labels, strict=True) if v is not None]
-            shapes.append({"series": s, "points": points, "path": " ".join(f"{p[0]:.1f},{p[1]:.1f}" for p in points)})
+            drawn = [(x, v, label) for x, v, label in zip(xs, s.values, labels, strict=True) if v is not None]
+            points = [(at(x), at(y(v)), label, v) for x, v, label in drawn]
+            shapes.append({"series": s, "points": points, "path": " ".join(f"{p[0]},{p[1]}" for p in points)})
     return {
         "kind": kind,
         "width": WIDTH,
@@ -96,7 +103,7 @@ def plot(kind: str, labels: list[str], series: list[Series]) -> dict[str, object
         "bottom": TOP + inner_h,
         "right": WIDTH - RIGHT,
         "ticks": ticks,
-        "labels": list(zip(xs, labels, strict=True)),
+        "labels": [(at(x), label) for x, label in zip(xs, labels, strict=True)],
         "shapes": shapes,
     }
 
