@@ -413,3 +413,23 @@ async def standing_on(
     """A target's row (actual, attainment, pace, status) as the read model has it, judged on `day`."""
     definition, span = (await cmd.catalog()).metric(metric), cmd.calendar.parse(period)
     return await _row(cmd, LiveFigures(conn, day), definition, node, span, scope)
+
+
+async def standings_on(
+    cmd: Command,
+    conn: asyncpg.Connection,
+    *,
+    node: str,
+    metric: str,
+    period: str,
+    scope: dict[str, str],
+    days: list[date],
+) -> list[Row]:
+    """standing_on for each of `days`, in order: the figures to every day read in one query."""
+    definition, span = (await cmd.catalog()).metric(metric), cmd.calendar.parse(period)
+    spans = [(node, span.key, span.start, min(span.end, day), scope) for day in days]
+    found, _ = await fetch_figures(conn, metric, parts_of(definition), spans)
+    key = (node, span, scope)
+    return [
+        _assess(cmd, day, definition, key, totals, plan, []) for day, (totals, plan) in zip(days, found, strict=True)
+    ]

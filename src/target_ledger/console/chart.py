@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from target_ledger.application import Command
-from target_ledger.application.attainment import standing_on
+from target_ledger.application.attainment import standings_on
 from target_ledger.domain.errors import InvalidPeriodError
 
 
@@ -26,19 +26,18 @@ async def weeks(cmd: Command, *, node: str, metric: str, period: str) -> list[We
         parts = cmd.calendar.children(span, "week")
     except InvalidPeriodError:  # a week: itself
         parts = [span]
-    found: list[Week] = []
-    key = {"node": node, "metric": metric, "period": period, "scope": {}}
+    ends = [min(week.end, span.end) for week in parts]
+    under_way = [today] if any(week.start <= today < end for week, end in zip(parts, ends, strict=True)) else []
     async with cmd.store.pool.acquire() as conn:
-        for week in parts:
-            end = min(week.end, span.end)
-            row = await standing_on(cmd, conn, **key, day=end)  # type: ignore[arg-type]
-            if row.standing is None:
-                return []
-            actual = None
-            if week.start <= today:  # to the week's end, or to today in the week under way
-                to_date = row if end <= today else await standing_on(cmd, conn, **key, day=today)  # type: ignore[arg-type]
-                actual = to_date.actual
-            found.append(Week(week.key[5:], row.standing.expected, actual))
+        rows = await standings_on(cmd, conn, node=node, metric=metric, period=period, scope={}, days=ends + under_way)
+    if any(row.standing is None for row in rows[: len(parts)]):
+        return []
+    found: list[Week] = []
+    for week, end, row in zip(parts, ends, rows, strict=False):
+        actual = None
+        if week.start <= today:  # to the week's end, or to today in the week under way
+            actual = (row if end <= today else rows[-1]).actual
+        found.append(Week(week.key[5:], row.standing.expected, actual))  # type: ignore[union-attr]
     return found
 
 
@@ -64,8 +63,14 @@ def nice_top(largest: Decimal) -> Decimal:
     )
 
 
+def at(value: float) -> str:
+    """A coordinate as the SVG shows it: to a tenth of a unit."""
+    return f"{value:.1f}"
+
+
 def plot(kind: str, labels: list[str], series: list[Series]) -> dict[str, object]:
-    """Coordinates for templates/chart.html: bars side by side per week, or one line per series."""
+    """Coordinates for templates/chart.html, already as text (`at`: the template formats none):
+    bars side by side per week, or one line per series."""
     top = nice_top(max((v for s in series for v in s.values if v is not None), default=Decimal(0)))
     inner_w, inner_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     step = inner_w / max(len(labels), 1)
@@ -73,21 +78,22 @@ def plot(kind: str, labels: list[str], series: list[Series]) -> dict[str, object
     def y(value: Decimal) -> float:
         return TOP + inner_h - float(max(value, Decimal(0)) / top) * inner_h
 
-    ticks = [(top * i / 4, y(top * i / 4)) for i in range(5)]
+    ticks = [(top * i / 4, at(y(top * i / 4)), at(y(top * i / 4) + 4)) for i in range(5)]
     xs = [LEFT + step * (i + 0.5) for i in range(len(labels))]
     shapes = []
     for n, s in enumerate(series):
         if kind == "bars":
             width = step * 0.8 / len(series)
             bars = [
-                (x - step * 0.4 + n * width, y(v), width, TOP + inner_h - y(v), label, v)
+                (at(x - step * 0.4 + n * width), at(y(v)), at(width), at(TOP + inner_h - y(v)), label, v)
                 for x, v, label in zip(xs, s.values, labels, strict=True)
                 if v is not None
             ]
             shapes.append({"series": s, "bars": bars})
         else:
-            points = [(x, y(v), label, v) for x, v, label in zip(xs, s.values, labels, strict=True) if v is not None]
-            shapes.append({"series": s, "points": points, "path": " ".join(f"{p[0]:.1f},{p[1]:.1f}" for p in points)})
+            drawn = [(x, v, label) for x, v, label in zip(xs, s.values, labels, strict=True) if v is not None]
+            points = [(at(x), at(y(v)), label, v) for x, v, label in drawn]
+            shapes.append({"series": s, "points": points, "path": " ".join(f"{p[0]},{p[1]}" for p in points)})
     return {
         "kind": kind,
         "width": WIDTH,
@@ -97,7 +103,7 @@ def plot(kind: str, labels: list[str], series: list[Series]) -> dict[str, object
         "bottom": TOP + inner_h,
         "right": WIDTH - RIGHT,
         "ticks": ticks,
-        "labels": list(zip(xs, labels, strict=True)),
+        "labels": [(at(x), label) for x, label in zip(xs, labels, strict=True)],
         "shapes": shapes,
     }
 
