@@ -53,7 +53,8 @@ async def test_a_split_week_straddling_the_month_end_reads_its_other_days_derive
 
 async def test_splitting_the_next_month_into_weeks_collides_on_the_straddling_week(client, auth, months) -> None:
     # December's split would make W49 again, a target already (November's part): a 409 naming it.
-    december = await client.get("/v1/targets", params={"node": "rep1", "period": "2026-12"}, headers=auth(*ADMIN))
+    listed = {"node": "rep1", "period": "2026-12", "min_position": await head(client)}  # the split just written
+    december = await client.get("/v1/targets", params=listed, headers=auth(*ADMIN))
     [target] = [t for t in december.json()["items"] if t["period"] == "2026-12"]
     split = {"axis": "period", "method": "even", "into": "week"}
     r = await client.post(f"/v1/targets/{target['id']}/decomposition", json=split, headers=auth(*ADMIN))
