@@ -4,7 +4,9 @@ applied when a part is a target already, and told truthfully when the same file 
 import asyncio
 import contextlib
 import functools
+import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 
 import httpx
 import msgspec
@@ -12,7 +14,12 @@ import pytest
 from click.testing import CliRunner
 
 from target_ledger.app import create_app
+from target_ledger.application import Command
+from target_ledger.application.plans import import_plan
 from target_ledger.cli import main
+from target_ledger.domain.access import Principal
+from target_ledger.domain.target import target_id
+from target_ledger.eventstore import EventStore
 from target_ledger.plan_file import read_plan
 from tests.api.ledgers import ledger_targets
 from tests.api.live import serving
@@ -203,6 +210,44 @@ async def test_five_identical_imports_at_once_store_once_and_the_others_say_so(c
         assert answer.status_code == 200, answer.text
         assert (report["stored"], report["targets_to_set"], report["splits"], report["unchanged"]) == (False, [], [], 2)
         assert report["already_stored_by"] in (None, *winners)
+
+
+class _TornStore(EventStore):
+    """The ledger's store, with another request's import committing just before this decision's
+    first read of the parts: after it read that the parents were not set yet."""
+
+    def __init__(self, pool, other: Callable[[], Awaitable[None]]) -> None:
+        super().__init__(pool)
+        self.other: Callable[[], Awaitable[None]] | None = other
+
+    async def load_after_each(self, versions, conn=None):
+        if self.other is not None and target_id("east-1", "wins", "2026-H1", None) in versions:
+            other, self.other = self.other, None
+            await other()
+        return await super().load_after_each(versions, conn)
+
+
+async def test_an_import_whose_reads_straddle_the_same_files_append_decides_again_on_what_was_stored(
+    client, auth, pool
+):
+    await build_east(client, auth)
+
+    async def first() -> None:
+        r = await _import(client, auth, RACE, **{"X-Request-Id": "first"})
+        assert r.status_code == 201, r.text
+
+    # The late import reads the parents unset; the first commits parents and parts; the late reads the parts set.
+    store = _TornStore(pool, first)
+    lines, problems = read_plan(RACE.encode())
+    late = Command(
+        store=store, clock=lambda: datetime(2026, 3, 1, tzinfo=UTC), actor=Principal(*ADMIN), request_id="late"
+    )
+    report = await import_plan(late, lines, hashlib.sha256(RACE.encode()).hexdigest(), dry_run=False)
+    assert store.other is None  # the first import did commit in between
+    # Not "the part is a target already": decided again on the log as stored, each row holds already.
+    assert (problems, report.errors, report.stored) == ([], [], False), report.errors
+    assert (report.targets_to_set, report.splits, report.unchanged) == ([], [], 2)
+    assert await _file_requests(pool) == ["first"]
 
 
 async def test_a_target_set_while_the_import_writes_is_a_409_naming_the_file_not_a_path(

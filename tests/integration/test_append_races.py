@@ -46,6 +46,26 @@ async def test_an_identical_append_from_another_process_that_loses_the_race_is_a
         await other.close()
 
 
+async def test_a_batch_that_loses_the_race_for_two_versions_of_a_stream_stores_the_rest(
+    store: EventStore, pool, db_url: str
+) -> None:
+    own, shared = Counter.start("own"), Counter.start("shared")
+    shared.increment()
+    own_events, own_ids = own.collect_events(), [uuid.uuid4()]
+    shared_events, shared_ids = shared.collect_events(), [uuid.uuid4(), uuid.uuid4()]
+    async with next_position_held(db_url) as owner:
+        # The batch's transaction begins with its own event, and waits there...
+        batch = asyncio.create_task(store.append([*own_events, *shared_events], META, event_ids=own_ids + shared_ids))
+        await blocked_by(owner, batch)
+        # ...while versions 1 and 2 of the shared stream are appended alone and committed, by a
+        # transaction younger than the batch's.
+        alone = await store.append(shared_events, META, event_ids=shared_ids)
+    # The batch finds version 1 stored and skips it; version 2 is stored too, not "version 1 was
+    # written after this transaction began" (which an event of its own could never be).
+    appended = await batch
+    assert appended.new == [True, False, False] and appended.positions[1:] == alone.positions
+
+
 async def test_a_batch_that_loses_the_race_for_one_of_its_events_stores_the_rest(
     store: EventStore, pool, db_url: str
 ) -> None:

@@ -252,7 +252,7 @@ async def import_plan(cmd: Command, lines: list[PlanLine], sha256: str, *, dry_r
         **{f.name: getattr(cmd, f.name) for f in dataclasses.fields(cmd) if f.init}, file_sha256=sha256
     )
     arranged, problems = await gather_org_splits(importing, lines)
-    plan = await _decided(importing, arranged)
+    plan = await _decided_steadily(importing, arranged)
     position, stored_by = None, None
     errors = [*problems, *plan.errors]
     events = [e for t in plan.touched for e in t.collect_events()]
@@ -277,6 +277,19 @@ async def import_plan(cmd: Command, lines: list[PlanLine], sha256: str, *, dry_r
         errors=in_file_order(errors),
         warnings=in_file_order(await plan_warnings(importing, plan.named)),
     )
+
+
+async def _decided_steadily(cmd: _Importing, arranged: list[PlanLine], *, tries: int = 3) -> _Plan:
+    """The plan decided on one state of the log. Its reads go one stream at a time, so another
+    append committing between two of them (the same file imported at once: a parent read before
+    it, its part after) shows a state that never was; a decision with errors is made again while
+    the log moved during it, so an error is one the log holds, not an artifact of the race."""
+    for _ in range(tries - 1):
+        head = await cmd.store.head()
+        plan = await _decided(cmd, arranged)
+        if not plan.errors or await cmd.store.head() == head:
+            return plan
+    return await _decided(cmd, arranged)
 
 
 async def _decided(cmd: _Importing, arranged: list[PlanLine]) -> _Plan:

@@ -57,8 +57,8 @@ RETURNING event_id, position
 
 Replayed = Callable[[list[uuid.UUID], asyncpg.Connection], Awaitable[None]]
 
-# Whether the version a unique violation names is held by one of the append's own event ids.
-HELD_BY_ONE_OF = "SELECT event_id = ANY($3::uuid[]) FROM events WHERE stream_id = $1 AND version = $2"
+# Whether the stream a conflict names holds one of the append's own event ids.
+HOLDS_ONE_OF = "SELECT exists(SELECT 1 FROM events WHERE stream_id = $1 AND event_id = ANY($2::uuid[]))"
 ATTEMPTS = 3  # each retry follows another writer's commit, so a third is already rare
 
 
@@ -103,13 +103,21 @@ class Attempt:
     async def _worth_retrying(self, e: asyncpg.PostgresError) -> bool:
         if isinstance(e, asyncpg.DeadlockDetectedError):
             return True  # two appends took the same streams in opposite order; this one was undone
-        taken = _TAKEN.search(e.detail or "") if isinstance(e, asyncpg.UniqueViolationError) else None
-        if taken and not self.fresh_ids:
-            # A version is taken. By an event of this very append, an identical append committed
-            # after this one checked its event ids: tried again, that one is found stored.
-            stream_id, version = uuid.UUID(taken.group(1)), int(taken.group(2))
-            return bool(await self.pool.fetchval(HELD_BY_ONE_OF, stream_id, version, self.args[0]))
-        return False
+        if self.fresh_ids:
+            return False  # ids made here: nobody else can have stored these events
+        # A stream moved on. By events of this very append, an identical append committed
+        # meanwhile: tried again, those are found stored. Either a version it took (a unique
+        # violation), or the version before one of this append's own (the server order refuses
+        # an event whose predecessor's transaction is younger: this one skipped that version as
+        # stored, and began before the one that stored it).
+        if isinstance(e, asyncpg.UniqueViolationError):
+            taken = _TAKEN.search(e.detail or "")
+            stream_id = taken.group(1) if taken else None
+        else:
+            stream_id = e.detail if e.sqlstate == "TL409" else None
+        return stream_id is not None and bool(
+            await self.pool.fetchval(HOLDS_ONE_OF, uuid.UUID(stream_id), self.args[0])
+        )
 
     async def _insert(self, conn: asyncpg.Connection) -> dict[uuid.UUID, int]:
         """The new events' positions; `replayed` sees the others in the same transaction (one
