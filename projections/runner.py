@@ -343,17 +343,18 @@ async def caught_up(
     timeout: float,
     progress: Progress | None = None,
 ) -> bool:
-    """Wait (bounded) until projection `name` has applied the event at `position`."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    """Wait until projection `name` has applied the event at `position`; False after `timeout`
+    seconds. The bound holds for the queries too: one waiting for a lock on the log (an
+    operator's, a migration's) is cancelled at the deadline, not waited out."""
     target = None
-    while True:
-        waiter = progress.waiter() if progress else None
-        target = target or await store.cursor_at(position)
-        if target is not None and await tracked(pool, name) >= target:
-            return True
-        remaining = deadline - loop.time()
-        if remaining <= 0:
-            return False
-        pause = min(remaining, 0.05)  # poll too: the worker may be another process
-        await wake_or_timeout(waiter or asyncio.Event(), pause)
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                waiter = progress.waiter() if progress else None
+                target = target or await store.cursor_at(position)
+                if target is not None and await tracked(pool, name) >= target:
+                    return True
+                # Poll too: the worker may be another process.
+                await wake_or_timeout(waiter or asyncio.Event(), 0.05)
+    except TimeoutError:
+        return False

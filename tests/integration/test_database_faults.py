@@ -260,6 +260,21 @@ async def test_a_restart_ending_every_session_mid_request_answers_503_and_every_
             await until(lambda: _delivered(receiver, feed), "the webhook to deliver every event")
 
 
+async def test_a_read_waiting_for_its_model_behind_a_lock_on_the_log_answers_503_when_its_wait_ends(
+    settings, auth, admin
+) -> None:
+    async with live_api(settings, _now, **{**QUICK, "min_position_timeout": 1}) as api:
+        first = await _ledger(api, auth)
+        # An administrator holds the event table (as a migration or a careless operator would)...
+        async with admin.transaction():
+            await admin.execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE")
+            # ...while a read waits for a position the log has not reached: its look at the log waits too.
+            params = {**ATTAINMENT, "min_position": first + 1}
+            read = await asyncio.wait_for(api.get("/v1/attainment", params=params, headers=auth(*ADMIN)), 15)
+        # Its wait is bounded all the same: a 503 with Retry-After, not a request held as long as the lock.
+        assert _unavailable(read), read.text
+
+
 async def test_a_statement_cancelled_inside_postgresql_answers_503_not_500(settings, auth, admin) -> None:
     async with live_api(settings, _now, **QUICK) as api:
         first = await _ledger(api, auth)
