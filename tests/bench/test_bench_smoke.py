@@ -44,6 +44,23 @@ def test_every_figure_has_a_baseline_and_a_ratio(server_url: str, tmp_path: Path
         assert row is not None, f"no row for {figure}:\n{text}"
         ratio = row.split("|")[5].strip()
         assert re.fullmatch(r"\d+\.\d\d", ratio), row
+    # Each missed-goal row says where its time went, from the same run: CPU per item by process,
+    # the rate the cores allow at that cost (a million µs per core over the total µs) and what the goal allows.
+    for figure, unit in [("HTTP: record one actual, `POST", "request"), ("HTTP: batch import", "actual"),
+                         ("HTTP: read attainment, `GET", "request"), ("rebuild", "event")]:  # fmt: skip
+        notes = text[text.index(f"- {figure}") :]
+        spent = re.search(
+            rf"CPU per {unit}: (?:server ([\d,]+), )?PostgreSQL ([\d,]+), bench process ([\d,]+) µs "
+            rf"\(total ([\d,]+)\); at this cost (\d+) cores allow at most ([\d,]+) {unit}s/s .*? the goal, "
+            rf"[\d,]+/s, allows at most [\d,]+ µs per {unit} in all",
+            notes,
+        )
+        assert spent is not None, notes[:2000]
+        # The server's share for the HTTP rows; a rebuild runs in the bench process itself.
+        assert (spent.group(1) is not None) == (unit != "event"), spent.group(0)
+        server, postgres, bench, total, cores, bound = (int((g or "0").replace(",", "")) for g in spent.groups())
+        assert abs(server + postgres + bench - total) <= 2, spent.group(0)
+        assert abs(bound - cores * 1e6 / total) <= bound * 0.01 + 1, spent.group(0)
     # The file holds the run in its section, and a second run replaces it rather than adding one.
     assert output.read_text().count("<!-- bench run: default -->") == 1
     run(server_url, TINY, output, {"appends"})

@@ -3,7 +3,7 @@
 import contextlib
 import random
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,7 +11,7 @@ import asyncpg
 import msgspec
 
 from target_ledger.api.auth import issue_token
-from target_ledger.bench import baseline, servers
+from target_ledger.bench import baseline, cpu, servers
 from target_ledger.bench.ledger import PEOPLE, TEAM_SIZE, TEAMS
 from target_ledger.bench.load import Client, Load, Request
 from target_ledger.bench.measure import Figure, Goal, Row
@@ -107,13 +107,32 @@ async def api_only(url: str, data_dir: Path) -> AsyncIterator[tuple[Client, dict
 
 
 class Runs:
-    """Each repetition's load per contender and figure."""
+    """Each repetition's load per contender and figure, and what it cost in CPU."""
 
-    def __init__(self) -> None:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
         self.loads: dict[str, list[Load]] = {}
+        self.costs: dict[str, list[cpu.Cost]] = {}
 
     def add(self, name: str, load: Load) -> None:
         self.loads.setdefault(name, []).append(load)
+
+    async def metered(
+        self, name: str, client: Client, work: Awaitable[Load], per_request: int = 1, *, projected: bool = False
+    ) -> None:
+        """Run `work` (a drive of `client`) and add its load and its CPU per item to `name`. A
+        `projected` drive is metered until the projections have settled: they are its work too."""
+        meter = await cpu.Meter(self.conn, getattr(client.base, "pid", None)).start()
+        load = await work
+        if projected:
+            await settle(self.conn)
+        self.add(name, load)
+        self.costs.setdefault(name, []).append(await meter.spent(load.requests * per_request))
+
+    def budget(self, name: str, unit: str, per_request: int = 1, goal_rate: float | None = None) -> str:
+        """The CPU per item of `name` (the repetition of median total), beside its goal's budget."""
+        costs = sorted(self.costs[name], key=lambda c: c.total_us)
+        return cpu.budget(costs[len(costs) // 2], unit, self.rate(name, "", per_request).median, goal_rate)
 
     def rate(self, name: str, unit: str, per_request: int = 1) -> Figure:
         return Figure(tuple(load.rate * per_request for load in self.loads[name]), unit)
@@ -131,24 +150,24 @@ class Runs:
 async def _repetition(
     runs: Runs, conn: asyncpg.Connection, clients: tuple[Client, Client, Client], tag: str, load: dict, imports: dict
 ) -> None:
-    """Each figure once, service then baseline; the service's projections settle in between."""
+    """Each figure once, service then baseline; the service's projections settle in between
+    (and count in its CPU)."""
     recorder, reader, base = clients
-
-    runs.add("record", await recorder.drive(lambda n: _record(n, tag), **load, ok=201))
-    await settle(conn)
-    runs.add("record-base", await base.drive(lambda n: _record(n, tag, "/actuals"), **load, ok=201))
-    runs.add("batch", await recorder.drive(_batch(tag), **imports))
-    await settle(conn)
-    runs.add("batch-base", await base.drive(_batch(tag, "/actuals/batch"), **imports))
-    runs.add("read", await reader.drive(lambda n: attainment_read(TEAMS[n % len(TEAMS)]), **load))
+    await runs.metered("record", recorder, recorder.drive(lambda n: _record(n, tag), **load, ok=201), projected=True)
+    await runs.metered("record-base", base, base.drive(lambda n: _record(n, tag, "/actuals"), **load, ok=201))
+    await runs.metered("batch", recorder, recorder.drive(_batch(tag), **imports), 1000, projected=True)
+    await runs.metered("batch-base", base, base.drive(_batch(tag, "/actuals/batch"), **imports), 1000)
+    await runs.metered("read", reader, reader.drive(lambda n: attainment_read(TEAMS[n % len(TEAMS)]), **load))
     last = await conn.fetchval("SELECT max(id) FROM baseline_actuals")
-    runs.add("read-base", await base.drive(lambda n: Request("GET", f"/actuals/{random.randint(1, last)}"), **load))
+    await runs.metered(
+        "read-base", base, base.drive(lambda n: Request("GET", f"/actuals/{random.randint(1, last)}"), **load)
+    )
 
 
 async def _request_path(runs: Runs, recorder: Client, tag: str, load: dict, imports: dict) -> None:
     """Recording while nothing projects: what the request path alone costs."""
-    runs.add("record-alone", await recorder.drive(lambda n: _record(n, tag), **load, ok=201))
-    runs.add("batch-alone", await recorder.drive(_batch(tag), **imports))
+    await runs.metered("record-alone", recorder, recorder.drive(lambda n: _record(n, tag), **load, ok=201))
+    await runs.metered("batch-alone", recorder, recorder.drive(_batch(tag), **imports), 1000)
 
 
 async def _scale_repetition(runs: Runs, conn: asyncpg.Connection, recorder: Client, tag: str, load: dict) -> None:
@@ -164,7 +183,7 @@ async def http_rows(
 ) -> list[Row]:
     conn = await asyncpg.connect(url)
     await conn.execute(baseline.TABLE)
-    runs = Runs()
+    runs = Runs(conn)
     load = {"count": requests, "concurrency": concurrency, "seconds": seconds}
     imports = {"count": import_batches, "concurrency": 2, "seconds": seconds, "ok": 201}
     async with clients(url, data_dir) as (recorder, reader, base):
@@ -182,24 +201,35 @@ async def http_rows(
     await conn.close()
     reqs, actuals = "requests/s", "actuals/s"
 
-    def recording(name: str, key: str, where: str) -> Row:
+    def half_of(baseline: str) -> float:
+        return RATIO.at_least * runs.rate(baseline, reqs).median  # type: ignore[operator]
+
+    def recording(name: str, key: str, where: list[str]) -> Row:
         latency = f"service {runs.latency(key)}; baseline {runs.latency('record-base')}; {concurrency} clients"
         base = runs.rate("record-base", reqs)
-        return Row(name, runs.rate(key, reqs), "minimal litestar endpoint, one INSERT", base, RATIO, [latency, where])
+        return Row(name, runs.rate(key, reqs), "minimal litestar endpoint, one INSERT", base, RATIO, [latency, *where])
 
+    alone = runs.rate("record-alone", reqs)
     return [
         recording(
             "HTTP: record one actual, `POST /v1/actuals`",
             "record",
-            "the service runs its projections in its own process (the default, TL_RUN_PROJECTIONS=1)",
+            [
+                "the service runs its projections in its own process (the default, TL_RUN_PROJECTIONS=1)",
+                runs.budget("record", "request", goal_rate=half_of("record-base")),
+                "the baseline's " + runs.budget("record-base", "request"),
+            ],
         ),
         recording(
             "HTTP: record one actual, projections in a `target-ledger project` worker",
             "record-scale",
-            'the layout of README "Running at scale" (TL_RUN_PROJECTIONS=0 beside a worker), on the same 2 cores; '
-            f"the request path alone (the same API process before the worker started, nothing projecting): "
-            f"{runs.rate('record-alone', reqs).text()}, "
-            f"{runs.rate('record-alone', reqs).median / runs.rate('record-base', reqs).median:.2f} of the baseline",
+            [
+                'the layout of README "Running at scale" (TL_RUN_PROJECTIONS=0 beside a worker), on the same 2 '
+                "cores; the request path alone (the same API process before the worker started, nothing "
+                f"projecting): {alone.text()}, {alone.median / runs.rate('record-base', reqs).median:.2f} of the "
+                "baseline",
+                "the request path alone's " + runs.budget("record-alone", "request", goal_rate=half_of("record-base")),
+            ],
         ),
         Row(
             "HTTP: batch import, `POST /v1/actuals/batch` of 1,000",
@@ -209,7 +239,10 @@ async def http_rows(
             Goal("value", at_least=20_000),
             [
                 "2 clients; the request path alone (an API process with TL_RUN_PROJECTIONS=0, nothing projecting): "
-                f"{runs.rate('batch-alone', actuals, 1000).text()}"
+                f"{runs.rate('batch-alone', actuals, 1000).text()}",
+                runs.budget("batch", "actual", 1000, goal_rate=20_000),
+                "the request path alone's " + runs.budget("batch-alone", "actual", 1000, goal_rate=20_000),
+                "the baseline's " + runs.budget("batch-base", "actual", 1000),
             ],
         ),
         Row(
@@ -218,7 +251,11 @@ async def http_rows(
             "minimal litestar endpoint, one primary-key SELECT",
             runs.rate("read-base", reqs),
             RATIO,
-            [f"service {runs.latency('read')}; baseline {runs.latency('read-base')}"],
+            [
+                f"service {runs.latency('read')}; baseline {runs.latency('read-base')}",
+                runs.budget("read", "request", goal_rate=half_of("read-base")),
+                "the baseline's " + runs.budget("read-base", "request"),
+            ],
         ),
         Row(
             "HTTP: read attainment, p99 latency",

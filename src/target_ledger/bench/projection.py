@@ -2,7 +2,6 @@
 
 import asyncio
 import contextlib
-import os
 import resource
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -11,6 +10,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from projections.runner import PROJECTIONS, reset, run_projection
+from target_ledger.bench import cpu
 from target_ledger.bench.ledger import META, actual_events
 from target_ledger.bench.measure import percentile
 from target_ledger.bench.settle import settle
@@ -129,20 +129,17 @@ def p99_ms(lags: list[float]) -> float:
 
 @dataclass(frozen=True)
 class Rebuilt:
-    """A rebuild's rate and what it cost: CPU per event of this process and of the database's
-    sessions (None where their /proc entries cannot be read), and this process's peak RSS."""
+    """A rebuild's rate and what it cost: CPU per event of this process (where the projections
+    run) and of the database's sessions, and this process's peak RSS."""
 
     rate: float  # events/s of the whole log
-    python_us: float  # µs of this process's CPU per event
-    postgres_us: float | None  # µs of the database sessions' CPU per event
+    cost: cpu.Cost  # per event
     peak_rss_mb: float  # this process's peak resident set since it started, MB
 
-    def note(self) -> str:
-        database = "n/a" if self.postgres_us is None else f"{self.postgres_us:.0f}"
-        return (
-            f"CPU per event: {self.python_us:.0f} µs in the bench process, {database} µs in PostgreSQL;"
-            f" bench process peak RSS {self.peak_rss_mb:,.0f} MB"
-        )
+    def note(self, goal_rate: float) -> str:
+        """What it cost, and what CPU per event `goal_rate` events/s would allow."""
+        spent = cpu.budget(self.cost, "event", self.rate, goal_rate)
+        return f"{spent}; bench process peak RSS {self.peak_rss_mb:,.0f} MB"
 
 
 async def rebuild(pool: asyncpg.Pool) -> Rebuilt:
@@ -152,39 +149,11 @@ async def rebuild(pool: asyncpg.Pool) -> Rebuilt:
         for projection in PROJECTIONS:
             await reset(conn, projection)
         count = await conn.fetchval("SELECT count(*) FROM events")
-        sessions = await _session_cpu(conn)
-    before = _own_cpu()
+    meter = await cpu.Meter(pool).start()  # no connection held: the projections need the pool's
     seconds = await catch_up(pool)
-    python = _own_cpu() - before
-    async with pool.acquire() as conn:
-        after = await _session_cpu(conn)
-    database = None if after is None or sessions is None else sum(t - sessions.get(p, 0) for p, t in after.items())
+    cost = await meter.spent(count)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KB
-    return Rebuilt(count / seconds, python / count * 1e6, None if database is None else database / count * 1e6, peak)
-
-
-def _own_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-async def _session_cpu(conn: asyncpg.Connection) -> dict[int, float] | None:
-    """CPU seconds so far of every session of this database, by pid; None unless the server
-    runs on this machine and its /proc entries can be read."""
-    pids = [r[0] for r in await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")]
-    return _cpu_of(pids)
-
-
-def _cpu_of(pids: list[int]) -> dict[int, float] | None:
-    cpu = {}
-    try:
-        for pid in pids:
-            with open(f"/proc/{pid}/stat") as stat:  # a file in memory: no wait worth a thread
-                fields = stat.read().rsplit(")", 1)[1].split()
-            cpu[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
-    except OSError:
-        return None
-    return cpu
+    return Rebuilt(count / seconds, cost, peak)
 
 
 async def catch_up(pool: asyncpg.Pool) -> float:

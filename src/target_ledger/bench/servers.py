@@ -14,13 +14,19 @@ SERVICE = "target_ledger.app:app_from_env"
 BASELINE = "target_ledger.bench.baseline:app_from_env"
 
 
+class Served(str):
+    """A server's base URL, with the pid of its process (one worker: the app runs in it)."""
+
+    pid: int
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-def uvicorn(app: str, env: dict[str, str], health: str, workers: int = 1) -> contextlib.AbstractContextManager[str]:
+def uvicorn(app: str, env: dict[str, str], health: str, workers: int = 1) -> contextlib.AbstractContextManager[Served]:
     """Serve `app` (a factory) with uvicorn on a free loopback port; yield its base URL."""
     port = _free_port()
     command = [sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1", "--port", str(port)]
@@ -31,7 +37,7 @@ def uvicorn(app: str, env: dict[str, str], health: str, workers: int = 1) -> con
     return _serving(command, port, env, health)
 
 
-def granian(app: str, env: dict[str, str], health: str, workers: int = 1) -> contextlib.AbstractContextManager[str]:
+def granian(app: str, env: dict[str, str], health: str, workers: int = 1) -> contextlib.AbstractContextManager[Served]:
     """As uvicorn(), served by granian (ASGI, uvloop) instead: to compare servers on the same
     routes. Granian is no dependency of the service: install it to compare."""
     port = _free_port()
@@ -42,9 +48,10 @@ def granian(app: str, env: dict[str, str], health: str, workers: int = 1) -> con
 
 
 @contextlib.contextmanager
-def _serving(command: list[str], port: int, env: dict[str, str], health: str) -> Iterator[str]:
+def _serving(command: list[str], port: int, env: dict[str, str], health: str) -> Iterator[Served]:
     process = subprocess.Popen(command, env={**os.environ, "TL_LOG_LEVEL": "WARNING", **env})  # no access lines
-    base = f"http://127.0.0.1:{port}"
+    base = Served(f"http://127.0.0.1:{port}")
+    base.pid = process.pid
     try:
         _wait_until_up(process, base + health)
         yield base
