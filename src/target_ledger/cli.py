@@ -490,6 +490,17 @@ def relay_nats() -> None:
     asyncio.run(run())
 
 
+def _counts(ctx: click.Context, param: click.Parameter, value: str) -> tuple[int, ...]:
+    """A comma-separated list of sizes, each at least 1."""
+    try:
+        counts = tuple(int(n) for n in value.split(","))
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: sizes separated by commas, such as 10000,40000") from None
+    if min(counts) < 1:
+        raise click.BadParameter(f"{value!r}: each size is at least 1")
+    return counts
+
+
 @main.command()
 @click.option(
     "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("BENCHMARKS.md"), show_default=True
@@ -504,14 +515,20 @@ def relay_nats() -> None:
 @click.option("--requests", type=click.IntRange(1), default=2000, show_default=True, help="HTTP requests per figure.")
 @click.option("--import-batches", type=click.IntRange(1), default=10, show_default=True)
 @click.option("--lag-seconds", type=click.FloatRange(0.5), default=5.0, show_default=True)
-@click.option("--rebuild-events", type=click.IntRange(1000), default=10_000, show_default=True)
-@click.option("--growth", default="10000,40000", show_default=True, help="Ledger sizes (events) for the growth row.")
+@click.option(
+    "--rebuild-events", default="10000", show_default=True, callback=_counts, help="Ledger sizes (events), rebuilt."
+)
+@click.option(
+    "--growth", default="10000,40000", show_default=True, callback=_counts, help="Ledger sizes (events), growth row."
+)
 @click.option("--seconds", type=click.FloatRange(0.5), default=10.0, show_default=True, help="Cap on each timed loop.")
 @click.option("--matrix-people", type=click.IntRange(2), default=20, show_default=True, help="features: matrices.")
 @click.option("--matrix-products", type=click.IntRange(1, 800), default=50, show_default=True)
 @click.option("--plan-targets", type=click.IntRange(50), default=10_000, show_default=True, help="features.")
 @click.option("--page-actuals", type=click.IntRange(1000), default=20_000, show_default=True, help="features.")
-@click.option("--memory-rows", default="10000,100000", show_default=True, help="memory: actuals file sizes.")
+@click.option(
+    "--memory-rows", default="10000,100000", show_default=True, callback=_counts, help="memory: actuals file sizes."
+)
 @click.option(
     "--only",
     default="appends,http,lag,rebuild,growth",
@@ -519,14 +536,23 @@ def relay_nats() -> None:
     help="Which groups of figures (also: features, memory).",
 )
 @click.option("--section", default="default", show_default=True, help="Which run of BENCHMARKS.md this replaces.")
-def bench(output: Path, growth: str, memory_rows: str, only: str, section: str, **sizes: int) -> None:
+def bench(
+    output: Path,
+    growth: tuple[int, ...],
+    rebuild_events: tuple[int, ...],
+    memory_rows: tuple[int, ...],
+    only: str,
+    section: str,
+    **sizes: int,
+) -> None:
     """Measure the service against its baselines in one run; print and write BENCHMARKS.md.
     Uses DATABASE_URL's server (scratch databases are created and dropped), else an embedded one."""
     from target_ledger.bench import Sizes, run
 
     chosen = Sizes(
-        growth=tuple(int(n) for n in growth.split(",")),
-        memory_rows=tuple(int(n) for n in memory_rows.split(",")),
+        growth=growth,
+        rebuild_events=rebuild_events,
+        memory_rows=memory_rows,
         **sizes,  # type: ignore[arg-type]
     )
     click.echo(run(Settings.from_env().database_url, chosen, output, set(only.split(",")), section))

@@ -27,7 +27,7 @@ TINY = Sizes(
     import_batches=1,
     lag_rate=100,
     lag_seconds=0.5,
-    rebuild_events=1000,
+    rebuild_events=(1000,),
     growth=(500, 1000),
 )
 
