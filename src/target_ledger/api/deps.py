@@ -5,6 +5,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 
 from target_ledger.api.edge import request_id
+from target_ledger.api.idempotency import keyed_request
 from target_ledger.application import Command
 from target_ledger.domain.access import Principal
 
@@ -21,7 +22,7 @@ def command_for(request: Request, state: State, actor: Principal) -> Command:
         actor=actor,
         request_id=request_id(request.scope),  # the id its log lines and its answer carry
         correlation_id=request.headers.get("x-correlation-id"),
-        idempotency_key=request.headers.get("idempotency-key"),
+        idempotency_key=keyed_request(request.scope),
         # Several If-Match lines are one list (RFC 9110 §5.3).
         if_match=", ".join(request.headers.getall("if-match", [])) or None,
         calendar=state.calendar,

@@ -21,6 +21,16 @@ from target_ledger.api.edge import MAX_BODY, refuse
 MUTATIONS = {"POST", "PUT", "PATCH", "DELETE"}
 KEEP = timedelta(hours=24)  # how long an answer is kept for retries
 MOMENTARY = {409, 412}  # answers about the state of the moment, not the request: never kept
+_KEYED = "idempotent_request"  # the scope state's entry for keyed_request()
+
+
+def keyed_request(scope: Scope) -> str | None:
+    """What a keyed mutation's event ids derive from (application Command.event_ids): its key
+    and its fingerprint (method, path, body, If-Match). A retry has the same ids, so nothing is
+    stored twice; another request under the same key sent while the first still runs has
+    others, so it is never answered as a replay of events that hold something else."""
+    state: dict[str, Any] = scope.get("state", {})
+    return state.get(_KEYED)
 
 
 class IdempotencyMiddleware:
@@ -39,6 +49,7 @@ class IdempotencyMiddleware:
             await refuse(send, 413, "body", f"a request body may hold at most {MAX_BODY} bytes")
             return
         request = _fingerprint(cast(HTTPScope, scope), body)
+        scope.setdefault("state", {})[_KEYED] = f"{key}|{request}"
         pool = scope["app"].state.pool
         kept = await pool.fetchrow(
             """SELECT request, status, content_type, etag, body FROM idempotent_responses

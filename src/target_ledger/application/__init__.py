@@ -50,7 +50,7 @@ class Command:
     actor: Principal
     request_id: str
     correlation_id: str | None = None
-    idempotency_key: str | None = None
+    idempotency_key: str | None = None  # the key with its request's fingerprint: api/idempotency.keyed_request
     if_match: str | None = None  # the If-Match header as sent: application/preconditions.py reads it
     calendar: Calendar = field(default_factory=Calendar)
     thresholds: Thresholds = field(default_factory=Thresholds)

@@ -195,6 +195,9 @@ async def win(cmd: Command, opportunity_id: uuid.UUID, amount: Decimal | None, w
         )
     opportunity.win(amount, won_on, actual.id, person=cmd.actor.subject, at=cmd.clock())
     events = [*opportunity.collect_events(), *actual.collect_events()]
-    ids = [uuid.uuid5(opportunity.id, "won"), uuid.uuid5(actual.id, "recorded")]
+    # The ids name the win's content: the same win sent twice at once is one append (a replay);
+    # another amount or date racing it takes the same versions under other ids, a 409.
+    won = f"{amount.normalize():f}|{won_on.isoformat()}"
+    ids = [uuid.uuid5(opportunity.id, f"won|{won}"), uuid.uuid5(actual.id, f"recorded|{won}")]
     appended = await cmd.append(events, event_ids=ids, closures_checked=True)
     return Won(opportunity, actual.id, appended.last, duplicate=not any(appended.new))
