@@ -65,16 +65,21 @@ async def deals(client, auth, clock) -> dict:
     return await july_quarter(client, auth, clock)
 
 
+async def _wins_at_once(client, auth, settings, clock, db_url, deals, late: str, first: str):
+    """Initech won for `late` (deciding first, writing last) and for `first` meanwhile: both answers."""
+    initech = f"{PATH}/{deals['initech']['id']}/win"
+    async with _live(settings, clock) as live:
+        return await _while_held(
+            db_url,
+            live.post(initech, json={"amount": late}, headers=auth("rep1")),
+            client.post(initech, json={"amount": first}, headers=auth("rep1")),
+        )
+
+
 async def test_two_wins_of_one_opportunity_at_once_with_other_amounts_store_one_and_refuse_the_other(
     client, auth, settings, clock, db_url, deals, pool
 ) -> None:
-    initech = f"{PATH}/{deals['initech']['id']}/win"
-    async with _live(settings, clock) as live:
-        late, first = await _while_held(
-            db_url,
-            live.post(initech, json={"amount": "310"}, headers=auth("rep1")),
-            client.post(initech, json={"amount": "290"}, headers=auth("rep1")),
-        )
+    late, first = await _wins_at_once(client, auth, settings, clock, db_url, deals, "310", "290")
     assert first.status_code == 201, first.text
     # The late win, for another amount, is refused: not answered as a duplicate of the stored one.
     assert late.status_code == 409, late.text
@@ -85,15 +90,8 @@ async def test_two_wins_of_one_opportunity_at_once_with_other_amounts_store_one_
 async def test_the_same_win_twice_at_once_is_stored_once_and_the_late_one_is_its_duplicate(
     client, auth, settings, clock, db_url, deals, pool
 ) -> None:
-    initech = f"{PATH}/{deals['initech']['id']}/win"
-    async with _live(settings, clock) as live:
-        late, first = await _while_held(
-            db_url,
-            live.post(initech, json={"amount": "300.0"}, headers=auth("rep1")),
-            client.post(initech, json={"amount": "300"}, headers=auth("rep1")),
-        )
+    late, first = await _wins_at_once(client, auth, settings, clock, db_url, deals, "300.0", "300")
     assert first.status_code == 201, first.text
     assert late.status_code == 200 and late.json()["duplicate"] is True, late.text
     assert late.json()["actual_id"] == first.json()["actual_id"]
-    won = await pool.fetchval("SELECT count(*) FROM events WHERE type = 'OpportunityWon'")
-    assert won == 1
+    assert await pool.fetchval("SELECT count(*) FROM events WHERE type = 'OpportunityWon'") == 1
