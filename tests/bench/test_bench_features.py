@@ -34,3 +34,11 @@ def test_every_feature_figure_has_a_baseline_a_ratio_and_memory_its_peak(server_
     # The deep page walk went past the first page: the actuals were listed after the projections settled.
     pages = re.search(r"of the (\d+) pages", text)
     assert pages and int(pages[1]) >= 4, text
+    # The dashboard says where its time went, from the same run: the page's CPU per request by
+    # process beside what half the API read's rate would allow, and the API read's own.
+    assert re.search(
+        r"the page's CPU per request: server [\d,]+, PostgreSQL [\d,]+, bench process [\d,]+ µs \(total [\d,]+\); "
+        r"at this cost \d+ cores allow at most [\d,]+ requests/s .*?the goal, [\d,]+/s, allows at most",
+        text,
+    ), text
+    assert "the API read's CPU per request: server " in text, text

@@ -16,7 +16,7 @@ import aiohttp
 import asyncpg
 
 from target_ledger.api.auth import issue_token
-from target_ledger.bench import servers
+from target_ledger.bench import cpu, servers
 from target_ledger.bench.http import _batch, _json, attainment_read, current_quarter, seed_org
 from target_ledger.bench.load import Client, Request
 from target_ledger.bench.measure import Figure, Goal, Row
@@ -265,13 +265,20 @@ class ConsoleClient(Client):
 
 
 async def dashboard_rows(service: Service, requests: int, concurrency: int, seconds: float) -> list[Row]:
-    """The team dashboard of `north` as its manager, beside `GET /v1/attainment` of the same team."""
+    """The team dashboard of `north` as its manager, beside `GET /v1/attainment` of the same team,
+    each with its CPU per request (the server, PostgreSQL, this process)."""
     load: dict = {"count": requests, "concurrency": concurrency, "seconds": seconds}
     query = f"node=north&metric=revenue&period={current_quarter()}&breakdown=children"
+    conn = await asyncpg.connect(service.env["DATABASE_URL"])
     async with ConsoleClient(service.base) as browser, service.client(MANAGER) as api:
         await browser.sign_in(service.token(MANAGER))
+        meter = await cpu.Meter(conn, getattr(service.base, "pid", None)).start()
         page = await browser.drive(lambda n: Request("GET", f"/console/dashboard?{query}"), **load)
+        page_cost = await meter.spent(page.requests)
+        meter = await meter.start()
         read = await api.drive(lambda n: attainment_read(), **load)
+        read_cost = await meter.spent(read.requests)
+    await conn.close()
     return [
         Row(
             "console: team dashboard, `GET /console/dashboard` as the team's manager",
@@ -283,6 +290,8 @@ async def dashboard_rows(service: Service, requests: int, concurrency: int, seco
                 f"{concurrency} clients; page p50 {page.p(50):.1f} ms, p99 {page.p(99):.1f} ms; "
                 f"API p50 {read.p(50):.1f} ms, p99 {read.p(99):.1f} ms",
                 "the page reads attainment too, and adds the chart, alerts, actions and leaderboard",
+                "the page's " + cpu.budget(page_cost, "request", page.rate, goal_rate=0.5 * read.rate),
+                "the API read's " + cpu.budget(read_cost, "request", read.rate),
             ],
         )
     ]
