@@ -61,6 +61,8 @@ def test_every_figure_has_a_baseline_and_a_ratio(server_url: str, tmp_path: Path
         server, postgres, bench, total, cores, bound = (int((g or "0").replace(",", "")) for g in spent.groups())
         assert abs(server + postgres + bench - total) <= 2, spent.group(0)
         assert abs(bound - cores * 1e6 / total) <= bound * 0.01 + 1, spent.group(0)
+    # The growth rows state the bench process's peak RSS once it had projected the ledger that far.
+    assert re.search(r"growth: .*: the bench process ran every projection .*; its peak RSS by then: [\d,]+ MB", text)
     # The file holds the run in its section, and a second run replaces it rather than adding one.
     assert output.read_text().count("<!-- bench run: default -->") == 1
     run(server_url, TINY, output, {"appends"})

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import resource
 import statistics
 from pathlib import Path
 
@@ -65,12 +66,14 @@ async def ledger_rows(
     p99s: dict[int, list[float]] = {}
     rebuilds: dict[int, list[projection.Rebuilt]] = {}
     raw: dict[int, list[float]] = {}
+    caught_up: dict[int, tuple[float, float]] = {}  # per size: seconds to catch up, peak RSS (MB) then
     sizes = sorted(set(growth) | (set(rebuild_events) if do_rebuild else set()))
     async with clients(url, data_dir, projections=False) as (_, reader, _base):
         await seed_org(reader)
         for size in sizes:
             await grow_to(conn, size)
-            await projection.catch_up(pool)
+            seconds_taken = await projection.catch_up(pool)
+            caught_up[size] = (seconds_taken, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
             # The ledger at rest: what autovacuum would do in the minutes after millions of
             # inserts (it would otherwise run during the reads, on the same two cores).
             await conn.execute("VACUUM (ANALYZE)")
@@ -103,7 +106,11 @@ async def ledger_rows(
                 f"the same read at {smallest:,} events",
                 Figure(tuple(p99s[smallest]), "ms"),
                 Goal("ratio", at_most=1.5),
-                ["each size read after the projections caught up and a VACUUM (ANALYZE)"],
+                [
+                    "each size read after the projections caught up and a VACUUM (ANALYZE)",
+                    f"the bench process ran every projection over the events added up to {size:,} "
+                    f"({caught_up[size][0]:,.0f} s); its peak RSS by then: {caught_up[size][1]:,.0f} MB",
+                ],
             )
         )
     return rows
